@@ -1,0 +1,270 @@
+//! Everything freshen prints goes through here: the table and apt-style
+//! lines for people, the JSON schema for scripts, the apt summary, and
+//! warnings. Colour only when asked for or on a terminal without NO_COLOR.
+
+use std::io::Write;
+
+use comfy_table::{presets, Cell, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::reference::short_digest;
+use crate::report::Row;
+use crate::settings::OutputSettings;
+use crate::verdict::Status;
+
+/// The version of the JSON document `list --format json` prints.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Copy)]
+pub struct Printer {
+    out: OutputSettings,
+}
+
+impl Printer {
+    pub fn new(out: OutputSettings) -> Printer {
+        Printer { out }
+    }
+
+    /// A line of the command's result on stdout.
+    pub fn line(&self, text: &str) {
+        let mut so = std::io::stdout().lock();
+        let _ = writeln!(so, "{text}");
+    }
+
+    /// Progress and notes on stderr; silent with --quiet.
+    pub fn info(&self, text: &str) {
+        if !self.out.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// `W: …` on stderr, like apt; shown even with --quiet.
+    pub fn warn(&self, text: &str) {
+        eprintln!("{}", self.paint("W:", "33") + " " + text);
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.out.verbose
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.out.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn status(&self, s: Status) -> String {
+        let code = match s {
+            Status::UpToDate => "32",
+            Status::Upgradable => "1;33",
+            Status::Unknown => "31",
+            Status::LocalOnly | Status::Pinned => "36",
+        };
+        self.paint(s.as_str(), code)
+    }
+
+    pub fn table(&self, rows: &[Row], now: i64) {
+        if rows.is_empty() {
+            return;
+        }
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+        let with_notes = rows.iter().any(|r| r.error.is_some());
+        let mut header = vec!["IMAGE", "STATUS", "IMAGE ID", "CREATED", "DIGEST", "AVAILABLE"];
+        if with_notes {
+            header.push("NOTE");
+        }
+        t.set_header(header);
+        for r in rows {
+            let available = match (&r.remote_digest, r.status) {
+                (Some(d), Status::Upgradable) => short_digest(d).to_string(),
+                _ => "-".to_string(),
+            };
+            let mut cells = vec![
+                Cell::new(r.reference.familiar()),
+                Cell::new(self.status(r.status)),
+                Cell::new(short_digest(&r.image_id)),
+                Cell::new(age(now - r.created)),
+                Cell::new(r.local_digest.as_deref().map(short_digest).unwrap_or("-")),
+                Cell::new(available),
+            ];
+            if with_notes {
+                cells.push(Cell::new(r.error.as_deref().unwrap_or("")));
+            }
+            t.add_row(cells);
+        }
+        for line in t.to_string().lines() {
+            // comfy-table pads the preset's empty borders; trim them.
+            self.line(line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end()));
+        }
+    }
+
+    /// One line per image, like `apt list`.
+    pub fn apt(&self, rows: &[Row]) {
+        for r in rows {
+            let name = r.reference.familiar();
+            let line = match r.status {
+                Status::Upgradable => format!(
+                    "{name} {} [upgradable from: {}]",
+                    r.remote_digest.as_deref().map(short_digest).unwrap_or("?"),
+                    r.local_digest.as_deref().map(short_digest).unwrap_or_else(|| short_digest(&r.image_id))
+                ),
+                Status::UpToDate | Status::LocalOnly => format!(
+                    "{name} {} [{}]",
+                    r.local_digest.as_deref().map(short_digest).unwrap_or_else(|| short_digest(&r.image_id)),
+                    r.status
+                ),
+                Status::Pinned => format!("{name} [pinned]"),
+                Status::Unknown => format!("{name} [unknown: {}]", r.error.as_deref().unwrap_or("not checked")),
+            };
+            self.line(&line);
+        }
+    }
+
+    pub fn json(&self, updated_at: Option<&str>, rows: &[Row]) {
+        let doc = JsonDoc {
+            schema_version: JSON_SCHEMA_VERSION,
+            updated_at,
+            images: rows.iter().map(JsonImage::from).collect(),
+        };
+        let mut so = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut so, &doc);
+        let _ = writeln!(so);
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDoc<'a> {
+    schema_version: u32,
+    updated_at: Option<&'a str>,
+    images: Vec<JsonImage<'a>>,
+}
+
+/// One image in the JSON schema documented in README.md. Fields are only
+/// ever added, never renamed or removed, within a schema version.
+#[derive(Serialize)]
+struct JsonImage<'a> {
+    reference: String,
+    registry: &'a str,
+    repository: &'a str,
+    tag: Option<&'a str>,
+    status: Status,
+    image_id: &'a str,
+    local_digest: Option<&'a str>,
+    remote_digest: Option<&'a str>,
+    checked_at: Option<&'a str>,
+    error: Option<&'a str>,
+    created: Option<String>,
+    size: i64,
+}
+
+impl<'a> From<&'a Row> for JsonImage<'a> {
+    fn from(r: &'a Row) -> JsonImage<'a> {
+        JsonImage {
+            reference: r.reference.to_string(),
+            registry: &r.reference.registry,
+            repository: &r.reference.repository,
+            tag: r.reference.tag.as_deref(),
+            status: r.status,
+            image_id: &r.image_id,
+            local_digest: r.local_digest.as_deref(),
+            remote_digest: r.remote_digest.as_deref(),
+            checked_at: r.checked_at.as_deref(),
+            error: r.error.as_deref(),
+            created: rfc3339(r.created),
+            size: r.size,
+        }
+    }
+}
+
+pub fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `3 weeks ago`, as `docker images` says it.
+pub fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (n, unit) = match s {
+        0..=59 => return "just now".into(),
+        60..=3599 => (s / 60, "minute"),
+        3600..=86_399 => (s / 3600, "hour"),
+        86_400..=1_209_599 => (s / 86_400, "day"),
+        1_209_600..=5_183_999 => (s / 604_800, "week"),
+        5_184_000..=63_071_999 => (s / 2_592_000, "month"),
+        _ => (s / 31_536_000, "year"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// The apt summary after an update: `3 images can be upgraded. Run …`.
+pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    if checked == 0 && failed == 0 {
+        lines.push("No images to check.".to_string());
+        return lines;
+    }
+    lines.push(match (upgradable, failed) {
+        (0, 0) => "All images are up to date.".to_string(),
+        (0, _) => "All images that could be checked are up to date.".to_string(),
+        (1, _) => "1 image can be upgraded. Run 'freshen list --upgradable' to see it.".to_string(),
+        (n, _) => format!("{n} images can be upgraded. Run 'freshen list --upgradable' to see them."),
+    });
+    match failed {
+        0 => {}
+        1 => lines.push("1 image could not be checked. Run 'freshen list' to see why.".to_string()),
+        n => lines.push(format!("{n} images could not be checked. Run 'freshen list' to see why.")),
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_summaries() {
+        assert_eq!(summary_lines(0, 0, 5), vec!["All images are up to date."]);
+        assert_eq!(
+            summary_lines(1, 0, 5),
+            vec!["1 image can be upgraded. Run 'freshen list --upgradable' to see it."]
+        );
+        assert_eq!(
+            summary_lines(3, 2, 9),
+            vec![
+                "3 images can be upgraded. Run 'freshen list --upgradable' to see them.",
+                "2 images could not be checked. Run 'freshen list' to see why."
+            ]
+        );
+        assert_eq!(summary_lines(0, 1, 1)[1], "1 image could not be checked. Run 'freshen list' to see why.");
+        assert_eq!(summary_lines(0, 0, 0), vec!["No images to check."]);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(5), "just now");
+        assert_eq!(age(60), "1 minute ago");
+        assert_eq!(age(7200), "2 hours ago");
+        assert_eq!(age(3 * 86_400), "3 days ago");
+        assert_eq!(age(21 * 86_400), "3 weeks ago");
+        assert_eq!(age(90 * 86_400), "3 months ago");
+        assert_eq!(age(800 * 86_400), "2 years ago");
+        assert_eq!(age(-5), "just now");
+        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+    }
+}

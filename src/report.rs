@@ -1,0 +1,264 @@
+//! What to check and what to show: the local tags selected by the user's
+//! patterns, and the state of the last update joined with a fresh look at
+//! the local images. Pure functions over the inventory; no I/O.
+
+use std::collections::HashSet;
+
+use crate::docker::{Container, LocalImage};
+use crate::reference::{Pattern, Reference};
+use crate::state::State;
+use crate::verdict::Status;
+
+/// The user's selection: patterns to include (all when empty) and
+/// patterns from the config file to leave alone.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub include: Vec<Pattern>,
+    pub exclude: Vec<Pattern>,
+}
+
+impl Selection {
+    pub fn new(patterns: &[String], exclude: Vec<Pattern>) -> Result<Selection, crate::error::Error> {
+        let include = patterns
+            .iter()
+            .map(|p| {
+                Pattern::new(p).map_err(|e| crate::error::Error::BadReference { input: p.clone(), detail: e })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Selection { include, exclude })
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    pub fn matches(&self, r: &Reference) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(r)))
+            && !self.exclude.iter().any(|p| p.matches(r))
+    }
+}
+
+/// One local tag to check against its registry.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub reference: Reference,
+    pub image: &'a LocalImage,
+}
+
+/// Every selected local tag, sorted so runs are reproducible.
+pub fn targets<'a>(images: &'a [LocalImage], selection: &Selection) -> Vec<Target<'a>> {
+    let mut out: Vec<Target<'a>> = images
+        .iter()
+        .flat_map(|image| {
+            image
+                .tags
+                .iter()
+                .filter(|t| t.tag.is_some() && selection.matches(t))
+                .map(move |t| Target { reference: t.clone(), image })
+        })
+        .collect();
+    out.sort_by(|a, b| a.reference.cmp(&b.reference));
+    out.dedup_by(|a, b| a.reference == b.reference);
+    out
+}
+
+/// Untagged images that were pulled by digest on purpose: a container
+/// names them by digest, or no tagged image of their repository exists
+/// (otherwise they are most likely a tag's previous version).
+pub fn pinned<'a>(images: &'a [LocalImage], containers: &[Container], selection: &Selection) -> Vec<(Reference, &'a LocalImage)> {
+    let tagged_repos: HashSet<(String, String)> = images
+        .iter()
+        .flat_map(|i| i.tags.iter().map(|t| (t.registry.clone(), t.repository.clone())))
+        .collect();
+    let by_digest: HashSet<&str> = containers
+        .iter()
+        .filter(|c| c.image.contains("@sha256:") || c.image.contains("@sha512:"))
+        .map(|c| c.image_id.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for image in images.iter().filter(|i| i.tags.is_empty()) {
+        for d in &image.digests {
+            let repo_tagged = tagged_repos.contains(&(d.registry.clone(), d.repository.clone()));
+            if (by_digest.contains(image.id.as_str()) || !repo_tagged) && selection.matches(d) {
+                out.push((d.clone(), image));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// One line of `freshen list`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub reference: Reference,
+    pub status: Status,
+    pub image_id: String,
+    pub local_digest: Option<String>,
+    pub remote_digest: Option<String>,
+    pub checked_at: Option<String>,
+    pub error: Option<String>,
+    pub created: i64,
+    pub size: i64,
+}
+
+/// The local digest to show for a tag: the one matching the registry if
+/// there is one, else the first in sorted order.
+pub fn local_digest(image: &LocalImage, reference: &Reference, remote: Option<&str>) -> Option<String> {
+    let mut digests: Vec<&str> = image.digests_in(reference).collect();
+    if let Some(r) = remote.filter(|r| digests.contains(r)) {
+        return Some(r.to_string());
+    }
+    digests.sort_unstable();
+    digests.first().map(|d| d.to_string())
+}
+
+/// Joins the last update with what is on the host now. A tag whose image
+/// changed since the update is current if the new image is the one the
+/// registry reported; otherwise it needs a new update, and says so.
+pub fn rows(state: &State, images: &[LocalImage], containers: &[Container], selection: &Selection) -> Vec<Row> {
+    let mut out = Vec::new();
+    for t in targets(images, selection) {
+        let image = t.image;
+        let key = t.reference.to_string();
+        let mut row = Row {
+            local_digest: None,
+            reference: t.reference,
+            status: Status::Unknown,
+            image_id: image.id.clone(),
+            remote_digest: None,
+            checked_at: None,
+            error: None,
+            created: image.created,
+            size: image.size,
+        };
+        match state.entry(&key) {
+            None => row.error = Some("not checked yet: run 'freshen update'".into()),
+            Some(e) if e.image_id == image.id => {
+                row.status = e.status;
+                row.remote_digest = e.remote_digest.clone();
+                row.checked_at = Some(e.checked_at.clone());
+                row.error = e.error.clone();
+            }
+            Some(e) => {
+                row.remote_digest = e.remote_digest.clone();
+                row.checked_at = Some(e.checked_at.clone());
+                let pulled_since = e
+                    .remote_digest
+                    .as_deref()
+                    .is_some_and(|r| image.id == r || image.digests_in(&row.reference).any(|d| d == r));
+                if pulled_since {
+                    row.status = Status::UpToDate;
+                } else {
+                    row.error = Some("the local image changed since the last update: run 'freshen update'".into());
+                }
+            }
+        }
+        row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
+        out.push(row);
+    }
+    for (reference, image) in pinned(images, containers, selection) {
+        out.push(Row {
+            local_digest: reference.digest.clone(),
+            reference,
+            status: Status::Pinned,
+            image_id: image.id.clone(),
+            remote_digest: None,
+            checked_at: None,
+            error: None,
+            created: image.created,
+            size: image.size,
+        });
+    }
+    out.sort_by(|a, b| a.reference.cmp(&b.reference));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Entry;
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn image(id: char, tags: &[&str], digests: &[String]) -> LocalImage {
+        LocalImage {
+            id: d(id),
+            tags: tags.iter().map(|t| Reference::parse(t).unwrap()).collect(),
+            digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
+            created: 0,
+            size: 0,
+        }
+    }
+
+    fn entry(reference: &str, id: char, status: Status, remote: Option<String>) -> Entry {
+        Entry {
+            reference: reference.into(),
+            status,
+            image_id: d(id),
+            local_digest: None,
+            remote_digest: remote,
+            checked_at: "2026-01-01T00:00:00Z".into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn selection_and_targets() {
+        let images = vec![image('1', &["nginx:1", "nginx:latest"], &[]), image('2', &["ghcr.io/o/a:2"], &[])];
+        let all = targets(&images, &Selection::default());
+        assert_eq!(all.len(), 3);
+        let sel = Selection::new(&["nginx:*".into()], vec![]).unwrap();
+        assert_eq!(targets(&images, &sel).len(), 2);
+        let sel = Selection::new(&[], vec![Pattern::new("ghcr.io/*").unwrap()]).unwrap();
+        assert!(targets(&images, &sel).iter().all(|t| t.reference.registry == "docker.io"));
+    }
+
+    #[test]
+    fn pulled_since_update_is_not_upgradable() {
+        let new = d('9');
+        let images = vec![image('2', &["nginx:latest"], &[format!("nginx@{new}")])];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/nginx:latest", '1', Status::Upgradable, Some(new.clone())));
+        let rows = rows(&state, &images, &[], &Selection::default());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, Status::UpToDate);
+        assert_eq!(rows[0].local_digest.as_deref(), Some(new.as_str()));
+    }
+
+    #[test]
+    fn changed_or_unchecked_images_are_unknown() {
+        let images = vec![image('2', &["nginx:latest", "redis:7"], &[])];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/nginx:latest", '1', Status::UpToDate, Some(d('5'))));
+        let rows = rows(&state, &images, &[], &Selection::default());
+        assert_eq!(rows[0].status, Status::Unknown);
+        assert!(rows[0].error.as_deref().unwrap().contains("changed since"));
+        assert_eq!(rows[1].status, Status::Unknown);
+        assert!(rows[1].error.as_deref().unwrap().contains("not checked yet"));
+    }
+
+    #[test]
+    fn pinned_images_are_those_pulled_by_digest() {
+        let (a, b) = (d('a'), d('b'));
+        let images = vec![
+            image('1', &[], &[format!("alpine@{a}")]),
+            image('2', &["nginx:latest"], &[]),
+            image('3', &[], &[format!("nginx@{b}")]),
+        ];
+        let p = pinned(&images, &[], &Selection::default());
+        assert_eq!(p.len(), 1, "an untagged old nginx is a previous version, not pinned");
+        assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
+        let c = Container {
+            id: "c".into(),
+            name: "web".into(),
+            image: format!("nginx@{b}"),
+            image_id: d('3'),
+            running: true,
+            labels: Default::default(),
+        };
+        assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
+    }
+}

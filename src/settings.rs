@@ -1,0 +1,248 @@
+//! Flags, environment and the config file, resolved into one `Settings`
+//! value in one place. Commands never read the environment themselves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::{CheckOptions, ColorChoice, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::reference::Pattern;
+
+pub const DEFAULT_CONCURRENCY: usize = 32;
+pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// The config file, as written by the user. Unknown keys are errors so a
+/// typo never silently disables a setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Requests in flight per registry.
+    pub concurrency: Option<usize>,
+    /// Seconds before one registry request is abandoned.
+    pub timeout: Option<f64>,
+    /// Retries after 429, 5xx or a network error.
+    pub retries: Option<u32>,
+    /// Extra registries that may be reached over plain HTTP.
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// Images freshen never checks or touches.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Per-image settings, keyed by pattern (used by later features; parsed
+    /// here so the file is validated as a whole).
+    #[serde(default)]
+    pub images: BTreeMap<String, toml::Table>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub state_dir: PathBuf,
+    pub docker_host: Option<String>,
+    pub registry: RegistrySettings,
+    pub output: OutputSettings,
+    pub exclude: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub insecure: Vec<String>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Where Docker's client config lives (`config.json`).
+    pub docker_config_dir: PathBuf,
+    /// Where per-registry CAs and client certificates live.
+    pub certs_dir: PathBuf,
+    /// The daemon's config, for insecure registries and mirrors.
+    pub daemon_json: PathBuf,
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutputSettings {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub color: bool,
+}
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs, check: Option<&CheckOptions>) -> Result<Settings> {
+        let config_path = match &global.config {
+            Some(p) => Some(p.clone()),
+            None => default_config_path(),
+        };
+        let config = match &config_path {
+            Some(p) => load_config(p, global.config.is_some())?,
+            None => ConfigFile::default(),
+        };
+        Settings::from_parts(global, check, config)
+    }
+
+    fn from_parts(
+        global: &GlobalArgs,
+        check: Option<&CheckOptions>,
+        config: ConfigFile,
+    ) -> Result<Settings> {
+        let state_dir = match &global.state_dir {
+            Some(dir) => dir.clone(),
+            None => default_state_dir()?,
+        };
+        let concurrency = check
+            .and_then(|c| c.concurrency)
+            .or(config.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 || concurrency > 1024 {
+            return Err(Error::Usage(format!(
+                "concurrency must be between 1 and 1024, not {concurrency}"
+            )));
+        }
+        let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(Error::Usage(format!(
+                "timeout must be a number of seconds between 0 and 3600, not {timeout}"
+            )));
+        }
+        let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
+        if retries > 10 {
+            return Err(Error::Usage(format!("retries must be at most 10, not {retries}")));
+        }
+        let mut insecure = config.insecure_registries;
+        insecure.extend(global.insecure_registries.iter().cloned());
+        if let Ok(list) = std::env::var("FRESHEN_INSECURE_REGISTRIES") {
+            insecure.extend(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+        }
+        let exclude = config
+            .exclude
+            .iter()
+            .map(|p| {
+                Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let docker_config_dir = match std::env::var_os("DOCKER_CONFIG") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
+        };
+        let certs_dir = env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into());
+        let daemon_json =
+            env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        };
+        Ok(Settings {
+            state_dir,
+            docker_host: global.docker_host.clone(),
+            registry: RegistrySettings {
+                insecure,
+                concurrency,
+                timeout: Duration::from_secs_f64(timeout),
+                retries,
+                docker_config_dir,
+                certs_dir,
+                daemon_json,
+                verbose: global.verbose,
+            },
+            output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
+            exclude,
+        })
+    }
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn home_dir() -> Option<PathBuf> {
+    env_path("HOME")
+}
+
+fn default_state_dir() -> Result<PathBuf> {
+    if let Some(dir) = env_path("XDG_STATE_HOME") {
+        return Ok(dir.join("freshen"));
+    }
+    match home_dir() {
+        Some(home) => Ok(home.join(".local/state/freshen")),
+        None => Err(Error::Usage(
+            "cannot tell where to keep state: set HOME, XDG_STATE_HOME or FRESHEN_STATE_DIR".into(),
+        )),
+    }
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    env_path("XDG_CONFIG_HOME")
+        .or_else(|| home_dir().map(|h| h.join(".config")))
+        .map(|d| d.join("freshen/config.toml"))
+}
+
+/// Reads the config file. A missing default file is fine; a missing file the
+/// user named explicitly is fine too (tests and packagers point at paths
+/// that may not exist yet), but an unreadable or invalid one is an error.
+pub fn load_config(path: &Path, _explicit: bool) -> Result<ConfigFile> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+        Err(e) => return Err(Error::io("read config file", path, e)),
+    };
+    parse_config(path, &text)
+}
+
+pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
+    toml::from_str(text).map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })
+}
+
+/// One line: where the problem is (line and key) and what it is.
+pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(key) => format!("line {line_no}, key '{key}': {message}"),
+        None => format!("line {line_no}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_name_line_and_key() {
+        let p = Path::new("/etc/freshen.toml");
+        let e = parse_config(p, "retries = 2\nconcurrency = \"many\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("config file /etc/freshen.toml: line 2, key 'concurrency': "), "{e}");
+        let e = parse_config(p, "concurrencyy = 3\n").unwrap_err().to_string();
+        assert!(e.contains("line 1, key 'concurrencyy'") && e.contains("unknown field"), "{e}");
+        let e = parse_config(p, "exclude = [\n").unwrap_err().to_string();
+        assert!(e.contains("line "), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn config_parses() {
+        let c = parse_config(
+            Path::new("x"),
+            "concurrency = 8\ntimeout = 2.5\nexclude = [\"*/test/*\"]\n[images.nginx]\npolicy = \"minor\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.concurrency, Some(8));
+        assert_eq!(c.timeout, Some(2.5));
+        assert_eq!(c.exclude, vec!["*/test/*"]);
+        assert!(c.images.contains_key("nginx"));
+    }
+}
