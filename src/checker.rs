@@ -30,7 +30,8 @@ struct Platforms {
 
 impl Platforms {
     async fn get(&self, engine: &Engine, id: &str) -> Result<Platform, RegistryError> {
-        let cell = self.cells.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default().clone();
+        let cell =
+            self.cells.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default().clone();
         cell.get_or_try_init(|| engine.platform(id)).await.cloned().map_err(|e| RegistryError {
             kind: ErrorKind::BadResponse,
             message: format!("cannot tell the local image's platform: {e}"),

@@ -33,11 +33,11 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Directory for freshen's state (default: $XDG_STATE_HOME/freshen)
-    #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR")]
+    #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR", hide_env_values = true)]
     pub state_dir: Option<PathBuf>,
 
     /// Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)
-    #[arg(long, global = true, value_name = "FILE", env = "FRESHEN_CONFIG")]
+    #[arg(long, global = true, value_name = "FILE", env = "FRESHEN_CONFIG", hide_env_values = true)]
     pub config: Option<PathBuf>,
 
     /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)

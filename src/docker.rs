@@ -2,8 +2,6 @@
 //! types: the local images (one `images/json` call) and the containers that
 //! use them. Nothing here decides anything; it only reports what is there.
 
-use std::collections::HashMap;
-
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListImagesOptionsBuilder};
 use bollard::Docker;
 
@@ -46,13 +44,9 @@ impl LocalImage {
 /// One container, running or stopped.
 #[derive(Debug, Clone)]
 pub struct Container {
-    pub id: String,
-    pub name: String,
     /// The image as the container was created with it (`nginx:latest`).
     pub image: String,
     pub image_id: String,
-    pub running: bool,
-    pub labels: HashMap<String, String>,
 }
 
 /// os/architecture/variant of a local image, from `inspect`.
@@ -98,10 +92,6 @@ impl Engine {
         Ok(Engine { docker, host })
     }
 
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
     /// Every image with its tags and digests, in one call.
     pub async fn images(&self) -> Result<Vec<LocalImage>> {
         let opts = ListImagesOptionsBuilder::default().all(false).build();
@@ -131,16 +121,8 @@ impl Engine {
         Ok(list
             .into_iter()
             .map(|c| Container {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
                 image_id: c.image_id.unwrap_or_default(),
-                running: c.state.is_some_and(|s| s.to_string() == "running"),
-                labels: c.labels.unwrap_or_default(),
             })
             .collect())
     }

@@ -23,8 +23,7 @@ pub struct Reference {
 
 impl Reference {
     /// Parses a reference the way `docker pull` does. A reference with
-    /// neither tag nor digest gets no implicit tag here; callers that need
-    /// one use [`Reference::with_default_tag`].
+    /// neither tag nor digest gets no implicit tag here.
     pub fn parse(input: &str) -> Result<Reference, String> {
         if input.is_empty() {
             return Err("empty reference".into());
@@ -62,14 +61,6 @@ impl Reference {
         Ok(Reference { registry, repository, tag, digest })
     }
 
-    /// The reference with `latest` filled in when it names neither tag nor digest.
-    pub fn with_default_tag(mut self) -> Reference {
-        if self.tag.is_none() && self.digest.is_none() {
-            self.tag = Some("latest".into());
-        }
-        self
-    }
-
     /// `registry/repository`, fully qualified.
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
@@ -93,21 +84,6 @@ impl Reference {
         let mut s = self.familiar_name();
         push_suffix(&mut s, self);
         s
-    }
-
-    /// The same repository, pointing at a digest instead of a tag.
-    pub fn at_digest(&self, digest: &str) -> Reference {
-        Reference {
-            registry: self.registry.clone(),
-            repository: self.repository.clone(),
-            tag: None,
-            digest: Some(digest.to_string()),
-        }
-    }
-
-    /// The host that serves this registry's API.
-    pub fn api_host(&self) -> &str {
-        api_host(&self.registry)
     }
 }
 
@@ -157,9 +133,7 @@ fn split_registry(name: &str) -> (String, String) {
 
 fn normalise(registry: String, repository: String) -> (String, String) {
     let registry = match registry.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            DOCKER_HUB.to_string()
-        }
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.to_string(),
         _ => registry,
     };
     let repository = if registry == DOCKER_HUB && !repository.contains('/') {
@@ -175,8 +149,7 @@ fn validate_registry(registry: &str) -> Result<(), String> {
     let (host_ok, port) = if let Some(rest) = registry.strip_prefix('[') {
         // An IPv6 literal: [::1]:5000
         let (addr, after) = rest.split_once(']').ok_or_else(bad)?;
-        let ok = !addr.is_empty()
-            && addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        let ok = !addr.is_empty() && addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or_else(bad)?),
@@ -285,8 +258,7 @@ pub fn validate_digest(digest: &str) -> Result<(), String> {
         "sha512" => 128,
         _ => return Err(format!("unsupported digest algorithm in '{digest}'")),
     };
-    if hex.len() != len || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
+    if hex.len() != len || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
         return Err(format!("bad digest '{digest}'"));
     }
     Ok(())
@@ -316,15 +288,9 @@ impl Pattern {
         Ok(Pattern(p.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn matches(&self, r: &Reference) -> bool {
         let p = self.0.as_bytes();
-        [r.to_string(), r.familiar(), r.name(), r.familiar_name()]
-            .iter()
-            .any(|s| glob(p, s.as_bytes()))
+        [r.to_string(), r.familiar(), r.name(), r.familiar_name()].iter().any(|s| glob(p, s.as_bytes()))
     }
 }
 
@@ -386,7 +352,7 @@ mod tests {
         assert_eq!(r.registry, "docker.io");
         assert_eq!(r.repository, "library/nginx");
         assert_eq!(r.tag, None);
-        assert_eq!(r.with_default_tag().to_string(), "docker.io/library/nginx:latest");
+        assert_eq!(r.to_string(), "docker.io/library/nginx");
         assert_eq!(p("library/nginx:1.25").to_string(), "docker.io/library/nginx:1.25");
         assert_eq!(p("index.docker.io/nginx:1").to_string(), "docker.io/library/nginx:1");
         assert_eq!(p("user/app:dev").to_string(), "docker.io/user/app:dev");
@@ -408,8 +374,8 @@ mod tests {
         assert_eq!(r.registry, "localhost");
         let r = p("ghcr.io/org/app");
         assert_eq!(r.registry, "ghcr.io");
-        assert_eq!(r.api_host(), "ghcr.io");
-        assert_eq!(p("nginx").api_host(), "registry-1.docker.io");
+        assert_eq!(api_host(&r.registry), "ghcr.io");
+        assert_eq!(api_host(&p("nginx").registry), "registry-1.docker.io");
         let r = p("[::1]:5000/app:1");
         assert_eq!(r.registry, "[::1]:5000");
         assert!(is_loopback_host(&r.registry));

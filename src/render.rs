@@ -117,7 +117,9 @@ impl Printer {
                     r.status
                 ),
                 Status::Pinned => format!("{name} [pinned]"),
-                Status::Unknown => format!("{name} [unknown: {}]", r.error.as_deref().unwrap_or("not checked")),
+                Status::Unknown => {
+                    format!("{name} [unknown: {}]", r.error.as_deref().unwrap_or("not checked"))
+                }
             };
             self.line(&line);
         }

@@ -1,7 +1,6 @@
 //! Flags, environment and the config file, resolved into one `Settings`
 //! value in one place. Commands never read the environment themselves.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,10 +31,6 @@ pub struct ConfigFile {
     /// Images freshen never checks or touches.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Per-image settings, keyed by pattern (used by later features; parsed
-    /// here so the file is validated as a whole).
-    #[serde(default)]
-    pub images: BTreeMap<String, toml::Table>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,23 +77,15 @@ impl Settings {
         Settings::from_parts(global, check, config)
     }
 
-    fn from_parts(
-        global: &GlobalArgs,
-        check: Option<&CheckOptions>,
-        config: ConfigFile,
-    ) -> Result<Settings> {
+    fn from_parts(global: &GlobalArgs, check: Option<&CheckOptions>, config: ConfigFile) -> Result<Settings> {
         let state_dir = match &global.state_dir {
             Some(dir) => dir.clone(),
             None => default_state_dir()?,
         };
-        let concurrency = check
-            .and_then(|c| c.concurrency)
-            .or(config.concurrency)
-            .unwrap_or(DEFAULT_CONCURRENCY);
+        let concurrency =
+            check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 1024 {
-            return Err(Error::Usage(format!(
-                "concurrency must be between 1 and 1024, not {concurrency}"
-            )));
+            return Err(Error::Usage(format!("concurrency must be between 1 and 1024, not {concurrency}")));
         }
         let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
         if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
@@ -118,17 +105,14 @@ impl Settings {
         let exclude = config
             .exclude
             .iter()
-            .map(|p| {
-                Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))
-            })
+            .map(|p| Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}"))))
             .collect::<Result<Vec<_>>>()?;
         let docker_config_dir = match std::env::var_os("DOCKER_CONFIG") {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
         };
         let certs_dir = env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into());
-        let daemon_json =
-            env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
+        let daemon_json = env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -195,7 +179,8 @@ pub fn load_config(path: &Path, _explicit: bool) -> Result<ConfigFile> {
 }
 
 pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
-    toml::from_str(text).map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })
+    toml::from_str(text)
+        .map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })
 }
 
 /// One line: where the problem is (line and key) and what it is.
@@ -235,14 +220,10 @@ mod tests {
 
     #[test]
     fn config_parses() {
-        let c = parse_config(
-            Path::new("x"),
-            "concurrency = 8\ntimeout = 2.5\nexclude = [\"*/test/*\"]\n[images.nginx]\npolicy = \"minor\"\n",
-        )
-        .unwrap();
+        let c = parse_config(Path::new("x"), "concurrency = 8\ntimeout = 2.5\nexclude = [\"*/test/*\"]\n")
+            .unwrap();
         assert_eq!(c.concurrency, Some(8));
         assert_eq!(c.timeout, Some(2.5));
         assert_eq!(c.exclude, vec!["*/test/*"]);
-        assert!(c.images.contains_key("nginx"));
     }
 }

@@ -109,7 +109,8 @@ impl State {
 
     /// Writes the state atomically. The caller holds the lock.
     pub fn save(&self, dir: &Path, _lock: &Lock) -> Result<()> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode state: {e}")))?;
+        let mut json =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode state: {e}")))?;
         json.push(b'\n');
         write_atomic(&state_path(dir), &json)
     }

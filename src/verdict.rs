@@ -269,7 +269,8 @@ mod tests {
             entry(d('4'), "amd64", None),
             entry(d('5'), "amd64", Some("v3")),
         ];
-        let pick = |arch, variant| pick_platform(&entries, &plat("linux", arch, variant)).map(|e| e.digest.clone());
+        let pick =
+            |arch, variant| pick_platform(&entries, &plat("linux", arch, variant)).map(|e| e.digest.clone());
         assert_eq!(pick("arm", None), Some(d('2')));
         assert_eq!(pick("arm", Some("v6")), Some(d('1')));
         assert_eq!(pick("arm64", None), Some(d('3')));

@@ -15,7 +15,9 @@ use crate::render::Printer;
 /// Every generated file, relative to the repository root, with its content.
 pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = Vec::new();
-    for (shell, name) in [(Shell::Bash, "freshen.bash"), (Shell::Zsh, "_freshen"), (Shell::Fish, "freshen.fish")] {
+    for (shell, name) in
+        [(Shell::Bash, "freshen.bash"), (Shell::Zsh, "_freshen"), (Shell::Fish, "freshen.fish")]
+    {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "freshen", &mut buf);
         out.push((Path::new("completions").join(name), buf));

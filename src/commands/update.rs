@@ -24,14 +24,24 @@ pub struct UpdateResult {
     pub failed: usize,
 }
 
-pub async fn update(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p: &Printer) -> Result<u8> {
+pub async fn update(
+    settings: &Settings,
+    opts: &CheckOptions,
+    format: SummaryFormat,
+    p: &Printer,
+) -> Result<u8> {
     let r = run(settings, opts, format, p).await?;
     Ok(if r.failed > 0 { EXIT_FAILED } else { EXIT_OK })
 }
 
 /// dnf's convention: 100 when something can be upgraded, 1 when nothing
 /// can but a check failed, 0 otherwise.
-pub async fn check(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p: &Printer) -> Result<u8> {
+pub async fn check(
+    settings: &Settings,
+    opts: &CheckOptions,
+    format: SummaryFormat,
+    p: &Printer,
+) -> Result<u8> {
     let r = run(settings, opts, format, p).await?;
     Ok(if r.upgradable > 0 {
         EXIT_UPGRADABLE
@@ -42,7 +52,12 @@ pub async fn check(settings: &Settings, opts: &CheckOptions, format: SummaryForm
     })
 }
 
-async fn run(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p: &Printer) -> Result<UpdateResult> {
+async fn run(
+    settings: &Settings,
+    opts: &CheckOptions,
+    format: SummaryFormat,
+    p: &Printer,
+) -> Result<UpdateResult> {
     let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
     let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
@@ -69,7 +84,11 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p:
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let targets = report::targets(&images, &selection);
-    let registry_count = targets.iter().map(|t| t.reference.registry.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let registry_count = targets
+        .iter()
+        .map(|t| t.reference.registry.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !targets.is_empty() {
         p.info(&format!(
             "Checking {} {} on {} {}…",
@@ -96,7 +115,8 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p:
     }
 
     let mut new = State { updated_at: Some(checked_at.clone()), ..State::default() };
-    let checked: std::collections::HashSet<&str> = outcome.entries.iter().map(|e| e.reference.as_str()).collect();
+    let checked: std::collections::HashSet<&str> =
+        outcome.entries.iter().map(|e| e.reference.as_str()).collect();
     if !selection.is_everything() {
         // A partial update keeps what it did not look at.
         new.entries = old
@@ -133,7 +153,6 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: SummaryFormat, p:
             }
         }
     }
-    let _ = state::state_path(dir);
     Ok(UpdateResult { upgradable, failed: failures.len() })
 }
 
@@ -147,7 +166,9 @@ fn failure_lines(failures: &[&state::Entry]) -> Vec<String> {
     groups
         .into_iter()
         .map(|(error, refs)| {
-            let name = |r: &str| crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.to_string());
+            let name = |r: &str| {
+                crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.to_string())
+            };
             match refs.as_slice() {
                 [one] => format!("{}: {error}", name(one)),
                 [first, rest @ ..] => format!("{} and {} more: {error}", name(first), rest.len()),

@@ -107,7 +107,10 @@ mod tests {
         let c = parse_challenge(r#"bearer realm=http://127.0.0.1:5001/auth , service=local"#);
         assert_eq!(
             c,
-            Some(Challenge::Bearer { realm: "http://127.0.0.1:5001/auth".into(), service: Some("local".into()) })
+            Some(Challenge::Bearer {
+                realm: "http://127.0.0.1:5001/auth".into(),
+                service: Some("local".into())
+            })
         );
         assert_eq!(parse_challenge(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
         assert_eq!(parse_challenge(r#"Bearer service="x""#), None, "no realm");

@@ -40,10 +40,13 @@ impl std::fmt::Debug for Secret {
 
 #[derive(Clone, Debug)]
 pub enum Credential {
-    Basic { username: String, password: Secret },
+    Basic {
+        username: String,
+        password: Secret,
+    },
     /// An OAuth2 refresh token (`identitytoken`), exchanged at the token
     /// endpoint.
-    IdentityToken { username: String, token: Secret },
+    IdentityToken(Secret),
     /// A bearer token to send as it is (`registrytoken`).
     RegistryToken(Secret),
 }
@@ -93,7 +96,9 @@ impl Store {
         let (config, problem) = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<ConfigJson>(&bytes) {
                 Ok(c) => (c, None),
-                Err(e) => (ConfigJson::default(), Some(format!("{} is not valid JSON ({e})", path.display()))),
+                Err(e) => {
+                    (ConfigJson::default(), Some(format!("{} is not valid JSON ({e})", path.display())))
+                }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (ConfigJson::default(), None),
             Err(e) => (ConfigJson::default(), Some(format!("cannot read {}: {e}", path.display()))),
@@ -131,21 +136,22 @@ impl Store {
             return Ok(Some(Found { credential: Credential::RegistryToken(Secret::new(token)), source }));
         }
         let (user, pass) = match (&entry.auth, &entry.username, &entry.password) {
-            (Some(auth), _, _) if !auth.is_empty() => decode_auth(auth)
-                .ok_or_else(|| format!("the 'auth' entry for {registry} in {source} is not base64 of user:password"))?,
+            (Some(auth), _, _) if !auth.is_empty() => decode_auth(auth).ok_or_else(|| {
+                format!("the 'auth' entry for {registry} in {source} is not base64 of user:password")
+            })?,
             (_, Some(u), Some(p)) => (u.clone(), p.clone()),
             _ => (entry.username.clone().unwrap_or_default(), String::new()),
         };
         if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
-            return Ok(Some(Found {
-                credential: Credential::IdentityToken { username: user, token: Secret::new(token) },
-                source,
-            }));
+            return Ok(Some(Found { credential: Credential::IdentityToken(Secret::new(token)), source }));
         }
         if user.is_empty() && pass.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Found { credential: Credential::Basic { username: user, password: Secret::new(pass) }, source }))
+        Ok(Some(Found {
+            credential: Credential::Basic { username: user, password: Secret::new(pass) },
+            source,
+        }))
     }
 }
 
@@ -205,7 +211,9 @@ async fn run_helper(name: &str, server: &str) -> Result<Option<Found>, String> {
     }
     let output = tokio::time::timeout(HELPER_TIMEOUT, child.wait_with_output())
         .await
-        .map_err(|_| format!("credential helper {program} did not answer within {}s", HELPER_TIMEOUT.as_secs()))?
+        .map_err(|_| {
+            format!("credential helper {program} did not answer within {}s", HELPER_TIMEOUT.as_secs())
+        })?
         .map_err(|e| format!("credential helper {program} failed: {e}"))?;
     if !output.status.success() {
         let text = String::from_utf8_lossy(&output.stdout);
@@ -218,10 +226,7 @@ async fn run_helper(name: &str, server: &str) -> Result<Option<Found>, String> {
         .map_err(|_| format!("credential helper {program} printed something that is not its JSON answer"))?;
     let source = format!("credential helper {program}");
     if answer.username == "<token>" {
-        return Ok(Some(Found {
-            credential: Credential::IdentityToken { username: String::new(), token: Secret::new(answer.secret) },
-            source,
-        }));
+        return Ok(Some(Found { credential: Credential::IdentityToken(Secret::new(answer.secret)), source }));
     }
     if answer.username.is_empty() && answer.secret.is_empty() {
         return Ok(None);

@@ -1,7 +1,6 @@
 //! What the Docker daemon's own config says about registries: which ones it
-//! reaches over plain HTTP (`insecure-registries`) and which mirrors serve
-//! Docker Hub (`registry-mirrors`). freshen follows the daemon so that what
-//! it checks is what `docker pull` would fetch.
+//! reaches over plain HTTP (`insecure-registries`). freshen follows the
+//! daemon so that what it checks is what `docker pull` would fetch.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -14,14 +13,11 @@ use crate::reference::is_loopback_host;
 struct DaemonJson {
     #[serde(default, rename = "insecure-registries")]
     insecure_registries: Vec<String>,
-    #[serde(default, rename = "registry-mirrors")]
-    registry_mirrors: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct DaemonConfig {
     insecure: Vec<Insecure>,
-    pub mirrors: Vec<String>,
     /// A daemon.json that exists but cannot be used, reported as a warning.
     pub problem: Option<String>,
 }
@@ -37,23 +33,16 @@ impl DaemonConfig {
         let (json, problem) = match std::fs::read(path) {
             Ok(bytes) => match serde_json::from_slice::<DaemonJson>(&bytes) {
                 Ok(j) => (j, None),
-                Err(e) => (DaemonJson::default(), Some(format!("ignoring {}: not valid JSON ({e})", path.display()))),
+                Err(e) => (
+                    DaemonJson::default(),
+                    Some(format!("ignoring {}: not valid JSON ({e})", path.display())),
+                ),
             },
             Err(_) => (DaemonJson::default(), None),
         };
-        let insecure = json
-            .insecure_registries
-            .iter()
-            .chain(extra_insecure)
-            .filter_map(|s| parse_insecure(s))
-            .collect();
-        let mirrors = json
-            .registry_mirrors
-            .iter()
-            .map(|m| m.trim().trim_end_matches('/').to_string())
-            .filter(|m| !m.is_empty())
-            .collect();
-        DaemonConfig { insecure, mirrors, problem }
+        let insecure =
+            json.insecure_registries.iter().chain(extra_insecure).filter_map(|s| parse_insecure(s)).collect();
+        DaemonConfig { insecure, problem }
     }
 
     /// Plain HTTP is allowed for loopback registries and the ones the
@@ -137,14 +126,13 @@ mod tests {
         assert!(c.is_insecure("127.0.0.1:5000"));
         assert!(c.is_insecure("localhost:5000"));
         assert!(!c.is_insecure("ghcr.io"));
-        assert_eq!(c.mirrors, vec!["https://mirror.example"]);
     }
 
     #[test]
     fn broken_or_missing_daemon_json() {
         let dir = tempfile::tempdir().unwrap();
         let c = DaemonConfig::load(&dir.path().join("absent.json"), &[]);
-        assert!(c.problem.is_none() && c.mirrors.is_empty());
+        assert!(c.problem.is_none());
         let path = dir.path().join("daemon.json");
         std::fs::write(&path, "{").unwrap();
         assert!(DaemonConfig::load(&path, &[]).problem.unwrap().contains("not valid JSON"));

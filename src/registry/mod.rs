@@ -105,7 +105,8 @@ impl Registries {
     pub fn new(settings: RegistrySettings) -> Result<Registries, String> {
         let daemon = DaemonConfig::load(&settings.daemon_json, &settings.insecure);
         let creds = Arc::new(Store::load(&settings.docker_config_dir));
-        let default_client = client_builder(&settings).build().map_err(|e| format!("cannot set up HTTP: {e}"))?;
+        let default_client =
+            client_builder(&settings).build().map_err(|e| format!("cannot set up HTTP: {e}"))?;
         Ok(Registries {
             settings,
             daemon,
@@ -130,7 +131,12 @@ impl Registries {
     /// The host for a registry. `repositories` are the ones this run will
     /// ask about, so that the first token can cover all of them. `scheme`
     /// is what worked last time, if known.
-    pub fn host(&self, registry: &str, repositories: Vec<String>, scheme_hint: Option<&str>) -> Result<Arc<Host>, RegistryError> {
+    pub fn host(
+        &self,
+        registry: &str,
+        repositories: Vec<String>,
+        scheme_hint: Option<&str>,
+    ) -> Result<Arc<Host>, RegistryError> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = hosts.get(registry) {
             return Ok(h.clone());
@@ -166,7 +172,6 @@ impl Registries {
         hosts.insert(registry.to_string(), host.clone());
         Ok(host)
     }
-
 }
 
 fn client_builder(settings: &RegistrySettings) -> reqwest::ClientBuilder {
@@ -184,7 +189,11 @@ fn client_builder(settings: &RegistrySettings) -> reqwest::ClientBuilder {
 /// system roots plus `certs.d/<registry>/*.crt`, presenting
 /// `client.cert`/`client.key` when present. Insecure registries accept
 /// any certificate over HTTPS, as the daemon does.
-fn host_client(settings: &RegistrySettings, registry: &str, insecure: bool) -> Result<reqwest::Client, RegistryError> {
+fn host_client(
+    settings: &RegistrySettings,
+    registry: &str,
+    insecure: bool,
+) -> Result<reqwest::Client, RegistryError> {
     let mut builder = client_builder(settings);
     let dir = settings.certs_dir.join(registry);
     let bad = |what: String| err(ErrorKind::BadResponse, what);
@@ -208,7 +217,8 @@ fn host_client(settings: &RegistrySettings, registry: &str, insecure: bool) -> R
             let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if let Some(stem) = name.strip_suffix(".cert") {
                 let key = dir.join(format!("{stem}.key"));
-                let mut pem = std::fs::read(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?;
+                let mut pem =
+                    std::fs::read(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?;
                 let key_pem = std::fs::read(&key).map_err(|e| {
                     bad(format!("client certificate {} has no key {} ({e})", f.display(), key.display()))
                 })?;
@@ -319,7 +329,10 @@ impl Host {
             if let Some(value) = resp.headers().get("docker-content-digest") {
                 let digest = value.to_str().unwrap_or("").trim().to_string();
                 validate_digest(&digest).map_err(|_| {
-                    err(ErrorKind::BadResponse, format!("registry sent an invalid digest header '{}'", printable(&digest)))
+                    err(
+                        ErrorKind::BadResponse,
+                        format!("registry sent an invalid digest header '{}'", printable(&digest)),
+                    )
                 })?;
                 return Ok(digest);
             }
@@ -330,12 +343,16 @@ impl Host {
         if !resp.status().is_success() {
             return Err(self.status_error(resp.status(), repository, Some(tag)));
         }
-        let header = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header =
+            resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = read_limited(resp, MAX_MANIFEST_BYTES).await?;
         let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)));
         if let Some(h) = header.filter(|h| h.starts_with("sha256:")) {
             if h != digest {
-                return Err(err(ErrorKind::BadResponse, format!("manifest body does not match its digest header {}", printable(&h))));
+                return Err(err(
+                    ErrorKind::BadResponse,
+                    format!("manifest body does not match its digest header {}", printable(&h)),
+                ));
             }
         }
         parse_manifest(&body).map_err(|e| err(ErrorKind::BadResponse, e))?;
@@ -390,7 +407,12 @@ impl Host {
 
     /// Sends one request with authentication, retries and scheme fallback.
     /// Returns any response that is not 401, 429 or 5xx (after retries).
-    async fn send(&self, method: Method, path: &str, repository: &str) -> Result<reqwest::Response, RegistryError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        repository: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
         let mut attempt: u32 = 0;
         let mut auth_retries = 0;
         loop {
@@ -408,9 +430,17 @@ impl Host {
                 Err(e) => {
                     let first_contact = !self.contacted.load(Ordering::Relaxed);
                     if self.verbose {
-                        eprintln!("{method} {url} -> {} ({} ms)", describe_reqwest(&e), started.elapsed().as_millis());
+                        eprintln!(
+                            "{method} {url} -> {} ({} ms)",
+                            describe_reqwest(&e),
+                            started.elapsed().as_millis()
+                        );
                     }
-                    if first_contact && self.may_switch_scheme && (e.is_connect() || e.is_request()) && self.switch_scheme(scheme) {
+                    if first_contact
+                        && self.may_switch_scheme
+                        && (e.is_connect() || e.is_request())
+                        && self.switch_scheme(scheme)
+                    {
                         continue;
                     }
                     if attempt < self.retries {
@@ -428,7 +458,12 @@ impl Host {
                 Ok(resp) => {
                     let status = resp.status();
                     if self.verbose {
-                        eprintln!("{method} {url} -> {} ({} ms){}", status_text(status), started.elapsed().as_millis(), rate_text(resp.headers()));
+                        eprintln!(
+                            "{method} {url} -> {} ({} ms){}",
+                            status_text(status),
+                            started.elapsed().as_millis(),
+                            rate_text(resp.headers())
+                        );
                     }
                     self.note_rate_limit(resp.headers());
                     // A TLS registry on a loopback port answers plain HTTP with 400.
@@ -446,7 +481,11 @@ impl Host {
                             return Err(self.refused(auth.is_some()).await);
                         }
                         auth_retries += 1;
-                        let challenge = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+                        let challenge = resp
+                            .headers()
+                            .get(WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
                         self.learn(challenge.as_deref(), repository, generation, auth.is_some()).await?;
                         continue;
                     }
@@ -458,8 +497,16 @@ impl Host {
                             tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt + 2))).await;
                             continue;
                         }
-                        let when = wait.map(|w| format!("; the registry asks to wait {}s", w.as_secs())).unwrap_or_default();
-                        return Err(err(ErrorKind::RateLimited, format!("registry {} answered 429 Too Many Requests{when}: try again later", self.registry)));
+                        let when = wait
+                            .map(|w| format!("; the registry asks to wait {}s", w.as_secs()))
+                            .unwrap_or_default();
+                        return Err(err(
+                            ErrorKind::RateLimited,
+                            format!(
+                                "registry {} answered 429 Too Many Requests{when}: try again later",
+                                self.registry
+                            ),
+                        ));
                     }
                     if status.is_server_error() {
                         if attempt < self.retries {
@@ -467,7 +514,10 @@ impl Host {
                             tokio::time::sleep(backoff(attempt)).await;
                             continue;
                         }
-                        return Err(err(ErrorKind::BadResponse, format!("registry {} answered {}", self.registry, status_text(status))));
+                        return Err(err(
+                            ErrorKind::BadResponse,
+                            format!("registry {} answered {}", self.registry, status_text(status)),
+                        ));
                     }
                     return Ok(resp);
                 }
@@ -537,7 +587,10 @@ impl Host {
                 if let Some(e) = state.denied.get(repository) {
                     return Err(e.clone());
                 }
-                let fresh = state.tokens.get(repository).filter(|t| t.expires > Instant::now() + Duration::from_secs(5));
+                let fresh = state
+                    .tokens
+                    .get(repository)
+                    .filter(|t| t.expires > Instant::now() + Duration::from_secs(5));
                 if let Some(t) = fresh {
                     return Ok((Some(bearer(&t.value)), state.generation));
                 }
@@ -558,7 +611,13 @@ impl Host {
 
     /// Handles a 401: learns the challenge (first time) or gets a fresh
     /// token for this repository (token rejected).
-    async fn learn(&self, challenge: Option<&str>, repository: &str, used_generation: u64, sent_auth: bool) -> Result<(), RegistryError> {
+    async fn learn(
+        &self,
+        challenge: Option<&str>,
+        repository: &str,
+        used_generation: u64,
+        sent_auth: bool,
+    ) -> Result<(), RegistryError> {
         let mut state = self.auth.lock().await;
         if state.generation != used_generation {
             // Someone else already changed the credentials: just retry.
@@ -573,7 +632,8 @@ impl Host {
                 match self.credentials().await? {
                     Some(Found { credential: Credential::Basic { username, password }, .. }) => {
                         let raw = format!("{username}:{}", password.expose());
-                        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+                        let value =
+                            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
                         state.mode = AuthMode::Basic(Secret::new(value));
                     }
                     Some(Found { credential: Credential::RegistryToken(t), .. }) => {
@@ -599,7 +659,10 @@ impl Host {
             None => {
                 return Err(err(
                     ErrorKind::Unauthorized,
-                    format!("registry {} answered 401 without a usable authentication challenge", self.registry),
+                    format!(
+                        "registry {} answered 401 without a usable authentication challenge",
+                        self.registry
+                    ),
                 ))
             }
         }
@@ -610,7 +673,13 @@ impl Host {
     /// One token request per batch of repositories (several `scope`
     /// parameters each), so a registry with many repositories costs one
     /// authentication, not one per repository.
-    async fn prefetch_tokens(&self, state: &mut AuthState, realm: &str, service: Option<&str>, first: &str) -> Result<(), RegistryError> {
+    async fn prefetch_tokens(
+        &self,
+        state: &mut AuthState,
+        realm: &str,
+        service: Option<&str>,
+        first: &str,
+    ) -> Result<(), RegistryError> {
         let mut repos: Vec<String> = vec![first.to_string()];
         repos.extend(self.repositories.iter().filter(|r| r.as_str() != first).cloned());
         let mut batches: Vec<Vec<String>> = Vec::new();
@@ -626,7 +695,8 @@ impl Host {
             }
             len += cost;
         }
-        let results = futures_util::future::join_all(batches.iter().map(|b| self.fetch_token(realm, service, b))).await;
+        let results =
+            futures_util::future::join_all(batches.iter().map(|b| self.fetch_token(realm, service, b))).await;
         for (batch, result) in batches.iter().zip(results) {
             match result {
                 Ok(t) => {
@@ -643,7 +713,12 @@ impl Host {
         Ok(())
     }
 
-    async fn fetch_token(&self, realm: &str, service: Option<&str>, repositories: &[String]) -> Result<Token, RegistryError> {
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        repositories: &[String],
+    ) -> Result<Token, RegistryError> {
         let creds = self.credentials().await?;
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(s) = service {
@@ -652,11 +727,12 @@ impl Host {
         for r in repositories {
             query.push(("scope", format!("repository:{r}:pull")));
         }
-        let client = if url_host(realm) == Some(self.api.as_str()) { &self.client } else { &self.realm_client };
+        let client =
+            if url_host(realm) == Some(self.api.as_str()) { &self.client } else { &self.realm_client };
         let mut attempt = 0;
         loop {
             let req = match &creds {
-                Some(Found { credential: Credential::IdentityToken { token, .. }, .. }) => {
+                Some(Found { credential: Credential::IdentityToken(token), .. }) => {
                     let mut form = query.clone();
                     form.push(("grant_type", "refresh_token".into()));
                     form.push(("refresh_token", token.expose().to_string()));
@@ -681,7 +757,12 @@ impl Host {
                     Ok(r) => status_text(r.status()),
                     Err(e) => describe_reqwest(e),
                 };
-                eprintln!("token {} ({} repositories) -> {outcome} ({} ms)", strip_query(realm), repositories.len(), started.elapsed().as_millis());
+                eprintln!(
+                    "token {} ({} repositories) -> {outcome} ({} ms)",
+                    strip_query(realm),
+                    repositories.len(),
+                    started.elapsed().as_millis()
+                );
             }
             let retryable = match &result {
                 Err(_) => true,
@@ -693,33 +774,56 @@ impl Host {
                 continue;
             }
             let resp = result.map_err(|e| {
-                err(ErrorKind::Unreachable, format!("cannot reach the token server of {}: {}", self.registry, describe_reqwest(&e)))
+                err(
+                    ErrorKind::Unreachable,
+                    format!("cannot reach the token server of {}: {}", self.registry, describe_reqwest(&e)),
+                )
             })?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 return Err(match &creds {
                     Some(f) => err(
                         ErrorKind::Unauthorized,
-                        format!("registry {} refused the credentials from {}: {}", self.registry, f.source, self.login_hint()),
+                        format!(
+                            "registry {} refused the credentials from {}: {}",
+                            self.registry,
+                            f.source,
+                            self.login_hint()
+                        ),
                     ),
                     None => err(
                         ErrorKind::Unauthorized,
-                        format!("registry {} requires credentials for {}: {}", self.registry, repositories.join(", "), self.login_hint()),
+                        format!(
+                            "registry {} requires credentials for {}: {}",
+                            self.registry,
+                            repositories.join(", "),
+                            self.login_hint()
+                        ),
                     ),
                 });
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
-                return Err(err(ErrorKind::RateLimited, format!("the token server of {} answered 429: try again later", self.registry)));
+                return Err(err(
+                    ErrorKind::RateLimited,
+                    format!("the token server of {} answered 429: try again later", self.registry),
+                ));
             }
             if !status.is_success() {
-                return Err(err(ErrorKind::BadResponse, format!("the token server of {} answered {}", self.registry, status_text(status))));
+                return Err(err(
+                    ErrorKind::BadResponse,
+                    format!("the token server of {} answered {}", self.registry, status_text(status)),
+                ));
             }
             let body = read_limited(resp, MAX_TOKEN_BYTES).await?;
-            let answer: TokenAnswer = serde_json::from_slice(&body)
-                .map_err(|_| err(ErrorKind::BadResponse, format!("the token server of {} sent something that is not a token", self.registry)))?;
-            let (token, lifetime) = answer
-                .into_token()
-                .ok_or_else(|| err(ErrorKind::BadResponse, format!("the token server of {} sent no token", self.registry)))?;
+            let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+                err(
+                    ErrorKind::BadResponse,
+                    format!("the token server of {} sent something that is not a token", self.registry),
+                )
+            })?;
+            let (token, lifetime) = answer.into_token().ok_or_else(|| {
+                err(ErrorKind::BadResponse, format!("the token server of {} sent no token", self.registry))
+            })?;
             // Renew at 90% of the lifetime so a token never expires mid-request.
             let lifetime = Duration::from_secs(lifetime).mul_f64(0.9);
             return Ok(Token { value: Secret::new(token), expires: Instant::now() + lifetime });
@@ -732,9 +836,19 @@ impl Host {
                 Ok(Some(f)) => f.source,
                 _ => "the configured credentials".into(),
             };
-            err(ErrorKind::Unauthorized, format!("registry {} refused the credentials from {source}: {}", self.registry, self.login_hint()))
+            err(
+                ErrorKind::Unauthorized,
+                format!(
+                    "registry {} refused the credentials from {source}: {}",
+                    self.registry,
+                    self.login_hint()
+                ),
+            )
         } else {
-            err(ErrorKind::Unauthorized, format!("registry {} requires credentials: {}", self.registry, self.login_hint()))
+            err(
+                ErrorKind::Unauthorized,
+                format!("registry {} requires credentials: {}", self.registry, self.login_hint()),
+            )
         }
     }
 }
@@ -779,7 +893,10 @@ fn strip_query(url: &str) -> &str {
 fn backoff(attempt: u32) -> Duration {
     let base = 200u64.saturating_mul(1 << attempt.min(8));
     // Jitter from the clock's nanoseconds: enough to keep a fleet apart.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let jitter = u64::from(nanos) % (base / 2 + 1);
     Duration::from_millis(base / 2 + jitter).min(Duration::from_secs(30))
 }
@@ -832,7 +949,9 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         "request failed".to_string()
     };
     match inner {
-        Some(i) if !i.contains("operation timed out") || !e.is_timeout() => format!("{base} ({})", printable(&i)),
+        Some(i) if !i.contains("operation timed out") || !e.is_timeout() => {
+            format!("{base} ({})", printable(&i))
+        }
         _ => base,
     }
 }
@@ -850,19 +969,33 @@ fn printable(s: &str) -> String {
 /// Reads a body up to `limit` bytes; a longer one is refused, not buffered.
 async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
     if resp.content_length().is_some_and(|n| n as usize > limit) {
-        return Err(err(ErrorKind::BadResponse, format!("registry sent a {} byte answer, more than the {limit} bytes a manifest may have", resp.content_length().unwrap_or(0))));
+        return Err(err(
+            ErrorKind::BadResponse,
+            format!(
+                "registry sent a {} byte answer, more than the {limit} bytes a manifest may have",
+                resp.content_length().unwrap_or(0)
+            ),
+        ));
     }
     let mut body = Vec::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(err(ErrorKind::BadResponse, format!("registry sent more than the {limit} bytes a manifest may have")));
+                    return Err(err(
+                        ErrorKind::BadResponse,
+                        format!("registry sent more than the {limit} bytes a manifest may have"),
+                    ));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(err(ErrorKind::BadResponse, format!("the answer was cut off: {}", describe_reqwest(&e)))),
+            Err(e) => {
+                return Err(err(
+                    ErrorKind::BadResponse,
+                    format!("the answer was cut off: {}", describe_reqwest(&e)),
+                ))
+            }
         }
     }
 }
@@ -887,7 +1020,11 @@ mod tests {
     fn token_urls_carry_every_scope() {
         let url = token_url(
             "https://auth.example/token",
-            &[("service", "reg x".into()), ("scope", "repository:a/b:pull".into()), ("scope", "repository:c:pull".into())],
+            &[
+                ("service", "reg x".into()),
+                ("scope", "repository:a/b:pull".into()),
+                ("scope", "repository:c:pull".into()),
+            ],
         );
         assert_eq!(url, "https://auth.example/token?service=reg%20x&scope=repository%3Aa%2Fb%3Apull&scope=repository%3Ac%3Apull");
         assert!(token_url("https://a/t?x=1", &[("scope", "s".into())]).ends_with("?x=1&scope=s"));
