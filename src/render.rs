@@ -223,10 +223,12 @@ pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<St
     }
     lines.push(match (upgradable, failed) {
         (0, 0) => "All images are up to date.".to_string(),
+        (0, f) if f >= checked => String::new(),
         (0, _) => "All images that could be checked are up to date.".to_string(),
         (1, _) => "1 image can be upgraded. Run 'freshen list --upgradable' to see it.".to_string(),
         (n, _) => format!("{n} images can be upgraded. Run 'freshen list --upgradable' to see them."),
     });
+    lines.retain(|l| !l.is_empty());
     match failed {
         0 => {}
         1 => lines.push("1 image could not be checked. Run 'freshen list' to see why.".to_string()),
@@ -253,7 +255,11 @@ mod tests {
                 "2 images could not be checked. Run 'freshen list' to see why."
             ]
         );
-        assert_eq!(summary_lines(0, 1, 1)[1], "1 image could not be checked. Run 'freshen list' to see why.");
+        assert_eq!(
+            summary_lines(0, 1, 1),
+            vec!["1 image could not be checked. Run 'freshen list' to see why."]
+        );
+        assert_eq!(summary_lines(0, 1, 3)[0], "All images that could be checked are up to date.");
         assert_eq!(summary_lines(0, 0, 0), vec!["No images to check."]);
     }
 

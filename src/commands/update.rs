@@ -101,7 +101,12 @@ async fn run(
     let checked_at = render::now_rfc3339();
     let outcome = checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at).await;
     if p.verbose() {
-        p.info(&format!("{} registry requests for {} images", registries.request_count(), targets.len()));
+        let n = targets.len();
+        p.info(&format!(
+            "{} registry requests for {n} {}",
+            registries.request_count(),
+            if n == 1 { "image" } else { "images" }
+        ));
         for (reg, info) in &outcome.registries {
             if let Some(rl) = &info.rate_limit {
                 p.info(&format!(

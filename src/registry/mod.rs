@@ -415,6 +415,9 @@ impl Host {
     ) -> Result<reqwest::Response, RegistryError> {
         let mut attempt: u32 = 0;
         let mut auth_retries = 0;
+        // One scheme fallback per request: a registry that is down must not
+        // make us alternate between HTTPS and HTTP forever.
+        let mut switched = false;
         loop {
             let (auth, generation) = self.authorization(repository).await?;
             let scheme = self.scheme();
@@ -437,10 +440,12 @@ impl Host {
                         );
                     }
                     if first_contact
+                        && !switched
                         && self.may_switch_scheme
                         && (e.is_connect() || e.is_request())
                         && self.switch_scheme(scheme)
                     {
+                        switched = true;
                         continue;
                     }
                     if attempt < self.retries {
@@ -470,9 +475,11 @@ impl Host {
                     if status == StatusCode::BAD_REQUEST
                         && scheme == Scheme::Http
                         && !self.contacted.load(Ordering::Relaxed)
+                        && !switched
                         && self.may_switch_scheme
                         && self.switch_scheme(scheme)
                     {
+                        switched = true;
                         continue;
                     }
                     self.contacted.store(true, Ordering::Relaxed);
