@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
 
 use crate::docker::{Engine, Platform};
+use crate::reference::Reference;
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
 use crate::report::{local_digest, Target};
 use crate::state::{Entry, RegistryInfo};
@@ -39,21 +41,91 @@ impl Platforms {
     }
 }
 
+/// HEAD requests started before the local inventory is read, for the tags
+/// the last update saw: the registry round trips overlap the engine's
+/// `images/json`, which on a host with thousands of images takes as long as
+/// the checks themselves. A tag that is gone locally just wastes one HEAD.
+#[derive(Default)]
+pub struct Prefetch {
+    heads: HashMap<String, JoinHandle<Result<String, RegistryError>>>,
+}
+
+impl Prefetch {
+    pub fn start(
+        registries: &Registries,
+        references: impl IntoIterator<Item = Reference>,
+        known: &BTreeMap<String, RegistryInfo>,
+    ) -> Prefetch {
+        let mut by_registry: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
+        for r in references.into_iter().filter(|r| r.tag.is_some()) {
+            by_registry.entry(r.registry.clone()).or_default().push(r);
+        }
+        let mut heads = HashMap::new();
+        for (registry, refs) in by_registry {
+            let mut repos: Vec<String> = refs.iter().map(|r| r.repository.clone()).collect();
+            repos.sort();
+            repos.dedup();
+            let hint = known.get(&registry).and_then(|i| i.scheme.as_deref());
+            let Ok(host) = registries.host(&registry, repos, hint) else { continue };
+            // The first request learns scheme and authentication alone; the
+            // others wait for it so they start with a token, not a 401 each.
+            let gate = Arc::new(tokio::sync::RwLock::new(()));
+            let mut first = gate.clone().try_write_owned().ok();
+            for r in refs {
+                let host = host.clone();
+                let (repo, tag) = (r.repository.clone(), r.tag.clone().unwrap_or_default());
+                let handle = match first.take() {
+                    Some(guard) => tokio::spawn(async move {
+                        let result = host.tag_digest(&repo, &tag).await;
+                        drop(guard);
+                        result
+                    }),
+                    None => {
+                        let gate = gate.clone();
+                        tokio::spawn(async move {
+                            let _open = gate.read().await;
+                            host.tag_digest(&repo, &tag).await
+                        })
+                    }
+                };
+                heads.insert(r.to_string(), handle);
+            }
+        }
+        Prefetch { heads }
+    }
+
+    fn take(&mut self, reference: &str) -> Option<JoinHandle<Result<String, RegistryError>>> {
+        self.heads.remove(reference)
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        for h in self.heads.values() {
+            h.abort();
+        }
+    }
+}
+
+type Item<'t, 'i> = (&'t Target<'i>, Option<JoinHandle<Result<String, RegistryError>>>);
+
 pub async fn check_all(
     engine: &Engine,
     registries: &Registries,
     targets: &[Target<'_>],
     known: &BTreeMap<String, RegistryInfo>,
     checked_at: &str,
+    mut prefetch: Prefetch,
 ) -> Outcome {
-    let mut by_registry: BTreeMap<&str, Vec<&Target<'_>>> = BTreeMap::new();
+    let mut by_registry: BTreeMap<&str, Vec<Item<'_, '_>>> = BTreeMap::new();
     for t in targets {
-        by_registry.entry(t.reference.registry.as_str()).or_default().push(t);
+        let head = prefetch.take(&t.reference.to_string());
+        by_registry.entry(t.reference.registry.as_str()).or_default().push((t, head));
     }
     let platforms = Platforms::default();
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
-        let mut repos: Vec<String> = group.iter().map(|t| t.reference.repository.clone()).collect();
+        let mut repos: Vec<String> = group.iter().map(|(t, _)| t.reference.repository.clone()).collect();
         repos.sort();
         repos.dedup();
         let hint = known.get(registry).and_then(|i| i.scheme.as_deref());
@@ -64,8 +136,10 @@ pub async fn check_all(
         let platforms = &platforms;
         async move {
             match host {
-                Err(e) => group.iter().map(|t| entry_for(t, Err(e.clone()), checked_at)).collect::<Vec<_>>(),
-                Ok(host) => check_group(engine, &host, &group, platforms, checked_at).await,
+                Err(e) => {
+                    group.iter().map(|(t, _)| entry_for(t, Err(e.clone()), checked_at)).collect::<Vec<_>>()
+                }
+                Ok(host) => check_group(engine, &host, group, platforms, checked_at).await,
             }
         }
     });
@@ -83,18 +157,24 @@ pub async fn check_all(
 async fn check_group(
     engine: &Engine,
     host: &Host,
-    group: &[&Target<'_>],
+    group: Vec<Item<'_, '_>>,
     platforms: &Platforms,
     checked_at: &str,
 ) -> Vec<Entry> {
-    let Some((first, rest)) = group.split_first() else { return Vec::new() };
-    // The first request learns the scheme and the authentication; the
-    // others then start with a token instead of a 401 each.
     let mut out = Vec::with_capacity(group.len());
-    out.push(entry_for(first, check_one(engine, host, first, platforms).await, checked_at));
-    let mut pending: FuturesUnordered<_> = rest
-        .iter()
-        .map(|t| async move { entry_for(t, check_one(engine, host, t, platforms).await, checked_at) })
+    let prefetched = group.iter().any(|(_, h)| h.is_some());
+    let mut items = group.into_iter();
+    if !prefetched {
+        // Nobody has talked to this registry yet: the first request learns
+        // the scheme and the authentication alone.
+        if let Some((t, head)) = items.next() {
+            out.push(entry_for(t, check_one(engine, host, t, platforms, head).await, checked_at));
+        }
+    }
+    let mut pending: FuturesUnordered<_> = items
+        .map(|(t, head)| async move {
+            entry_for(t, check_one(engine, host, t, platforms, head).await, checked_at)
+        })
         .collect();
     while let Some(e) = pending.next().await {
         out.push(e);
@@ -108,10 +188,16 @@ async fn check_one(
     host: &Host,
     t: &Target<'_>,
     platforms: &Platforms,
+    head: Option<JoinHandle<Result<String, RegistryError>>>,
 ) -> Result<(Status, String), RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
-    let remote = host.tag_digest(repo, tag).await?;
+    let remote = match head {
+        Some(h) => h.await.unwrap_or_else(|e| {
+            Err(RegistryError { kind: ErrorKind::BadResponse, message: format!("check interrupted: {e}") })
+        })?,
+        None => host.tag_digest(repo, tag).await?,
+    };
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {

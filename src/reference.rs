@@ -288,9 +288,26 @@ impl Pattern {
         Ok(Pattern(p.to_string()))
     }
 
+    #[cfg(test)]
     pub fn matches(&self, r: &Reference) -> bool {
+        self.matches_forms(&Forms::of(r))
+    }
+
+    /// Matching against precomputed forms, for many patterns against one
+    /// reference without rebuilding the strings each time.
+    pub fn matches_forms(&self, forms: &Forms) -> bool {
         let p = self.0.as_bytes();
-        [r.to_string(), r.familiar(), r.name(), r.familiar_name()].iter().any(|s| glob(p, s.as_bytes()))
+        forms.0.iter().any(|s| glob(p, s.as_bytes()))
+    }
+}
+
+/// The spellings a pattern may match: full, familiar, and both repository
+/// names.
+pub struct Forms([String; 4]);
+
+impl Forms {
+    pub fn of(r: &Reference) -> Forms {
+        Forms([r.to_string(), r.familiar(), r.name(), r.familiar_name()])
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::docker::{Container, LocalImage};
-use crate::reference::{Pattern, Reference};
+use crate::reference::{Forms, Pattern, Reference};
 use crate::state::State;
 use crate::verdict::Status;
 
@@ -33,8 +33,12 @@ impl Selection {
     }
 
     pub fn matches(&self, r: &Reference) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|p| p.matches(r)))
-            && !self.exclude.iter().any(|p| p.matches(r))
+        if self.is_everything() {
+            return true;
+        }
+        let forms = Forms::of(r);
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches_forms(&forms)))
+            && !self.exclude.iter().any(|p| p.matches_forms(&forms))
     }
 }
 

@@ -81,6 +81,16 @@ async fn run(
     for w in registries.warnings() {
         p.warn(&w);
     }
+    // Ask the registries about the tags the last update saw while the
+    // engine lists what is here now.
+    let prefetch = checker::Prefetch::start(
+        &registries,
+        old.entries
+            .iter()
+            .filter_map(|e| crate::reference::Reference::parse(&e.reference).ok())
+            .filter(|r| selection.matches(r)),
+        &old.registries,
+    );
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let targets = report::targets(&images, &selection);
@@ -99,7 +109,8 @@ async fn run(
         ));
     }
     let checked_at = render::now_rfc3339();
-    let outcome = checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at).await;
+    let outcome =
+        checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
     if p.verbose() {
         let n = targets.len();
         p.info(&format!(

@@ -92,7 +92,18 @@ pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
         args.extend(["--platform", platform]);
     }
     args.push(context_path);
-    let output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    // The classic builder commits an untagged image before tagging it; a
+    // concurrent prune of dangling images (another test of autoremove, or
+    // anything else on a shared daemon) can delete it in between. Retry.
+    let mut output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    for _ in 0..3 {
+        if output.status.success()
+            || !String::from_utf8_lossy(&output.stderr).contains("unable to find image")
+        {
+            break;
+        }
+        output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    }
     assert!(output.status.success(), "{}", describe(&args, &output));
     inspect(tag).id
 }
