@@ -113,6 +113,38 @@ impl Engine {
             .collect())
     }
 
+    /// One tag's image, by inspect (a millisecond, whatever the number of
+    /// images), or None if the tag is gone. Only that tag is listed in
+    /// `tags`, so several tags of one image give separate entries.
+    pub async fn image_by_tag(&self, tag: &Reference) -> Result<Option<LocalImage>> {
+        let name = tag.familiar();
+        let i = match self.docker.inspect_image(&name).await {
+            Ok(i) => i,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(self.failed("inspect an image", e)),
+        };
+        let created = i
+            .created
+            .as_deref()
+            .and_then(|c| time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
+            .map_or(0, |t| t.unix_timestamp());
+        Ok(Some(LocalImage {
+            id: i.id.unwrap_or_default(),
+            tags: vec![tag.clone()],
+            digests: i
+                .repo_digests
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| parse_engine_ref(d))
+                .filter(|r| r.digest.is_some())
+                .collect(),
+            created,
+            size: i.size.unwrap_or(0),
+        }))
+    }
+
     /// Every container, running or stopped.
     pub async fn containers(&self) -> Result<Vec<Container>> {
         let opts = ListContainersOptionsBuilder::default().all(true).build();

@@ -3,8 +3,11 @@
 
 use crate::cli::{ListArgs, ListFormat};
 use crate::commands::EXIT_OK;
-use crate::docker::Engine;
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::docker::{Engine, LocalImage};
 use crate::error::Result;
+use crate::reference::Reference;
 use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
@@ -15,8 +18,15 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
-    let mut rows = report::rows(&state, &images, &containers, &selection);
+    let mut rows = if args.upgradable {
+        // Only tags the last update found upgradable can be upgradable now:
+        // inspect just those instead of listing every image on the host.
+        let images = upgradable_images(&engine, &state, &selection).await?;
+        report::rows(&state, &images, &[], &selection)
+    } else {
+        let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+        report::rows(&state, &images, &containers, &selection)
+    };
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }
@@ -26,4 +36,20 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
         ListFormat::Table => p.table(&rows, render::now_unix()),
     }
     Ok(EXIT_OK)
+}
+
+async fn upgradable_images(engine: &Engine, state: &State, selection: &Selection) -> Result<Vec<LocalImage>> {
+    let tags: Vec<Reference> = state
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Upgradable)
+        .filter_map(|e| Reference::parse(&e.reference).ok())
+        .filter(|r| selection.matches(r))
+        .collect();
+    let found: Vec<Option<LocalImage>> =
+        futures_util::stream::iter(tags.iter().map(|t| engine.image_by_tag(t)))
+            .buffer_unordered(16)
+            .try_collect()
+            .await?;
+    Ok(found.into_iter().flatten().collect())
 }
