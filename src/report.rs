@@ -104,6 +104,8 @@ pub struct Row {
     pub error: Option<String>,
     pub created: i64,
     pub size: i64,
+    /// On hold (`freshen hold`): never upgraded, shown as kept back.
+    pub held: bool,
 }
 
 /// The local digest to show for a tag: the one matching the registry if
@@ -140,6 +142,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            held: false,
         };
         match state.entry(&key) {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
@@ -178,6 +181,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            held: false,
         });
     }
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -266,7 +270,7 @@ mod tests {
         let p = pinned(&images, &[], &Selection::default());
         assert_eq!(p.len(), 1, "an untagged old nginx is a previous version, not pinned");
         assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
-        let c = Container { image: format!("nginx@{b}"), image_id: d('3') };
+        let c = Container { image: format!("nginx@{b}"), image_id: d('3'), ..Default::default() };
         assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
     }
 }

@@ -5,6 +5,7 @@ use crate::cli::{ListArgs, ListFormat};
 use crate::commands::EXIT_OK;
 use crate::docker::Engine;
 use crate::error::Result;
+use crate::holds::Holds;
 use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
@@ -16,7 +17,11 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+    let holds = Holds::load(&settings.state_dir)?;
     let mut rows = report::rows(&state, &images, &containers, &selection);
+    for r in &mut rows {
+        r.held = holds.is_held(&r.reference);
+    }
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }

@@ -119,7 +119,11 @@ async fn run(
         }
     }
 
-    let mut new = State { updated_at: Some(checked_at.clone()), ..State::default() };
+    let mut new = State {
+        updated_at: Some(checked_at.clone()),
+        superseded: old.superseded.clone(),
+        ..State::default()
+    };
     let checked: std::collections::HashSet<&str> =
         outcome.entries.iter().map(|e| e.reference.as_str()).collect();
     if !selection.is_everything() {
