@@ -277,7 +277,10 @@ fn retire_plan(
 
 /// Containers created from a version that is now superseded.
 fn still_running(p: &Printer, host: &Host, old: &HashMap<&str, &Reference>) {
-    let users: Vec<_> = host.containers.iter().filter(|c| old.contains_key(c.image_id.as_str())).collect();
+    let mut users: Vec<_> =
+        host.containers.iter().filter(|c| old.contains_key(c.image_id.as_str())).collect();
+    // Running ones first: they are the ones serving the old version now.
+    users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
     if users.is_empty() {
         return;
     }
