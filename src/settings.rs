@@ -263,5 +263,7 @@ mod tests {
         assert_eq!(c.concurrency, Some(8));
         assert_eq!(c.timeout, Some(2.5));
         assert_eq!(c.exclude, vec!["*/test/*"]);
+        let c = parse_config(Path::new("x"), "keep = 2\nolder_than = \"7d\"\n").unwrap();
+        assert_eq!((c.keep, c.older_than.as_deref()), (Some(2), Some("7d")));
     }
 }

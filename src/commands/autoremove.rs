@@ -196,7 +196,9 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     }
     p.line(&format!("{} to retire, {} kept.", go.len(), kept.len()));
     if go.is_empty() {
-        forget_and_save(&mut state, &host, dir, &lock)?;
+        if !args.change.dry_run {
+            forget_and_save(&mut state, &host, dir, &lock)?;
+        }
         return Ok(EXIT_OK);
     }
     p.line(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
