@@ -201,6 +201,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         }
     }
 
+    progress.done();
+
     // Retire what the successful upgrades replaced.
     let after = Host::read(&engine).await?;
     let groups: HashSet<String> = upgraded.iter().map(|pl| pl.reference.to_string()).collect();
@@ -335,23 +337,40 @@ impl Progress {
     fn start(&self, name: &str, digest: &str) -> Bar {
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new(0));
+            // Until the engine knows the sizes there is nothing to measure.
             b.set_style(
-                ProgressStyle::with_template("{msg:40} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template("{msg:40} {spinner} waiting")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             b.set_message(name.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
             b
         });
         if self.plain {
             self.printer.info(&format!("Pulling {name} ({})…", short_digest(digest)));
         }
-        Bar { bar, layers: HashMap::new(), name: name.to_string(), plain: self.plain, printer: self.printer }
+        Bar {
+            bar,
+            sized: false,
+            layers: HashMap::new(),
+            name: name.to_string(),
+            plain: self.plain,
+            printer: self.printer,
+        }
+    }
+
+    /// Leaves the cursor on a fresh line after the bars.
+    fn done(&self) {
+        if self.multi.is_some() {
+            eprintln!();
+        }
     }
 }
 
 struct Bar {
     bar: Option<ProgressBar>,
+    /// Whether the bar shows bytes yet.
+    sized: bool,
     /// Per layer: (downloaded, total) bytes.
     layers: HashMap<String, (u64, u64)>,
     name: String,
@@ -375,18 +394,43 @@ impl Bar {
             "Download complete" | "Pull complete" | "Already exists" => entry.0 = entry.1,
             _ => {}
         }
-        if let Some(b) = &self.bar {
-            b.set_length(self.layers.values().map(|l| l.1).sum());
+        let total: u64 = self.layers.values().map(|l| l.1).sum();
+        if let (Some(b), true) = (&self.bar, total > 0) {
+            if !self.sized {
+                self.sized = true;
+                b.disable_steady_tick();
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:40} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+            }
+            b.set_length(total);
             b.set_position(self.layers.values().map(|l| l.0).sum());
         }
     }
 
     fn finish(&self, ok: bool) {
         if let Some(b) = &self.bar {
-            if ok {
-                b.finish();
-            } else {
-                b.abandon_with_message(format!("{} (failed)", self.name));
+            b.disable_steady_tick();
+            match (ok, self.sized) {
+                (true, true) => b.finish(),
+                (true, false) => {
+                    b.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    b.finish_with_message(format!("{} (all layers already here)", self.name));
+                }
+                (false, _) => {
+                    b.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    b.abandon_with_message(format!("{} (failed)", self.name));
+                }
             }
         }
         if self.plain && ok {
