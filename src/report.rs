@@ -108,6 +108,13 @@ pub struct Row {
     pub held: bool,
 }
 
+/// Marks the rows a hold covers.
+pub fn mark_held(rows: &mut [Row], holds: &crate::holds::Holds) {
+    for r in rows {
+        r.held = holds.is_held(&r.reference);
+    }
+}
+
 /// The local digest to show for a tag: the one matching the registry if
 /// there is one, else the first in sorted order.
 pub fn local_digest(image: &LocalImage, reference: &Reference, remote: Option<&str>) -> Option<String> {

@@ -19,9 +19,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let holds = Holds::load(&settings.state_dir)?;
     let mut rows = report::rows(&state, &images, &containers, &selection);
-    for r in &mut rows {
-        r.held = holds.is_held(&r.reference);
-    }
+    report::mark_held(&mut rows, &holds);
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }

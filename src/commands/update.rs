@@ -150,7 +150,8 @@ async fn run(
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     match format {
         SummaryFormat::Json => {
-            let rows = report::rows(&new, &images, &containers, &selection);
+            let mut rows = report::rows(&new, &images, &containers, &selection);
+            report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
             p.json(new.updated_at.as_deref(), &rows);
         }
         SummaryFormat::Text => {
