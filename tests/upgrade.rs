@@ -182,6 +182,12 @@ fn upgrade_moves_the_tag_and_retires_the_previous_version() {
     let run = t.freshen().args(["upgrade", "-y", &s.pattern]).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), "1 upgraded, 1 retired, 0 kept back.", "\n{run}");
+    // No terminal: a plain line per pull instead of a bar.
+    let progress: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(progress.len(), 3, "\n{run}");
+    assert_eq!(progress[0], format!("Pulling {} ({})…", s.familiar, short(&s.v2.digest)));
+    assert!(progress[1].starts_with(&format!("Pulled {} (", s.familiar)), "\n{run}");
+    assert_eq!(progress[2], format!("Retired {} ({})", s.familiar, short(&s.v1.id)));
     let now = docker::inspect(&s.reference);
     assert_eq!(now.id, s.v2.id);
     assert!(now.repo_digests.iter().any(|d| d.ends_with(&s.v2.digest)), "{now:?}");
@@ -334,8 +340,9 @@ fn hold_keeps_the_tag_back() {
 fn rollback_restores_the_kept_version() {
     let t = TestEnv::new("rollback_restores");
     let s = simple(&t);
-    let run = t.freshen().args(["upgrade", "-y", "--keep", "1", &s.pattern]).run();
+    let run = t.freshen().args(["-q", "upgrade", "-y", "--keep", "1", &s.pattern]).run();
     run.expect_code(0);
+    assert_eq!(run.stderr, "", "--quiet shows no progress\n{run}");
     assert_eq!(run.last_line(), "1 upgraded, 0 retired, 0 kept back.", "\n{run}");
     assert!(docker::exists(&s.v1.id));
 

@@ -73,16 +73,22 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     for r in &wanted {
         repos.entry(r.reference.registry.as_str()).or_default().push(r.reference.repository.clone());
     }
-    for r in &wanted {
-        let Some(image) = by_id.get(r.image_id.as_str()) else { continue };
-        let target = Target { reference: r.reference.clone(), image };
+    let checks = wanted.iter().filter_map(|r| {
+        let image = by_id.get(r.image_id.as_str())?;
         let registry = r.reference.registry.as_str();
         let hint = state.registries.get(registry).and_then(|i| i.scheme.as_deref());
-        let checked = match registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint)
-        {
-            Ok(h) => checker::check_now(&engine, &h, &target).await,
-            Err(e) => Err(e),
-        };
+        let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
+        let engine = &engine;
+        Some(async move {
+            let target = Target { reference: r.reference.clone(), image };
+            let checked = match host {
+                Ok(h) => checker::check_now(engine, &h, &target).await,
+                Err(e) => Err(e),
+            };
+            (*r, checked)
+        })
+    });
+    for (r, checked) in futures_util::future::join_all(checks).await {
         match checked {
             Ok((Status::Upgradable, digest)) => plan.push(Planned {
                 reference: r.reference.clone(),
