@@ -348,6 +348,10 @@ fn rollback_restores_the_kept_version() {
 
     let dry = t.freshen().args(["rollback", "-s", &s.reference]).run();
     dry.expect_code(0);
+    assert_stdout(
+        &dry,
+        &[format!("Would point {} back at {}, replaced just now.", s.familiar, short(&s.v1.digest))],
+    );
     assert_eq!(docker::inspect(&s.reference).id, s.v2.id);
 
     let back = t.freshen().args(["rollback", &s.reference]).run();
@@ -379,8 +383,8 @@ fn rollback_restores_the_kept_version() {
     assert_eq!(
         cannot.stdout_lines(),
         [format!(
-            "{} cannot be rolled back: freshen has no record of a previous version \
-             (only versions replaced by 'freshen upgrade' are recorded).",
+            "{} cannot be rolled back: no previous version of it is on this host \
+             ('freshen upgrade --keep N' or '--keep-previous' keeps previous versions for rollback).",
             s.familiar
         )
         .as_str()]

@@ -43,18 +43,18 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         .filter(|s| s.reference == key && Some(&s.image_id) != current.as_ref())
         .collect();
     records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
+    const KEEP_HINT: &str =
+        "'freshen upgrade --keep N' or '--keep-previous' keeps previous versions for rollback";
     if records.is_empty() {
         p.line(&format!(
-            "{name} cannot be rolled back: freshen has no record of a previous version \
-             (only versions replaced by 'freshen upgrade' are recorded)."
+            "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
         ));
         return Ok(EXIT_FAILED);
     }
     let present = |id: &str| images.iter().any(|i| i.id == id);
     let Some(previous) = records.iter().find(|r| present(&r.image_id)).map(|r| (*r).clone()) else {
         p.line(&format!(
-            "{name} cannot be rolled back: its previous version {} is no longer on this host \
-             (it was retired; keep versions with 'upgrade --keep N' or '--keep-previous').",
+            "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
             short_digest(&records[0].image_id)
         ));
         return Ok(EXIT_FAILED);
