@@ -268,6 +268,17 @@ impl Engine {
         }
     }
 
+    /// The tags an image carries now; `None` if it is gone.
+    pub async fn tags_of(&self, id: &str) -> Result<Option<Vec<String>>> {
+        match self.docker.inspect_image(id).await {
+            Ok(i) => Ok(Some(
+                i.repo_tags.unwrap_or_default().into_iter().filter(|t| !t.starts_with("<none>")).collect(),
+            )),
+            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) => Err(self.failed("inspect an image", e)),
+        }
+    }
+
     /// Points `repo:tag` at the image `id` (moving the tag if it exists).
     pub async fn tag(&self, id: &str, target: &Reference) -> Result<()> {
         let tag = target.tag.as_deref().unwrap_or("latest");

@@ -106,6 +106,18 @@ pub struct Retired {
 pub async fn remove_all(engine: &Engine, cands: &[&Candidate], p: &Printer) -> Result<Retired> {
     let mut r = Retired::default();
     for c in cands {
+        // Removing by id would also untag it: if someone tagged it since
+        // the plan (say, during the prompt), it is theirs again.
+        match engine.tags_of(&c.image_id).await? {
+            None => continue,
+            Some(tags) if !tags.is_empty() => {
+                let reason = format!("tagged as {} since the plan", tags.join(", "));
+                p.warn(&format!("{}: kept, {reason}", c.name));
+                r.refused.push((c.name.clone(), reason));
+                continue;
+            }
+            Some(_) => {}
+        }
         match engine.remove(&c.image_id).await? {
             Removal::Deleted(ids) => {
                 p.info(&format!("Retired {}", c.name));
@@ -216,8 +228,8 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     p.line(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
     if !done.refused.is_empty() {
         p.line(&format!(
-            "{} kept because the engine refused to remove them.",
-            count(done.refused.len(), "image was", "images were")
+            "{} kept after all (see the warnings above).",
+            count(done.refused.len(), "image", "images")
         ));
     }
     Ok(EXIT_OK)
