@@ -641,3 +641,41 @@ fn bad_input_is_one_line() {
     run.expect_code(1);
     assert!(run.stdout.contains("cannot be rolled back"), "\n{run}");
 }
+
+/// A multi-platform tag: the engine pulls this host's entry of the index
+/// freshen checked, the tag moves to it, and `list` shows the index digest
+/// as current without another update.
+#[test]
+fn upgrade_of_a_multi_platform_index() {
+    let t = TestEnv::new("upgrade_multi_platform");
+    let reg = registry::shared();
+    let other = docker::other_platform();
+    let host = docker::host_platform();
+    let v1 = t.publish_remote_for(reg, "multi", "ours-v1", "ours-v1", None);
+    let o1 = t.publish_remote_for(reg, "multi", "theirs-v1", "theirs-v1", Some(&other));
+    reg.put_index(&t.repo("multi"), "1", registry::OCI_INDEX, &[(&host, &v1.digest), (&other, &o1.digest)]);
+    let reference = t.reference(reg.host(), "multi", "1");
+    docker::pull(&reference);
+    assert_eq!(docker::inspect(&reference).id, v1.id);
+    let v2 = t.publish_remote_for(reg, "multi", "ours-v2", "ours-v2", None);
+    let o2 = t.publish_remote_for(reg, "multi", "theirs-v2", "theirs-v2", Some(&other));
+    let index2 = reg.put_index(
+        &t.repo("multi"),
+        "1",
+        registry::OCI_INDEX,
+        &[(&host, &v2.digest), (&other, &o2.digest)],
+    );
+    let pattern = t.pattern(reg.host());
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+
+    let run = t.freshen().args(["upgrade", "-y", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), "1 upgraded, 1 retired, 0 kept back.", "\n{run}");
+    let now = docker::inspect(&reference);
+    assert_eq!(now.id, v2.id, "the engine pulled this platform's image");
+    assert!(now.repo_digests.contains(&format!("{}/{}@{index2}", reg.host(), t.repo("multi"))), "{now:?}");
+    assert!(!docker::exists(&v1.id));
+    let listing = t.list(&[&pattern]);
+    assert_eq!(listing.get(&reference).status, "up-to-date");
+    assert_eq!(listing.get(&reference).local_digest.as_deref(), Some(index2.as_str()));
+}

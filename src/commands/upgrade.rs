@@ -61,6 +61,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             wanted.push(r);
         }
     }
+    if state.updated_at.is_none() {
+        p.warn("freshen has not checked the registries yet: run 'freshen update' first");
+    }
     if rows.is_empty() && !args.patterns.is_empty() {
         p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
     }
