@@ -332,6 +332,22 @@ fn hold_keeps_the_tag_back() {
     assert_stdout(&unhold, &[format!("{} was already not on hold.", s.familiar)]);
     t.freshen().args(["update", &s.pattern]).run().expect_code(0);
     assert_eq!(t.list(&[&s.pattern]).get(&s.reference).raw["held"], Value::Bool(false));
+
+    // A held tag's previous versions are never retired either.
+    t.freshen().args(["upgrade", "-y", "--keep-previous", &s.pattern]).run().expect_code(0);
+    assert_eq!(docker::inspect(&s.reference).id, s.v2.id);
+    t.freshen().args(["hold", &s.reference]).run().expect_code(0);
+    let run = t.freshen().args(["autoremove", "-y", &s.pattern]).run();
+    run.expect_code(0);
+    assert_stdout(
+        &run,
+        &[
+            "These images are kept:".to_string(),
+            format!("  {} ({}): held", s.familiar, short(&s.v1.id)),
+            "0 to retire, 1 kept.".to_string(),
+        ],
+    );
+    assert!(docker::exists(&s.v1.id));
 }
 
 /// `--keep 1` keeps v1 for rollback, which points the tag back at it;
