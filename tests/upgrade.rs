@@ -382,6 +382,9 @@ fn rollback_restores_the_kept_version() {
     );
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
     assert!(docker::exists(&s.v2.id), "rollback must not remove the newer version");
+    let listing = t.list(&[&s.pattern]);
+    assert_eq!(listing.get(&s.reference).status, "upgradable", "the registry still has v2");
+    assert_eq!(listing.get(&s.reference).remote_digest.as_deref(), Some(s.v2.digest.as_str()));
     let superseded = &state_json(&t)["superseded"];
     assert_eq!(superseded.as_array().unwrap().len(), 1, "{superseded:#}");
     assert_eq!(superseded[0]["image_id"], s.v2.id.as_str());
@@ -389,6 +392,7 @@ fn rollback_restores_the_kept_version() {
     // Roll "back" again returns to v2, the version the rollback replaced.
     t.freshen().args(["rollback", &s.reference]).run().expect_code(0);
     assert_eq!(docker::inspect(&s.reference).id, s.v2.id);
+    assert_eq!(t.list(&[&s.pattern]).get(&s.reference).status, "up-to-date");
 
     // Once the previous version is retired, rollback explains.
     let gone = t.freshen().args(["autoremove", "-y", &s.pattern]).run();

@@ -12,6 +12,7 @@ use crate::reference::{short_digest, Reference};
 use crate::render::{self, Printer};
 use crate::settings::Settings;
 use crate::state::{Lock, State, Superseded};
+use crate::verdict::Status;
 
 const LOCK_WAIT: Duration = Duration::from_secs(600);
 
@@ -77,6 +78,17 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
             replaced_at: now,
             replaced_by: previous.image_id.clone(),
         });
+    }
+    // The last check still stands: going back from the registry's version
+    // makes the tag upgradable again (not "changed since the update"), and
+    // going back to it makes it current.
+    for e in state.entries.iter_mut().filter(|e| e.reference == key) {
+        if current.as_ref() == Some(&e.image_id) && e.remote_digest.is_some() {
+            let current_again = previous.digest.is_some() && previous.digest == e.remote_digest;
+            e.status = if current_again { Status::UpToDate } else { Status::Upgradable };
+            e.image_id = previous.image_id.clone();
+            e.local_digest = previous.digest.clone();
+        }
     }
     state.save(dir, &lock)?;
     p.line(&format!(
