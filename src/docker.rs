@@ -66,8 +66,8 @@ pub struct ImageLayers {
     pub id: String,
     /// Diff ids of its layers, bottom first (`RootFS.Layers`).
     pub diff_ids: Vec<String>,
-    /// Sizes from `history` for the entries that are not empty layers, bottom
-    /// first; one per diff id when the engine's answer lines up.
+    /// Size of each layer, bottom first, one per diff id (from `history`,
+    /// see `space::layer_sizes`).
     pub sizes: Vec<i64>,
 }
 
@@ -94,7 +94,8 @@ pub struct PullAuth {
 /// The outcome of asking the engine to remove one image without force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Removal {
-    /// Gone; the ids the engine deleted (the image and any untagged parents).
+    /// Gone; what the engine reports deleted: image ids (this one and any
+    /// untagged parents it pruned) and layer chain ids.
     Deleted(Vec<String>),
     /// The engine refused (409): in use, has children, or several names.
     Refused(String),
