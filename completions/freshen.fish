@@ -39,6 +39,12 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "update" -d 'Ask the
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
@@ -100,8 +106,91 @@ complete -c freshen -n "__fish_freshen_using_subcommand generate" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l older-than -d 'Spare versions that were replaced (or, untracked, created) more recently than this (7d, 12h, 30m)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l exclude -d 'Never retire images matching this pattern (repeatable; adds to the config\'s exclude)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l dangling -d 'Also remove dangling images (no tag, no digest), like \'docker image prune\'; only without PATTERNs'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s s -l dry-run -d 'Show what would happen and change nothing'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

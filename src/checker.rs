@@ -182,6 +182,16 @@ async fn check_group(
     out
 }
 
+/// Checks one tag now: `upgrade`'s re-check right before it pulls, with
+/// the same rules as `update`.
+pub async fn check_now(
+    engine: &Engine,
+    host: &Host,
+    t: &Target<'_>,
+) -> Result<(Status, String), RegistryError> {
+    check_one(engine, host, t, &Platforms::default(), None).await
+}
+
 /// The verdict for one tag, and the digest the registry reported.
 async fn check_one(
     engine: &Engine,

@@ -86,7 +86,33 @@ pub enum Command {
     /// Write shell completions and the man page (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
+
+    /// Pull the new version of every upgradable tag (or those named) and retire the old one
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Upgrade(UpgradeArgs),
+
+    /// Retire old versions: images an upgrade replaced and earlier untagged versions
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Autoremove(AutoremoveArgs),
+
+    /// Hold tags: never upgrade them, never retire their versions
+    Hold(HoldArgs),
+
+    /// Cancel holds
+    Unhold(HoldArgs),
+
+    /// List the held tags and patterns, one per line
+    Showhold,
+
+    /// Point a tag back at the version an upgrade replaced, if it is still here
+    Rollback(RollbackArgs),
 }
+
+const CHANGE_EXIT_CODES: &str = "\
+Exit status:
+  0    success (also when nothing needed doing)
+  1    an error, at least one image failed, or the prompt could not be answered
+  2    the command line was wrong";
 
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
@@ -167,4 +193,74 @@ pub struct GenerateArgs {
     /// Do not write; exit 1 if the files on disk differ from what would be written
     #[arg(long)]
     pub check: bool,
+}
+
+/// The apt conventions shared by the commands that change the host.
+#[derive(Debug, Args, Clone)]
+pub struct ChangeOptions {
+    /// Answer yes to the prompt (needed when there is no terminal)
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+
+    /// Show what would happen and change nothing
+    #[arg(short = 's', long = "dry-run", visible_alias = "simulate")]
+    pub dry_run: bool,
+
+    /// Keep the N most recent previous versions of each tag, for rollback
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Only these images (patterns as for 'list'); default: every upgradable tag
+    #[arg(value_name = "IMAGE")]
+    pub patterns: Vec<String>,
+
+    #[command(flatten)]
+    pub change: ChangeOptions,
+
+    /// Do not retire the versions this upgrade replaces
+    #[arg(long)]
+    pub keep_previous: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AutoremoveArgs {
+    /// Only images matching these patterns
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+
+    #[command(flatten)]
+    pub change: ChangeOptions,
+
+    /// Spare versions that were replaced (or, untracked, created) more recently than this (7d, 12h, 30m)
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+
+    /// Never retire images matching this pattern (repeatable; adds to the config's exclude)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+
+    /// Also remove dangling images (no tag, no digest), like 'docker image prune'; only without PATTERNs
+    #[arg(long)]
+    pub dangling: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// Tags (nginx:latest) or patterns (postgres:*)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The tag to point back at its previous version
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Show what would happen and change nothing
+    #[arg(short = 's', long = "dry-run")]
+    pub dry_run: bool,
 }

@@ -2,8 +2,15 @@
 //! types: the local images (one `images/json` call) and the containers that
 //! use them. Nothing here decides anything; it only reports what is there.
 
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListImagesOptionsBuilder};
+use std::collections::HashMap;
+
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+};
 use bollard::Docker;
+use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::reference::Reference;
@@ -42,11 +49,58 @@ impl LocalImage {
 }
 
 /// One container, running or stopped.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Container {
+    /// Without the leading `/`.
+    pub name: String,
     /// The image as the container was created with it (`nginx:latest`).
     pub image: String,
     pub image_id: String,
+    pub running: bool,
+    pub labels: HashMap<String, String>,
+}
+
+/// What `inspect` and `history` tell about one image's filesystem.
+#[derive(Debug, Clone, Default)]
+pub struct ImageLayers {
+    pub id: String,
+    /// Diff ids of its layers, bottom first (`RootFS.Layers`).
+    pub diff_ids: Vec<String>,
+    /// Size of each layer, bottom first, one per diff id (from `history`,
+    /// see `space::layer_sizes`).
+    pub sizes: Vec<i64>,
+}
+
+/// One event of a pull, from the engine's progress stream.
+#[derive(Debug, Clone)]
+pub struct PullEvent {
+    /// The layer the event is about (short id), if any.
+    pub layer: Option<String>,
+    /// `Downloading`, `Extracting`, `Pull complete`, `Digest: …`.
+    pub status: String,
+    pub current: Option<u64>,
+    pub total: Option<u64>,
+}
+
+/// Credentials handed to the engine for a pull (`X-Registry-Auth`).
+pub struct PullAuth {
+    pub server: String,
+    pub username: Option<String>,
+    pub password: Option<crate::registry::credentials::Secret>,
+    pub identity_token: Option<crate::registry::credentials::Secret>,
+    pub registry_token: Option<crate::registry::credentials::Secret>,
+}
+
+/// The outcome of asking the engine to remove one image without force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// Gone; what the engine reports deleted: image ids (this one and any
+    /// untagged parents it pruned) and layer chain ids.
+    Deleted(Vec<String>),
+    /// The engine refused (409): in use, has children, or several names.
+    Refused(String),
+    /// Already gone before we asked.
+    Missing,
 }
 
 /// os/architecture/variant of a local image, from `inspect`.
@@ -153,10 +207,128 @@ impl Engine {
         Ok(list
             .into_iter()
             .map(|c| Container {
+                name: c
+                    .names
+                    .unwrap_or_default()
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
                 image_id: c.image_id.unwrap_or_default(),
+                running: matches!(
+                    c.state,
+                    Some(
+                        bollard::models::ContainerSummaryStateEnum::RUNNING
+                            | bollard::models::ContainerSummaryStateEnum::PAUSED
+                            | bollard::models::ContainerSummaryStateEnum::RESTARTING
+                    )
+                ),
+                labels: c.labels.unwrap_or_default(),
             })
             .collect())
+    }
+
+    /// Every image id, intermediate build images included, with its parent:
+    /// what tells whether an image has dependent children.
+    pub async fn parents(&self) -> Result<HashMap<String, String>> {
+        let opts = ListImagesOptionsBuilder::default().all(true).build();
+        let list = self.docker.list_images(Some(opts)).await.map_err(|e| self.failed("list images", e))?;
+        Ok(list.into_iter().map(|s| (s.id, s.parent_id)).collect())
+    }
+
+    /// The layers of one image and their sizes. `None` if it is gone.
+    pub async fn layers(&self, id: &str) -> Result<Option<ImageLayers>> {
+        let inspect = match self.docker.inspect_image(id).await {
+            Ok(i) => i,
+            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) => return Err(self.failed("inspect an image", e)),
+        };
+        let history = match self.docker.image_history(id).await {
+            Ok(h) => h,
+            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) => return Err(self.failed("read an image's history", e)),
+        };
+        let diff_ids = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();
+        // history is newest first; layers are bottom first.
+        let entries: Vec<i64> = history.iter().rev().map(|h| h.size).collect();
+        Ok(Some(ImageLayers {
+            id: inspect.id.unwrap_or_else(|| id.to_string()),
+            sizes: crate::space::layer_sizes(&entries, diff_ids.len()),
+            diff_ids,
+        }))
+    }
+
+    /// Pulls `reference` (`repo@sha256:…`), reporting progress as it goes.
+    /// An error in the stream (a missing blob, a dropped connection) fails
+    /// the pull; the engine then has changed no tag.
+    pub async fn pull(
+        &self,
+        reference: &str,
+        auth: Option<PullAuth>,
+        mut progress: impl FnMut(PullEvent),
+    ) -> Result<()> {
+        let opts = CreateImageOptionsBuilder::default().from_image(reference).build();
+        let creds = auth.map(|a| DockerCredentials {
+            username: a.username,
+            password: a.password.map(|s| s.expose().to_string()),
+            identitytoken: a.identity_token.map(|s| s.expose().to_string()),
+            registrytoken: a.registry_token.map(|s| s.expose().to_string()),
+            serveraddress: Some(a.server),
+            ..Default::default()
+        });
+        let mut stream = self.docker.create_image(Some(opts), None, creds);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.failed(&format!("pull {reference}"), e))?;
+            if let Some(status) = info.status {
+                let detail = info.progress_detail.unwrap_or_default();
+                progress(PullEvent {
+                    layer: info.id,
+                    status,
+                    current: detail.current.and_then(|n| u64::try_from(n).ok()),
+                    total: detail.total.and_then(|n| u64::try_from(n).ok()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The local id of an image by any of its names; `None` if absent.
+    pub async fn image_id(&self, name: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(name).await {
+            Ok(i) => Ok(i.id),
+            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) => Err(self.failed("inspect an image", e)),
+        }
+    }
+
+    /// The tags an image carries now; `None` if it is gone.
+    pub async fn tags_of(&self, id: &str) -> Result<Option<Vec<String>>> {
+        match self.docker.inspect_image(id).await {
+            Ok(i) => Ok(Some(
+                i.repo_tags.unwrap_or_default().into_iter().filter(|t| !t.starts_with("<none>")).collect(),
+            )),
+            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) => Err(self.failed("inspect an image", e)),
+        }
+    }
+
+    /// Points `repo:tag` at the image `id` (moving the tag if it exists).
+    pub async fn tag(&self, id: &str, target: &Reference) -> Result<()> {
+        let tag = target.tag.as_deref().unwrap_or("latest");
+        let opts = TagImageOptionsBuilder::default().repo(&target.name()).tag(tag).build();
+        self.docker.tag_image(id, Some(opts)).await.map_err(|e| self.failed(&format!("tag {target}"), e))
+    }
+
+    /// Removes an image the way `docker rmi` without `-f` does. A conflict
+    /// is an answer, not an error: the caller reports the image as kept.
+    pub async fn remove(&self, name: &str) -> Result<Removal> {
+        let opts = RemoveImageOptionsBuilder::default().force(false).noprune(false).build();
+        match self.docker.remove_image(name, Some(opts), None).await {
+            Ok(items) => Ok(Removal::Deleted(items.into_iter().filter_map(|i| i.deleted).collect())),
+            Err(e) if is_status(&e, 404) => Ok(Removal::Missing),
+            Err(e) if is_status(&e, 409) => Ok(Removal::Refused(conflict_reason(&e))),
+            Err(e) => Err(self.failed("remove an image", e)),
+        }
     }
 
     /// The platform an image was built for.
@@ -172,11 +344,32 @@ impl Engine {
     fn failed(&self, action: &str, e: bollard::errors::Error) -> Error {
         use bollard::errors::Error as B;
         match e {
-            B::DockerResponseServerError { .. } | B::JsonDataError { .. } => {
+            B::DockerResponseServerError { .. } | B::JsonDataError { .. } | B::DockerStreamError { .. } => {
                 Error::Daemon { action: action.to_string(), detail: engine_detail(&e) }
             }
             other => Error::DaemonUnreachable { host: self.host.clone(), detail: engine_detail(&other) },
         }
+    }
+}
+
+fn is_status(e: &bollard::errors::Error, code: u16) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code, .. } if *status_code == code)
+}
+
+/// The engine's 409 message, shortened to the reason a person needs.
+fn conflict_reason(e: &bollard::errors::Error) -> String {
+    let msg = match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    if msg.contains("being used by") || msg.contains("is using its referenced image") {
+        "used by a container".into()
+    } else if msg.contains("dependent child images") {
+        "has dependent child images".into()
+    } else if msg.contains("referenced in multiple repositories") {
+        "has several names".into()
+    } else {
+        msg.replace('\n', " ")
     }
 }
 

@@ -6,12 +6,15 @@ mod cli;
 mod commands;
 mod docker;
 mod error;
+mod holds;
 mod reference;
 mod registry;
 mod render;
 mod report;
+mod retire;
 mod run;
 mod settings;
+mod space;
 mod state;
 mod verdict;
 

@@ -288,7 +288,6 @@ impl Pattern {
         Ok(Pattern(p.to_string()))
     }
 
-    #[cfg(test)]
     pub fn matches(&self, r: &Reference) -> bool {
         self.matches_forms(&Forms::of(r))
     }

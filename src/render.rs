@@ -47,6 +47,10 @@ impl Printer {
         self.out.verbose
     }
 
+    pub fn quiet(&self) -> bool {
+        self.out.quiet
+    }
+
     fn paint(&self, text: &str, code: &str) -> String {
         if self.out.color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -84,7 +88,11 @@ impl Printer {
             };
             let mut cells = vec![
                 Cell::new(r.reference.familiar()),
-                Cell::new(self.status(r.status)),
+                Cell::new(if r.held {
+                    format!("{} (held)", self.status(r.status))
+                } else {
+                    self.status(r.status)
+                }),
                 Cell::new(short_digest(&r.image_id)),
                 Cell::new(age(now - r.created)),
                 Cell::new(r.local_digest.as_deref().map(short_digest).unwrap_or("-")),
@@ -121,7 +129,11 @@ impl Printer {
                     format!("{name} [unknown: {}]", r.error.as_deref().unwrap_or("not checked"))
                 }
             };
-            self.line(&line);
+            if r.held {
+                self.line(&format!("{line} [held]"));
+            } else {
+                self.line(&line);
+            }
         }
     }
 
@@ -160,6 +172,7 @@ struct JsonImage<'a> {
     error: Option<&'a str>,
     created: Option<String>,
     size: i64,
+    held: bool,
 }
 
 impl<'a> From<&'a Row> for JsonImage<'a> {
@@ -177,6 +190,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             error: r.error.as_deref(),
             created: rfc3339(r.created),
             size: r.size,
+            held: r.held,
         }
     }
 }

@@ -108,6 +108,15 @@ pub struct Row {
     pub error: Option<String>,
     pub created: i64,
     pub size: i64,
+    /// On hold (`freshen hold`): never upgraded, shown as kept back.
+    pub held: bool,
+}
+
+/// Marks the rows a hold covers.
+pub fn mark_held(rows: &mut [Row], holds: &crate::holds::Holds) {
+    for r in rows {
+        r.held = holds.is_held(&r.reference);
+    }
 }
 
 /// The local digest to show for a tag: the one matching the registry if
@@ -144,6 +153,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            held: false,
         };
         match state.entry(&key) {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
@@ -182,6 +192,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            held: false,
         });
     }
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -270,7 +281,7 @@ mod tests {
         let p = pinned(&images, &[], &Selection::default());
         assert_eq!(p.len(), 1, "an untagged old nginx is a previous version, not pinned");
         assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
-        let c = Container { image: format!("nginx@{b}"), image_id: d('3') };
+        let c = Container { image: format!("nginx@{b}"), image_id: d('3'), ..Default::default() };
         assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
     }
 }

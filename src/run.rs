@@ -39,6 +39,12 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Command::Check(a) => commands::update::check(&settings, &a.check, a.format, &printer).await,
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
             Command::Generate(_) => unreachable!("handled above"),
+            Command::Upgrade(a) => commands::upgrade::upgrade(&settings, a, &printer).await,
+            Command::Autoremove(a) => commands::autoremove::autoremove(&settings, a, &printer).await,
+            Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer),
+            Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
+            Command::Showhold => commands::hold::showhold(&settings, &printer),
+            Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,
         }
     })
 }

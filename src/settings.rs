@@ -31,6 +31,10 @@ pub struct ConfigFile {
     /// Images freshen never checks or touches.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Previous versions kept per tag by upgrade and autoremove.
+    pub keep: Option<usize>,
+    /// autoremove spares versions replaced more recently than this (`7d`).
+    pub older_than: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +43,18 @@ pub struct Settings {
     pub docker_host: Option<String>,
     pub registry: RegistrySettings,
     pub output: OutputSettings,
+    pub exclude: Vec<Pattern>,
+    /// From the config file; flags beat it (see [`Settings::retire`]).
+    keep: Option<usize>,
+    older_than: Option<String>,
+}
+
+/// What upgrade and autoremove may retire, flags merged over the config.
+#[derive(Debug, Clone)]
+pub struct RetireSettings {
+    pub keep: usize,
+    /// Seconds.
+    pub older_than: Option<i64>,
     pub exclude: Vec<Pattern>,
 }
 
@@ -136,7 +152,29 @@ impl Settings {
             },
             output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
             exclude,
+            keep: config.keep,
+            older_than: config.older_than,
         })
+    }
+
+    /// The retirement rules: `--keep`, `--older-than` and `--exclude` beat
+    /// (or, for exclude, add to) the config file.
+    pub fn retire(
+        &self,
+        keep: Option<usize>,
+        older_than: Option<&str>,
+        exclude: &[String],
+    ) -> Result<RetireSettings> {
+        let older_than = match older_than.or(self.older_than.as_deref()) {
+            Some(d) => Some(crate::space::parse_duration(d).map_err(Error::Usage)?),
+            None => None,
+        };
+        let mut patterns = self.exclude.clone();
+        for p in exclude {
+            patterns
+                .push(Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))?);
+        }
+        Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
     }
 }
 
@@ -225,5 +263,7 @@ mod tests {
         assert_eq!(c.concurrency, Some(8));
         assert_eq!(c.timeout, Some(2.5));
         assert_eq!(c.exclude, vec!["*/test/*"]);
+        let c = parse_config(Path::new("x"), "keep = 2\nolder_than = \"7d\"\n").unwrap();
+        assert_eq!((c.keep, c.older_than.as_deref()), (Some(2), Some("7d")));
     }
 }

@@ -33,6 +33,24 @@ pub struct State {
     /// the last rate-limit headers. Never credentials or tokens.
     #[serde(default)]
     pub registries: BTreeMap<String, RegistryInfo>,
+    /// Versions an upgrade replaced and that may still be on the host: what
+    /// `rollback` returns to and `autoremove` retires.
+    #[serde(default)]
+    pub superseded: Vec<Superseded>,
+}
+
+/// One version of a tag that an upgrade (or a rollback) replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Superseded {
+    pub image_id: String,
+    /// The tag it was, fully qualified.
+    pub reference: String,
+    /// Its digest in the tag's repository, if it had one.
+    #[serde(default)]
+    pub digest: Option<String>,
+    pub replaced_at: String,
+    /// The image id the tag points at since.
+    pub replaced_by: String,
 }
 
 /// The verdict for one local tag (or one pinned image) at one check.
@@ -66,6 +84,7 @@ impl Default for State {
             updated_at: None,
             entries: Vec::new(),
             registries: BTreeMap::new(),
+            superseded: Vec::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::docker::{Engine, LocalImage};
 use crate::error::Result;
+use crate::holds::Holds;
 use crate::reference::Reference;
 use crate::render::{self, Printer};
 use crate::report::{self, Selection};
@@ -18,6 +19,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let holds = Holds::load(&settings.state_dir)?;
     let mut rows = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
         // inspect just those instead of listing every image on the host.
@@ -27,6 +29,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
         let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
         report::rows(&state, &images, &containers, &selection)
     };
+    report::mark_held(&mut rows, &holds);
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }

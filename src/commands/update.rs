@@ -130,7 +130,11 @@ async fn run(
         }
     }
 
-    let mut new = State { updated_at: Some(checked_at.clone()), ..State::default() };
+    let mut new = State {
+        updated_at: Some(checked_at.clone()),
+        superseded: old.superseded.clone(),
+        ..State::default()
+    };
     let checked: std::collections::HashSet<&str> =
         outcome.entries.iter().map(|e| e.reference.as_str()).collect();
     if !selection.is_everything() {
@@ -157,7 +161,8 @@ async fn run(
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     match format {
         SummaryFormat::Json => {
-            let rows = report::rows(&new, &images, &containers, &selection);
+            let mut rows = report::rows(&new, &images, &containers, &selection);
+            report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
             p.json(new.updated_at.as_deref(), &rows);
         }
         SummaryFormat::Text => {

@@ -123,6 +123,28 @@ impl Registries {
         self.daemon.problem.iter().cloned().chain(self.creds.problem().map(str::to_string)).collect()
     }
 
+    /// The credentials the engine needs to pull from `registry` (what
+    /// `docker login` stored), or None for anonymous pulls.
+    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::docker::PullAuth>, String> {
+        let Some(found) = self.creds.lookup(registry).await? else { return Ok(None) };
+        let mut auth = crate::docker::PullAuth {
+            server: credentials::server_address(registry),
+            username: None,
+            password: None,
+            identity_token: None,
+            registry_token: None,
+        };
+        match found.credential {
+            credentials::Credential::Basic { username, password } => {
+                auth.username = Some(username);
+                auth.password = Some(password);
+            }
+            credentials::Credential::IdentityToken(t) => auth.identity_token = Some(t),
+            credentials::Credential::RegistryToken(t) => auth.registry_token = Some(t),
+        }
+        Ok(Some(auth))
+    }
+
     /// Requests sent so far, token requests included.
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -87,7 +87,9 @@ pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
     fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
     fs::write(context.path().join("payload"), content).unwrap();
     let context_path = context.path().to_str().unwrap();
-    let mut args = vec!["build", "-q", "-t", tag];
+    // No cache: the legacy builder's cache probe walks every image and fails
+    // ("unable to find image") when a parallel test deletes one meanwhile.
+    let mut args = vec!["build", "-q", "--no-cache", "-t", tag];
     if let Some(platform) = platform {
         args.extend(["--platform", platform]);
     }

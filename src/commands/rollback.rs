@@ -1,0 +1,109 @@
+//! `freshen rollback IMAGE`: point a tag back at the version an upgrade
+//! replaced, if that version is still on the host, and record the version
+//! it leaves as superseded in turn.
+
+use std::time::Duration;
+
+use crate::cli::RollbackArgs;
+use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::docker::Engine;
+use crate::error::{Error, Result};
+use crate::reference::{short_digest, Reference};
+use crate::render::{self, Printer};
+use crate::settings::Settings;
+use crate::state::{Lock, State, Superseded};
+use crate::verdict::Status;
+
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
+    let mut target = Reference::parse(&args.image)
+        .map_err(|e| Error::BadReference { input: args.image.clone(), detail: e })?;
+    if target.digest.is_some() {
+        return Err(Error::BadReference {
+            input: args.image.clone(),
+            detail: "name the tag to roll back (nginx:latest), not a digest".into(),
+        });
+    }
+    if target.tag.is_none() {
+        target.tag = Some("latest".into());
+    }
+    let name = target.familiar();
+    let key = target.to_string();
+    let dir = &settings.state_dir;
+    let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
+        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
+    })?;
+    let mut state = State::load(dir)?;
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let images = engine.images().await?;
+    let current = images.iter().find(|i| i.tags.contains(&target)).map(|i| i.id.clone());
+    let mut records: Vec<&Superseded> = state
+        .superseded
+        .iter()
+        .filter(|s| s.reference == key && Some(&s.image_id) != current.as_ref())
+        .collect();
+    records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
+    const KEEP_HINT: &str =
+        "'freshen upgrade --keep N' or '--keep-previous' keeps previous versions for rollback";
+    if records.is_empty() {
+        p.line(&format!(
+            "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
+        ));
+        return Ok(EXIT_FAILED);
+    }
+    let present = |id: &str| images.iter().any(|i| i.id == id);
+    let Some(previous) = records.iter().find(|r| present(&r.image_id)).map(|r| (*r).clone()) else {
+        p.line(&format!(
+            "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
+            short_digest(&records[0].image_id)
+        ));
+        return Ok(EXIT_FAILED);
+    };
+    let shown = short_digest(previous.digest.as_deref().unwrap_or(&previous.image_id)).to_string();
+    if args.dry_run {
+        p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
+        return Ok(EXIT_OK);
+    }
+    engine.tag(&previous.image_id, &target).await?;
+    let now = render::now_rfc3339();
+    state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
+    if let Some(cur) = &current {
+        let digest =
+            images.iter().find(|i| &i.id == cur).and_then(|i| crate::report::local_digest(i, &target, None));
+        state.superseded.push(Superseded {
+            image_id: cur.clone(),
+            reference: key.clone(),
+            digest,
+            replaced_at: now,
+            replaced_by: previous.image_id.clone(),
+        });
+    }
+    // The last check still stands: going back from the registry's version
+    // makes the tag upgradable again (not "changed since the update"), and
+    // going back to it makes it current.
+    for e in state.entries.iter_mut().filter(|e| e.reference == key) {
+        if current.as_ref() == Some(&e.image_id) && e.remote_digest.is_some() {
+            let current_again = previous.digest.is_some() && previous.digest == e.remote_digest;
+            e.status = if current_again { Status::UpToDate } else { Status::Upgradable };
+            e.image_id = previous.image_id.clone();
+            e.local_digest = previous.digest.clone();
+        }
+    }
+    state.save(dir, &lock)?;
+    p.line(&format!(
+        "{name} points at {shown} again (the version replaced {}).",
+        age_of(&previous.replaced_at)
+    ));
+    p.line(&format!(
+        "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
+    ));
+    Ok(EXIT_OK)
+}
+
+fn age_of(rfc3339: &str) -> String {
+    match crate::retire::unix_of(rfc3339) {
+        Some(t) => render::age(render::now_unix() - t),
+        None => rfc3339.to_string(),
+    }
+}

@@ -1,0 +1,316 @@
+//! Which old versions may go. A candidate is a version an upgrade replaced
+//! (recorded in the state), an untagged earlier version of a repository
+//! that still has a tagged image here, or (on request) any dangling image.
+//! The protections are absolute: an image a container uses, a held one, one
+//! with dependent child images, one that carries a tag again, or one the
+//! user's `--keep`/`--older-than` spare is kept, with the reason. Pure
+//! logic; the command gathers the inventory and asks the engine.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::docker::{Container, LocalImage};
+use crate::holds::Holds;
+use crate::reference::Reference;
+use crate::report::Selection;
+use crate::state::State;
+
+/// Seconds a dangling image is spared by default (docker-gc's grace period).
+pub const DANGLING_GRACE: i64 = 3600;
+
+/// Why an image is a candidate at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An upgrade replaced it (a record in the state).
+    Superseded,
+    /// Untagged, but its digests name a repository with a tagged image here.
+    PreviousVersion,
+    /// No tag, no digest (`--dangling`).
+    Dangling,
+}
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub image_id: String,
+    /// What to call it: the tag it was, or its digest reference.
+    pub name: String,
+    /// The tag it was (superseded) or a digest reference; None if dangling.
+    pub reference: Option<Reference>,
+    /// `--keep N` counts per group: the tag, or the repository.
+    pub group: Option<String>,
+    /// When it stopped being current (superseded) or was created, unix time.
+    pub since: i64,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Retire,
+    Keep(String),
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules {
+    /// Versions kept per tag, most recent first.
+    pub keep: usize,
+    /// Only versions at least this many seconds old go.
+    pub older_than: Option<i64>,
+    pub now: i64,
+}
+
+/// The host as the protections see it.
+pub struct Inventory<'a> {
+    pub images: &'a [LocalImage],
+    /// Every image id (intermediates included) with its parent id.
+    pub parents: &'a HashMap<String, String>,
+    pub containers: &'a [Container],
+    pub holds: &'a Holds,
+}
+
+pub fn unix_of(rfc3339: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// Every candidate on the host that the selection covers, each image once.
+pub fn candidates(
+    state: &State,
+    images: &[LocalImage],
+    selection: &Selection,
+    dangling: bool,
+) -> Vec<Candidate> {
+    let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    let mut records: Vec<_> = state.superseded.iter().collect();
+    // Most recent record first, so an image replaced twice is named after
+    // its latest role.
+    records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
+    for rec in records {
+        let Some(image) = by_id.get(rec.image_id.as_str()) else { continue };
+        let Ok(reference) = Reference::parse(&rec.reference) else { continue };
+        if !image.tags.is_empty() || seen.contains(&image.id) {
+            continue;
+        }
+        let selected = selection.matches(&reference) || image.digests.iter().any(|d| selection.matches(d));
+        if !selected {
+            continue;
+        }
+        seen.insert(image.id.clone());
+        out.push(Candidate {
+            image_id: image.id.clone(),
+            name: format!("{} ({})", reference.familiar(), crate::reference::short_digest(&image.id)),
+            group: Some(reference.to_string()),
+            reference: Some(reference),
+            since: unix_of(&rec.replaced_at).unwrap_or(image.created),
+            origin: Origin::Superseded,
+        });
+    }
+    let tagged_repos: HashSet<(String, String)> = images
+        .iter()
+        .flat_map(|i| i.tags.iter().map(|t| (t.registry.clone(), t.repository.clone())))
+        .collect();
+    for image in images.iter().filter(|i| i.tags.is_empty() && !seen.contains(&i.id)) {
+        let previous = image.digests.iter().find(|d| {
+            tagged_repos.contains(&(d.registry.clone(), d.repository.clone())) && selection.matches(d)
+        });
+        if let Some(d) = previous {
+            out.push(Candidate {
+                image_id: image.id.clone(),
+                name: d.familiar(),
+                group: Some(d.name()),
+                reference: Some(d.clone()),
+                since: image.created,
+                origin: Origin::PreviousVersion,
+            });
+        } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
+            out.push(Candidate {
+                image_id: image.id.clone(),
+                name: format!("<none> ({})", crate::reference::short_digest(&image.id)),
+                group: None,
+                reference: None,
+                since: image.created,
+                origin: Origin::Dangling,
+            });
+        }
+    }
+    out
+}
+
+/// The verdict for each candidate, in the same order.
+pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Verdict> {
+    let mut users: HashMap<&str, Vec<&Container>> = HashMap::new();
+    for c in inv.containers {
+        users.entry(c.image_id.as_str()).or_default().push(c);
+    }
+    let with_children: HashSet<&str> = inv.parents.values().map(String::as_str).collect();
+    let tags: HashMap<&str, &LocalImage> = inv.images.iter().map(|i| (i.id.as_str(), i)).collect();
+    // --keep: the N most recent candidates of each group stay.
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        if let Some(g) = &c.group {
+            groups.entry(g.as_str()).or_default().push(i);
+        }
+    }
+    let mut kept_for_rollback: HashSet<usize> = HashSet::new();
+    for members in groups.values_mut() {
+        members.sort_by(|&a, &b| cands[b].since.cmp(&cands[a].since));
+        kept_for_rollback.extend(members.iter().take(rules.keep).copied());
+    }
+    cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if let Some(users) = users.get(c.image_id.as_str()) {
+                let mut names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+                names.sort_unstable();
+                let what = if names.len() == 1 { "container" } else { "containers" };
+                return Verdict::Keep(format!("used by {what} {}", names.join(", ")));
+            }
+            if c.reference.as_ref().is_some_and(|r| inv.holds.is_held(r)) {
+                return Verdict::Keep("held".into());
+            }
+            if with_children.contains(c.image_id.as_str()) {
+                return Verdict::Keep("has dependent child images".into());
+            }
+            if let Some(t) = tags.get(c.image_id.as_str()).and_then(|i| i.tags.first()) {
+                return Verdict::Keep(format!("tagged as {}", t.familiar()));
+            }
+            if kept_for_rollback.contains(&i) {
+                return Verdict::Keep(format!("kept for rollback (--keep {})", rules.keep));
+            }
+            // A dangling image may be a build's intermediate that the build
+            // is about to tag: an hour's grace unless --older-than says otherwise.
+            if c.origin == Origin::Dangling
+                && rules.older_than.is_none()
+                && rules.now - c.since < DANGLING_GRACE
+            {
+                return Verdict::Keep(format!(
+                    "dangling for less than an hour (created {}); --older-than overrides",
+                    crate::render::age(rules.now - c.since)
+                ));
+            }
+            if let Some(min) = rules.older_than {
+                if rules.now - c.since < min {
+                    return Verdict::Keep(format!(
+                        "newer than --older-than ({})",
+                        crate::render::age(rules.now - c.since)
+                    ));
+                }
+            }
+            Verdict::Retire
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Superseded;
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn image(id: char, tags: &[&str], digests: &[String], created: i64) -> LocalImage {
+        LocalImage {
+            id: d(id),
+            tags: tags.iter().map(|t| Reference::parse(t).unwrap()).collect(),
+            digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
+            created,
+            size: 0,
+        }
+    }
+
+    fn record(id: char, reference: &str, at: &str) -> Superseded {
+        Superseded {
+            image_id: d(id),
+            reference: reference.into(),
+            digest: None,
+            replaced_at: at.into(),
+            replaced_by: d('f'),
+        }
+    }
+
+    #[test]
+    fn finds_superseded_previous_and_dangling() {
+        let images = vec![
+            image('1', &["nginx:latest"], &[format!("nginx@{}", d('a'))], 30),
+            image('2', &[], &[format!("nginx@{}", d('b'))], 20),
+            image('3', &[], &[format!("nginx@{}", d('c'))], 10),
+            image('4', &[], &[format!("alpine@{}", d('d'))], 10),
+            image('5', &[], &[], 10),
+        ];
+        let mut state = State::default();
+        state.superseded.push(record('2', "docker.io/library/nginx:latest", "2026-01-02T00:00:00Z"));
+        state.superseded.push(record('9', "docker.io/library/nginx:latest", "2026-01-01T00:00:00Z"));
+        let all = Selection::default();
+        let c = candidates(&state, &images, &all, false);
+        let ids: Vec<(&str, Origin)> = c.iter().map(|c| (&c.image_id[7..8], c.origin)).collect();
+        // alpine@ is pinned (no tagged alpine), so not a previous version.
+        assert_eq!(ids, vec![("2", Origin::Superseded), ("3", Origin::PreviousVersion)]);
+        assert_eq!(c[0].group.as_deref(), Some("docker.io/library/nginx:latest"));
+        assert_eq!(c[1].group.as_deref(), Some("docker.io/library/nginx"));
+        let c = candidates(&state, &images, &all, true);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2].origin, Origin::Dangling);
+        let only_redis = Selection::new(&["redis".into()], vec![]).unwrap();
+        assert!(candidates(&state, &images, &only_redis, true).is_empty());
+    }
+
+    #[test]
+    fn protections_win_and_keep_counts_per_group() {
+        let images = vec![
+            image('1', &[], &[format!("app@{}", d('a'))], 10),
+            image('2', &[], &[format!("app@{}", d('b'))], 20),
+            image('3', &[], &[format!("app@{}", d('c'))], 30),
+            image('4', &[], &[format!("app@{}", d('e'))], 40),
+            image('5', &["app:1"], &[], 50),
+        ];
+        let cand = |id: char, since: i64| Candidate {
+            image_id: d(id),
+            name: id.to_string(),
+            reference: Some(Reference::parse("app:1").unwrap()),
+            group: Some("docker.io/library/app:1".into()),
+            since,
+            origin: Origin::Superseded,
+        };
+        let cands = vec![cand('1', 10), cand('2', 20), cand('3', 30), cand('4', 40), cand('5', 5)];
+        let mut parents = HashMap::new();
+        parents.insert(d('8'), d('2'));
+        let containers = vec![Container { name: "web".into(), image_id: d('1'), ..Default::default() }];
+        let holds = Holds::default();
+        let inv = Inventory { images: &images, parents: &parents, containers: &containers, holds: &holds };
+        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: Some(15), now: 45 });
+        assert_eq!(
+            v,
+            vec![
+                Verdict::Keep("used by container web".into()),
+                Verdict::Keep("has dependent child images".into()),
+                Verdict::Retire,
+                Verdict::Keep("kept for rollback (--keep 1)".into()),
+                Verdict::Keep("tagged as app:1".into()),
+            ]
+        );
+        let v = decide(&cands[2..3], &inv, &Rules { keep: 0, older_than: Some(60), now: 45 });
+        assert!(matches!(&v[0], Verdict::Keep(r) if r.starts_with("newer than")));
+        let mut holds = Holds::default();
+        holds.add("app:*".into());
+        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        assert_eq!(decide(&cands[2..3], &inv, &Rules::default()), vec![Verdict::Keep("held".into())]);
+        // A fresh dangling image may be a build in progress: spared for an hour.
+        let mut dangling = cands[2].clone();
+        dangling.origin = Origin::Dangling;
+        dangling.reference = None;
+        let holds = Holds::default();
+        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        let young = Rules { keep: 0, older_than: None, now: dangling.since + 60 };
+        assert!(
+            matches!(&decide(&[dangling.clone()], &inv, &young)[0], Verdict::Keep(r) if r.starts_with("dangling for less"))
+        );
+        let old = Rules { keep: 0, older_than: None, now: dangling.since + DANGLING_GRACE };
+        assert_eq!(decide(&[dangling.clone()], &inv, &old), vec![Verdict::Retire]);
+        let explicit = Rules { keep: 0, older_than: Some(0), now: dangling.since + 60 };
+        assert_eq!(decide(&[dangling], &inv, &explicit), vec![Verdict::Retire]);
+    }
+}
