@@ -147,7 +147,7 @@ async fn run(
     match format {
         SummaryFormat::Json => {
             let rows = report::rows(&new, &images, &containers, &selection);
-            p.json(new.updated_at.as_deref(), &rows);
+            p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
         }
         SummaryFormat::Text => {
             for line in failure_lines(&failures) {
