@@ -546,6 +546,8 @@ impl Host {
                     }
                     let what = if e.is_timeout() {
                         format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64())
+                    } else if let Some(hint) = self.closed_tls_hint(scheme, &e) {
+                        hint
                     } else {
                         format!("cannot reach {}: {}", self.registry, describe_reqwest(&e))
                     };
@@ -654,6 +656,23 @@ impl Host {
             }),
             _ => None,
         }
+    }
+
+    /// Over TLS 1.3 a server checks the client certificate after the
+    /// handshake, so its refusal reaches us only as a connection closed
+    /// before any answer: say what is the likely cause when we presented
+    /// no certificate.
+    fn closed_tls_hint(&self, scheme: Scheme, e: &reqwest::Error) -> Option<String> {
+        let text = describe_reqwest(e);
+        let closed = text.contains("channel closed") || text.contains("connection closed before message completed");
+        (scheme == Scheme::Https && !self.client_identity && closed).then(|| {
+            format!(
+                "registry {} closed the TLS connection without answering ({text}): if it requires a client \
+                 certificate, put client.cert and client.key in {}",
+                self.registry,
+                self.certs_dir.display()
+            )
+        })
     }
 
     fn switch_scheme(&self, from: Scheme) -> bool {
@@ -985,18 +1004,19 @@ impl Host {
 }
 
 /// The rustls error somewhere down a reqwest error's sources (rustls
-/// errors travel wrapped in `std::io::Error`).
+/// errors travel wrapped in one or more `std::io::Error`s, whose `source()`
+/// skips the wrapped error itself).
 fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(t) = s.downcast_ref::<rustls::Error>() {
+    fn within<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
             return Some(t);
         }
-        if let Some(t) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
+        let io = e.downcast_ref::<std::io::Error>()?;
+        within(io.get_ref()?)
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(t) = within(s) {
             return Some(t);
         }
         src = s.source();
