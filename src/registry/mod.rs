@@ -664,7 +664,8 @@ impl Host {
     /// no certificate.
     fn closed_tls_hint(&self, scheme: Scheme, e: &reqwest::Error) -> Option<String> {
         let text = describe_reqwest(e);
-        let closed = text.contains("channel closed") || text.contains("connection closed before message completed");
+        let closed =
+            text.contains("channel closed") || text.contains("connection closed before message completed");
         (scheme == Scheme::Https && !self.client_identity && closed).then(|| {
             format!(
                 "registry {} closed the TLS connection without answering ({text}): if it requires a client \

@@ -42,7 +42,12 @@ impl Ca {
         args.push(&subject);
         args.extend(EC);
         args.extend(["-keyout", &key, "-out", &cert]);
-        args.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
         openssl(dir, &args);
         Ca { dir: dir.to_path_buf(), name: name.to_string() }
     }
@@ -73,8 +78,21 @@ impl Ca {
         openssl(
             &self.dir,
             &[
-                "x509", "-req", "-in", &csr, "-CA", &ca_cert, "-CAkey", &ca_key, "-CAcreateserial", "-days", "2",
-                "-extfile", &ext, "-out", &cert,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+                "-out",
+                &cert,
             ],
         );
         Issued { cert: self.dir.join(cert), key: self.dir.join(key) }
@@ -97,7 +115,10 @@ pub fn signer(dir: &Path) -> Signer {
     args.extend(["-keyout", "signer.key", "-out", "signer.crt"]);
     openssl(dir, &args);
     openssl(dir, &["x509", "-in", "signer.crt", "-outform", "DER", "-out", "signer.der"]);
-    openssl(dir, &["pkcs8", "-topk8", "-nocrypt", "-in", "signer.key", "-outform", "DER", "-out", "signer.p8"]);
+    openssl(
+        dir,
+        &["pkcs8", "-topk8", "-nocrypt", "-in", "signer.key", "-outform", "DER", "-out", "signer.p8"],
+    );
     Signer {
         cert_pem: dir.join("signer.crt"),
         cert_der: std::fs::read(dir.join("signer.der")).unwrap(),

@@ -98,10 +98,6 @@ impl Proxy {
         self.rules.lock().unwrap().faults.push((repository.to_string(), fault, 0));
     }
 
-    pub fn clear_faults(&self) {
-        self.rules.lock().unwrap().faults.clear();
-    }
-
     pub fn add_header(&self, name: &str, value: &str) {
         self.rules.lock().unwrap().extra_headers.push((name.to_string(), value.to_string()));
     }
@@ -134,6 +130,11 @@ fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
+        // A TLS handshake (the daemon tries HTTPS first): hang up, so it
+        // falls back to plain HTTP at once.
+        if data.first() == Some(&0x16) {
+            return None;
+        }
         if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             let rest = data.split_off(end + 4);
             return Some((data, rest));
@@ -209,7 +210,8 @@ impl Upstream {
             .iter()
             .filter(|(k, _)| !names.iter().any(|n| k.eq_ignore_ascii_case(n)))
             .filter(|(k, _)| {
-                !["content-length", "connection", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str())
+                !["content-length", "connection", "transfer-encoding"]
+                    .contains(&k.to_ascii_lowercase().as_str())
             })
             .cloned()
             .collect()
@@ -232,7 +234,8 @@ fn call_upstream(upstream: &str, method: &str, path: &str, headers: &[(String, S
     let (first, headers) = parse_head(&raw[..end]);
     let status = first.split(' ').nth(1)?.parse().ok()?;
     let rest = &raw[end + 4..];
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let chunked =
+        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     let body = if method == "HEAD" {
         Vec::new()
     } else if chunked {
@@ -246,8 +249,11 @@ fn call_upstream(upstream: &str, method: &str, path: &str, headers: &[(String, S
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(), 16)
-            .unwrap_or(0);
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(),
+            16,
+        )
+        .unwrap_or(0);
         data = &data[end + 2..];
         if size == 0 || data.len() < size {
             break;
@@ -360,12 +366,15 @@ fn serve(mut stream: TcpStream, upstream: &str, rules: &Mutex<Rules>, seen: &Mut
             }
         }
         Some(Fault::NotJson) => {
-            let hs = vec![("Content-Type".to_string(), "application/vnd.oci.image.manifest.v1+json".to_string())];
+            let hs =
+                vec![("Content-Type".to_string(), "application/vnd.oci.image.manifest.v1+json".to_string())];
             reply(&mut stream, 200, hs, b"<html><body>502 Bad Gateway</body></html>\n");
         }
-        Some(Fault::WrongDigest) => {
-            pass(&mut stream, &[DIGEST], &[("Docker-Content-Digest".into(), format!("sha256:{}", "0".repeat(64)))])
-        }
+        Some(Fault::WrongDigest) => pass(
+            &mut stream,
+            &[DIGEST],
+            &[("Docker-Content-Digest".into(), format!("sha256:{}", "0".repeat(64)))],
+        ),
         Some(Fault::Huge) => {
             let mut out = String::from("HTTP/1.1 200 OK\r\n");
             out.push_str("Content-Type: application/vnd.oci.image.manifest.v1+json\r\n");

@@ -51,7 +51,8 @@ impl TokenServer {
         let (r, i) = (requests.clone(), issued.clone());
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, i, key, x5c, expected) = (r.clone(), i.clone(), key.clone(), x5c.clone(), expected.clone());
+                let (r, i, key, x5c, expected) =
+                    (r.clone(), i.clone(), key.clone(), x5c.clone(), expected.clone());
                 thread::spawn(move || serve(stream, &key, &x5c, &expected, &r, &i));
             }
         });
@@ -180,11 +181,8 @@ fn serve(
         "jti": format!("{now}-{}", scopes.len()),
         "access": access,
     });
-    let signing_input = format!(
-        "{}.{}",
-        b64url(header.to_string().as_bytes()),
-        b64url(claims.to_string().as_bytes())
-    );
+    let signing_input =
+        format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
     let rng = ring::rand::SystemRandom::new();
     let signature = key.sign(&rng, signing_input.as_bytes()).expect("sign");
     let token = format!("{signing_input}.{}", b64url(signature.as_ref()));
