@@ -659,21 +659,44 @@ impl Host {
     }
 
     /// Over TLS 1.3 a server checks the client certificate after the
-    /// handshake, so its refusal reaches us only as a connection closed
-    /// before any answer: say what is the likely cause when we presented
-    /// no certificate.
+    /// handshake, so its refusal reaches us as a connection closed before
+    /// any answer (or an alert that only survives as text): say what the
+    /// likely cause is.
     fn closed_tls_hint(&self, scheme: Scheme, e: &reqwest::Error) -> Option<String> {
+        if scheme != Scheme::Https {
+            return None;
+        }
         let text = describe_reqwest(e);
-        let closed =
-            text.contains("channel closed") || text.contains("connection closed before message completed");
-        (scheme == Scheme::Https && !self.client_identity && closed).then(|| {
-            format!(
-                "registry {} closed the TLS connection without answering ({text}): if it requires a client \
-                 certificate, put client.cert and client.key in {}",
-                self.registry,
-                self.certs_dir.display()
-            )
-        })
+        let lower = text.to_ascii_lowercase();
+        let cert_alert = [
+            "badcertificate",
+            "certificaterequired",
+            "unknownca",
+            "certificateunknown",
+            "unsupportedcertificate",
+            "certificateexpired",
+            "certificaterevoked",
+        ]
+        .iter()
+        .any(|a| lower.contains(a));
+        let closed = ["channel closed", "connection closed", "broken pipe"].iter().any(|c| lower.contains(c));
+        let dir = self.certs_dir.display();
+        if self.client_identity {
+            cert_alert.then(|| {
+                format!(
+                    "registry {} refused our TLS client certificate ({text}): replace client.cert and client.key in {dir}",
+                    self.registry
+                )
+            })
+        } else {
+            (cert_alert || closed).then(|| {
+                format!(
+                    "registry {} closed the TLS connection without answering ({text}): if it requires a client \
+                     certificate, put client.cert and client.key in {dir}",
+                    self.registry
+                )
+            })
+        }
     }
 
     fn switch_scheme(&self, from: Scheme) -> bool {

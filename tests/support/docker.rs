@@ -92,7 +92,18 @@ pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
         args.extend(["--platform", platform]);
     }
     args.push(context_path);
-    let output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    // The classic builder's fresh image is untagged for a moment, and a
+    // concurrent cleanup of dangling images on the shared daemon can take
+    // it: "unable to find image". Building again is the cure.
+    let mut output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    for _ in 0..2 {
+        if output.status.success()
+            || !String::from_utf8_lossy(&output.stderr).contains("unable to find image")
+        {
+            break;
+        }
+        output = run(&args, &[("DOCKER_BUILDKIT", "0")]);
+    }
     assert!(output.status.success(), "{}", describe(&args, &output));
     inspect(tag).id
 }
