@@ -262,3 +262,29 @@ mod tests {
         assert!(e.contains("holds the lock"), "{e}");
     }
 }
+
+/// Property tests (`PROPTEST_CASES` raises the case count for a longer run).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = State::parse(Path::new("state.json"), &bytes);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_misses(
+            version in any::<u32>(),
+            tail in "[\\[\\]{}\",:0-9a-z ]{0,60}",
+        ) {
+            let text = format!("{{\"schema_version\":{version},\"entries\":{tail}");
+            if let Err(e) = State::parse(Path::new("state.json"), text.as_bytes()) {
+                prop_assert!(!e.to_string().contains('\n'));
+                prop_assert!(e.to_string().contains("state.json"));
+            }
+        }
+    }
+}
