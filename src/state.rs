@@ -112,6 +112,16 @@ impl State {
         let mut json =
             serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode state: {e}")))?;
         json.push(b'\n');
+        // A writer killed between creating its temporary file and the
+        // rename leaves the file behind; under the lock no other writer is
+        // using one, so any that exist are such leftovers.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_str().is_some_and(|n| n.starts_with(&format!(".{STATE_FILE}.tmp-"))) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         write_atomic(&state_path(dir), &json)
     }
 
@@ -231,7 +241,10 @@ mod tests {
         let back = State::load(dir.path()).unwrap();
         assert_eq!(back.entries, s.entries);
         assert!(back.entry("docker.io/library/nginx:latest").is_some());
-        // No temporary files left behind.
+        // No temporary files left behind, not even those of a writer that
+        // was killed midway.
+        std::fs::write(dir.path().join(".state.json.tmp-999999"), "{\"schema_ver").unwrap();
+        s.save(dir.path(), &lock).unwrap();
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "{names:?}");
     }
