@@ -470,3 +470,57 @@ mod tests {
         assert!(!glob(pat.as_bytes(), s.as_bytes()));
     }
 }
+
+/// Property tests (`PROPTEST_CASES` raises the case count for a longer run).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The textbook recursive wildcard match, as the oracle for `glob`.
+    fn oracle(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => oracle(&p[1..], s) || (!s.is_empty() && oracle(p, &s[1..])),
+            (Some(b'?'), Some(_)) => oracle(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => oracle(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+
+    /// Strings that look like references, with the odd character that
+    /// does not belong.
+    fn reference_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9.:/_@-]{0,40}",
+            "([a-z0-9-]{1,8}(\\.[a-z]{2,3})?(:[0-9]{1,5})?/)?[a-z0-9]{1,6}(/[a-z0-9._-]{1,6}){0,3}(:[A-Za-z0-9._-]{1,10})?(@sha256:[0-9a-f]{64})?",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(input in reference_like()) {
+            if let Ok(r) = Reference::parse(&input) {
+                let again = Reference::parse(&r.to_string()).expect("a parsed reference prints as a valid one");
+                prop_assert_eq!(&again, &r);
+                let familiar = Reference::parse(&r.familiar()).expect("the familiar form parses");
+                prop_assert_eq!(familiar, r);
+            }
+        }
+
+        #[test]
+        fn glob_agrees_with_the_oracle(p in "[ab*?]{0,8}", s in "[ab]{0,10}") {
+            prop_assert_eq!(glob(p.as_bytes(), s.as_bytes()), oracle(p.as_bytes(), s.as_bytes()));
+        }
+
+        #[test]
+        fn patterns_never_panic(p in any::<String>(), input in reference_like()) {
+            if let (Ok(pattern), Ok(r)) = (Pattern::new(&p), Reference::parse(&input)) {
+                let _ = pattern.matches(&r);
+                prop_assert!(Pattern::new("*").unwrap().matches(&r));
+                prop_assert!(Pattern::new(&r.to_string()).unwrap().matches(&r));
+            }
+        }
+    }
+}

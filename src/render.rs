@@ -2,14 +2,17 @@
 //! lines for people, the JSON schema for scripts, the apt summary, and
 //! warnings. Colour only when asked for or on a terminal without NO_COLOR.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use comfy_table::{presets, Cell, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::reference::short_digest;
+use crate::registry::RateLimit;
 use crate::report::Row;
 use crate::settings::OutputSettings;
+use crate::state::RegistryInfo;
 use crate::verdict::Status;
 
 /// The version of the JSON document `list --format json` prints.
@@ -137,11 +140,25 @@ impl Printer {
         }
     }
 
-    pub fn json(&self, updated_at: Option<&str>, rows: &[Row]) {
+    /// The JSON document. `registries` is what the last update learnt
+    /// about the registries of these rows (scheme, rate limit).
+    pub fn json(&self, updated_at: Option<&str>, rows: &[Row], registries: &BTreeMap<String, RegistryInfo>) {
+        let shown: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.reference.registry.as_str()).collect();
         let doc = JsonDoc {
             schema_version: JSON_SCHEMA_VERSION,
             updated_at,
             images: rows.iter().map(JsonImage::from).collect(),
+            registries: registries
+                .iter()
+                .filter(|(name, _)| shown.contains(name.as_str()))
+                .map(|(name, info)| {
+                    (
+                        name.as_str(),
+                        JsonRegistry { scheme: info.scheme.as_deref(), rate_limit: info.rate_limit.as_ref() },
+                    )
+                })
+                .collect(),
         };
         let mut so = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut so, &doc);
@@ -154,6 +171,15 @@ struct JsonDoc<'a> {
     schema_version: u32,
     updated_at: Option<&'a str>,
     images: Vec<JsonImage<'a>>,
+    registries: BTreeMap<&'a str, JsonRegistry<'a>>,
+}
+
+/// One registry in the JSON document: how it was reached and the last
+/// rate-limit headers it sent (null when it sent none).
+#[derive(Serialize)]
+struct JsonRegistry<'a> {
+    scheme: Option<&'a str>,
+    rate_limit: Option<&'a RateLimit>,
 }
 
 /// One image in the JSON schema documented in README.md. Fields are only

@@ -131,6 +131,16 @@ impl State {
         let mut json =
             serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode state: {e}")))?;
         json.push(b'\n');
+        // A writer killed between creating its temporary file and the
+        // rename leaves the file behind; under the lock no other writer is
+        // using one, so any that exist are such leftovers.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_str().is_some_and(|n| n.starts_with(&format!(".{STATE_FILE}.tmp-"))) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         write_atomic(&state_path(dir), &json)
     }
 
@@ -250,7 +260,10 @@ mod tests {
         let back = State::load(dir.path()).unwrap();
         assert_eq!(back.entries, s.entries);
         assert!(back.entry("docker.io/library/nginx:latest").is_some());
-        // No temporary files left behind.
+        // No temporary files left behind, not even those of a writer that
+        // was killed midway.
+        std::fs::write(dir.path().join(".state.json.tmp-999999"), "{\"schema_ver").unwrap();
+        s.save(dir.path(), &lock).unwrap();
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "{names:?}");
     }
@@ -279,5 +292,31 @@ mod tests {
             .to_string();
         assert_eq!(told.as_deref(), Some(format!("pid {}", std::process::id()).as_str()));
         assert!(e.contains("holds the lock"), "{e}");
+    }
+}
+
+/// Property tests (`PROPTEST_CASES` raises the case count for a longer run).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = State::parse(Path::new("state.json"), &bytes);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_misses(
+            version in any::<u32>(),
+            tail in "[\\[\\]{}\",:0-9a-z ]{0,60}",
+        ) {
+            let text = format!("{{\"schema_version\":{version},\"entries\":{tail}");
+            if let Err(e) = State::parse(Path::new("state.json"), text.as_bytes()) {
+                prop_assert!(!e.to_string().contains('\n'));
+                prop_assert!(e.to_string().contains("state.json"));
+            }
+        }
     }
 }

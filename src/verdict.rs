@@ -311,3 +311,55 @@ mod tests {
         assert!(parse_manifest(b"{\"hello\":1}").is_err());
     }
 }
+
+/// Property tests (`PROPTEST_CASES` raises the case count for a longer run).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_like() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            "\"[a-z0-9:./+-]{0,20}\"",
+            Just("\"application/vnd.oci.image.index.v1+json\"".to_string()),
+            Just(format!("\"sha256:{}\"", "a".repeat(64))),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let key = prop_oneof![
+                Just("schemaVersion"),
+                Just("mediaType"),
+                Just("manifests"),
+                Just("config"),
+                Just("digest"),
+                Just("platform"),
+                Just("architecture"),
+                Just("os"),
+                Just("layers"),
+                Just("size"),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((key, inner), 0..5).prop_map(|v| {
+                    let fields: Vec<String> = v.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_manifest_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_manifest(&bytes);
+        }
+
+        #[test]
+        fn parse_manifest_never_panics_on_json(text in json_like()) {
+            if let Err(e) = parse_manifest(text.as_bytes()) {
+                prop_assert!(!e.contains('\n'), "{}", e);
+            }
+        }
+    }
+}

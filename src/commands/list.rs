@@ -34,7 +34,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
         rows.retain(|r| r.status == Status::Upgradable);
     }
     match args.format {
-        ListFormat::Json => p.json(state.updated_at.as_deref(), &rows),
+        ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),
         ListFormat::Apt => p.apt(&rows),
         ListFormat::Table => p.table(&rows, render::now_unix()),
     }

@@ -163,7 +163,7 @@ async fn run(
         SummaryFormat::Json => {
             let mut rows = report::rows(&new, &images, &containers, &selection);
             report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
-            p.json(new.updated_at.as_deref(), &rows);
+            p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
         }
         SummaryFormat::Text => {
             for line in failure_lines(&failures) {

@@ -130,3 +130,39 @@ mod tests {
         assert_eq!(a.into_token(), None);
     }
 }
+
+/// Property tests (`PROPTEST_CASES` raises the case count for a longer run).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_challenge_never_panics(header in any::<String>()) {
+            let _ = parse_challenge(&header);
+        }
+
+        #[test]
+        fn parse_challenge_never_panics_on_near_misses(header in "(Bearer|Basic|bearer) [a-z=\",\\\\ é:/]{0,60}") {
+            let _ = parse_challenge(&header);
+        }
+
+        #[test]
+        fn quoted_parameters_come_back(
+            realm in "https://[a-z]{1,10}(:[0-9]{1,5})?/[a-z,=/ ]{0,20}",
+            service in "[a-z0-9., =é\\\\\"]{1,20}",
+        ) {
+            let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+            let header = format!(
+                "Bearer realm=\"{}\",service=\"{}\",scope=\"repository:a/b:pull\"",
+                quote(&realm),
+                quote(&service)
+            );
+            prop_assert_eq!(
+                parse_challenge(&header),
+                Some(Challenge::Bearer { realm, service: Some(service) })
+            );
+        }
+    }
+}

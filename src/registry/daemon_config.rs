@@ -1,5 +1,6 @@
 //! What the Docker daemon's own config says about registries: which ones it
-//! reaches over plain HTTP (`insecure-registries`). freshen follows the
+//! reaches over plain HTTP (`insecure-registries`) and which mirrors it asks
+//! first for Docker Hub images (`registry-mirrors`). freshen follows the
 //! daemon so that what it checks is what `docker pull` would fetch.
 
 use std::net::IpAddr;
@@ -13,13 +14,26 @@ use crate::reference::is_loopback_host;
 struct DaemonJson {
     #[serde(default, rename = "insecure-registries")]
     insecure_registries: Vec<String>,
+    #[serde(default, rename = "registry-mirrors")]
+    registry_mirrors: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct DaemonConfig {
     insecure: Vec<Insecure>,
+    /// Docker Hub mirrors, in the order the daemon tries them.
+    pub mirrors: Vec<Mirror>,
     /// A daemon.json that exists but cannot be used, reported as a warning.
     pub problem: Option<String>,
+}
+
+/// One `registry-mirrors` entry: `https://mirror.example` or
+/// `http://10.0.0.5:5000`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// `host[:port]`, as requests address it.
+    pub host: String,
+    pub https: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +56,22 @@ impl DaemonConfig {
         };
         let insecure =
             json.insecure_registries.iter().chain(extra_insecure).filter_map(|s| parse_insecure(s)).collect();
-        DaemonConfig { insecure, problem }
+        let mut problem = problem;
+        let mut mirrors = Vec::new();
+        for m in &json.registry_mirrors {
+            match parse_mirror(m) {
+                Some(mirror) => mirrors.push(mirror),
+                None => {
+                    problem.get_or_insert_with(|| {
+                        format!(
+                            "ignoring registry mirror '{m}' in {}: it must be http(s)://HOST[:PORT]",
+                            path.display()
+                        )
+                    });
+                }
+            }
+        }
+        DaemonConfig { insecure, mirrors, problem }
     }
 
     /// Plain HTTP is allowed for loopback registries and the ones the
@@ -69,6 +98,21 @@ fn host_part(registry: &str) -> &str {
     } else {
         registry.split(':').next().unwrap_or(registry)
     }
+}
+
+/// The daemon requires a scheme and allows nothing after the host but `/`.
+fn parse_mirror(s: &str) -> Option<Mirror> {
+    let s = s.trim().to_ascii_lowercase();
+    let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
+        (true, r)
+    } else {
+        (false, s.strip_prefix("http://")?)
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    Some(Mirror { host: host.to_string(), https })
 }
 
 fn parse_insecure(s: &str) -> Option<Insecure> {
@@ -126,6 +170,28 @@ mod tests {
         assert!(c.is_insecure("127.0.0.1:5000"));
         assert!(c.is_insecure("localhost:5000"));
         assert!(!c.is_insecure("ghcr.io"));
+        assert_eq!(c.mirrors, vec![Mirror { host: "mirror.example".into(), https: true }]);
+    }
+
+    #[test]
+    fn mirrors_need_a_scheme_and_nothing_after_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.json");
+        std::fs::write(
+            &path,
+            r#"{"registry-mirrors":["http://127.0.0.1:5001","mirror.lan","https://m.example/v2/x","HTTPS://Up.Example:443/"]}"#,
+        )
+        .unwrap();
+        let c = DaemonConfig::load(&path, &[]);
+        assert_eq!(
+            c.mirrors,
+            vec![
+                Mirror { host: "127.0.0.1:5001".into(), https: false },
+                Mirror { host: "up.example:443".into(), https: true },
+            ]
+        );
+        let problem = c.problem.unwrap();
+        assert!(problem.contains("'mirror.lan'") && problem.contains("http(s)://HOST[:PORT]"), "{problem}");
     }
 
     #[test]

@@ -163,21 +163,48 @@ impl Registries {
         if let Some(h) = hosts.get(registry) {
             return Ok(h.clone());
         }
-        let insecure = self.daemon.is_insecure(registry);
-        let client = host_client(&self.settings, registry, insecure)?;
+        let tls = host_client(&self.settings, registry, self.daemon.is_insecure(registry))?;
         let start = match scheme_hint {
-            Some("http") if insecure => Scheme::Http,
+            Some("http") if tls.may_use_http => Scheme::Http,
             Some("https") => Scheme::Https,
-            _ if is_loopback_host(registry) => Scheme::Http,
+            _ if tls.may_use_http && is_loopback_host(registry) => Scheme::Http,
             _ => Scheme::Https,
         };
-        let host = Arc::new(Host {
+        // Like the daemon, Docker Hub images are asked of the mirrors
+        // first, in order, and of Docker Hub itself when they all fail.
+        let mut mirrors = Vec::new();
+        if registry == crate::reference::DOCKER_HUB {
+            for m in &self.daemon.mirrors {
+                let mtls = host_client(&self.settings, &m.host, self.daemon.is_insecure(&m.host))?;
+                let scheme = if m.https { Scheme::Https } else { Scheme::Http };
+                let mirror = self.new_host(&m.host, scheme, false, mtls, repositories.clone(), Vec::new());
+                mirrors.push(Arc::new(mirror));
+            }
+        }
+        let may_switch = tls.may_use_http;
+        let host = Arc::new(self.new_host(registry, start, may_switch, tls, repositories, mirrors));
+        hosts.insert(registry.to_string(), host.clone());
+        Ok(host)
+    }
+
+    fn new_host(
+        &self,
+        registry: &str,
+        start: Scheme,
+        may_switch_scheme: bool,
+        tls: TlsSetup,
+        repositories: Vec<String>,
+        mirrors: Vec<Arc<Host>>,
+    ) -> Host {
+        Host {
             registry: registry.to_string(),
             api: api_host(registry).to_string(),
             scheme: AtomicU8::new(start as u8),
-            may_switch_scheme: insecure,
+            may_switch_scheme,
             contacted: AtomicBool::new(false),
-            client,
+            client: tls.client,
+            client_identity: tls.client_identity,
+            certs_dir: self.settings.certs_dir.join(registry),
             realm_client: self.default_client.clone(),
             limit: Arc::new(Semaphore::new(self.settings.concurrency)),
             limit_now: AtomicUsize::new(self.settings.concurrency),
@@ -190,10 +217,19 @@ impl Registries {
             timeout: self.settings.timeout,
             verbose: self.settings.verbose,
             requests: self.requests.clone(),
-        });
-        hosts.insert(registry.to_string(), host.clone());
-        Ok(host)
+            mirrors,
+            down: AtomicBool::new(false),
+        }
     }
+}
+
+/// The client for one registry and what its TLS setup allows.
+struct TlsSetup {
+    client: reqwest::Client,
+    /// Plain HTTP (and unverified HTTPS) is allowed: an insecure registry
+    /// for which the user did not install a CA.
+    may_use_http: bool,
+    client_identity: bool,
 }
 
 fn client_builder(settings: &RegistrySettings) -> reqwest::ClientBuilder {
@@ -209,16 +245,21 @@ fn client_builder(settings: &RegistrySettings) -> reqwest::ClientBuilder {
 
 /// A client that trusts what Docker would trust for this registry: the
 /// system roots plus `certs.d/<registry>/*.crt`, presenting
-/// `client.cert`/`client.key` when present. Insecure registries accept
-/// any certificate over HTTPS, as the daemon does.
+/// `client.cert`/`client.key` when present. Insecure registries (loopback,
+/// `insecure-registries`) accept any certificate over HTTPS and may be
+/// reached over plain HTTP, as the daemon does, unless `certs.d` holds a
+/// CA for them: then the user has said how to verify the registry, and a
+/// certificate that does not verify is an error rather than ignored.
 fn host_client(
     settings: &RegistrySettings,
     registry: &str,
     insecure: bool,
-) -> Result<reqwest::Client, RegistryError> {
+) -> Result<TlsSetup, RegistryError> {
     let mut builder = client_builder(settings);
     let dir = settings.certs_dir.join(registry);
     let bad = |what: String| err(ErrorKind::BadResponse, what);
+    let mut has_ca = false;
+    let mut client_identity = false;
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
@@ -229,10 +270,14 @@ fn host_client(
                 let pem = std::fs::read(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?;
                 let certs = reqwest::Certificate::from_pem_bundle(&pem)
                     .map_err(|e| bad(format!("{} is not a PEM certificate ({e})", f.display())))?;
+                if certs.is_empty() {
+                    return Err(bad(format!("{} holds no PEM certificate", f.display())));
+                }
                 roots.extend(certs);
             }
         }
         if !roots.is_empty() {
+            has_ca = true;
             builder = builder.tls_certs_merge(roots);
         }
         for f in &files {
@@ -249,14 +294,17 @@ fn host_client(
                 let identity = reqwest::Identity::from_pem(&pem)
                     .map_err(|e| bad(format!("cannot use client certificate {} ({e})", f.display())))?;
                 builder = builder.identity(identity);
+                client_identity = true;
                 break;
             }
         }
     }
-    if insecure {
+    let may_use_http = insecure && !has_ca;
+    if may_use_http {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
-    builder.build().map_err(|e| bad(format!("cannot set up TLS for {registry}: {e}")))
+    let client = builder.build().map_err(|e| bad(format!("cannot set up TLS for {registry}: {e}")))?;
+    Ok(TlsSetup { client, may_use_http, client_identity })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +360,11 @@ pub struct Host {
     may_switch_scheme: bool,
     contacted: AtomicBool,
     client: reqwest::Client,
+    /// Whether `client` presents a client certificate (for the error
+    /// message when the registry refuses the handshake).
+    client_identity: bool,
+    /// `certs.d/<registry>`, named in TLS error messages.
+    certs_dir: std::path::PathBuf,
     realm_client: reqwest::Client,
     limit: Arc<Semaphore>,
     limit_now: AtomicUsize,
@@ -324,6 +377,10 @@ pub struct Host {
     timeout: Duration,
     verbose: bool,
     requests: Arc<AtomicU64>,
+    /// Docker Hub's mirrors from daemon.json, asked before the origin.
+    mirrors: Vec<Arc<Host>>,
+    /// A mirror that could not be reached: not asked again this run.
+    down: AtomicBool,
 }
 
 impl Host {
@@ -341,8 +398,39 @@ impl Host {
 
     /// The digest the tag points at now: one HEAD. Registries that leave
     /// out `Docker-Content-Digest` (or refuse HEAD) cost one GET, whose
-    /// body is hashed.
+    /// body is hashed. Mirrors, if any, are asked first.
     pub async fn tag_digest(&self, repository: &str, tag: &str) -> Result<String, RegistryError> {
+        let mut notes = Vec::new();
+        for m in self.mirrors.iter().filter(|m| !m.down.load(Ordering::Relaxed)) {
+            match m.tag_digest_here(repository, tag).await {
+                Ok(d) => return Ok(d),
+                Err(e) => notes.push(m.mirror_failed(e)),
+            }
+        }
+        self.tag_digest_here(repository, tag).await.map_err(|e| after_mirrors(e, &notes))
+    }
+
+    /// A manifest by digest, verified against that digest; mirrors first.
+    pub async fn manifest(&self, repository: &str, digest: &str) -> Result<Manifest, RegistryError> {
+        let mut notes = Vec::new();
+        for m in self.mirrors.iter().filter(|m| !m.down.load(Ordering::Relaxed)) {
+            match m.manifest_here(repository, digest).await {
+                Ok(d) => return Ok(d),
+                Err(e) => notes.push(m.mirror_failed(e)),
+            }
+        }
+        self.manifest_here(repository, digest).await.map_err(|e| after_mirrors(e, &notes))
+    }
+
+    /// Remembers a mirror that is unreachable, and describes its failure.
+    fn mirror_failed(&self, e: RegistryError) -> String {
+        if e.kind == ErrorKind::Unreachable {
+            self.down.store(true, Ordering::Relaxed);
+        }
+        format!("mirror {} failed first: {e}", self.registry)
+    }
+
+    async fn tag_digest_here(&self, repository: &str, tag: &str) -> Result<String, RegistryError> {
         let _permit = self.limit.acquire().await.map_err(|_| err(ErrorKind::Unreachable, "shutting down"))?;
         let path = format!("/v2/{repository}/manifests/{tag}");
         let resp = self.send(Method::HEAD, &path, repository).await?;
@@ -381,8 +469,7 @@ impl Host {
         Ok(digest)
     }
 
-    /// A manifest by digest, verified against that digest.
-    pub async fn manifest(&self, repository: &str, digest: &str) -> Result<Manifest, RegistryError> {
+    async fn manifest_here(&self, repository: &str, digest: &str) -> Result<Manifest, RegistryError> {
         let _permit = self.limit.acquire().await.map_err(|_| err(ErrorKind::Unreachable, "shutting down"))?;
         let path = format!("/v2/{repository}/manifests/{digest}");
         let resp = self.send(Method::GET, &path, repository).await?;
@@ -470,6 +557,10 @@ impl Host {
                         switched = true;
                         continue;
                     }
+                    if let Some(problem) = self.tls_problem(&e) {
+                        // Retrying cannot change a certificate.
+                        return Err(err(ErrorKind::Unreachable, problem));
+                    }
                     if attempt < self.retries {
                         attempt += 1;
                         tokio::time::sleep(backoff(attempt)).await;
@@ -477,6 +568,8 @@ impl Host {
                     }
                     let what = if e.is_timeout() {
                         format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64())
+                    } else if let Some(hint) = self.closed_tls_hint(scheme, &e) {
+                        hint
                     } else {
                         format!("cannot reach {}: {}", self.registry, describe_reqwest(&e))
                     };
@@ -551,6 +644,80 @@ impl Host {
                     return Ok(resp);
                 }
             }
+        }
+    }
+
+    /// A failed TLS handshake about certificates, in words that say which
+    /// file to fix; None for any other failure.
+    fn tls_problem(&self, e: &reqwest::Error) -> Option<String> {
+        let tls = rustls_error(e)?;
+        let dir = self.certs_dir.display();
+        match tls {
+            rustls::Error::InvalidCertificate(_) => Some(format!(
+                "cannot verify the TLS certificate of {} ({tls}): put the CA that signed it in {dir}/ca.crt",
+                self.registry
+            )),
+            rustls::Error::AlertReceived(
+                rustls::AlertDescription::CertificateRequired
+                | rustls::AlertDescription::BadCertificate
+                | rustls::AlertDescription::UnknownCA
+                | rustls::AlertDescription::CertificateUnknown
+                | rustls::AlertDescription::UnsupportedCertificate
+                | rustls::AlertDescription::CertificateExpired
+                | rustls::AlertDescription::CertificateRevoked,
+            ) => Some(if self.client_identity {
+                format!(
+                    "registry {} refused our TLS client certificate ({tls}): replace client.cert and client.key in {dir}",
+                    self.registry
+                )
+            } else {
+                format!(
+                    "registry {} requires a TLS client certificate ({tls}): put client.cert and client.key in {dir}",
+                    self.registry
+                )
+            }),
+            _ => None,
+        }
+    }
+
+    /// Over TLS 1.3 a server checks the client certificate after the
+    /// handshake, so its refusal reaches us as a connection closed before
+    /// any answer (or an alert that only survives as text): say what the
+    /// likely cause is.
+    fn closed_tls_hint(&self, scheme: Scheme, e: &reqwest::Error) -> Option<String> {
+        if scheme != Scheme::Https {
+            return None;
+        }
+        let text = describe_reqwest(e);
+        let lower = text.to_ascii_lowercase();
+        let cert_alert = [
+            "badcertificate",
+            "certificaterequired",
+            "unknownca",
+            "certificateunknown",
+            "unsupportedcertificate",
+            "certificateexpired",
+            "certificaterevoked",
+        ]
+        .iter()
+        .any(|a| lower.contains(a));
+        let closed = ["channel closed", "connection closed", "broken pipe"].iter().any(|c| lower.contains(c));
+        let dir = self.certs_dir.display();
+        if self.client_identity {
+            cert_alert.then(|| {
+                format!(
+                    "registry {} refused our TLS client certificate ({text}): replace client.cert and client.key in {dir}",
+                    self.registry
+                )
+            })
+        } else {
+            (cert_alert || closed).then(|| {
+                format!(
+                    "registry {} closed the TLS connection without answering ({text}): if it requires a client \
+                     certificate, put client.cert and client.key in {dir}",
+                    self.registry
+                )
+            })
         }
     }
 
@@ -880,6 +1047,35 @@ impl Host {
             )
         }
     }
+}
+
+/// The rustls error somewhere down a reqwest error's sources (rustls
+/// errors travel wrapped in one or more `std::io::Error`s, whose `source()`
+/// skips the wrapped error itself).
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    fn within<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        let io = e.downcast_ref::<std::io::Error>()?;
+        within(io.get_ref()?)
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(t) = within(s) {
+            return Some(t);
+        }
+        src = s.source();
+    }
+    None
+}
+
+/// The origin's error, with what the mirrors said before it.
+fn after_mirrors(mut e: RegistryError, notes: &[String]) -> RegistryError {
+    if !notes.is_empty() {
+        e.message = format!("{} ({})", e.message, notes.join("; "));
+    }
+    e
 }
 
 fn bearer(token: &Secret) -> Secret {

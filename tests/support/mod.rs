@@ -223,7 +223,9 @@ impl Freshen<'_> {
         self
     }
 
-    pub fn run(self) -> Run {
+    /// The command line with this test's isolation, to start it yourself
+    /// (to kill it midway, or to measure it).
+    pub fn command(&self) -> Command {
         let root = &self.env.root;
         let mut command = Command::new(env!("CARGO_BIN_EXE_freshen"));
         command
@@ -245,6 +247,11 @@ impl Freshen<'_> {
         for (name, value) in &self.vars {
             command.env(name, value);
         }
+        command
+    }
+
+    pub fn run(self) -> Run {
+        let mut command = self.command();
         let shown = format!("freshen {}", self.args.join(" "));
         let started = Instant::now();
         let mut child = command.spawn().unwrap_or_else(|err| panic!("cannot start `{shown}`: {err}"));

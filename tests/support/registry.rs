@@ -55,6 +55,19 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// How to configure a registry beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// A storage directory owned by the test, so that two registries (one
+    /// plain for `docker push`, one configured as under test) can serve
+    /// the same repositories; a fresh private one when None.
+    pub storage: Option<PathBuf>,
+    /// Extra YAML inside `http:` (indented by two spaces), e.g. `tls:`.
+    pub http: String,
+    /// Extra top-level YAML, e.g. `auth:`.
+    pub rest: String,
+}
+
 /// A manifest as the registry serves it.
 pub struct Manifest {
     pub digest: String,
@@ -66,6 +79,14 @@ impl Registry {
     /// Starts an independent registry with its own storage. Dropping it (or
     /// calling [`Registry::stop`]) stops it.
     pub fn start() -> Registry {
+        Registry::start_with(&Setup::default())
+    }
+
+    /// Starts a registry configured by `setup` (TLS, authentication, shared
+    /// storage). It counts as started once it answers `GET /v2/` over plain
+    /// HTTP at all: 200, or the 400 of a TLS port, or the 401 of one that
+    /// wants credentials.
+    pub fn start_with(setup: &Setup) -> Registry {
         let binary =
             std::env::var("FRESHEN_TEST_REGISTRY_BIN").unwrap_or_else(|_| "docker-registry".to_string());
         let mut last_error = String::new();
@@ -80,15 +101,18 @@ impl Registry {
             let port = free_port();
             let host = format!("127.0.0.1:{port}");
             let config = dir.join("config.yml");
-            fs::create_dir_all(dir.join("storage")).unwrap();
+            let storage = setup.storage.clone().unwrap_or_else(|| dir.join("storage"));
+            fs::create_dir_all(&storage).unwrap();
             fs::write(
                 &config,
                 format!(
                     "version: 0.1\n\
                      log:\n  level: warn\n  accesslog:\n    disabled: true\n\
                      storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n\
-                     http:\n  addr: {host}\n",
-                    storage = dir.join("storage").display(),
+                     http:\n  addr: {host}\n{http}{rest}",
+                    storage = storage.display(),
+                    http = setup.http,
+                    rest = setup.rest,
                 ),
             )
             .unwrap();
@@ -120,7 +144,7 @@ rm -rf "$dir""#,
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 if let Ok(response) = http::request("GET", &host, "/v2/", &[], b"") {
-                    if response.status == 200 {
+                    if matches!(response.status, 200 | 400 | 401) {
                         return Registry { host, process: Mutex::new(Some((child, stdin))) };
                     }
                 }
