@@ -1,18 +1,23 @@
 //! freshen: apt for container images. `main` only parses the command line
 //! and hands over to `run`.
 
+mod announce;
 mod checker;
 mod cli;
 mod commands;
 mod docker;
 mod error;
+mod monitor;
+mod notify;
 mod reference;
 mod registry;
 mod render;
 mod report;
 mod run;
+mod schedule;
 mod settings;
 mod state;
+mod unattended;
 mod verdict;
 
 use clap::Parser;

@@ -2,6 +2,9 @@
 
 pub mod generate;
 pub mod list;
+pub mod motd;
+pub mod notify;
+pub mod schedule;
 pub mod update;
 
 /// Exit statuses, documented in README.md and `--help`.
