@@ -82,6 +82,7 @@ pub async fn announce(
         }
         Err(e) => return Err(e),
     };
+    let loaded = record.clone();
     let upgradable: Vec<&Entry> =
         monitor::selected(state, selection).into_iter().filter(|e| e.status == Status::Upgradable).collect();
     let now = render::now_unix();
@@ -119,9 +120,8 @@ pub async fn announce(
         }
     }
     let ids: BTreeSet<&str> = settings.notify.iter().map(|t| t.id.as_str()).collect();
-    let before = record.clone();
     record.prune(&ids, &state.entries);
-    if record != before {
+    if record != loaded {
         record.save(dir, lock)?;
     }
     Ok(all_ok)
