@@ -9,6 +9,7 @@ const EXIT_CODES: &str = "\
 Exit status:
   0    success; for 'check': nothing is upgradable and every check succeeded
   1    an error, or (update, check) at least one image could not be checked
+       or (with --notify) a notification target failed
   2    the command line was wrong
   100  (check) at least one image can be upgraded";
 

@@ -358,10 +358,22 @@ async fn post(
             .await;
         let (retryable, message) = match result {
             Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) if resp.status().is_redirection() => {
+                // Following would turn the POST into a GET or carry the
+                // headers elsewhere; the user should configure the final URL.
+                let s = resp.status();
+                (false, format!("the server answered {s}; redirects are not followed: configure the URL it points to"))
+            }
             Ok(resp) => {
                 let s = resp.status();
                 let retryable = s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS;
-                (retryable, format!("the server answered {s}"))
+                let said = resp.text().await.unwrap_or_default();
+                let said: String = said.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+                if said.is_empty() {
+                    (retryable, format!("the server answered {s}"))
+                } else {
+                    (retryable, format!("the server answered {s} ({said})"))
+                }
             }
             Err(e) => (true, describe(&e)),
         };
@@ -448,13 +460,13 @@ async fn exec(target: &Target, command: &[String], payload: &Payload) -> Result<
     Err(if last.is_empty() { format!("{program} {status}") } else { format!("{program} {status}: {last}") })
 }
 
-/// The client for webhook and ntfy targets: TLS verified against the
-/// system roots, no proxies beyond the environment's, a short connect time.
+/// The client for webhook and ntfy targets: TLS verified (reqwest's
+/// defaults), redirects not followed, a short connect time.
 pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .user_agent(concat!("freshen/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::limited(3))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"))
 }
