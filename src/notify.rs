@@ -362,13 +362,19 @@ async fn post(
                 // Following would turn the POST into a GET or carry the
                 // headers elsewhere; the user should configure the final URL.
                 let s = resp.status();
-                (false, format!("the server answered {s}; redirects are not followed: configure the URL it points to"))
+                (
+                    false,
+                    format!(
+                        "the server answered {s}; redirects are not followed: configure the URL it points to"
+                    ),
+                )
             }
             Ok(resp) => {
                 let s = resp.status();
                 let retryable = s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS;
                 let said = resp.text().await.unwrap_or_default();
-                let said: String = said.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+                let said: String =
+                    said.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
                 if said.is_empty() {
                     (retryable, format!("the server answered {s}"))
                 } else {

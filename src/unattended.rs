@@ -36,7 +36,7 @@ impl Policy {
 
     /// Splits the upgradable entries into what may be upgraded and what is
     /// kept back. `entries` are already restricted to the user's selection.
-    pub fn plan(&self, entries: &[Entry]) -> Plan {
+    pub fn plan(&self, entries: &[&Entry]) -> Plan {
         let mut plan = Plan { retire: self.retire, ..Plan::default() };
         for e in entries.iter().filter(|e| e.status == Status::Upgradable) {
             let Ok(r) = Reference::parse(&e.reference) else { continue };
@@ -80,13 +80,14 @@ mod tests {
 
     #[test]
     fn only_allowed_upgradable_tags_are_planned() {
-        let entries = vec![
+        let entries = [
             entry("docker.io/library/nginx:latest", Status::Upgradable),
             entry("docker.io/library/redis:7", Status::Upgradable),
             entry("ghcr.io/org/app:1", Status::Upgradable),
             entry("ghcr.io/org/db:1", Status::UpToDate),
             entry("docker.io/library/nginx:1.27", Status::Unknown),
         ];
+        let entries: Vec<&Entry> = entries.iter().collect();
         let plan = policy(true, true, &["nginx", "ghcr.io/org/*"]).plan(&entries);
         assert_eq!(plan.upgrade, vec!["docker.io/library/nginx:latest", "ghcr.io/org/app:1"]);
         assert_eq!(
@@ -101,7 +102,8 @@ mod tests {
 
     #[test]
     fn nothing_without_upgrade_or_patterns() {
-        let entries = vec![entry("docker.io/library/nginx:latest", Status::Upgradable)];
+        let e = entry("docker.io/library/nginx:latest", Status::Upgradable);
+        let entries = vec![&e];
         let plan = policy(false, false, &["*"]).plan(&entries);
         assert!(plan.upgrade.is_empty());
         assert_eq!(plan.kept_back[0].1, "[unattended] upgrade is off");

@@ -64,13 +64,13 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     let ran = run(settings, &args.check, args.format.into(), p).await?;
     let mut code = if ran.result.failed > 0 { EXIT_FAILED } else { EXIT_OK };
     if let Some(policy) = policy {
-        let plan = policy
-            .plan(&monitor::selected(&ran.state, &ran.selection).into_iter().cloned().collect::<Vec<_>>());
-        apply_unattended_plan(settings, &plan, &ran.lock, p).await?;
+        let plan = policy.plan(&monitor::selected(&ran.state, &ran.selection));
+        apply_unattended_plan(settings, &plan, &ran.lock, args.format, p).await?;
     }
-    if (args.notify.notify || args.unattended)
-        && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await?
-    {
+    // --unattended notifies when there is somewhere to notify; only an
+    // explicit --notify warns that there is not.
+    let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
+    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await? {
         code = EXIT_FAILED;
     }
     drop(ran.lock);
@@ -95,19 +95,25 @@ async fn apply_unattended_plan(
     _settings: &Settings,
     plan: &unattended::Plan,
     _lock: &Lock,
+    format: SummaryFormat,
     p: &Printer,
 ) -> Result<()> {
+    // The log goes where the journal or cron sees it, unless stdout is JSON.
+    let say = |line: &str| match format {
+        SummaryFormat::Json => p.info(line),
+        SummaryFormat::Text => p.line(line),
+    };
     let name =
         |r: &str| crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.into());
     for r in &plan.upgrade {
-        p.line(&format!(
+        say(&format!(
             "Unattended: {} is allowed to be upgraded{}.",
             name(r),
             if plan.retire { " and its old image retired" } else { "" }
         ));
     }
     for (r, why) in &plan.kept_back {
-        p.line(&format!("Unattended: kept back {} ({why}).", name(r)));
+        say(&format!("Unattended: kept back {} ({why}).", name(r)));
     }
     if !plan.upgrade.is_empty() {
         p.warn("this freshen cannot apply upgrades yet: nothing was changed");
@@ -165,7 +171,9 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
     p.line(&line);
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
-        let _ = notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await;
+        if let Err(e) = notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await {
+            p.warn(&e.to_string());
+        }
     }
     state as u8
 }
