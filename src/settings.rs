@@ -345,6 +345,40 @@ mod tests {
     }
 
     #[test]
+    fn notify_and_unattended_errors_point_at_the_key() {
+        let p = Path::new("/etc/freshen.toml");
+        let text = "retries = 2\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://a.example/\"\n\n\
+                    [[notify]]\nkind = \"exec\"\ncommand = []\n";
+        assert_eq!(
+            parse_config(p, text).unwrap_err().to_string(),
+            "config file /etc/freshen.toml: line 9, key 'notify.command': an exec target needs a command: \
+             [\"program\", \"arg\", …] (in [[notify]] number 2)"
+        );
+        let e = parse_config(p, "renotify_after = \"soon\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /etc/freshen.toml: line 1, key 'renotify_after': 'soon' is not"),
+            "{e}"
+        );
+        let e = parse_config(p, "[unattended]\nupgrade = true\nallowed = [\"ok\", \"\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "config file /etc/freshen.toml: line 3, key 'unattended.allowed': '': empty pattern");
+        let e = parse_config(p, "[unattended]\nupgrade = \"yes\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2, key 'upgrade'"), "{e}");
+
+        let c = parse_config(
+            p,
+            "renotify_after = \"1d\"\n[unattended]\nupgrade = true\nallowed = [\"nginx\"]\n\
+             [[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.checked.renotify_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.checked.notify.len(), 1);
+        let u = c.checked.unattended.unwrap();
+        assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
+    }
+
+    #[test]
     fn config_parses() {
         let c = parse_config(Path::new("x"), "concurrency = 8\ntimeout = 2.5\nexclude = [\"*/test/*\"]\n")
             .unwrap();
