@@ -87,7 +87,10 @@ pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
     fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
     fs::write(context.path().join("payload"), content).unwrap();
     let context_path = context.path().to_str().unwrap();
-    let mut args = vec!["build", "-q", "-t", tag];
+    // --no-cache: the legacy builder's cache probe walks every image with the
+    // same parent (all FROM scratch fixtures share the empty one) and fails
+    // with "unable to find image" if another test deletes one meanwhile.
+    let mut args = vec!["build", "--no-cache", "-q", "-t", tag];
     if let Some(platform) = platform {
         args.extend(["--platform", platform]);
     }
