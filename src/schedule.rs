@@ -64,8 +64,17 @@ pub fn check_one_line(what: &str, value: &str) -> Result<(), String> {
 }
 
 /// The service and the timer, named `freshen.service` and `freshen.timer`.
-pub fn systemd_units(command: &[String], on_calendar: &str, delay_secs: u64) -> Vec<(&'static str, String)> {
+/// `env` is set for the run: a system service starts without `HOME`, so
+/// what freshen would otherwise find from it is passed explicitly.
+pub fn systemd_units(
+    command: &[String],
+    env: &[(&str, String)],
+    on_calendar: &str,
+    delay_secs: u64,
+) -> Vec<(&'static str, String)> {
     let exec = command.iter().map(|a| systemd_arg(a)).collect::<Vec<_>>().join(" ");
+    let environment: String =
+        env.iter().map(|(k, v)| format!("Environment={}\n", systemd_arg(&format!("{k}={v}")))).collect();
     let service = format!(
         "# Written by 'freshen schedule --install'; 'freshen schedule --uninstall' removes it.\n\
          [Unit]\n\
@@ -75,6 +84,7 @@ pub fn systemd_units(command: &[String], on_calendar: &str, delay_secs: u64) -> 
          \n\
          [Service]\n\
          Type=oneshot\n\
+         {environment}\
          ExecStart={exec}\n\
          Nice=10\n\
          IOSchedulingClass=idle\n"
@@ -104,7 +114,7 @@ pub fn cron_time(host: &str) -> (u32, u32) {
 }
 
 /// The `/etc/cron.d/freshen` file.
-pub fn cron_file(command: &[String], every: CronEvery, host: &str) -> String {
+pub fn cron_file(command: &[String], env: &[(&str, String)], every: CronEvery, host: &str) -> String {
     let (minute, hour) = cron_time(host);
     let when = match every {
         CronEvery::Hourly => format!("{minute} * * * *"),
@@ -112,11 +122,14 @@ pub fn cron_file(command: &[String], every: CronEvery, host: &str) -> String {
         CronEvery::Weekly => format!("{minute} {hour} * * 0"),
     };
     let cmd = command.iter().map(|a| cron_arg(a)).collect::<Vec<_>>().join(" ");
+    // cron.d assignments are taken literally (no quotes, no expansion).
+    let environment: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     format!(
         "# Written by 'freshen schedule --cron --install'; 'freshen schedule --cron --uninstall' removes it.\n\
          # Checks Docker images for updates and announces new ones; errors go to cron's mail.\n\
          SHELL=/bin/sh\n\
          PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
+         {environment}\
          {when} root {cmd} --quiet >/dev/null\n"
     )
 }
@@ -133,12 +146,12 @@ mod tests {
 
     #[test]
     fn units() {
-        let units = systemd_units(&cmd(), "daily", 3600);
+        let units = systemd_units(&cmd(), &[("DOCKER_CONFIG", "/root/.docker".into())], "daily", 3600);
         assert_eq!(units[0].0, "freshen.service");
         assert!(units[0].1.contains(
             "\nExecStart=/usr/local/bin/freshen --state-dir \"/var/lib/my state\" update --notify\n"
         ));
-        assert!(units[0].1.contains("\nType=oneshot\n"));
+        assert!(units[0].1.contains("\nType=oneshot\nEnvironment=DOCKER_CONFIG=/root/.docker\nExecStart="));
         let timer = &units[1].1;
         for line in
             ["OnCalendar=daily", "RandomizedDelaySec=3600", "Persistent=true", "WantedBy=timers.target"]
@@ -165,7 +178,8 @@ mod tests {
         let (m, h) = cron_time("web-1");
         assert!(m < 60 && h < 6);
         assert_eq!(cron_time("web-1"), (m, h), "stable per host");
-        let file = cron_file(&cmd(), CronEvery::Daily, "web-1");
+        let file = cron_file(&cmd(), &[("DOCKER_CONFIG", "/root/.docker".into())], CronEvery::Daily, "web-1");
+        assert!(file.contains("\nDOCKER_CONFIG=/root/.docker\n"), "{file}");
         let line = file.lines().last().unwrap();
         assert_eq!(
             line,
@@ -174,8 +188,10 @@ mod tests {
                  --quiet >/dev/null"
             )
         );
-        assert!(cron_file(&cmd(), CronEvery::Hourly, "web-1").contains(&format!("\n{m} * * * * root ")));
-        assert!(cron_file(&cmd(), CronEvery::Weekly, "web-1").contains(&format!("\n{m} {h} * * 0 root ")));
+        assert!(cron_file(&cmd(), &[], CronEvery::Hourly, "web-1").contains(&format!("\n{m} * * * * root ")));
+        assert!(
+            cron_file(&cmd(), &[], CronEvery::Weekly, "web-1").contains(&format!("\n{m} {h} * * 0 root "))
+        );
         assert!(CronEvery::parse("Mon 04:00").unwrap_err().contains("hourly, daily or weekly"));
     }
 }

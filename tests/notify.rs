@@ -590,6 +590,9 @@ fn schedule_writes_units_and_cron_file() {
     let timer = std::fs::read_to_string(units.join("freshen.timer")).unwrap();
     assert!(service.lines().any(|l| l == expected_exec), "{expected_exec}\n{service}");
     assert!(service.lines().any(|l| l == "Type=oneshot"), "{service}");
+    let docker_config = state.parent().unwrap().join("docker-config");
+    let expected_env = format!("Environment=DOCKER_CONFIG={}", docker_config.display());
+    assert!(service.lines().any(|l| l == expected_env), "{expected_env}\n{service}");
     for line in
         ["OnCalendar=Mon..Fri 04:00", "RandomizedDelaySec=1800", "Persistent=true", "WantedBy=timers.target"]
     {
@@ -661,7 +664,9 @@ fn schedule_writes_units_and_cron_file() {
         .run();
     run.expect_code(0);
     let file = std::fs::read_to_string(cron.join("freshen")).unwrap();
-    let jobs: Vec<&str> = file.lines().filter(|l| !l.starts_with('#') && !l.contains('=')).collect();
+    assert!(file.lines().any(|l| l == format!("DOCKER_CONFIG={}", docker_config.display())), "{file}");
+    let jobs: Vec<&str> =
+        file.lines().filter(|l| !l.starts_with('#') && !l.contains("=/") && !l.is_empty()).collect();
     assert_eq!(jobs.len(), 1, "{file}");
     let fields: Vec<&str> = jobs[0].splitn(7, ' ').collect();
     let minute: u32 = fields[0].parse().unwrap();

@@ -87,13 +87,18 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
 
 pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<u8> {
     let cmd = command(settings)?;
+    // Registry credentials as the installing user finds them.
+    let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
+    schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
+    let env = [("DOCKER_CONFIG", docker_config)];
     let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
         let every = CronEvery::parse(&args.on_calendar).map_err(Error::Usage)?;
-        let file = schedule::cron_file(&cmd, every, &notify::host_name());
+        let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());
         (args.dir.clone().unwrap_or_else(|| schedule::CRON_DIR.into()), vec![(schedule::CRON_FILE, file)])
     } else {
         check_calendar(&args.on_calendar)?;
-        let units = schedule::systemd_units(&cmd, &args.on_calendar, delay_secs(&args.randomized_delay)?);
+        let units =
+            schedule::systemd_units(&cmd, &env, &args.on_calendar, delay_secs(&args.randomized_delay)?);
         (args.dir.clone().unwrap_or_else(|| schedule::SYSTEMD_DIR.into()), units)
     };
     // systemctl only for the real unit directory; elsewhere the packager
