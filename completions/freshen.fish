@@ -58,7 +58,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
-complete -c freshen -n "__fish_freshen_using_subcommand update" -l unattended -d 'Apply the config file\'s [unattended] policy: upgrade and retire only what it allows, log it, and notify (implies --notify)'
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l unattended -d 'Apply the config file\'s [unattended] policy: upgrade and retire only what it allows, log it, and announce new updates to the [[notify]] targets'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s h -l help -d 'Print help'

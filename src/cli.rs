@@ -133,7 +133,7 @@ pub struct UpdateArgs {
     pub notify: NotifyOptions,
 
     /// Apply the config file's [unattended] policy: upgrade and retire only what it
-    /// allows, log it, and notify (implies --notify)
+    /// allows, log it, and announce new updates to the [[notify]] targets
     #[arg(long)]
     pub unattended: bool,
 }
