@@ -713,3 +713,61 @@ fn verify_units(dir: &Path) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
 }
+
+/// Kills the `openssl s_server` a test started, however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A webhook over HTTPS verifies the server's certificate: a self-signed
+/// one (a real TLS server, `openssl s_server`, on loopback) is refused.
+#[test]
+fn webhook_verifies_tls() {
+    if !Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("note: openssl is not installed; TLS verification was not tested");
+        return;
+    }
+    let t = TestEnv::new("webhook_verifies_tls");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let addr = registry::dead_host();
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    let _server = KillOnDrop(
+        Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept", &port, "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "openssl s_server did not start on {addr}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let config =
+        Config::new(&format!("[[notify]]\nkind = \"webhook\"\nurl = \"https://{addr}/\"\nretries = 0\n"));
+    let run = t.freshen().args(["--config", &config.path(), "notify", "--test"]).run();
+    run.expect_code(1);
+    let line = run.stdout.trim_end();
+    assert!(line.starts_with(&format!("webhook #1 ({addr}): failed: ")), "\n{run}");
+    assert!(line.to_lowercase().contains("certificate"), "the failure names the certificate\n{run}");
+}
