@@ -45,12 +45,17 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "hold" -d 'Hold tags
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "unhold" -d 'Cancel holds'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "showhold" -d 'List the held tags and patterns, one per line'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "notify" -d 'Send a test message to every notification target'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
@@ -58,6 +63,8 @@ complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-regi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l unattended -d 'Apply the config file\'s [unattended] policy: upgrade and retire only what it allows, log it, and announce new updates to the [[notify]] targets'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s h -l help -d 'Print help'
@@ -82,6 +89,9 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l timeout -d 'Se
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l warning -d 'With --nagios: WARNING from this many upgradable images on' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l critical -d 'With --nagios: CRITICAL from this many upgradable images on (default: never)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
@@ -89,6 +99,8 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-regis
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l nagios -d 'Print one Nagios status line and exit 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s h -l help -d 'Print help'
@@ -183,14 +195,70 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "unhold" -d 'Cancel holds'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l test -d 'Send a test message to every target and report each result'
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l on-calendar -d 'When to run: a systemd calendar expression; with --cron: hourly, daily or weekly' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l randomized-delay -d 'Random delay before each run, so a fleet does not reach the registries at once' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l dir -d 'Directory to install into or uninstall from (for packagers and tests)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l install -d 'Write the files (to /etc/systemd/system, or /etc/cron.d with --cron)'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l uninstall -d 'Remove the files that --install wrote'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l cron -d 'A crontab line in /etc/cron.d instead of a systemd timer'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "notify" -d 'Send a test message to every notification target'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -9,6 +9,7 @@ const EXIT_CODES: &str = "\
 Exit status:
   0    success; for 'check': nothing is upgradable and every check succeeded
   1    an error, or (update, check) at least one image could not be checked
+       or (with --notify) a notification target failed
   2    the command line was wrong
   100  (check) at least one image can be upgraded";
 
@@ -106,6 +107,18 @@ pub enum Command {
 
     /// Point a tag back at the version an upgrade replaced, if it is still here
     Rollback(RollbackArgs),
+
+    /// Send a test message to every notification target
+    Notify(NotifyArgs),
+
+    /// Print or install a systemd timer (or cron job) that runs 'freshen update --notify'
+    Schedule(ScheduleArgs),
+
+    /// Print the login message: how many image updates can be applied (offline, from the state)
+    Motd(MotdArgs),
+
+    /// Print or write Prometheus metrics for node_exporter's textfile collector (offline)
+    Metrics(MetricsArgs),
 }
 
 const CHANGE_EXIT_CODES: &str = "\
@@ -141,6 +154,14 @@ pub struct UpdateArgs {
     /// Print the result as JSON (the schema of 'list --format json')
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+
+    #[command(flatten)]
+    pub notify: NotifyOptions,
+
+    /// Apply the config file's [unattended] policy: upgrade and retire only what it
+    /// allows, log it, and announce new updates to the [[notify]] targets
+    #[arg(long)]
+    pub unattended: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +172,22 @@ pub struct CheckArgs {
     /// Print the result as JSON (the schema of 'list --format json')
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+
+    #[command(flatten)]
+    pub notify: NotifyOptions,
+
+    /// Print one Nagios status line and exit 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)
+    #[arg(long, conflicts_with = "format")]
+    pub nagios: bool,
+
+    /// With --nagios: WARNING from this many upgradable images on
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "nagios",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub warning: u32,
+
+    /// With --nagios: CRITICAL from this many upgradable images on (default: never)
+    #[arg(long, value_name = "N", requires = "nagios", value_parser = clap::value_parser!(u32).range(1..))]
+    pub critical: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -263,4 +300,67 @@ pub struct RollbackArgs {
     /// Show what would happen and change nothing
     #[arg(short = 's', long = "dry-run")]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct NotifyOptions {
+    /// Announce new updates to the config file's [[notify]] targets, each update once
+    #[arg(long)]
+    pub notify: bool,
+
+    /// With --notify: announce an update again after this long (12h, 7d, 1w)
+    #[arg(long, value_name = "DURATION")]
+    pub renotify_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Send a test message to every target and report each result
+    #[arg(long, required = true)]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Write the files (to /etc/systemd/system, or /etc/cron.d with --cron)
+    #[arg(long, conflicts_with = "uninstall")]
+    pub install: bool,
+
+    /// Remove the files that --install wrote
+    #[arg(long)]
+    pub uninstall: bool,
+
+    /// A crontab line in /etc/cron.d instead of a systemd timer
+    #[arg(long)]
+    pub cron: bool,
+
+    /// When to run: a systemd calendar expression; with --cron: hourly, daily or weekly
+    #[arg(long, value_name = "WHEN", default_value = "daily")]
+    pub on_calendar: String,
+
+    /// Random delay before each run, so a fleet does not reach the registries at once
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub randomized_delay: String,
+
+    /// Directory to install into or uninstall from (for packagers and tests)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MotdArgs {
+    /// Only images matching these patterns
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Only images matching these patterns
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+
+    /// Write the metrics to this file atomically (a .prom file in the collector's directory)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }

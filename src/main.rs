@@ -1,21 +1,26 @@
 //! freshen: apt for container images. `main` only parses the command line
 //! and hands over to `run`.
 
+mod announce;
 mod checker;
 mod cli;
 mod commands;
 mod docker;
 mod error;
 mod holds;
+mod monitor;
+mod notify;
 mod reference;
 mod registry;
 mod render;
 mod report;
 mod retire;
 mod run;
+mod schedule;
 mod settings;
 mod space;
 mod state;
+mod unattended;
 mod verdict;
 
 use clap::Parser;

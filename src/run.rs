@@ -8,8 +8,15 @@ use crate::render::Printer;
 use crate::settings::Settings;
 
 pub fn run(cli: Cli) -> u8 {
+    // A Nagios plugin must answer with a status line and 3 even when it
+    // cannot start (bad config, no daemon).
+    let nagios = matches!(&cli.command, Command::Check(a) if a.nagios);
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if nagios => {
+            println!("{}", crate::monitor::nagios_failure(&e.to_string()));
+            crate::monitor::NagiosState::Unknown as u8
+        }
         Err(e) => {
             eprintln!("freshen: {e}");
             EXIT_FAILED
@@ -23,10 +30,20 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Check(a) => Some(&a.check),
         _ => None,
     };
-    let settings = Settings::resolve(&cli.global, check_opts)?;
+    let mut settings = Settings::resolve(&cli.global, check_opts)?;
+    match &cli.command {
+        Command::Update(a) => settings = settings.with_notify_options(&a.notify)?,
+        Command::Check(a) => settings = settings.with_notify_options(&a.notify)?,
+        _ => {}
+    }
     let printer = Printer::new(settings.output);
-    if let Command::Generate(args) = &cli.command {
-        return commands::generate::generate(args, &printer);
+    // Commands that need neither the engine nor the network start no runtime.
+    match &cli.command {
+        Command::Generate(args) => return commands::generate::generate(args, &printer),
+        Command::Motd(args) => return commands::motd::motd(&settings, args, &printer),
+        Command::Metrics(args) => return commands::motd::metrics(&settings, args, &printer),
+        Command::Schedule(args) => return commands::schedule::schedule(&settings, args, &printer),
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -35,16 +52,19 @@ fn dispatch(cli: Cli) -> Result<u8> {
         .map_err(|e| crate::error::Error::Usage(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Update(a) => commands::update::update(&settings, &a.check, a.format, &printer).await,
-            Command::Check(a) => commands::update::check(&settings, &a.check, a.format, &printer).await,
+            Command::Update(a) => commands::update::update(&settings, a, &printer).await,
+            Command::Check(a) => commands::update::check(&settings, a, &printer).await,
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
-            Command::Generate(_) => unreachable!("handled above"),
             Command::Upgrade(a) => commands::upgrade::upgrade(&settings, a, &printer).await,
             Command::Autoremove(a) => commands::autoremove::autoremove(&settings, a, &printer).await,
             Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer),
             Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
             Command::Showhold => commands::hold::showhold(&settings, &printer),
             Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,
+            Command::Notify(a) => commands::notify::test(&settings, a, &printer).await,
+            Command::Generate(_) | Command::Motd(_) | Command::Metrics(_) | Command::Schedule(_) => {
+                unreachable!("handled above")
+            }
         }
     })
 }

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::{CheckOptions, ColorChoice, GlobalArgs};
+use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
 use crate::error::{Error, Result};
+use crate::notify::{Target, TargetConfig};
 use crate::reference::Pattern;
+use crate::unattended::Policy;
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
@@ -35,6 +37,37 @@ pub struct ConfigFile {
     pub keep: Option<usize>,
     /// autoremove spares versions replaced more recently than this (`7d`).
     pub older_than: Option<String>,
+    /// Where `--notify` announces new updates: `[[notify]]` tables.
+    #[serde(default)]
+    pub notify: Vec<toml::Spanned<TargetConfig>>,
+    /// Announce an update again after this long (`7d`); default never.
+    pub renotify_after: Option<toml::Spanned<String>>,
+    /// What `update --unattended` may do.
+    pub unattended: Option<toml::Spanned<UnattendedConfig>>,
+    /// The sections above, validated (with the line of any mistake) by
+    /// `parse_config`.
+    #[serde(skip)]
+    pub checked: Checked,
+}
+
+/// `[unattended]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnattendedConfig {
+    #[serde(default)]
+    pub upgrade: bool,
+    #[serde(default)]
+    pub retire: bool,
+    #[serde(default)]
+    pub allowed: Vec<toml::Spanned<String>>,
+}
+
+/// The parts of the config file that need more than a type check.
+#[derive(Debug, Default, Clone)]
+pub struct Checked {
+    pub notify: Vec<Target>,
+    pub renotify_after: Option<Duration>,
+    pub unattended: Option<Policy>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +77,15 @@ pub struct Settings {
     pub registry: RegistrySettings,
     pub output: OutputSettings,
     pub exclude: Vec<Pattern>,
+    /// The config file in effect (it need not exist), for messages and for
+    /// the units `schedule` writes.
+    pub config_path: Option<PathBuf>,
+    /// Notification targets, in the order of the config file.
+    pub notify: Vec<Target>,
+    /// `--renotify-after`, else `renotify_after` from the config file.
+    pub renotify_after: Option<Duration>,
+    /// The `[unattended]` section, if there is one.
+    pub unattended: Option<Policy>,
     /// From the config file; flags beat it (see [`Settings::retire`]).
     keep: Option<usize>,
     older_than: Option<String>,
@@ -90,7 +132,19 @@ impl Settings {
             Some(p) => load_config(p, global.config.is_some())?,
             None => ConfigFile::default(),
         };
-        Settings::from_parts(global, check, config)
+        let mut settings = Settings::from_parts(global, check, config)?;
+        settings.config_path = config_path;
+        Ok(settings)
+    }
+
+    /// Adds the flags of `update`/`check` that concern notifications.
+    pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
+        if let Some(text) = &opts.renotify_after {
+            let d = crate::announce::parse_duration(text)
+                .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
+            self.renotify_after = Some(d);
+        }
+        Ok(self)
     }
 
     fn from_parts(global: &GlobalArgs, check: Option<&CheckOptions>, config: ConfigFile) -> Result<Settings> {
@@ -154,6 +208,10 @@ impl Settings {
             exclude,
             keep: config.keep,
             older_than: config.older_than,
+            config_path: None,
+            notify: config.checked.notify,
+            renotify_after: config.checked.renotify_after,
+            unattended: config.checked.unattended,
         })
     }
 
@@ -217,8 +275,76 @@ pub fn load_config(path: &Path, _explicit: bool) -> Result<ConfigFile> {
 }
 
 pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
-    toml::from_str(text)
-        .map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })
+    let mut config: ConfigFile = toml::from_str(text)
+        .map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })?;
+    let at = |span: std::ops::Range<usize>, key: &str, msg: String| Error::Config {
+        path: path.to_path_buf(),
+        detail: format!("line {}, key '{key}': {msg}", line_of(text, span.start)),
+    };
+    let mut targets = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, spanned) in std::mem::take(&mut config.notify).into_iter().enumerate() {
+        let span = spanned.span();
+        let target = crate::notify::validate(spanned.into_inner(), i).map_err(|(key, msg)| {
+            let first = key.split('.').next().unwrap_or(&key);
+            at(
+                key_span(text, &span, first),
+                &format!("notify.{key}"),
+                format!("{msg} (in [[notify]] number {})", i + 1),
+            )
+        })?;
+        if !ids.insert(target.id.clone()) {
+            return Err(at(
+                span,
+                "notify.name",
+                format!("two [[notify]] targets are both called '{}': give each its own name", target.id),
+            ));
+        }
+        targets.push(target);
+    }
+    config.checked.notify = targets;
+    if let Some(r) = config.renotify_after.take() {
+        let span = r.span();
+        let d = crate::announce::parse_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
+        config.checked.renotify_after = Some(d);
+    }
+    if let Some(u) = config.unattended.take() {
+        let u = u.into_inner();
+        let allowed = u
+            .allowed
+            .into_iter()
+            .map(|p| {
+                let span = p.span();
+                Pattern::new(p.get_ref())
+                    .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, allowed });
+    }
+    Ok(config)
+}
+
+/// Where `key` is set inside a table's span (the table itself if not there),
+/// so an error points at the line to fix.
+fn key_span(text: &str, table: &std::ops::Range<usize>, key: &str) -> std::ops::Range<usize> {
+    let end = table.end.min(text.len());
+    let start = table.start.min(end);
+    let mut offset = start;
+    for line in text[start..end].split_inclusive('\n') {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix(key).or_else(|| t.strip_prefix(&format!("\"{key}\""))) {
+            if rest.trim_start().starts_with(['=', '.']) {
+                return offset..offset + line.len();
+            }
+        }
+        offset += line.len();
+    }
+    table.clone()
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text[..offset].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
 /// One line: where the problem is (line and key) and what it is.
@@ -254,6 +380,40 @@ mod tests {
         let e = parse_config(p, "exclude = [\n").unwrap_err().to_string();
         assert!(e.contains("line "), "{e}");
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn notify_and_unattended_errors_point_at_the_key() {
+        let p = Path::new("/etc/freshen.toml");
+        let text = "retries = 2\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://a.example/\"\n\n\
+                    [[notify]]\nkind = \"exec\"\ncommand = []\n";
+        assert_eq!(
+            parse_config(p, text).unwrap_err().to_string(),
+            "config file /etc/freshen.toml: line 9, key 'notify.command': an exec target needs a command: \
+             [\"program\", \"arg\", …] (in [[notify]] number 2)"
+        );
+        let e = parse_config(p, "renotify_after = \"soon\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /etc/freshen.toml: line 1, key 'renotify_after': 'soon' is not"),
+            "{e}"
+        );
+        let e = parse_config(p, "[unattended]\nupgrade = true\nallowed = [\"ok\", \"\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "config file /etc/freshen.toml: line 3, key 'unattended.allowed': '': empty pattern");
+        let e = parse_config(p, "[unattended]\nupgrade = \"yes\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2, key 'upgrade'"), "{e}");
+
+        let c = parse_config(
+            p,
+            "renotify_after = \"1d\"\n[unattended]\nupgrade = true\nallowed = [\"nginx\"]\n\
+             [[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.checked.renotify_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.checked.notify.len(), 1);
+        let u = c.checked.unattended.unwrap();
+        assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
     }
 
     #[test]

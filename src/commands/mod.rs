@@ -4,7 +4,10 @@ pub mod autoremove;
 pub mod generate;
 pub mod hold;
 pub mod list;
+pub mod motd;
+pub mod notify;
 pub mod rollback;
+pub mod schedule;
 pub mod update;
 pub mod upgrade;
 

@@ -5,15 +5,18 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::checker;
-use crate::cli::{CheckOptions, SummaryFormat};
+use crate::cli::{CheckArgs, CheckOptions, SummaryFormat, UpdateArgs};
+use crate::commands::notify;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_UPGRADABLE};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
+use crate::monitor;
 use crate::registry::Registries;
 use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
 use crate::state::{self, Lock, State};
+use crate::unattended;
 use crate::verdict::Status;
 
 /// How long a second freshen waits for the first to finish.
@@ -24,40 +27,158 @@ pub struct UpdateResult {
     pub failed: usize,
 }
 
-pub async fn update(
-    settings: &Settings,
-    opts: &CheckOptions,
+/// How the summary is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Summary {
+    Text,
+    Json,
+    /// Nothing: the caller prints its own line (`check --nagios`).
+    Silent,
+}
+
+impl From<SummaryFormat> for Summary {
+    fn from(f: SummaryFormat) -> Summary {
+        match f {
+            SummaryFormat::Text => Summary::Text,
+            SummaryFormat::Json => Summary::Json,
+        }
+    }
+}
+
+/// A finished update whose lock is still held, so that what follows
+/// (notifications, unattended upgrades) sees and records a consistent state.
+struct Ran {
+    result: UpdateResult,
+    state: State,
+    selection: Selection,
+    lock: Lock,
+}
+
+pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<u8> {
+    // Refuse before any registry traffic if the policy is missing.
+    let policy = match (args.unattended, &settings.unattended) {
+        (false, _) => None,
+        (true, Some(policy)) => Some(policy),
+        (true, None) => return Err(Error::Usage(no_policy(settings))),
+    };
+    let ran = run(settings, &args.check, args.format.into(), p).await?;
+    let mut code = if ran.result.failed > 0 { EXIT_FAILED } else { EXIT_OK };
+    if let Some(policy) = policy {
+        let plan = policy.plan(&monitor::selected(&ran.state, &ran.selection));
+        apply_unattended_plan(settings, &plan, &ran.lock, args.format, p).await?;
+    }
+    // --unattended notifies when there is somewhere to notify; only an
+    // explicit --notify warns that there is not.
+    let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
+    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await? {
+        code = EXIT_FAILED;
+    }
+    drop(ran.lock);
+    Ok(code)
+}
+
+fn no_policy(settings: &Settings) -> String {
+    let file =
+        settings.config_path.as_ref().map_or("the config file".to_string(), |p| p.display().to_string());
+    format!(
+        "--unattended needs an [unattended] section in {file} saying what may be done \
+         (upgrade = true, retire = true, allowed = [\"PATTERN\", …])"
+    )
+}
+
+/// THE call site for unattended upgrades: `plan.upgrade` lists the tags the
+/// `[unattended]` policy allows, `plan.retire` says whether to retire what
+/// they replace. It runs under the state lock, after the update and before
+/// the notifications. Until the upgrade and retire commands exist, it logs
+/// the plan and changes nothing.
+async fn apply_unattended_plan(
+    _settings: &Settings,
+    plan: &unattended::Plan,
+    _lock: &Lock,
     format: SummaryFormat,
     p: &Printer,
-) -> Result<u8> {
-    let r = run(settings, opts, format, p).await?;
-    Ok(if r.failed > 0 { EXIT_FAILED } else { EXIT_OK })
+) -> Result<()> {
+    // The log goes where the journal or cron sees it, unless stdout is JSON.
+    let say = |line: &str| match format {
+        SummaryFormat::Json => p.info(line),
+        SummaryFormat::Text => p.line(line),
+    };
+    let name =
+        |r: &str| crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.into());
+    for r in &plan.upgrade {
+        say(&format!(
+            "Unattended: {} is allowed to be upgraded{}.",
+            name(r),
+            if plan.retire { " and its old image retired" } else { "" }
+        ));
+    }
+    for (r, why) in &plan.kept_back {
+        say(&format!("Unattended: kept back {} ({why}).", name(r)));
+    }
+    if !plan.upgrade.is_empty() {
+        p.warn("this freshen cannot apply upgrades yet: nothing was changed");
+    }
+    Ok(())
 }
 
 /// dnf's convention: 100 when something can be upgraded, 1 when nothing
-/// can but a check failed, 0 otherwise.
-pub async fn check(
-    settings: &Settings,
-    opts: &CheckOptions,
-    format: SummaryFormat,
-    p: &Printer,
-) -> Result<u8> {
-    let r = run(settings, opts, format, p).await?;
-    Ok(if r.upgradable > 0 {
+/// can but a check failed, 0 otherwise. With `--nagios`, one status line
+/// and the plugin's exit codes instead.
+pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result<u8> {
+    if args.nagios {
+        return Ok(nagios(settings, args, p).await);
+    }
+    let ran = run(settings, &args.check, args.format.into(), p).await?;
+    let r = &ran.result;
+    let mut code = if r.upgradable > 0 {
         EXIT_UPGRADABLE
     } else if r.failed > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK
-    })
+    };
+    if args.notify.notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await? {
+        code = EXIT_FAILED;
+    }
+    Ok(code)
 }
 
-async fn run(
-    settings: &Settings,
-    opts: &CheckOptions,
-    format: SummaryFormat,
-    p: &Printer,
-) -> Result<UpdateResult> {
+async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
+    let ran = match run(settings, &args.check, Summary::Silent, p).await {
+        Ok(ran) => ran,
+        Err(e) => {
+            p.line(&monitor::nagios_failure(&e.to_string()));
+            return monitor::NagiosState::Unknown as u8;
+        }
+    };
+    let entries = monitor::selected(&ran.state, &ran.selection);
+    let upgradable: Vec<String> = entries
+        .iter()
+        .filter(|e| e.status == Status::Upgradable)
+        .map(|e| {
+            crate::reference::Reference::parse(&e.reference)
+                .map(|r| r.familiar())
+                .unwrap_or(e.reference.clone())
+        })
+        .collect();
+    let names: Vec<&str> = upgradable.iter().map(String::as_str).collect();
+    let (state, line) = monitor::nagios(
+        monitor::counts(&entries),
+        &names,
+        args.warning as usize,
+        args.critical.map(|n| n as usize),
+    );
+    p.line(&line);
+    if args.notify.notify {
+        // A monitoring check reports the images; a failed target is a warning.
+        if let Err(e) = notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await {
+            p.warn(&e.to_string());
+        }
+    }
+    state as u8
+}
+
+async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Printer) -> Result<Ran> {
     let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
     let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
@@ -155,17 +276,17 @@ async fn run(
     regs.extend(outcome.registries.clone());
     new.registries = regs;
     new.save(dir, &lock)?;
-    drop(lock);
 
     let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     match format {
-        SummaryFormat::Json => {
+        Summary::Silent => {}
+        Summary::Json => {
             let mut rows = report::rows(&new, &images, &containers, &selection);
             report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
             p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
         }
-        SummaryFormat::Text => {
+        Summary::Text => {
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
@@ -174,7 +295,8 @@ async fn run(
             }
         }
     }
-    Ok(UpdateResult { upgradable, failed: failures.len() })
+    let result = UpdateResult { upgradable, failed: failures.len() };
+    Ok(Ran { result, state: new, selection, lock })
 }
 
 /// One warning per distinct failure: a registry that is down gives one

@@ -1,0 +1,164 @@
+//! `freshen schedule`: print, install or uninstall the systemd timer (or
+//! the cron job) that runs `freshen update --notify` (`--unattended` when
+//! the config has an `[unattended]` section) with this binary's absolute
+//! path and the state directory and config file in effect now, so the
+//! scheduled run sees what the installing user sees.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::ScheduleArgs;
+use crate::commands::EXIT_OK;
+use crate::error::{Error, Result};
+use crate::notify;
+use crate::render::Printer;
+use crate::schedule::{self, CronEvery};
+use crate::settings::Settings;
+use crate::state;
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".", e))?;
+    Ok(cwd.join(p))
+}
+
+/// The command the timer runs.
+fn command(settings: &Settings) -> Result<Vec<String>> {
+    let exe =
+        std::env::current_exe().map_err(|e| Error::io("find the freshen binary", "/proc/self/exe", e))?;
+    let mut cmd = vec![exe.display().to_string()];
+    cmd.push("--state-dir".into());
+    cmd.push(absolute(&settings.state_dir)?.display().to_string());
+    if let Some(config) = &settings.config_path {
+        cmd.push("--config".into());
+        cmd.push(absolute(config)?.display().to_string());
+    }
+    if let Some(host) = &settings.docker_host {
+        cmd.push("--host".into());
+        cmd.push(host.clone());
+    }
+    cmd.push("update".into());
+    cmd.push(if settings.unattended.is_some() { "--unattended" } else { "--notify" }.into());
+    Ok(cmd)
+}
+
+/// `0`, or a duration such as `1h`, in seconds.
+fn delay_secs(text: &str) -> Result<u64> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    crate::announce::parse_duration(text)
+        .map(|d| d.as_secs())
+        .map_err(|e| Error::Usage(format!("--randomized-delay: {e}")))
+}
+
+/// Lets systemd judge the calendar expression when it is installed here.
+fn check_calendar(expr: &str) -> Result<()> {
+    schedule::check_one_line("--on-calendar", expr).map_err(Error::Usage)?;
+    if expr.contains('%') {
+        return Err(Error::Usage("--on-calendar cannot contain '%'".into()));
+    }
+    match Command::new("systemd-analyze").arg("calendar").arg(expr).output() {
+        Ok(out) if !out.status.success() => Err(Error::Usage(format!(
+            "--on-calendar '{expr}' is not a systemd calendar expression: see 'man systemd.time' \
+             (for example daily, weekly, 'Mon..Fri 04:00')"
+        ))),
+        // Fine, or systemd-analyze is not here to ask.
+        _ => Ok(()),
+    }
+}
+
+/// Whether systemd manages this machine, so systemctl can be asked.
+fn systemd_running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
+    let shown = format!("systemctl {}", args.join(" "));
+    p.info(&format!("Running '{shown}'…"));
+    match Command::new("systemctl").args(args).status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(Error::Usage(format!("'{shown}' failed ({s}): see its message above"))),
+        Err(e) => Err(Error::Usage(format!("cannot run '{shown}': {e}"))),
+    }
+}
+
+pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<u8> {
+    let cmd = command(settings)?;
+    // Registry credentials as the installing user finds them.
+    let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
+    schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
+    let env = [("DOCKER_CONFIG", docker_config)];
+    let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
+        let every = CronEvery::parse(&args.on_calendar).map_err(Error::Usage)?;
+        let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());
+        (args.dir.clone().unwrap_or_else(|| schedule::CRON_DIR.into()), vec![(schedule::CRON_FILE, file)])
+    } else {
+        check_calendar(&args.on_calendar)?;
+        let units =
+            schedule::systemd_units(&cmd, &env, &args.on_calendar, delay_secs(&args.randomized_delay)?);
+        (args.dir.clone().unwrap_or_else(|| schedule::SYSTEMD_DIR.into()), units)
+    };
+    // systemctl only for the real unit directory; elsewhere the packager
+    // or the test decides what happens next.
+    let manage = !args.cron && args.dir.is_none() && systemd_running();
+    if args.uninstall {
+        if manage && dir.join(schedule::TIMER).exists() {
+            systemctl(&["disable", "--now", schedule::TIMER], p)?;
+        }
+        let mut removed = 0;
+        for (name, _) in &files {
+            let path = dir.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    removed += 1;
+                    p.line(&format!("Removed {}.", path.display()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &path, e)),
+            }
+        }
+        if removed == 0 {
+            p.line(&format!("Nothing to remove in {}.", dir.display()));
+        } else if manage {
+            systemctl(&["daemon-reload"], p)?;
+        }
+        return Ok(EXIT_OK);
+    }
+    if !args.install {
+        for (i, (name, content)) in files.iter().enumerate() {
+            if i > 0 {
+                p.line("");
+            }
+            p.line(&format!("# {}", dir.join(name).display()));
+            for line in content.lines() {
+                p.line(line);
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    for (name, content) in &files {
+        let path = dir.join(name);
+        if !dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} does not exist: is {} installed? Use --dir to write elsewhere",
+                dir.display(),
+                if args.cron { "cron" } else { "systemd" }
+            )));
+        }
+        state::write_atomic(&path, content.as_bytes())?;
+        p.line(&format!("Wrote {}.", path.display()));
+    }
+    if manage {
+        systemctl(&["daemon-reload"], p)?;
+        systemctl(&["enable", "--now", schedule::TIMER], p)?;
+    } else if !args.cron {
+        p.line(&format!(
+            "Run 'systemctl daemon-reload && systemctl enable --now {}' to start it.",
+            schedule::TIMER
+        ));
+    }
+    Ok(EXIT_OK)
+}
