@@ -14,6 +14,7 @@ mod run;
 mod settings;
 mod state;
 mod verdict;
+mod versions;
 
 use clap::Parser;
 

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod credentials;
 pub mod daemon_config;
+pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
