@@ -28,6 +28,9 @@ _freshen() {
             freshen,list)
                 cmd="freshen__subcmd__list"
                 ;;
+            freshen,policy)
+                cmd="freshen__subcmd__policy"
+                ;;
             freshen,update)
                 cmd="freshen__subcmd__update"
                 ;;
@@ -43,6 +46,9 @@ _freshen() {
             freshen__subcmd__help,list)
                 cmd="freshen__subcmd__help__subcmd__list"
                 ;;
+            freshen__subcmd__help,policy)
+                cmd="freshen__subcmd__help__subcmd__policy"
+                ;;
             freshen__subcmd__help,update)
                 cmd="freshen__subcmd__help__subcmd__update"
                 ;;
@@ -53,7 +59,7 @@ _freshen() {
 
     case "${cmd}" in
         freshen)
-            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate help"
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,7 +193,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help)
-            opts="update list check generate help"
+            opts="update list check generate policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +262,20 @@ _freshen() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        freshen__subcmd__help__subcmd__policy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         freshen__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -281,6 +301,44 @@ _freshen() {
                     COMPREPLY=($(compgen -W "table apt json" -- "${cur}"))
                     return 0
                     ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__policy)
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -39,6 +39,7 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "update" -d 'Ask the
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
@@ -100,8 +101,20 @@ complete -c freshen -n "__fish_freshen_using_subcommand generate" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

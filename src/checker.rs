@@ -19,7 +19,15 @@ use crate::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, 
 pub struct Outcome {
     pub entries: Vec<Entry>,
     pub registries: BTreeMap<String, RegistryInfo>,
+    /// Reference → config digest of the registry's image for the local
+    /// platform, for upgradable tags (where it was learnt anyway), so its
+    /// labels can be read without another manifest request.
+    pub config_digests: BTreeMap<String, String>,
 }
+
+/// One check's result: the verdict, the remote digest, and the remote
+/// config digest when the check had to learn it.
+type Checked = (Status, String, Option<String>);
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -64,12 +72,25 @@ pub async fn check_all(
         let platforms = &platforms;
         async move {
             match host {
-                Err(e) => group.iter().map(|t| entry_for(t, Err(e.clone()), checked_at)).collect::<Vec<_>>(),
+                Err(e) => {
+                    group.iter().map(|t| (entry_for(t, Err(e.clone()), checked_at), None)).collect::<Vec<_>>()
+                }
                 Ok(host) => check_group(engine, &host, &group, platforms, checked_at).await,
             }
         }
     });
-    let entries: Vec<Entry> = futures_util::future::join_all(groups).await.into_iter().flatten().collect();
+    let mut config_digests = BTreeMap::new();
+    let entries: Vec<Entry> = futures_util::future::join_all(groups)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|(entry, config)| {
+            if let Some(c) = config.filter(|_| entry.status == Status::Upgradable) {
+                config_digests.insert(entry.reference.clone(), c);
+            }
+            entry
+        })
+        .collect();
     let mut infos = BTreeMap::new();
     for h in hosts {
         infos.insert(
@@ -77,7 +98,7 @@ pub async fn check_all(
             RegistryInfo { scheme: Some(h.scheme().as_str().to_string()), rate_limit: h.rate_limit() },
         );
     }
-    Outcome { entries, registries: infos }
+    Outcome { entries, registries: infos, config_digests }
 }
 
 async fn check_group(
@@ -86,20 +107,31 @@ async fn check_group(
     group: &[&Target<'_>],
     platforms: &Platforms,
     checked_at: &str,
-) -> Vec<Entry> {
+) -> Vec<(Entry, Option<String>)> {
     let Some((first, rest)) = group.split_first() else { return Vec::new() };
     // The first request learns the scheme and the authentication; the
     // others then start with a token instead of a 401 each.
     let mut out = Vec::with_capacity(group.len());
-    out.push(entry_for(first, check_one(engine, host, first, platforms).await, checked_at));
+    out.push(with_config(first, check_one(engine, host, first, platforms).await, checked_at));
     let mut pending: FuturesUnordered<_> = rest
         .iter()
-        .map(|t| async move { entry_for(t, check_one(engine, host, t, platforms).await, checked_at) })
+        .map(|t| async move { with_config(t, check_one(engine, host, t, platforms).await, checked_at) })
         .collect();
     while let Some(e) = pending.next().await {
         out.push(e);
     }
     out
+}
+
+fn with_config(
+    t: &Target<'_>,
+    result: Result<Checked, RegistryError>,
+    checked_at: &str,
+) -> (Entry, Option<String>) {
+    match result {
+        Ok((status, remote, config)) => (entry_for(t, Ok((status, remote)), checked_at), config),
+        Err(e) => (entry_for(t, Err(e), checked_at), None),
+    }
 }
 
 /// The verdict for one tag, and the digest the registry reported.
@@ -108,22 +140,28 @@ async fn check_one(
     host: &Host,
     t: &Target<'_>,
     platforms: &Platforms,
-) -> Result<(Status, String), RegistryError> {
+) -> Result<Checked, RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
     let remote = host.tag_digest(repo, tag).await?;
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote));
+        return Ok((Status::UpToDate, remote, None));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
         Manifest::Index(_) => platforms.get(engine, &t.image.id).await?,
         Manifest::Image { .. } => Platform::default(),
     };
+    let mut config = None;
     let status = match judge_manifest(local, &manifest, &platform) {
-        Next::Done(s) => s,
+        Next::Done(s) => {
+            if let Manifest::Image { config_digest } = &manifest {
+                config = Some(config_digest.clone());
+            }
+            s
+        }
         Next::NoPlatform => {
             return Err(RegistryError {
                 kind: ErrorKind::NotFound,
@@ -131,7 +169,11 @@ async fn check_one(
             })
         }
         Next::FetchPlatformManifest(digest) => match host.manifest(repo, &digest).await? {
-            Manifest::Image { config_digest } => judge_config(local, &config_digest),
+            Manifest::Image { config_digest } => {
+                let s = judge_config(local, &config_digest);
+                config = Some(config_digest);
+                s
+            }
             Manifest::Index(_) => {
                 return Err(RegistryError {
                     kind: ErrorKind::BadResponse,
@@ -140,7 +182,7 @@ async fn check_one(
             }
         },
     };
-    Ok((status, remote))
+    Ok((status, remote, config))
 }
 
 fn entry_for(t: &Target<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {

@@ -86,6 +86,16 @@ pub enum Command {
     /// Write shell completions and the man page (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
+
+    /// Show an image's installed version, its candidate and the newer tags, like 'apt-cache policy'
+    #[command(
+        long_about = "Shows the installed version of one image (tag, digest, version, created, \
+revision and source labels), the candidate an upgrade would bring within the image's policy, \
+and a table of the newer version tags within and beyond the policy. Unlike 'list', this asks \
+the registry: it lists the repository's tags and reads the candidate's config.",
+        after_help = EXIT_CODES
+    )]
+    Policy(PolicyArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -167,4 +177,11 @@ pub struct GenerateArgs {
     /// Do not write; exit 1 if the files on disk differ from what would be written
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The image, as a local tag: `postgres:16.2`, `ghcr.io/org/app:1.4`
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
 }

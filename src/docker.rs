@@ -29,6 +29,8 @@ pub struct LocalImage {
     /// Seconds since the epoch.
     pub created: i64,
     pub size: i64,
+    /// The image's labels (`org.opencontainers.image.version`, …).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl LocalImage {
@@ -109,6 +111,7 @@ impl Engine {
                     .collect(),
                 created: s.created,
                 size: s.size,
+                labels: s.labels.into_iter().collect(),
             })
             .collect())
     }
@@ -197,6 +200,7 @@ mod tests {
             ],
             created: 0,
             size: 0,
+            labels: Default::default(),
         };
         let hub = Reference::parse("docker.io/library/nginx:1").unwrap();
         assert_eq!(img.digests_in(&hub).collect::<Vec<_>>(), vec![d1.as_str()]);

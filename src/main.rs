@@ -13,6 +13,8 @@ mod report;
 mod run;
 mod settings;
 mod state;
+mod tagcache;
+mod tagcheck;
 mod verdict;
 mod versions;
 

@@ -6,8 +6,11 @@ use std::collections::HashSet;
 
 use crate::docker::{Container, LocalImage};
 use crate::reference::{Pattern, Reference};
+use crate::settings::ImagePolicy;
 use crate::state::State;
+use crate::tagcache::{TagCache, LABEL_VERSION};
 use crate::verdict::Status;
+use crate::versions::{self, Level, Version};
 
 /// The user's selection: patterns to include (all when empty) and
 /// patterns from the config file to leave alone.
@@ -104,6 +107,96 @@ pub struct Row {
     pub error: Option<String>,
     pub created: i64,
     pub size: i64,
+    pub version: VersionView,
+}
+
+/// The versions side of a row, from the tag cache and the labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionView {
+    /// The local image's `org.opencontainers.image.version`, else the tag
+    /// if it is a version.
+    pub current: Option<String>,
+    /// The registry's image for the same tag, when it is newer: its version
+    /// label and creation time, from its config.
+    pub remote: Option<String>,
+    pub remote_created: Option<String>,
+    /// The newest tag within the image's policy, and the newest of all.
+    pub candidate: Option<Candidate>,
+    pub newest: Option<Candidate>,
+}
+
+/// A newer tag as a row shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub tag: String,
+    pub version: String,
+    pub level: Level,
+}
+
+impl From<&versions::Candidate> for Candidate {
+    fn from(c: &versions::Candidate) -> Candidate {
+        Candidate { tag: c.tag().to_string(), version: c.version.display(), level: c.level }
+    }
+}
+
+impl Row {
+    /// `patch`/`minor`/`major` for a newer tag within policy, `digest` when
+    /// only the tag's image changed, None when there is nothing to do.
+    pub fn update_level(&self) -> Option<Level> {
+        match &self.version.candidate {
+            Some(c) => Some(c.level),
+            None if self.status == Status::Upgradable => Some(Level::Digest),
+            None => None,
+        }
+    }
+
+    /// The version an upgrade would bring: the candidate tag's, else the
+    /// registry's image label for the same tag.
+    pub fn candidate_version(&self) -> Option<&str> {
+        match &self.version.candidate {
+            Some(c) => Some(&c.version),
+            None if self.status == Status::Upgradable => self.version.remote.as_deref(),
+            None => None,
+        }
+    }
+}
+
+/// Fills in each row's versions from the local labels, the cached tag
+/// listings and remote labels, and the image policies. No I/O.
+pub fn annotate(
+    rows: &mut [Row],
+    images: &[LocalImage],
+    cache: &TagCache,
+    policy: impl Fn(&Reference) -> ImagePolicy,
+) {
+    for row in rows.iter_mut() {
+        let Some(tag) = row.reference.tag.clone() else { continue };
+        let label = images
+            .iter()
+            .find(|i| i.id == row.image_id)
+            .and_then(|i| i.labels.get(LABEL_VERSION))
+            .filter(|v| !v.trim().is_empty())
+            .cloned();
+        let parsed = Version::parse(&tag);
+        let mut view = VersionView {
+            current: label.or_else(|| parsed.as_ref().map(Version::display)),
+            ..VersionView::default()
+        };
+        if row.status == Status::Upgradable {
+            if let Some(remote) = row.remote_digest.as_deref().and_then(|d| cache.images.get(d)) {
+                view.remote = remote.version.clone();
+                view.remote_created = remote.created.clone();
+            }
+        }
+        if let Some(tags) = cache.tags(&row.reference.name()) {
+            let rules = policy(&row.reference).rules;
+            if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
+                view.candidate = newer.candidate().map(Candidate::from);
+                view.newest = newer.newest().map(Candidate::from);
+            }
+        }
+        row.version = view;
+    }
 }
 
 /// The local digest to show for a tag: the one matching the registry if
@@ -140,6 +233,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            version: VersionView::default(),
         };
         match state.entry(&key) {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
@@ -178,6 +272,7 @@ pub fn rows(
             error: None,
             created: image.created,
             size: image.size,
+            version: VersionView::default(),
         });
     }
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -200,6 +295,7 @@ mod tests {
             digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
             created: 0,
             size: 0,
+            labels: Default::default(),
         }
     }
 

@@ -39,6 +39,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Command::Check(a) => commands::update::check(&settings, &a.check, a.format, &printer).await,
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
             Command::Generate(_) => unreachable!("handled above"),
+            Command::Policy(a) => commands::policy::policy(&settings, a, &printer).await,
         }
     })
 }

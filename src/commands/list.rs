@@ -9,6 +9,7 @@ use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
 use crate::state::State;
+use crate::tagcache::TagCache;
 use crate::verdict::Status;
 
 pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u8> {
@@ -17,6 +18,8 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let mut rows = report::rows(&state, &images, &containers, &selection);
+    let cache = TagCache::load(&settings.state_dir);
+    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }

@@ -2,6 +2,7 @@
 
 pub mod generate;
 pub mod list;
+pub mod policy;
 pub mod update;
 
 /// Exit statuses, documented in README.md and `--help`.

@@ -14,6 +14,8 @@ use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
 use crate::state::{self, Lock, State};
+use crate::tagcache::TagCache;
+use crate::tagcheck;
 use crate::verdict::Status;
 
 /// How long a second freshen waits for the first to finish.
@@ -100,12 +102,26 @@ async fn run(
     }
     let checked_at = render::now_rfc3339();
     let outcome = checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at).await;
+    let now = render::now_unix();
+    let mut cache = TagCache::load(dir);
+    let pass =
+        tagcheck::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now).await;
+    if let Err(e) = cache.save(dir, &lock, now) {
+        p.warn(&format!("{e}; tag listings will be fetched again next time"));
+    }
     if p.verbose() {
         let n = targets.len();
         p.info(&format!(
             "{} registry requests for {n} {}",
             registries.request_count(),
             if n == 1 { "image" } else { "images" }
+        ));
+        p.info(&format!(
+            "{} tag {} listed, {} image {} read",
+            pass.listed,
+            if pass.listed == 1 { "list" } else { "lists" },
+            pass.configs,
+            if pass.configs == 1 { "config" } else { "configs" }
         ));
         for (reg, info) in &outcome.registries {
             if let Some(rl) = &info.rate_limit {
@@ -146,10 +162,17 @@ async fn run(
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     match format {
         SummaryFormat::Json => {
-            let rows = report::rows(&new, &images, &containers, &selection);
+            let mut rows = report::rows(&new, &images, &containers, &selection);
+            report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
             p.json(new.updated_at.as_deref(), &rows);
+            for w in &pass.warnings {
+                p.warn(w);
+            }
         }
         SummaryFormat::Text => {
+            for w in &pass.warnings {
+                p.warn(w);
+            }
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
