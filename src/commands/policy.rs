@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::cli::PolicyArgs;
-use crate::commands::EXIT_OK;
+use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::docker::{Engine, LocalImage, Platform};
 use crate::error::{Error, Result};
 use crate::reference::{short_digest, Reference};
@@ -63,6 +63,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let name = reference.name();
     let now = render::now_unix();
     let mut cache = TagCache::load(&settings.state_dir);
+    let mut failed = false;
     let tags: Vec<String> = match host.tags(&reference.repository).await {
         Ok(tags) => {
             cache.repositories.insert(name.clone(), Listing { listed_at: now, tags: tags.clone() });
@@ -70,6 +71,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         }
         Err(e) => {
             p.warn(&format!("cannot list the tags of {name}: {e}"));
+            failed = true;
             cache.tags(&name).map(<[String]>::to_vec).unwrap_or_default()
         }
     };
@@ -106,7 +108,10 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     }
     match &candidate {
         Ok(side) => print_side(p, "Candidate", side),
-        Err(e) => p.line(&format!("  Candidate: (unknown: {e})")),
+        Err(e) => {
+            failed = true;
+            p.line(&format!("  Candidate: (unknown: {e})"))
+        }
     }
     p.line(&format!("  Policy: {}", describe_policy(&policy)));
     let listing = [(reference.clone(), tags.as_slice(), &policy.rules, policy.hold)];
@@ -133,7 +138,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             p.line(&format!(" *** {tag:width$}  {what}"));
         }
     }
-    Ok(EXIT_OK)
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
 }
 
 fn clone_side(s: &Side) -> Side {

@@ -106,8 +106,10 @@ async fn run(
     let mut cache = TagCache::load(dir);
     let pass =
         tagcheck::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now).await;
-    if let Err(e) = cache.save(dir, &lock, now) {
-        p.warn(&format!("{e}; tag listings will be fetched again next time"));
+    if pass.listed + pass.configs > 0 {
+        if let Err(e) = cache.save(dir, &lock, now) {
+            p.warn(&format!("{e}; tag listings will be fetched again next time"));
+        }
     }
     if p.verbose() {
         let n = targets.len();

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::{err, printable, read_limited, status_text, ErrorKind, Host, RegistryError};
+use super::{describe_reqwest, err, printable, status_text, ErrorKind, Host, RegistryError};
 
 /// Tags asked for per page; registries may send fewer (or all).
 const PAGE_SIZE: usize = 1000;
@@ -82,7 +82,7 @@ impl Host {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find_map(next_link);
-            let body = read_limited(resp, MAX_PAGE_BYTES).await?;
+            let body = read_capped(resp, MAX_PAGE_BYTES, "tag list page").await?;
             let page: TagPage = serde_json::from_slice(&body).map_err(|_| {
                 err(
                     ErrorKind::BadResponse,
@@ -147,7 +147,7 @@ impl Host {
                 ),
             });
         }
-        let body = read_limited(resp, MAX_CONFIG_BYTES).await?;
+        let body = read_capped(resp, MAX_CONFIG_BYTES, "image config").await?;
         super::verify_digest(digest, &body)?;
         parse_config(&body).map_err(|e| err(ErrorKind::BadResponse, e))
     }
@@ -162,6 +162,34 @@ impl Host {
         let (host, path) = rest.split_at(rest.find('/')?);
         (host.eq_ignore_ascii_case(&self.api) || host.eq_ignore_ascii_case(&self.registry))
             .then(|| path.to_string())
+    }
+}
+
+/// Reads a body of at most `limit` bytes; a longer one is refused as soon
+/// as it is known to be too long, never buffered whole.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_big =
+        || err(ErrorKind::BadResponse, format!("the registry sent a {what} larger than {limit} bytes"));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > limit => return Err(too_big()),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(err(
+                    ErrorKind::BadResponse,
+                    format!("the {what} was cut off: {}", describe_reqwest(&e)),
+                ))
+            }
+        }
     }
 }
 
