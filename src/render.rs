@@ -218,14 +218,28 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
     }
 }
 
-/// `16.4 (minor)`, then the newest of all when the policy stops short of it.
+/// The newest newer tag at each level, like `16.4 (minor), 17.0 (major)`;
+/// those the policy does not allow end with `beyond policy`.
 fn newer_cell(r: &Row) -> String {
-    let show = |c: &crate::report::Candidate| format!("{} ({})", c.tag, c.level);
-    match (&r.version.candidate, &r.version.newest) {
-        (Some(c), Some(n)) if c.tag != n.tag => format!("{}, {} beyond policy", show(c), show(n)),
-        (Some(c), _) => show(c),
-        (None, Some(n)) => format!("{} beyond policy", show(n)),
-        (None, None) => "-".to_string(),
+    let within: Vec<String> = r
+        .version
+        .by_level
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(c, _)| format!("{} ({})", c.tag, c.level))
+        .collect();
+    let beyond: Vec<String> = r
+        .version
+        .by_level
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(c, _)| format!("{} ({})", c.tag, c.level))
+        .collect();
+    match (within.is_empty(), beyond.is_empty()) {
+        (true, true) => "-".to_string(),
+        (false, true) => within.join(", "),
+        (true, false) => format!("{} beyond policy", beyond.join(", ")),
+        (false, false) => format!("{}, {} beyond policy", within.join(", "), beyond.join(", ")),
     }
 }
 

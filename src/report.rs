@@ -123,6 +123,9 @@ pub struct VersionView {
     /// The newest tag within the image's policy, and the newest of all.
     pub candidate: Option<Candidate>,
     pub newest: Option<Candidate>,
+    /// The newest newer tag at each level (patch, minor, major), and
+    /// whether the policy allows it.
+    pub by_level: Vec<(Candidate, bool)>,
 }
 
 /// A newer tag as a row shows it.
@@ -193,6 +196,11 @@ pub fn annotate(
             if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
                 view.candidate = newer.candidate().map(Candidate::from);
                 view.newest = newer.newest().map(Candidate::from);
+                for level in [Level::Patch, Level::Minor, Level::Major] {
+                    if let Some(c) = newer.table.iter().find(|c| c.level == level) {
+                        view.by_level.push((Candidate::from(c), c.within_policy));
+                    }
+                }
             }
         }
         row.version = view;
@@ -364,5 +372,57 @@ mod tests {
         assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
         let c = Container { image: format!("nginx@{b}"), image_id: d('3') };
         assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
+    }
+
+    #[test]
+    fn versions_from_labels_listings_and_policy() {
+        use crate::tagcache::{Listing, RemoteImage};
+        let mut pg = image('a', &["postgres:16.2"], &[]);
+        pg.labels.insert(LABEL_VERSION.into(), "16.2.0".into());
+        let web = image('b', &["web:1.27", "web:latest"], &[]);
+        let images = vec![pg, web];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/postgres:16.2", 'a', Status::UpToDate, Some(d('a'))));
+        state.entries.push(entry("docker.io/library/web:1.27", 'b', Status::Upgradable, Some(d('c'))));
+        state.entries.push(entry("docker.io/library/web:latest", 'b', Status::UpToDate, Some(d('b'))));
+        let mut cache = TagCache::default();
+        let tags = |l: &str| Listing { listed_at: 0, tags: l.split(' ').map(String::from).collect() };
+        cache.repositories.insert("docker.io/library/postgres".into(), tags("16.2 16.3 16.4 17.0 latest"));
+        cache.repositories.insert("docker.io/library/web".into(), tags("1.27 latest"));
+        cache.images.insert(
+            d('c'),
+            RemoteImage {
+                version: Some("1.27.4".into()),
+                created: Some("2026-01-02T00:00:00Z".into()),
+                ..Default::default()
+            },
+        );
+        let mut rows = rows(&state, &images, &[], &Selection::default());
+        let minor = |r: &Reference| ImagePolicy {
+            rules: versions::TagRules {
+                max_level: if r.repository == "library/postgres" { Level::Minor } else { Level::Major },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        annotate(&mut rows, &images, &cache, minor);
+        let pg = &rows[0];
+        assert_eq!(pg.version.current.as_deref(), Some("16.2.0"), "the label wins over the tag");
+        assert_eq!(pg.version.candidate.as_ref().map(|c| c.tag.as_str()), Some("16.4"));
+        assert_eq!(pg.version.newest.as_ref().map(|c| c.tag.as_str()), Some("17.0"));
+        assert_eq!(pg.update_level(), Some(Level::Minor));
+        assert_eq!(pg.candidate_version(), Some("16.4"));
+        let levels: Vec<(&str, bool)> =
+            pg.version.by_level.iter().map(|(c, ok)| (c.tag.as_str(), *ok)).collect();
+        assert_eq!(levels, vec![("16.4", true), ("17.0", false)]);
+        let web = &rows[1];
+        assert_eq!(web.version.current.as_deref(), Some("1.27"));
+        assert_eq!(web.version.remote.as_deref(), Some("1.27.4"));
+        assert_eq!(web.update_level(), Some(Level::Digest));
+        assert_eq!(web.candidate_version(), Some("1.27.4"));
+        assert_eq!(web.version.candidate, None);
+        let latest = &rows[2];
+        assert_eq!(latest.version, VersionView::default(), "latest is not a version and has no label");
+        assert_eq!(latest.update_level(), None);
     }
 }

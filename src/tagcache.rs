@@ -61,12 +61,23 @@ impl RemoteImage {
         let label = |k: &str| c.labels.get(k).filter(|v| !v.trim().is_empty()).cloned();
         RemoteImage {
             version: label(LABEL_VERSION),
-            created: c.created.clone(),
+            created: c.created.as_deref().map(whole_seconds),
             revision: label(LABEL_REVISION),
             source: label(LABEL_SOURCE),
             fetched_at: now,
         }
     }
+}
+
+/// `2026-01-02T03:04:05.123456789Z` → `2026-01-02T03:04:05Z`, the form the
+/// local side has (the engine reports whole seconds). Left alone if unparsable.
+fn whole_seconds(text: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| text.to_string())
 }
 
 pub fn path(dir: &Path) -> PathBuf {
@@ -123,6 +134,8 @@ mod tests {
         assert!(back.fresh("r/a", 1500, 600).is_some());
         assert!(back.fresh("r/a", 1600, 600).is_none());
         assert!(back.fresh("r/a", 1500, 0).is_none(), "ttl 0 lists every time");
+        let c = ImageConfig { created: Some("2026-01-02T04:04:05.5+01:00".into()), ..Default::default() };
+        assert_eq!(RemoteImage::from_config(&c, 0).created.as_deref(), Some("2026-01-02T03:04:05Z"));
         // Older files without these keys load.
         let old: TagCache = serde_json::from_str("{}").unwrap();
         assert!(old.images.is_empty());
