@@ -40,6 +40,15 @@ pub struct Listing {
     pub tags: Vec<String>,
 }
 
+impl Listing {
+    /// Keeps only the tags that are versions: the others never become
+    /// candidates, and large repositories list thousands of them.
+    pub fn new(listed_at: i64, tags: Vec<String>) -> Listing {
+        let tags = tags.into_iter().filter(|t| crate::versions::Version::parse(t).is_some()).collect();
+        Listing { listed_at, tags }
+    }
+}
+
 /// The parts of a remote image's config that people read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RemoteImage {
@@ -136,6 +145,8 @@ mod tests {
         assert!(back.fresh("r/a", 1500, 0).is_none(), "ttl 0 lists every time");
         let c = ImageConfig { created: Some("2026-01-02T04:04:05.5+01:00".into()), ..Default::default() };
         assert_eq!(RemoteImage::from_config(&c, 0).created.as_deref(), Some("2026-01-02T03:04:05Z"));
+        let l = Listing::new(5, vec!["latest".into(), "16.2".into(), "sha-1a2b3c4".into(), "v1".into()]);
+        assert_eq!(l.tags, vec!["16.2", "v1"]);
         // Older files without these keys load.
         let old: TagCache = serde_json::from_str("{}").unwrap();
         assert!(old.images.is_empty());

@@ -101,7 +101,7 @@ pub async fn refresh(
         match result {
             Ok(tags) => {
                 pass.listed += 1;
-                cache.repositories.insert(format!("{reg}/{repo}"), Listing { listed_at: now, tags });
+                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags));
             }
             Err(e) => pass.warnings.push(format!("cannot list the tags of {reg}/{repo}: {e}")),
         }

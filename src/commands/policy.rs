@@ -66,7 +66,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let mut failed = false;
     let tags: Vec<String> = match host.tags(&reference.repository).await {
         Ok(tags) => {
-            cache.repositories.insert(name.clone(), Listing { listed_at: now, tags: tags.clone() });
+            cache.repositories.insert(name.clone(), Listing::new(now, tags.clone()));
             tags
         }
         Err(e) => {
@@ -126,15 +126,15 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         None => p.line("  Tag upgrade: none"),
     }
     p.line("  Version table:");
+    let what = if local.is_some() { "installed" } else { "current tag" };
     match &newer {
-        None => p.line(&format!(" *** {tag}  installed (not a version: followed by digest)")),
+        None => p.line(&format!(" *** {tag}  {what} (not a version: followed by digest)")),
         Some(n) => {
             let width = n.table.iter().map(|c| c.tag().len()).chain([tag.len()]).max().unwrap_or(0);
             for c in &n.table {
                 let note = if c.within_policy { "" } else { "  beyond policy" };
                 p.line(&format!("     {:width$}  {}{note}", c.tag(), c.level));
             }
-            let what = if local.is_some() { "installed" } else { "current tag" };
             p.line(&format!(" *** {tag:width$}  {what}"));
         }
     }
