@@ -350,6 +350,37 @@ fn endless_listing_is_cut_off() {
 }
 
 #[test]
+fn failed_listing_is_a_warning_not_a_failure() {
+    let t = TestEnv::new("failed_listing_is_a_warning_not_a_failure");
+    let reg = registry::shared();
+    let (app, _) = postgres_like(&t, reg.host());
+    let (proxy, pages) = start_paging_proxy(reg.host(), Paging::Missing);
+    let via_proxy = t.reference(&proxy, "app", "16.2");
+    docker::tag(&app, &via_proxy);
+    let pattern = t.pattern(&proxy);
+
+    let run = t.freshen().args(["update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), "All images are up to date.", "\n{run}");
+    assert_eq!(
+        run.warnings(),
+        vec![format!(
+            "W: cannot list the tags of {proxy}/{repo}: not found: {proxy}/{repo} has no tag list",
+            repo = t.repo("app")
+        )],
+        "\n{run}"
+    );
+    assert_eq!(pages.load(Ordering::SeqCst), 1);
+    let listing = t.list(&[&pattern]);
+    assert_eq!(listing.get(&via_proxy).status, "up-to-date");
+    assert_eq!(
+        versions(&listing, &via_proxy),
+        [s("16.2"), Value::Null, Value::Null, Value::Null, Value::Null]
+    );
+    docker::untag(&via_proxy);
+}
+
+#[test]
 fn bad_image_section_names_file_line_and_key() {
     let t = TestEnv::new("bad_image_section_names_file_line_and_key");
     let config = Config::new("retries = 2\n[images.\"postgres\"]\npolicy = \"minorr\"\n");
@@ -385,6 +416,8 @@ enum Paging {
     /// A broken server: every answer holds the first `page` tags and a
     /// `Link` to yet another page, for ever.
     Endless(usize),
+    /// No tag listing at all: 404, as some registries answer.
+    Missing,
 }
 
 /// Starts a proxy on a free loopback port in front of the real registry
@@ -443,7 +476,14 @@ fn proxy_answer(head: &str, upstream: &str, me: &str, paging: Paging, pages: &At
         .map(|(_, v)| v.trim().to_string());
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let mut extra: Vec<(String, String)> = Vec::new();
-    let (status, content_type, digest, body, length) = if method == "GET" && path.ends_with("/tags/list") {
+    let (status, content_type, digest, body, length) = if paging == Paging::Missing
+        && path.ends_with("/tags/list")
+    {
+        pages.fetch_add(1, Ordering::SeqCst);
+        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"no"}]}"#.to_vec();
+        let length = body.len();
+        (404, Some("application/json".to_string()), None, body, length)
+    } else if method == "GET" && path.ends_with("/tags/list") {
         pages.fetch_add(1, Ordering::SeqCst);
         let full = http::request("GET", upstream, path, &[], b"").expect("upstream tag list");
         let value: Value = serde_json::from_slice(&full.body).expect("upstream tag list is JSON");
@@ -472,6 +512,7 @@ fn proxy_answer(head: &str, upstream: &str, me: &str, paging: Paging, pages: &At
                 }
                 after.into_iter().take(take).collect()
             }
+            Paging::Missing => unreachable!("answered above"),
             Paging::Endless(size) => {
                 extra.push(("Link".into(), format!("<{path}?n={n}&last=loop{served}>; rel=\"next\"")));
                 tags.into_iter().take(size).collect()
