@@ -11,13 +11,16 @@ mod support;
 
 /// A fixture image holding `content`, with `--label KEY=VALUE` for each
 /// label, tagged `tag`. The test's namespace in the tag gets it cleaned up.
+/// `--no-cache`: the legacy builder's cache probe for `FROM scratch` walks
+/// every parentless image in the store and fails with "unable to find
+/// image" when another test removes one meanwhile.
 fn build_labeled(tag: &str, content: &str, labels: &[(&str, &str)]) -> String {
     let context = tempfile::tempdir().unwrap();
     std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
     std::fs::write(context.path().join("payload"), format!("{tag} {content}\n")).unwrap();
     let label_args: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut command = std::process::Command::new("docker");
-    command.args(["build", "-q", "-t", tag]).env("DOCKER_BUILDKIT", "0");
+    command.args(["build", "-q", "--no-cache", "-t", tag]).env("DOCKER_BUILDKIT", "0");
     for l in &label_args {
         command.args(["--label", l]);
     }
