@@ -181,7 +181,7 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// The image, as a local tag: `postgres:16.2`, `ghcr.io/org/app:1.4`
+    /// The image's tag: `postgres:16.2`, `ghcr.io/org/app:1.4` (installed or not)
     #[arg(value_name = "IMAGE")]
     pub image: String,
 }

@@ -215,8 +215,8 @@ fn moved_tag_shows_versions_not_digests() {
     let reg = registry::shared();
     let pattern = t.pattern(reg.host());
     let web = t.reference(reg.host(), "web", "1.27");
-    publish_labeled(&web, "1.27.3", &[(VERSION, "1.27.3")]);
-    publish_remote_labeled(&t, reg, "web", "1.27", "1.27.4", &[(VERSION, "1.27.4")]);
+    let old = publish_labeled(&web, "1.27.3", &[(VERSION, "1.27.3")]);
+    let new = publish_remote_labeled(&t, reg, "web", "1.27", "1.27.4", &[(VERSION, "1.27.4")]);
 
     let run = t.freshen().args(["-v", "update", &pattern]).run();
     run.expect_code(0);
@@ -235,6 +235,30 @@ fn moved_tag_shows_versions_not_digests() {
     let run = t.freshen().args(["-v", "update", &pattern]).run();
     run.expect_code(0);
     assert!(run.stderr.lines().any(|l| l == "0 tag lists listed, 0 image configs read"), "\n{run}");
+
+    // `policy` shows both sides by version, and the new image as a digest move.
+    let run = t.freshen().args(["policy", &web]).run();
+    run.expect_code(0);
+    let lines = run.stdout_lines();
+    let created: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("    Created: ")).collect();
+    assert_eq!(created.len(), 2, "\n{run}");
+    let expected = vec![
+        format!("{web}:"),
+        "  Installed: 1.27.3".to_string(),
+        "    Tag: 1.27".to_string(),
+        format!("    Digest: {}", old.digest),
+        format!("    Created: {}", created[0]),
+        "  Candidate: 1.27.4".to_string(),
+        "    Tag: 1.27".to_string(),
+        format!("    Digest: {}", new.digest),
+        format!("    Created: {}", created[1]),
+        "  Policy: all levels (default)".to_string(),
+        "  Tag upgrade: none".to_string(),
+        "  Version table:".to_string(),
+        "     1.27  digest".to_string(),
+        " *** 1.27  installed".to_string(),
+    ];
+    assert_eq!(lines, expected, "\n{run}");
 }
 
 #[test]

@@ -127,16 +127,23 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     }
     p.line("  Version table:");
     let what = if local.is_some() { "installed" } else { "current tag" };
+    // The same tag with a new image: a `digest` line above the installed one.
+    let moved = match (&installed, &candidate) {
+        (Some(i), Ok(c)) => c.tag == tag && c.digest != i.digest,
+        _ => false,
+    };
+    let table = newer.as_ref().map(|n| n.table.as_slice()).unwrap_or_default();
+    let width = table.iter().map(|c| c.tag().len()).chain([tag.len()]).max().unwrap_or(0);
+    for c in table {
+        let note = if c.within_policy { "" } else { "  beyond policy" };
+        p.line(&format!("     {:width$}  {}{note}", c.tag(), c.level));
+    }
+    if moved {
+        p.line(&format!("     {tag:width$}  digest"));
+    }
     match &newer {
-        None => p.line(&format!(" *** {tag}  {what} (not a version: followed by digest)")),
-        Some(n) => {
-            let width = n.table.iter().map(|c| c.tag().len()).chain([tag.len()]).max().unwrap_or(0);
-            for c in &n.table {
-                let note = if c.within_policy { "" } else { "  beyond policy" };
-                p.line(&format!("     {:width$}  {}{note}", c.tag(), c.level));
-            }
-            p.line(&format!(" *** {tag:width$}  {what}"));
-        }
+        None => p.line(&format!(" *** {tag:width$}  {what} (not a version: followed by digest)")),
+        Some(_) => p.line(&format!(" *** {tag:width$}  {what}")),
     }
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
 }
