@@ -87,7 +87,10 @@ pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
     fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
     fs::write(context.path().join("payload"), content).unwrap();
     let context_path = context.path().to_str().unwrap();
-    let mut args = vec!["build", "-q", "-t", tag];
+    // --no-cache: the legacy builder's cache probe for `FROM scratch` walks
+    // every parentless image in the shared store and fails with "unable to
+    // find image" when another test removes one meanwhile.
+    let mut args = vec!["build", "-q", "--no-cache", "-t", tag];
     if let Some(platform) = platform {
         args.extend(["--platform", platform]);
     }
