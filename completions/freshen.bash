@@ -43,6 +43,9 @@ _freshen() {
             freshen,notify)
                 cmd="freshen__subcmd__notify"
                 ;;
+            freshen,policy)
+                cmd="freshen__subcmd__policy"
+                ;;
             freshen,rollback)
                 cmd="freshen__subcmd__rollback"
                 ;;
@@ -88,6 +91,9 @@ _freshen() {
             freshen__subcmd__help,notify)
                 cmd="freshen__subcmd__help__subcmd__notify"
                 ;;
+            freshen__subcmd__help,policy)
+                cmd="freshen__subcmd__help__subcmd__policy"
+                ;;
             freshen__subcmd__help,rollback)
                 cmd="freshen__subcmd__help__subcmd__rollback"
                 ;;
@@ -113,7 +119,7 @@ _freshen() {
 
     case "${cmd}" in
         freshen)
-            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help"
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +315,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help)
-            opts="update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics help"
+            opts="update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -435,6 +441,20 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help__subcmd__notify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__help__subcmd__policy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -698,6 +718,44 @@ _freshen() {
             ;;
         freshen__subcmd__notify)
             opts="-H -q -v -h -V --test --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__policy)
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

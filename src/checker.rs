@@ -21,7 +21,15 @@ use crate::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, 
 pub struct Outcome {
     pub entries: Vec<Entry>,
     pub registries: BTreeMap<String, RegistryInfo>,
+    /// Reference → config digest of the registry's image for the local
+    /// platform, for upgradable tags (where it was learnt anyway), so its
+    /// labels can be read without another manifest request.
+    pub config_digests: BTreeMap<String, String>,
 }
+
+/// One check's result: the verdict, the remote digest, and the remote
+/// config digest when the check had to learn it.
+type Checked = (Status, String, Option<String>);
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -136,14 +144,26 @@ pub async fn check_all(
         let platforms = &platforms;
         async move {
             match host {
-                Err(e) => {
-                    group.iter().map(|(t, _)| entry_for(t, Err(e.clone()), checked_at)).collect::<Vec<_>>()
-                }
+                Err(e) => group
+                    .iter()
+                    .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None))
+                    .collect::<Vec<_>>(),
                 Ok(host) => check_group(engine, &host, group, platforms, checked_at).await,
             }
         }
     });
-    let entries: Vec<Entry> = futures_util::future::join_all(groups).await.into_iter().flatten().collect();
+    let mut config_digests = BTreeMap::new();
+    let entries: Vec<Entry> = futures_util::future::join_all(groups)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|(entry, config)| {
+            if let Some(c) = config.filter(|_| entry.status == Status::Upgradable) {
+                config_digests.insert(entry.reference.clone(), c);
+            }
+            entry
+        })
+        .collect();
     let mut infos = BTreeMap::new();
     for h in hosts {
         infos.insert(
@@ -151,7 +171,7 @@ pub async fn check_all(
             RegistryInfo { scheme: Some(h.scheme().as_str().to_string()), rate_limit: h.rate_limit() },
         );
     }
-    Outcome { entries, registries: infos }
+    Outcome { entries, registries: infos, config_digests }
 }
 
 async fn check_group(
@@ -160,7 +180,7 @@ async fn check_group(
     group: Vec<Item<'_, '_>>,
     platforms: &Platforms,
     checked_at: &str,
-) -> Vec<Entry> {
+) -> Vec<(Entry, Option<String>)> {
     let mut out = Vec::with_capacity(group.len());
     let prefetched = group.iter().any(|(_, h)| h.is_some());
     let mut items = group.into_iter();
@@ -168,12 +188,12 @@ async fn check_group(
         // Nobody has talked to this registry yet: the first request learns
         // the scheme and the authentication alone.
         if let Some((t, head)) = items.next() {
-            out.push(entry_for(t, check_one(engine, host, t, platforms, head).await, checked_at));
+            out.push(with_config(t, check_one(engine, host, t, platforms, head).await, checked_at));
         }
     }
     let mut pending: FuturesUnordered<_> = items
         .map(|(t, head)| async move {
-            entry_for(t, check_one(engine, host, t, platforms, head).await, checked_at)
+            with_config(t, check_one(engine, host, t, platforms, head).await, checked_at)
         })
         .collect();
     while let Some(e) = pending.next().await {
@@ -189,7 +209,18 @@ pub async fn check_now(
     host: &Host,
     t: &Target<'_>,
 ) -> Result<(Status, String), RegistryError> {
-    check_one(engine, host, t, &Platforms::default(), None).await
+    check_one(engine, host, t, &Platforms::default(), None).await.map(|(status, remote, _)| (status, remote))
+}
+
+fn with_config(
+    t: &Target<'_>,
+    result: Result<Checked, RegistryError>,
+    checked_at: &str,
+) -> (Entry, Option<String>) {
+    match result {
+        Ok((status, remote, config)) => (entry_for(t, Ok((status, remote)), checked_at), config),
+        Err(e) => (entry_for(t, Err(e), checked_at), None),
+    }
 }
 
 /// The verdict for one tag, and the digest the registry reported.
@@ -199,7 +230,7 @@ async fn check_one(
     t: &Target<'_>,
     platforms: &Platforms,
     head: Option<JoinHandle<Result<String, RegistryError>>>,
-) -> Result<(Status, String), RegistryError> {
+) -> Result<Checked, RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
     let remote = match head {
@@ -211,15 +242,21 @@ async fn check_one(
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote));
+        return Ok((Status::UpToDate, remote, None));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
         Manifest::Index(_) => platforms.get(engine, &t.image.id).await?,
         Manifest::Image { .. } => Platform::default(),
     };
+    let mut config = None;
     let status = match judge_manifest(local, &manifest, &platform) {
-        Next::Done(s) => s,
+        Next::Done(s) => {
+            if let Manifest::Image { config_digest } = &manifest {
+                config = Some(config_digest.clone());
+            }
+            s
+        }
         Next::NoPlatform => {
             return Err(RegistryError {
                 kind: ErrorKind::NotFound,
@@ -227,7 +264,11 @@ async fn check_one(
             })
         }
         Next::FetchPlatformManifest(digest) => match host.manifest(repo, &digest).await? {
-            Manifest::Image { config_digest } => judge_config(local, &config_digest),
+            Manifest::Image { config_digest } => {
+                let s = judge_config(local, &config_digest);
+                config = Some(config_digest);
+                s
+            }
             Manifest::Index(_) => {
                 return Err(RegistryError {
                     kind: ErrorKind::BadResponse,
@@ -236,7 +277,7 @@ async fn check_one(
             }
         },
     };
-    Ok((status, remote))
+    Ok((status, remote, config))
 }
 
 fn entry_for(t: &Target<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {

@@ -119,6 +119,15 @@ pub enum Command {
 
     /// Print or write Prometheus metrics for node_exporter's textfile collector (offline)
     Metrics(MetricsArgs),
+    /// Show an image's installed version, its candidate and the newer tags, like 'apt-cache policy'
+    #[command(
+        long_about = "Shows the installed version of one image (tag, digest, version, created, \
+revision and source labels), the candidate an upgrade would bring within the image's policy, \
+and a table of the newer version tags within and beyond the policy. Unlike 'list', this asks \
+the registry: it lists the repository's tags and reads the candidate's config.",
+        after_help = EXIT_CODES
+    )]
+    Policy(PolicyArgs),
 }
 
 const CHANGE_EXIT_CODES: &str = "\
@@ -363,4 +372,11 @@ pub struct MetricsArgs {
     /// Write the metrics to this file atomically (a .prom file in the collector's directory)
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The image's tag: `postgres:16.2`, `ghcr.io/org/app:1.4` (installed or not)
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
 }

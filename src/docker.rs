@@ -36,6 +36,8 @@ pub struct LocalImage {
     /// Seconds since the epoch.
     pub created: i64,
     pub size: i64,
+    /// The image's labels (`org.opencontainers.image.version`, …).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl LocalImage {
@@ -163,6 +165,7 @@ impl Engine {
                     .collect(),
                 created: s.created,
                 size: s.size,
+                labels: s.labels.into_iter().collect(),
             })
             .collect())
     }
@@ -196,6 +199,7 @@ impl Engine {
                 .collect(),
             created,
             size: i.size.unwrap_or(0),
+            labels: i.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect(),
         }))
     }
 
@@ -422,6 +426,7 @@ mod tests {
             ],
             created: 0,
             size: 0,
+            labels: Default::default(),
         };
         let hub = Reference::parse("docker.io/library/nginx:1").unwrap();
         assert_eq!(img.digests_in(&hub).collect::<Vec<_>>(), vec![d1.as_str()]);

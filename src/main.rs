@@ -20,8 +20,11 @@ mod schedule;
 mod settings;
 mod space;
 mod state;
+mod tagcache;
+mod tagcheck;
 mod unattended;
 mod verdict;
+mod versions;
 
 use clap::Parser;
 

@@ -14,6 +14,7 @@ use crate::report::Row;
 use crate::settings::OutputSettings;
 use crate::state::RegistryInfo;
 use crate::verdict::Status;
+use crate::versions::Level;
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -79,15 +80,29 @@ impl Printer {
         let mut t = Table::new();
         t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
         let with_notes = rows.iter().any(|r| r.error.is_some());
-        let mut header = vec!["IMAGE", "STATUS", "IMAGE ID", "CREATED", "DIGEST", "AVAILABLE"];
+        let with_newer = rows.iter().any(|r| r.version.newest.is_some());
+        let mut header = vec!["IMAGE", "STATUS", "IMAGE ID", "CREATED", "VERSION", "AVAILABLE"];
+        if with_newer {
+            header.push("NEWER TAG");
+        }
         if with_notes {
             header.push("NOTE");
         }
         t.set_header(header);
         for r in rows {
             let available = match (&r.remote_digest, r.status) {
-                (Some(d), Status::Upgradable) => short_digest(d).to_string(),
+                (Some(d), Status::Upgradable) => {
+                    let what = r.version.remote.clone().unwrap_or_else(|| short_digest(d).to_string());
+                    match r.version.remote_created.as_deref().and_then(parse_rfc3339) {
+                        Some(at) => format!("{what} ({})", age(now - at)),
+                        None => what,
+                    }
+                }
                 _ => "-".to_string(),
+            };
+            let current = match &r.version.current {
+                Some(v) => v.clone(),
+                None => r.local_digest.as_deref().map(short_digest).unwrap_or("-").to_string(),
             };
             let mut cells = vec![
                 Cell::new(r.reference.familiar()),
@@ -98,9 +113,12 @@ impl Printer {
                 }),
                 Cell::new(short_digest(&r.image_id)),
                 Cell::new(age(now - r.created)),
-                Cell::new(r.local_digest.as_deref().map(short_digest).unwrap_or("-")),
+                Cell::new(current),
                 Cell::new(available),
             ];
+            if with_newer {
+                cells.push(Cell::new(newer_cell(r)));
+            }
             if with_notes {
                 cells.push(Cell::new(r.error.as_deref().unwrap_or("")));
             }
@@ -117,11 +135,20 @@ impl Printer {
         for r in rows {
             let name = r.reference.familiar();
             let line = match r.status {
-                Status::Upgradable => format!(
-                    "{name} {} [upgradable from: {}]",
-                    r.remote_digest.as_deref().map(short_digest).unwrap_or("?"),
-                    r.local_digest.as_deref().map(short_digest).unwrap_or_else(|| short_digest(&r.image_id))
-                ),
+                // Versions when both sides have one, else digests.
+                Status::Upgradable => match (&r.version.remote, &r.version.current) {
+                    (Some(new), Some(old)) if new != old => {
+                        format!("{name} {new} [upgradable from: {old}]")
+                    }
+                    _ => format!(
+                        "{name} {} [upgradable from: {}]",
+                        r.remote_digest.as_deref().map(short_digest).unwrap_or("?"),
+                        r.local_digest
+                            .as_deref()
+                            .map(short_digest)
+                            .unwrap_or_else(|| short_digest(&r.image_id))
+                    ),
+                },
                 Status::UpToDate | Status::LocalOnly => format!(
                     "{name} {} [{}]",
                     r.local_digest.as_deref().map(short_digest).unwrap_or_else(|| short_digest(&r.image_id)),
@@ -199,6 +226,11 @@ struct JsonImage<'a> {
     created: Option<String>,
     size: i64,
     held: bool,
+    current_version: Option<&'a str>,
+    candidate_version: Option<&'a str>,
+    candidate_tag: Option<&'a str>,
+    update_level: Option<Level>,
+    newest_tag: Option<&'a str>,
 }
 
 impl<'a> From<&'a Row> for JsonImage<'a> {
@@ -217,8 +249,44 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             created: rfc3339(r.created),
             size: r.size,
             held: r.held,
+            current_version: r.version.current.as_deref(),
+            candidate_version: r.candidate_version(),
+            candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),
+            update_level: r.update_level(),
+            newest_tag: r.version.newest.as_ref().map(|c| c.tag.as_str()),
         }
     }
+}
+
+/// The newest newer tag at each level, like `16.4 (minor), 17.0 (major)`;
+/// those the policy does not allow end with `beyond policy`.
+fn newer_cell(r: &Row) -> String {
+    let within: Vec<String> = r
+        .version
+        .by_level
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(c, _)| format!("{} ({})", c.tag, c.level))
+        .collect();
+    let beyond: Vec<String> = r
+        .version
+        .by_level
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(c, _)| format!("{} ({})", c.tag, c.level))
+        .collect();
+    match (within.is_empty(), beyond.is_empty()) {
+        (true, true) => "-".to_string(),
+        (false, true) => within.join(", "),
+        (true, false) => format!("{} beyond policy", beyond.join(", ")),
+        (false, false) => format!("{}, {} beyond policy", within.join(", "), beyond.join(", ")),
+    }
+}
+
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 pub fn rfc3339(unix: i64) -> Option<String> {

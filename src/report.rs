@@ -6,8 +6,11 @@ use std::collections::HashSet;
 
 use crate::docker::{Container, LocalImage};
 use crate::reference::{Forms, Pattern, Reference};
+use crate::settings::ImagePolicy;
 use crate::state::State;
+use crate::tagcache::{TagCache, LABEL_VERSION};
 use crate::verdict::Status;
+use crate::versions::{self, Level, Version};
 
 /// The user's selection: patterns to include (all when empty) and
 /// patterns from the config file to leave alone.
@@ -110,12 +113,110 @@ pub struct Row {
     pub size: i64,
     /// On hold (`freshen hold`): never upgraded, shown as kept back.
     pub held: bool,
+    pub version: VersionView,
 }
 
 /// Marks the rows a hold covers.
 pub fn mark_held(rows: &mut [Row], holds: &crate::holds::Holds) {
     for r in rows {
         r.held = holds.is_held(&r.reference);
+    }
+}
+
+/// The versions side of a row, from the tag cache and the labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionView {
+    /// The local image's `org.opencontainers.image.version`, else the tag
+    /// if it is a version.
+    pub current: Option<String>,
+    /// The registry's image for the same tag, when it is newer: its version
+    /// label and creation time, from its config.
+    pub remote: Option<String>,
+    pub remote_created: Option<String>,
+    /// The newest tag within the image's policy, and the newest of all.
+    pub candidate: Option<Candidate>,
+    pub newest: Option<Candidate>,
+    /// The newest newer tag at each level (patch, minor, major), and
+    /// whether the policy allows it.
+    pub by_level: Vec<(Candidate, bool)>,
+}
+
+/// A newer tag as a row shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub tag: String,
+    pub version: String,
+    pub level: Level,
+}
+
+impl From<&versions::Candidate> for Candidate {
+    fn from(c: &versions::Candidate) -> Candidate {
+        Candidate { tag: c.tag().to_string(), version: c.version.display(), level: c.level }
+    }
+}
+
+impl Row {
+    /// `patch`/`minor`/`major` for a newer tag within policy, `digest` when
+    /// only the tag's image changed, None when there is nothing to do.
+    pub fn update_level(&self) -> Option<Level> {
+        match &self.version.candidate {
+            Some(c) => Some(c.level),
+            None if self.status == Status::Upgradable => Some(Level::Digest),
+            None => None,
+        }
+    }
+
+    /// The version an upgrade would bring: the candidate tag's, else the
+    /// registry's image label for the same tag.
+    pub fn candidate_version(&self) -> Option<&str> {
+        match &self.version.candidate {
+            Some(c) => Some(&c.version),
+            None if self.status == Status::Upgradable => self.version.remote.as_deref(),
+            None => None,
+        }
+    }
+}
+
+/// Fills in each row's versions from the local labels, the cached tag
+/// listings and remote labels, and the image policies. No I/O.
+pub fn annotate(
+    rows: &mut [Row],
+    images: &[LocalImage],
+    cache: &TagCache,
+    policy: impl Fn(&Reference) -> ImagePolicy,
+) {
+    for row in rows.iter_mut() {
+        let Some(tag) = row.reference.tag.clone() else { continue };
+        let label = images
+            .iter()
+            .find(|i| i.id == row.image_id)
+            .and_then(|i| i.labels.get(LABEL_VERSION))
+            .filter(|v| !v.trim().is_empty())
+            .cloned();
+        let parsed = Version::parse(&tag);
+        let mut view = VersionView {
+            current: label.or_else(|| parsed.as_ref().map(Version::display)),
+            ..VersionView::default()
+        };
+        if row.status == Status::Upgradable {
+            if let Some(remote) = row.remote_digest.as_deref().and_then(|d| cache.images.get(d)) {
+                view.remote = remote.version.clone();
+                view.remote_created = remote.created.clone();
+            }
+        }
+        if let Some(tags) = cache.tags(&row.reference.name()) {
+            let rules = policy(&row.reference).rules;
+            if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
+                view.candidate = newer.candidate().map(Candidate::from);
+                view.newest = newer.newest().map(Candidate::from);
+                for level in [Level::Patch, Level::Minor, Level::Major] {
+                    if let Some(c) = newer.table.iter().find(|c| c.level == level) {
+                        view.by_level.push((Candidate::from(c), c.within_policy));
+                    }
+                }
+            }
+        }
+        row.version = view;
     }
 }
 
@@ -154,6 +255,7 @@ pub fn rows(
             created: image.created,
             size: image.size,
             held: false,
+            version: VersionView::default(),
         };
         match state.entry(&key) {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
@@ -193,6 +295,7 @@ pub fn rows(
             created: image.created,
             size: image.size,
             held: false,
+            version: VersionView::default(),
         });
     }
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -215,6 +318,7 @@ mod tests {
             digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
             created: 0,
             size: 0,
+            labels: Default::default(),
         }
     }
 
@@ -283,5 +387,57 @@ mod tests {
         assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
         let c = Container { image: format!("nginx@{b}"), image_id: d('3'), ..Default::default() };
         assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
+    }
+
+    #[test]
+    fn versions_from_labels_listings_and_policy() {
+        use crate::tagcache::{Listing, RemoteImage};
+        let mut pg = image('a', &["postgres:16.2"], &[]);
+        pg.labels.insert(LABEL_VERSION.into(), "16.2.0".into());
+        let web = image('b', &["web:1.27", "web:latest"], &[]);
+        let images = vec![pg, web];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/postgres:16.2", 'a', Status::UpToDate, Some(d('a'))));
+        state.entries.push(entry("docker.io/library/web:1.27", 'b', Status::Upgradable, Some(d('c'))));
+        state.entries.push(entry("docker.io/library/web:latest", 'b', Status::UpToDate, Some(d('b'))));
+        let mut cache = TagCache::default();
+        let tags = |l: &str| Listing { listed_at: 0, tags: l.split(' ').map(String::from).collect() };
+        cache.repositories.insert("docker.io/library/postgres".into(), tags("16.2 16.3 16.4 17.0 latest"));
+        cache.repositories.insert("docker.io/library/web".into(), tags("1.27 latest"));
+        cache.images.insert(
+            d('c'),
+            RemoteImage {
+                version: Some("1.27.4".into()),
+                created: Some("2026-01-02T00:00:00Z".into()),
+                ..Default::default()
+            },
+        );
+        let mut rows = rows(&state, &images, &[], &Selection::default());
+        let minor = |r: &Reference| ImagePolicy {
+            rules: versions::TagRules {
+                max_level: if r.repository == "library/postgres" { Level::Minor } else { Level::Major },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        annotate(&mut rows, &images, &cache, minor);
+        let pg = &rows[0];
+        assert_eq!(pg.version.current.as_deref(), Some("16.2.0"), "the label wins over the tag");
+        assert_eq!(pg.version.candidate.as_ref().map(|c| c.tag.as_str()), Some("16.4"));
+        assert_eq!(pg.version.newest.as_ref().map(|c| c.tag.as_str()), Some("17.0"));
+        assert_eq!(pg.update_level(), Some(Level::Minor));
+        assert_eq!(pg.candidate_version(), Some("16.4"));
+        let levels: Vec<(&str, bool)> =
+            pg.version.by_level.iter().map(|(c, ok)| (c.tag.as_str(), *ok)).collect();
+        assert_eq!(levels, vec![("16.4", true), ("17.0", false)]);
+        let web = &rows[1];
+        assert_eq!(web.version.current.as_deref(), Some("1.27"));
+        assert_eq!(web.version.remote.as_deref(), Some("1.27.4"));
+        assert_eq!(web.update_level(), Some(Level::Digest));
+        assert_eq!(web.candidate_version(), Some("1.27.4"));
+        assert_eq!(web.version.candidate, None);
+        let latest = &rows[2];
+        assert_eq!(latest.version, VersionView::default(), "latest is not a version and has no label");
+        assert_eq!(latest.update_level(), None);
     }
 }

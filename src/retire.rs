@@ -219,6 +219,7 @@ mod tests {
             digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
             created,
             size: 0,
+            labels: Default::default(),
         }
     }
 

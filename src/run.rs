@@ -65,6 +65,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Command::Generate(_) | Command::Motd(_) | Command::Metrics(_) | Command::Schedule(_) => {
                 unreachable!("handled above")
             }
+            Command::Policy(a) => commands::policy::policy(&settings, a, &printer).await,
         }
     })
 }

@@ -1,6 +1,7 @@
 //! Flags, environment and the config file, resolved into one `Settings`
 //! value in one place. Commands never read the environment themselves.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,12 +10,15 @@ use serde::Deserialize;
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
 use crate::error::{Error, Result};
 use crate::notify::{Target, TargetConfig};
-use crate::reference::Pattern;
+use crate::reference::{Pattern, Reference};
 use crate::unattended::Policy;
+use crate::versions::{Level, TagRules};
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
 pub const DEFAULT_RETRIES: u32 = 3;
+/// How long a repository's tag listing is reused before it is asked for again.
+pub const DEFAULT_TAG_CACHE_TTL_SECS: u64 = 6 * 3600;
 
 /// The config file, as written by the user. Unknown keys are errors so a
 /// typo never silently disables a setting.
@@ -46,8 +50,40 @@ pub struct ConfigFile {
     pub unattended: Option<toml::Spanned<UnattendedConfig>>,
     /// The sections above, validated (with the line of any mistake) by
     /// `parse_config`.
+    /// Seconds a repository's tag listing is reused (0: list every time).
+    pub tag_cache_ttl: Option<u64>,
+    /// Per-image version policy, keyed by image pattern.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageSection>,
     #[serde(skip)]
     pub checked: Checked,
+}
+
+/// `[images."PATTERN"]`: how far the tags of matching images may move.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// The highest level a newer tag may be: `digest` (never another tag),
+    /// `patch`, `minor` or `major` (the default).
+    pub policy: Option<Level>,
+    /// Tag globs a candidate must match (any); all tags when empty.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Tag globs a candidate must not match.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Never upgrade or remove matching images.
+    #[serde(default)]
+    pub hold: bool,
+}
+
+/// The version policy that applies to one image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImagePolicy {
+    pub rules: TagRules,
+    pub hold: bool,
+    /// The `[images."…"]` section it came from; None for the default.
+    pub section: Option<String>,
 }
 
 /// `[unattended]` as written.
@@ -77,6 +113,9 @@ pub struct Settings {
     pub registry: RegistrySettings,
     pub output: OutputSettings,
     pub exclude: Vec<Pattern>,
+    /// `[images."…"]` sections, most specific first.
+    pub images: Vec<(Pattern, ImageSection)>,
+    pub tag_cache_ttl: Duration,
     /// The config file in effect (it need not exist), for messages and for
     /// the units `schedule` writes.
     pub config_path: Option<PathBuf>,
@@ -177,6 +216,7 @@ impl Settings {
             .iter()
             .map(|p| Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}"))))
             .collect::<Result<Vec<_>>>()?;
+        let images = image_sections(&config.images);
         let docker_config_dir = match std::env::var_os("DOCKER_CONFIG") {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
@@ -212,6 +252,8 @@ impl Settings {
             notify: config.checked.notify,
             renotify_after: config.checked.renotify_after,
             unattended: config.checked.unattended,
+            images,
+            tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
         })
     }
 
@@ -234,6 +276,38 @@ impl Settings {
         }
         Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
     }
+
+    /// The policy for an image: the most specific matching
+    /// `[images."PATTERN"]` section (the pattern with the most characters
+    /// that are not `*` or `?`; on a tie, the one that sorts first), else
+    /// the default (every level, every tag, not held).
+    pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
+        match self.images.iter().find(|(p, _)| p.matches(reference)) {
+            None => ImagePolicy::default(),
+            Some((pattern, section)) => ImagePolicy {
+                rules: TagRules {
+                    max_level: section.policy.unwrap_or(Level::Major),
+                    include: section.include.clone(),
+                    exclude: section.exclude.clone(),
+                },
+                hold: section.hold,
+                section: Some(pattern.to_string()),
+            },
+        }
+    }
+}
+
+fn specificity(pattern: &str) -> usize {
+    pattern.chars().filter(|c| *c != '*' && *c != '?').count()
+}
+
+/// The image sections in the order `image_policy` tries them.
+fn image_sections(config: &BTreeMap<String, ImageSection>) -> Vec<(Pattern, ImageSection)> {
+    let mut out: Vec<(Pattern, ImageSection)> =
+        config.iter().filter_map(|(k, v)| Pattern::new(k).ok().map(|p| (p, v.clone()))).collect();
+    // Stable sort: among equally specific patterns the map's order (sorted) stays.
+    out.sort_by_key(|(p, _)| std::cmp::Reverse(specificity(&p.to_string())));
+    out
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
@@ -321,6 +395,28 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
             .collect::<Result<Vec<_>>>()?;
         config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, allowed });
     }
+    let bad = |needle: &str, detail: String| Error::Config {
+        path: path.to_path_buf(),
+        detail: match line_mentioning(text, needle) {
+            Some(n) => format!("line {n}, {detail}"),
+            None => detail,
+        },
+    };
+    for (key, section) in &config.images {
+        if let Err(e) = Pattern::new(key) {
+            return Err(bad(key, format!("key 'images.\"{key}\"': not an image pattern ({e})")));
+        }
+        for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
+            if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "key 'images.\"{key}\".{name}': '{p}' is not a tag pattern (use globs like \"16.*\")"
+                    ),
+                ));
+            }
+        }
+    }
     Ok(config)
 }
 
@@ -345,6 +441,15 @@ fn key_span(text: &str, table: &std::ops::Range<usize>, key: &str) -> std::ops::
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
     text[..offset].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The first line mentioning `needle` as a quoted or bare key, 1-based.
+fn line_mentioning(text: &str, needle: &str) -> Option<usize> {
+    let quoted = format!("\"{needle}\"");
+    text.lines()
+        .position(|l| l.contains(&quoted))
+        .or_else(|| text.lines().position(|l| l.contains(needle)))
+        .map(|i| i + 1)
 }
 
 /// One line: where the problem is (line and key) and what it is.
@@ -425,5 +530,65 @@ mod tests {
         assert_eq!(c.exclude, vec!["*/test/*"]);
         let c = parse_config(Path::new("x"), "keep = 2\nolder_than = \"7d\"\n").unwrap();
         assert_eq!((c.keep, c.older_than.as_deref()), (Some(2), Some("7d")));
+    }
+
+    fn settings_with(text: &str) -> Settings {
+        let config = parse_config(Path::new("c.toml"), text).unwrap();
+        let global = GlobalArgs {
+            state_dir: Some("/tmp/x".into()),
+            config: None,
+            docker_host: None,
+            insecure_registries: vec![],
+            quiet: false,
+            verbose: false,
+            color: ColorChoice::Never,
+        };
+        Settings::from_parts(&global, None, config).unwrap()
+    }
+
+    #[test]
+    fn image_policies_most_specific_first() {
+        let s = settings_with(
+            "tag_cache_ttl = 60\n\
+             [images.\"*\"]\npolicy = \"major\"\n\
+             [images.\"postgres\"]\npolicy = \"minor\"\ninclude = [\"16.*\"]\nexclude = [\"*-rc*\"]\n\
+             [images.\"ghcr.io/org/*\"]\nhold = true\npolicy = \"patch\"\n",
+        );
+        assert_eq!(s.tag_cache_ttl, Duration::from_secs(60));
+        let r = |x: &str| Reference::parse(x).unwrap();
+        let pg = s.image_policy(&r("postgres:16.2"));
+        assert_eq!(pg.rules.max_level, Level::Minor);
+        assert_eq!(pg.rules.include, vec!["16.*"]);
+        assert_eq!(pg.rules.exclude, vec!["*-rc*"]);
+        assert_eq!(pg.section.as_deref(), Some("postgres"));
+        assert!(!pg.hold);
+        let app = s.image_policy(&r("ghcr.io/org/app:1.2"));
+        assert!(app.hold);
+        assert_eq!(app.rules.max_level, Level::Patch);
+        assert_eq!(s.image_policy(&r("redis:7")).section.as_deref(), Some("*"));
+        let none = settings_with("").image_policy(&r("redis:7"));
+        assert_eq!(none, ImagePolicy::default());
+        assert_eq!(none.rules.max_level, Level::Major);
+    }
+
+    #[test]
+    fn image_section_errors_name_line_and_key() {
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "[images.\"postgres\"]\npolicy = \"minorr\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("config file /c.toml: line 2, key 'policy': unknown variant"), "{e}");
+        let e = parse_config(p, "[images.\"postgres\"]\nhold = true\npolcy = \"minor\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("config file /c.toml: line 3, key 'polcy': unknown field"), "{e}");
+        let e = parse_config(p, "\n[images.\"a b\"]\nhold = true\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config file /c.toml: line 2, key 'images.\"a b\"': not an image pattern (contains whitespace)"
+        );
+        let e = parse_config(p, "[images.\"x\"]\ninclude = [\"\"]\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /c.toml: line 1, key 'images.\"x\".include': '' is not a tag pattern"),
+            "{e}"
+        );
     }
 }

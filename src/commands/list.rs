@@ -13,6 +13,7 @@ use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
 use crate::state::State;
+use crate::tagcache::TagCache;
 use crate::verdict::Status;
 
 pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u8> {
@@ -20,16 +21,17 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let holds = Holds::load(&settings.state_dir)?;
-    let mut rows = if args.upgradable {
+    let (images, containers) = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
         // inspect just those instead of listing every image on the host.
-        let images = upgradable_images(&engine, &state, &selection).await?;
-        report::rows(&state, &images, &[], &selection)
+        (upgradable_images(&engine, &state, &selection).await?, Vec::new())
     } else {
-        let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
-        report::rows(&state, &images, &containers, &selection)
+        tokio::try_join!(engine.images(), engine.containers())?
     };
+    let mut rows = report::rows(&state, &images, &containers, &selection);
     report::mark_held(&mut rows, &holds);
+    let cache = TagCache::load(&settings.state_dir);
+    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     if args.upgradable {
         rows.retain(|r| r.status == Status::Upgradable);
     }

@@ -6,6 +6,7 @@ pub mod hold;
 pub mod list;
 pub mod motd;
 pub mod notify;
+pub mod policy;
 pub mod rollback;
 pub mod schedule;
 pub mod update;

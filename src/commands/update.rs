@@ -16,6 +16,8 @@ use crate::render::{self, Printer};
 use crate::report::{self, Selection};
 use crate::settings::Settings;
 use crate::state::{self, Lock, State};
+use crate::tagcache::TagCache;
+use crate::tagcheck;
 use crate::unattended;
 use crate::verdict::Status;
 
@@ -232,12 +234,28 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     let checked_at = render::now_rfc3339();
     let outcome =
         checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
+    let now = render::now_unix();
+    let mut cache = TagCache::load(dir);
+    let pass =
+        tagcheck::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now).await;
+    if pass.listed + pass.configs > 0 {
+        if let Err(e) = cache.save(dir, &lock, now) {
+            p.warn(&format!("{e}; tag listings will be fetched again next time"));
+        }
+    }
     if p.verbose() {
         let n = targets.len();
         p.info(&format!(
             "{} registry requests for {n} {}",
             registries.request_count(),
             if n == 1 { "image" } else { "images" }
+        ));
+        p.info(&format!(
+            "{} tag {} listed, {} image {} read",
+            pass.listed,
+            if pass.listed == 1 { "list" } else { "lists" },
+            pass.configs,
+            if pass.configs == 1 { "config" } else { "configs" }
         ));
         for (reg, info) in &outcome.registries {
             if let Some(rl) = &info.rate_limit {
@@ -284,9 +302,16 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
         Summary::Json => {
             let mut rows = report::rows(&new, &images, &containers, &selection);
             report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
+            report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
             p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
+            for w in &pass.warnings {
+                p.warn(w);
+            }
         }
         Summary::Text => {
+            for w in &pass.warnings {
+                p.warn(w);
+            }
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }

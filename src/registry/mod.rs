@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod credentials;
 pub mod daemon_config;
+pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -400,26 +401,28 @@ impl Host {
     /// out `Docker-Content-Digest` (or refuse HEAD) cost one GET, whose
     /// body is hashed. Mirrors, if any, are asked first.
     pub async fn tag_digest(&self, repository: &str, tag: &str) -> Result<String, RegistryError> {
-        let mut notes = Vec::new();
-        for m in self.mirrors.iter().filter(|m| !m.down.load(Ordering::Relaxed)) {
-            match m.tag_digest_here(repository, tag).await {
-                Ok(d) => return Ok(d),
-                Err(e) => notes.push(m.mirror_failed(e)),
-            }
-        }
-        self.tag_digest_here(repository, tag).await.map_err(|e| after_mirrors(e, &notes))
+        self.mirrors_first(|h| Box::pin(h.tag_digest_here(repository, tag))).await
     }
 
     /// A manifest by digest, verified against that digest; mirrors first.
     pub async fn manifest(&self, repository: &str, digest: &str) -> Result<Manifest, RegistryError> {
+        self.mirrors_first(|h| Box::pin(h.manifest_here(repository, digest))).await
+    }
+
+    /// Runs one request against each mirror that is not known to be down,
+    /// then against this registry, like the daemon does for Docker Hub.
+    pub(crate) async fn mirrors_first<'s, T>(
+        &'s self,
+        op: impl Fn(&'s Host) -> futures_util::future::BoxFuture<'s, Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
         let mut notes = Vec::new();
         for m in self.mirrors.iter().filter(|m| !m.down.load(Ordering::Relaxed)) {
-            match m.manifest_here(repository, digest).await {
-                Ok(d) => return Ok(d),
+            match op(m).await {
+                Ok(v) => return Ok(v),
                 Err(e) => notes.push(m.mirror_failed(e)),
             }
         }
-        self.manifest_here(repository, digest).await.map_err(|e| after_mirrors(e, &notes))
+        op(self).await.map_err(|e| after_mirrors(e, &notes))
     }
 
     /// Remembers a mirror that is unreachable, and describes its failure.

@@ -1,0 +1,282 @@
+//! `freshen policy IMAGE`: like `apt-cache policy`, the installed version
+//! of one image, the candidate an upgrade would bring within its policy,
+//! and the newer tags within and beyond it. An explicit question about one
+//! image, so it asks the registry: a fresh tag listing (kept in the tag
+//! cache for `list`) and the candidate's manifest and config.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::cli::PolicyArgs;
+use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::docker::{Engine, LocalImage, Platform};
+use crate::error::{Error, Result};
+use crate::reference::{short_digest, Reference};
+use crate::registry::{ErrorKind, Host, Registries, RegistryError};
+use crate::render::{self, Printer};
+use crate::report::local_digest;
+use crate::settings::{ImagePolicy, Settings};
+use crate::state::{Lock, State};
+use crate::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
+use crate::verdict::{pick_platform, Manifest};
+use crate::versions::{self, Level, Version};
+
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// One side of the comparison, as printed.
+#[derive(Debug, Default)]
+struct Side {
+    version: Option<String>,
+    tag: String,
+    digest: Option<String>,
+    created: Option<String>,
+    revision: Option<String>,
+    source: Option<String>,
+}
+
+pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<u8> {
+    let mut reference = Reference::parse(&args.image)
+        .map_err(|detail| Error::BadReference { input: args.image.clone(), detail })?;
+    if reference.digest.is_some() {
+        return Err(Error::Usage(format!(
+            "'{}' names a digest, which never changes: give a tag, like {}:latest",
+            args.image,
+            reference.familiar_name()
+        )));
+    }
+    let tag = reference.tag.get_or_insert_with(|| "latest".to_string()).clone();
+    let policy = settings.image_policy(&reference);
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let images = engine.images().await?;
+    let local = images.iter().find(|i| i.tags.contains(&reference));
+
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    for w in registries.warnings() {
+        p.warn(&w);
+    }
+    let state = State::load(&settings.state_dir).unwrap_or_default();
+    let hint = state.registries.get(&reference.registry).and_then(|i| i.scheme.clone());
+    let host = registries
+        .host(&reference.registry, vec![reference.repository.clone()], hint.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+
+    let name = reference.name();
+    let now = render::now_unix();
+    let mut cache = TagCache::load(&settings.state_dir);
+    let mut failed = false;
+    let tags: Vec<String> = match host.tags(&reference.repository).await {
+        Ok(tags) => {
+            cache.repositories.insert(name.clone(), Listing::new(now, tags.clone()));
+            tags
+        }
+        Err(e) => {
+            p.warn(&format!("cannot list the tags of {name}: {e}"));
+            failed = true;
+            cache.tags(&name).map(<[String]>::to_vec).unwrap_or_default()
+        }
+    };
+    let newer = versions::newer_tags(&tag, &tags, &policy.rules);
+    let platform = match local {
+        Some(i) => engine.platform(&i.id).await.unwrap_or_else(|_| host_platform()),
+        None => host_platform(),
+    };
+
+    let installed = local.map(|i| installed_side(i, &reference));
+    let candidate_tag = newer.as_ref().and_then(|n| n.candidate()).map(|c| c.tag().to_string());
+    let candidate = match &candidate_tag {
+        Some(t) => remote_side(&host, &reference.repository, t, &platform, &mut cache, now).await,
+        None => match remote_side(&host, &reference.repository, &tag, &platform, &mut cache, now).await {
+            // The tag's image is the installed one: the candidate is what is installed.
+            Ok(side) if local.is_some_and(|i| same_image(i, &reference, &side)) => {
+                Ok(installed.as_ref().map(clone_side).unwrap_or(side))
+            }
+            other => other,
+        },
+    };
+    if let Ok(lock) = Lock::acquire(&settings.state_dir, LOCK_WAIT, |holder| {
+        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
+    }) {
+        if let Err(e) = cache.save(&settings.state_dir, &lock, now) {
+            p.warn(&e.to_string());
+        }
+    }
+
+    p.line(&format!("{}:", reference.familiar()));
+    match &installed {
+        Some(side) => print_side(p, "Installed", side),
+        None => p.line("  Installed: (none)"),
+    }
+    match &candidate {
+        Ok(side) => print_side(p, "Candidate", side),
+        Err(e) => {
+            failed = true;
+            p.line(&format!("  Candidate: (unknown: {e})"))
+        }
+    }
+    p.line(&format!("  Policy: {}", describe_policy(&policy)));
+    let listing = [(reference.clone(), tags.as_slice(), &policy.rules, policy.hold)];
+    match versions::tag_upgrades(&listing).first() {
+        Some(u) => p.line(&format!(
+            "  Tag upgrade: {} → {} ({})",
+            u.from.tag.as_deref().unwrap_or(""),
+            u.to.tag.as_deref().unwrap_or(""),
+            u.level
+        )),
+        None if policy.hold => p.line("  Tag upgrade: none (held)"),
+        None => p.line("  Tag upgrade: none"),
+    }
+    p.line("  Version table:");
+    let what = if local.is_some() { "installed" } else { "current tag" };
+    // The same tag with a new image: a `digest` line above the installed one.
+    let moved = match (&installed, &candidate) {
+        (Some(i), Ok(c)) => c.tag == tag && c.digest != i.digest,
+        _ => false,
+    };
+    let table = newer.as_ref().map(|n| n.table.as_slice()).unwrap_or_default();
+    let width = table.iter().map(|c| c.tag().len()).chain([tag.len()]).max().unwrap_or(0);
+    for c in table {
+        let note = if c.within_policy { "" } else { "  beyond policy" };
+        p.line(&format!("     {:width$}  {}{note}", c.tag(), c.level));
+    }
+    if moved {
+        p.line(&format!("     {tag:width$}  digest"));
+    }
+    match &newer {
+        None => p.line(&format!(" *** {tag:width$}  {what} (not a version: followed by digest)")),
+        Some(_) => p.line(&format!(" *** {tag:width$}  {what}")),
+    }
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+fn clone_side(s: &Side) -> Side {
+    Side {
+        version: s.version.clone(),
+        tag: s.tag.clone(),
+        digest: s.digest.clone(),
+        created: s.created.clone(),
+        revision: s.revision.clone(),
+        source: s.source.clone(),
+    }
+}
+
+fn describe_policy(policy: &ImagePolicy) -> String {
+    let mut s = match policy.rules.max_level {
+        Level::Digest => "digest only (tags never move)".to_string(),
+        Level::Major => "all levels".to_string(),
+        l => format!("up to {l}"),
+    };
+    if !policy.rules.include.is_empty() {
+        s.push_str(&format!(", include {}", policy.rules.include.join(" ")));
+    }
+    if !policy.rules.exclude.is_empty() {
+        s.push_str(&format!(", exclude {}", policy.rules.exclude.join(" ")));
+    }
+    if policy.hold {
+        s.push_str(", held");
+    }
+    match &policy.section {
+        Some(pattern) => s.push_str(&format!(" (config [images.\"{pattern}\"])")),
+        None => s.push_str(" (default)"),
+    }
+    s
+}
+
+fn print_side(p: &Printer, title: &str, side: &Side) {
+    let version = side.version.clone().unwrap_or_else(|| match &side.digest {
+        Some(d) => short_digest(d).to_string(),
+        None => "(unknown)".to_string(),
+    });
+    p.line(&format!("  {title}: {version}"));
+    p.line(&format!("    Tag: {}", side.tag));
+    if let Some(d) = &side.digest {
+        p.line(&format!("    Digest: {d}"));
+    }
+    if let Some(c) = &side.created {
+        p.line(&format!("    Created: {c}"));
+    }
+    if let Some(r) = &side.revision {
+        p.line(&format!("    Revision: {r}"));
+    }
+    if let Some(s) = &side.source {
+        p.line(&format!("    Source: {s}"));
+    }
+}
+
+fn label(labels: &BTreeMap<String, String>, key: &str) -> Option<String> {
+    labels.get(key).filter(|v| !v.trim().is_empty()).cloned()
+}
+
+fn installed_side(image: &LocalImage, reference: &Reference) -> Side {
+    let tag = reference.tag.clone().unwrap_or_default();
+    Side {
+        version: label(&image.labels, LABEL_VERSION).or_else(|| Version::parse(&tag).map(|v| v.display())),
+        digest: local_digest(image, reference, None).or_else(|| Some(image.id.clone())),
+        created: render::rfc3339(image.created),
+        revision: label(&image.labels, LABEL_REVISION),
+        source: label(&image.labels, LABEL_SOURCE),
+        tag,
+    }
+}
+
+fn same_image(image: &LocalImage, reference: &Reference, side: &Side) -> bool {
+    side.digest.as_deref().is_some_and(|d| image.id == d || image.digests_in(reference).any(|x| x == d))
+}
+
+/// The daemon-less guess of the platform for an image that is not
+/// installed: this machine's.
+fn host_platform() -> Platform {
+    let architecture = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        a => a,
+    };
+    Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
+}
+
+/// A remote tag: its digest, and its config (for this platform) read for
+/// the version, creation time, revision and source.
+async fn remote_side(
+    host: &Host,
+    repo: &str,
+    tag: &str,
+    platform: &Platform,
+    cache: &mut TagCache,
+    now: i64,
+) -> Result<Side, RegistryError> {
+    let digest = host.tag_digest(repo, tag).await?;
+    let info = match cache.images.get(&digest) {
+        Some(info) => info.clone(),
+        None => {
+            let config_digest = match host.manifest(repo, &digest).await? {
+                Manifest::Image { config_digest } => config_digest,
+                Manifest::Index(entries) => {
+                    let entry = pick_platform(&entries, platform).ok_or_else(|| RegistryError {
+                        kind: ErrorKind::NotFound,
+                        message: format!("the registry's index for {tag} has no {platform} image"),
+                    })?;
+                    match host.manifest(repo, &entry.digest).await? {
+                        Manifest::Image { config_digest } => config_digest,
+                        Manifest::Index(_) => {
+                            return Err(RegistryError {
+                                kind: ErrorKind::BadResponse,
+                                message: "the index entry for this platform is itself an index".into(),
+                            })
+                        }
+                    }
+                }
+            };
+            let info = RemoteImage::from_config(&host.image_config(repo, &config_digest).await?, now);
+            cache.images.insert(digest.clone(), info.clone());
+            info
+        }
+    };
+    Ok(Side {
+        version: info.version.or_else(|| Version::parse(tag).map(|v| v.display())),
+        tag: tag.to_string(),
+        digest: Some(digest),
+        created: info.created,
+        revision: info.revision,
+        source: info.source,
+    })
+}

@@ -1,0 +1,119 @@
+//! The version half of an update, after the digest checks: list the tags
+//! of repositories whose local tag is a version (when the cached listing
+//! is older than the TTL), and read the config labels of images that can
+//! be upgraded (once per remote digest; they never change). Failures here
+//! never change a verdict; they become warnings and the old listing stays.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::checker::Outcome;
+use crate::registry::Registries;
+use crate::report::Target;
+use crate::settings::Settings;
+use crate::state::RegistryInfo;
+use crate::tagcache::{Listing, RemoteImage, TagCache};
+use crate::verdict::Status;
+use crate::versions::{Level, Version};
+
+/// What the pass did, for `-v` and the tests' request accounting.
+#[derive(Debug, Default)]
+pub struct Pass {
+    pub listed: usize,
+    pub configs: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Repositories (`(registry, repository)`) whose tags a target needs:
+/// checked without error, a version tag, a policy that allows tag moves.
+pub fn wanted_listings(
+    settings: &Settings,
+    targets: &[Target<'_>],
+    outcome: &Outcome,
+) -> BTreeSet<(String, String)> {
+    let ok: BTreeSet<&str> = outcome
+        .entries
+        .iter()
+        .filter(|e| matches!(e.status, Status::UpToDate | Status::Upgradable))
+        .map(|e| e.reference.as_str())
+        .collect();
+    targets
+        .iter()
+        .filter(|t| ok.contains(t.reference.to_string().as_str()))
+        .filter(|t| t.reference.tag.as_deref().and_then(Version::parse).is_some())
+        .filter(|t| settings.image_policy(&t.reference).rules.max_level > Level::Digest)
+        .map(|t| (t.reference.registry.clone(), t.reference.repository.clone()))
+        .collect()
+}
+
+pub async fn refresh(
+    registries: &Registries,
+    settings: &Settings,
+    targets: &[Target<'_>],
+    outcome: &Outcome,
+    known: &BTreeMap<String, RegistryInfo>,
+    cache: &mut TagCache,
+    now: i64,
+) -> Pass {
+    let mut pass = Pass::default();
+    let hint = |registry: &str| {
+        outcome.registries.get(registry).or_else(|| known.get(registry)).and_then(|i| i.scheme.clone())
+    };
+    let ttl = settings.tag_cache_ttl.as_secs();
+    let listings: Vec<(String, String)> = wanted_listings(settings, targets, outcome)
+        .into_iter()
+        .filter(|(reg, repo)| cache.fresh(&format!("{reg}/{repo}"), now, ttl).is_none())
+        .collect();
+    let configs: Vec<(String, String, String, String)> = outcome
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let config = outcome.config_digests.get(&e.reference)?;
+            let remote = e.remote_digest.clone()?;
+            if cache.images.contains_key(&remote) {
+                return None;
+            }
+            let r = crate::reference::Reference::parse(&e.reference).ok()?;
+            Some((r.registry, r.repository, remote, config.clone()))
+        })
+        .collect();
+
+    let list_jobs = listings.iter().map(|(reg, repo)| {
+        let host = registries.host(reg, vec![repo.clone()], hint(reg).as_deref());
+        async move {
+            match host {
+                Ok(h) => h.tags(repo).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
+    let config_jobs = configs.iter().map(|(reg, repo, _, config)| {
+        let host = registries.host(reg, vec![repo.clone()], hint(reg).as_deref());
+        async move {
+            match host {
+                Ok(h) => h.image_config(repo, config).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
+    let (listed, fetched) =
+        tokio::join!(futures_util::future::join_all(list_jobs), futures_util::future::join_all(config_jobs));
+    for ((reg, repo), result) in listings.iter().zip(listed) {
+        match result {
+            Ok(tags) => {
+                pass.listed += 1;
+                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags));
+            }
+            Err(e) => pass.warnings.push(format!("cannot list the tags of {reg}/{repo}: {e}")),
+        }
+    }
+    for ((reg, repo, remote, _), result) in configs.iter().zip(fetched) {
+        match result {
+            Ok(c) => {
+                pass.configs += 1;
+                cache.images.insert(remote.clone(), RemoteImage::from_config(&c, now));
+            }
+            Err(e) => pass.warnings.push(format!("cannot read the labels of {reg}/{repo}@{remote}: {e}")),
+        }
+    }
+    pass
+}

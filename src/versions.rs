@@ -1,0 +1,623 @@
+//! Version tags: which tags of a repository are versions, how they order,
+//! and which newer tag a local tag may move to. Pure functions, no I/O.
+//!
+//! The rules follow Renovate's docker versioning (GUIDE §5), made precise:
+//! - A leading `v` is dropped (`v2.11.0`), but a candidate must have one
+//!   exactly when the current tag has one, so `v2.11.0` moves to `v2.11.1`
+//!   and never to a duplicate `2.11.1`.
+//! - The part before the first `-` is the release: numeric components
+//!   separated by dots (`16`, `1.27.3`, `1.2.3.4`). A last component may
+//!   carry an attached pre-release (`3.13.0a1`, `2.0.0rc2`).
+//! - The rest is the compatibility suffix (`alpine`, `slim-bookworm`,
+//!   `alpine3.19`). A candidate has exactly the same suffix, so `-alpine`
+//!   never jumps to `-bookworm` and `-alpine3.19` stays on Alpine 3.19.
+//! - A first suffix part that names a pre-release (`rc1`, `beta.2`,
+//!   `alpha`) is a pre-release, not a suffix. Pre-releases sort below the
+//!   release and are candidates only when the current tag is one.
+//! - A last suffix part `lsNNN` (linuxserver.io) or `rNNN` (Bitnami) is a
+//!   build counter: a higher counter of the same release is newer. A
+//!   candidate has a counter of the same kind exactly when the current does.
+//! - A candidate has the same number of release components, and the same
+//!   scheme: a first component from 1900 to 2999, or an eight-digit date,
+//!   marks a calendar version (`2024.10.1`, `20240105`), and calendar
+//!   versions never replace plain ones or the reverse. This keeps a stray
+//!   `2024.1` tag from outranking `16.4` in a SemVer series.
+//! - Tags that look like commit hashes (`sha-1a2b3c4`, `3f9e2d1c`) and
+//!   words (`latest`, `stable`, `edge`, `alpine`) are not versions; those
+//!   tags are followed by digest only.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::reference::{glob, Reference};
+
+/// Releases with more components than this are not versions (they are
+/// dates with times, IP-like names, or noise).
+const MAX_COMPONENTS: usize = 6;
+
+/// How far a move goes: the first release component that changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Same tag, new image.
+    Digest,
+    /// A third or later component, or only the pre-release or build counter.
+    Patch,
+    /// The second component.
+    Minor,
+    /// The first component.
+    Major,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Digest => "digest",
+            Level::Patch => "patch",
+            Level::Minor => "minor",
+            Level::Major => "major",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pre-release marker: its kind orders `alpha < beta < rc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pre {
+    rank: u8,
+    number: u64,
+}
+
+/// A tag that is a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The tag as written.
+    pub tag: String,
+    pub release: Vec<u64>,
+    pub pre: Option<Pre>,
+    /// The compatibility suffix without its leading `-` (may be empty).
+    pub suffix: String,
+    /// `("ls", 45)` for `-ls45`.
+    pub build: Option<(String, u64)>,
+    v_prefix: bool,
+}
+
+impl Version {
+    /// Parses a tag; `None` when it is not a version.
+    pub fn parse(tag: &str) -> Option<Version> {
+        if tag.is_empty() || looks_like_hash(tag) {
+            return None;
+        }
+        let (v_prefix, body) = match tag.strip_prefix(['v', 'V']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => (true, rest),
+            _ => (false, tag),
+        };
+        let (release_text, rest) = match body.split_once('-') {
+            Some((r, s)) => (r, Some(s)),
+            None => (body, None),
+        };
+        let mut components: Vec<&str> = release_text.split('.').collect();
+        if components.len() > MAX_COMPONENTS {
+            return None;
+        }
+        // An attached pre-release on the last component: `0rc1`, `0a1`.
+        let mut pre = None;
+        let last = components.pop()?;
+        let digits_end = last.find(|c: char| !c.is_ascii_digit()).unwrap_or(last.len());
+        if digits_end < last.len() {
+            pre = Some(parse_pre(&last[digits_end..])?);
+        }
+        components.push(&last[..digits_end]);
+        let mut release = Vec::with_capacity(components.len());
+        for c in &components {
+            if c.is_empty() || c.len() > 18 || !c.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            release.push(c.parse().ok()?);
+        }
+        let mut parts: Vec<&str> = match rest {
+            Some(r) => r.split('-').collect(),
+            None => Vec::new(),
+        };
+        if parts.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+        if pre.is_none() {
+            if let Some(first) = parts.first() {
+                if let Some(p) = parse_pre(first) {
+                    pre = Some(p);
+                    parts.remove(0);
+                }
+            }
+        }
+        let mut build = None;
+        if let Some(last) = parts.last() {
+            if let Some(b) = parse_build(last) {
+                build = Some(b);
+                parts.pop();
+            }
+        }
+        Some(Version {
+            tag: tag.to_string(),
+            release,
+            pre,
+            suffix: parts.join("-").to_ascii_lowercase(),
+            build,
+            v_prefix,
+        })
+    }
+
+    pub fn is_prerelease(&self) -> bool {
+        self.pre.is_some()
+    }
+
+    fn is_calendar(&self) -> bool {
+        let first = self.release[0];
+        (1900..=2999).contains(&first) || (19_000_101..=29_991_231).contains(&first)
+    }
+
+    /// Whether `other` can replace `self`: same shape (components, suffix,
+    /// `v`, build counter kind, calendar or not).
+    pub fn compatible(&self, other: &Version) -> bool {
+        self.release.len() == other.release.len()
+            && self.suffix == other.suffix
+            && self.v_prefix == other.v_prefix
+            && self.build.as_ref().map(|b| &b.0) == other.build.as_ref().map(|b| &b.0)
+            && self.is_calendar() == other.is_calendar()
+    }
+
+    /// The level of the move from `self` to a newer `to`.
+    pub fn level_to(&self, to: &Version) -> Level {
+        match self.release.iter().zip(&to.release).position(|(a, b)| a != b) {
+            Some(0) => Level::Major,
+            Some(1) => Level::Minor,
+            _ => Level::Patch,
+        }
+    }
+
+    /// The version for people: the tag without its suffix or `v`.
+    pub fn display(&self) -> String {
+        self.tag.strip_prefix(['v', 'V']).filter(|_| self.v_prefix).unwrap_or(&self.tag).to_string()
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Version) -> Ordering {
+        self.release
+            .cmp(&other.release)
+            .then_with(|| match (&self.pre, &other.pre) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(a), Some(b)) => (a.rank, a.number).cmp(&(b.rank, b.number)),
+            })
+            .then_with(|| self.build.as_ref().map(|b| b.1).cmp(&other.build.as_ref().map(|b| b.1)))
+            // Equal versions spelt differently (`1.02` and `1.2`): order by
+            // text so results never depend on the registry's listing order.
+            .then_with(|| other.tag.cmp(&self.tag))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// `rc1`, `rc.1`, `beta`, `beta2`, `alpha.3`, `a1`, `b2`, `pre`, `preview`.
+fn parse_pre(s: &str) -> Option<Pre> {
+    let lower = s.to_ascii_lowercase();
+    let word_end = lower.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(lower.len());
+    let (word, number) = lower.split_at(word_end);
+    let rank = match word {
+        "dev" | "snapshot" | "nightly" => 0,
+        "alpha" | "a" => 1,
+        "beta" | "b" => 2,
+        "pre" | "preview" => 3,
+        "rc" | "cr" => 4,
+        _ => return None,
+    };
+    let number = number.strip_prefix('.').unwrap_or(number);
+    let number = if number.is_empty() {
+        0
+    } else if number.bytes().all(|b| b.is_ascii_digit()) && number.len() <= 18 {
+        number.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(Pre { rank, number })
+}
+
+/// `ls45` (linuxserver.io) and `r5` (Bitnami): a build counter.
+fn parse_build(s: &str) -> Option<(String, u64)> {
+    for kind in ["ls", "r"] {
+        if let Some(n) = s.strip_prefix(kind) {
+            if !n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit()) {
+                return Some((kind.to_string(), n.parse().ok()?));
+            }
+        }
+    }
+    None
+}
+
+/// A commit hash, possibly behind `sha-`/`git-`/`commit-`: 7 to 64 hex
+/// digits with at least one letter (all-digit tags are dates or builds).
+fn looks_like_hash(tag: &str) -> bool {
+    let lower = tag.to_ascii_lowercase();
+    let hex = ["sha-", "git-", "commit-", "g"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p).filter(|h| h.len() >= 7))
+        .unwrap_or(&lower);
+    (7..=64).contains(&hex.len())
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && hex.bytes().any(|b| b.is_ascii_alphabetic())
+        && hex.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// The per-image rules from the config file: the highest level to move
+/// to, and tag globs to include (all when empty) and exclude.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRules {
+    pub max_level: Level,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Default for TagRules {
+    fn default() -> TagRules {
+        TagRules { max_level: Level::Major, include: Vec::new(), exclude: Vec::new() }
+    }
+}
+
+impl TagRules {
+    fn allows_tag(&self, tag: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| glob(p.as_bytes(), tag.as_bytes())))
+            && !self.exclude.iter().any(|p| glob(p.as_bytes(), tag.as_bytes()))
+    }
+}
+
+/// One newer tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub version: Version,
+    pub level: Level,
+    /// Allowed by the image's policy and patterns.
+    pub within_policy: bool,
+}
+
+impl Candidate {
+    pub fn tag(&self) -> &str {
+        &self.version.tag
+    }
+}
+
+/// What the tag listing says about one local tag that is a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Newer {
+    pub current: Version,
+    /// Every compatible newer tag, newest first.
+    pub table: Vec<Candidate>,
+}
+
+impl Newer {
+    /// The newest tag the policy allows.
+    pub fn candidate(&self) -> Option<&Candidate> {
+        self.table.iter().find(|c| c.within_policy)
+    }
+
+    /// The newest tag of all, policy or not.
+    pub fn newest(&self) -> Option<&Candidate> {
+        self.table.first()
+    }
+}
+
+/// The newer tags for `current` among `tags`; `None` when `current` is not
+/// a version. Tags excluded by the patterns stay in the table (marked
+/// outside the policy) so that `freshen policy` can show them.
+pub fn newer_tags<S: AsRef<str>>(current: &str, tags: &[S], rules: &TagRules) -> Option<Newer> {
+    let cur = Version::parse(current)?;
+    let mut table: Vec<Candidate> = tags
+        .iter()
+        .filter_map(|t| Version::parse(t.as_ref()))
+        .filter(|v| cur.compatible(v) && *v > cur && (cur.is_prerelease() || !v.is_prerelease()))
+        .map(|v| {
+            let level = cur.level_to(&v);
+            let within_policy = level <= rules.max_level && rules.allows_tag(&v.tag);
+            Candidate { version: v, level, within_policy }
+        })
+        .collect();
+    table.sort_by(|a, b| b.version.cmp(&a.version));
+    table.dedup_by(|a, b| a.version.tag == b.version.tag);
+    Some(Newer { current: cur, table })
+}
+
+/// One tag to pull in place of an older one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagUpgrade {
+    pub from: Reference,
+    pub to: Reference,
+    pub level: Level,
+}
+
+/// The tag moves an upgrade would make: for each local tag that is a
+/// version, its newest candidate within policy. `local` is every local tag
+/// with its repository's tag listing and rules. A move is left out when its
+/// target is itself a local tag (that tag is checked by digest on its own)
+/// or when the rules hold the image. Sorted by `from`.
+pub fn tag_upgrades(local: &[(Reference, &[String], &TagRules, bool)]) -> Vec<TagUpgrade> {
+    let present: std::collections::HashSet<&Reference> = local.iter().map(|(r, ..)| r).collect();
+    let mut out: Vec<TagUpgrade> = local
+        .iter()
+        .filter(|(_, _, _, held)| !held)
+        .filter_map(|(from, tags, rules, _)| {
+            let newer = newer_tags(from.tag.as_deref()?, tags, rules)?;
+            let c = newer.candidate()?;
+            let to = Reference { tag: Some(c.tag().to_string()), digest: None, ..from.clone() };
+            (!present.contains(&to)).then(|| TagUpgrade { from: from.clone(), to, level: c.level })
+        })
+        .collect();
+    out.sort_by(|a, b| a.from.cmp(&b.from));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(list: &str) -> Vec<String> {
+        list.split_whitespace().map(String::from).collect()
+    }
+
+    /// (current, candidate within default policy, newest overall)
+    fn best(current: &str, list: &str) -> (Option<String>, Option<String>) {
+        let n = newer_tags(current, &tags(list), &TagRules::default()).expect("a version");
+        (n.candidate().map(|c| c.tag().to_string()), n.newest().map(|c| c.tag().to_string()))
+    }
+
+    fn newest(current: &str, list: &str) -> Option<String> {
+        best(current, list).1
+    }
+
+    #[test]
+    fn words_and_hashes_are_not_versions() {
+        for t in [
+            "latest",
+            "stable",
+            "edge",
+            "alpine",
+            "mainline",
+            "bookworm",
+            "nightly",
+            "sha-1a2b3c4",
+            "git-abc1234",
+            "3f9e2d1c",
+            "1a2b3c4d5e6f",
+            "deadbeefcafe0123456789abcdef0123456789ab",
+            "16.",
+            ".16",
+            "1..2",
+            "1.2.3.4.5.6.7",
+            "v",
+            "1.2.x",
+            "1.2-",
+            "amd64-1.2.3",
+            "version-1.2.3",
+        ] {
+            assert_eq!(Version::parse(t), None, "{t} is not a version");
+        }
+    }
+
+    #[test]
+    fn parsing() {
+        let v = Version::parse("3.12.1-slim-bookworm").unwrap();
+        assert_eq!(
+            (v.release.as_slice(), v.suffix.as_str(), v.is_prerelease()),
+            (&[3, 12, 1][..], "slim-bookworm", false)
+        );
+        let v = Version::parse("v2.11.0").unwrap();
+        assert_eq!((v.release.as_slice(), v.display().as_str()), (&[2, 11, 0][..], "2.11.0"));
+        let v = Version::parse("1.2.3-ls45").unwrap();
+        assert_eq!((v.suffix.as_str(), v.build.clone()), ("", Some(("ls".to_string(), 45))));
+        let v = Version::parse("7.2.4-rc1-alpine").unwrap();
+        assert!(v.is_prerelease());
+        assert_eq!(v.suffix, "alpine");
+        let v = Version::parse("3.13.0a1-slim").unwrap();
+        assert!(v.is_prerelease());
+        assert_eq!(v.suffix, "slim");
+        let v = Version::parse("1.25.3-debian-12-r5").unwrap();
+        assert_eq!((v.suffix.as_str(), v.build.clone()), ("debian-12", Some(("r".to_string(), 5))));
+        assert_eq!(Version::parse("20240105").unwrap().release, vec![20_240_105]);
+        assert_eq!(Version::parse("1.2.3.4").unwrap().release, vec![1, 2, 3, 4]);
+        assert_eq!(Version::parse("16-alpine3.19").unwrap().suffix, "alpine3.19");
+    }
+
+    #[test]
+    fn ordering() {
+        let order = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.1",
+            "1.2.0",
+            "1.9.0",
+            "1.10.0",
+            "2.0.0",
+        ];
+        let vs: Vec<Version> = order.iter().map(|t| Version::parse(t).unwrap()).collect();
+        for w in vs.windows(2) {
+            assert!(w[0] < w[1], "{} < {}", w[0].tag, w[1].tag);
+        }
+        assert!(Version::parse("1.2.3-ls45").unwrap() > Version::parse("1.2.3-ls9").unwrap());
+        assert!(Version::parse("1.2.4-ls1").unwrap() > Version::parse("1.2.3-ls99").unwrap());
+    }
+
+    #[test]
+    fn postgres() {
+        let set = "16 16.1 16.2 16.3 16.4 17 17.0 17.2 16-alpine 16.4-alpine 17.2-alpine 16.4-bookworm \
+                   17.2-bookworm 17rc1 18beta1 latest alpine bookworm 9.6.24 2024.1";
+        assert_eq!(best("16.2", set), (Some("17.2".into()), Some("17.2".into())));
+        let minor = TagRules { max_level: Level::Minor, ..TagRules::default() };
+        let n = newer_tags("16.2", &tags(set), &minor).unwrap();
+        assert_eq!(n.candidate().map(|c| (c.tag(), c.level)), Some(("16.4", Level::Minor)));
+        assert_eq!(n.newest().map(|c| (c.tag(), c.level)), Some(("17.2", Level::Major)));
+        let table: Vec<(&str, bool)> = n.table.iter().map(|c| (c.tag(), c.within_policy)).collect();
+        assert_eq!(table, vec![("17.2", false), ("17.0", false), ("16.4", true), ("16.3", true)]);
+        // Suffix kept: -alpine stays -alpine, never -bookworm.
+        assert_eq!(best("16.2-alpine", set).1, Some("17.2-alpine".into()));
+        assert_eq!(newest("16-alpine", set), None);
+        assert_eq!(newest("16.4-alpine", set), Some("17.2-alpine".into()));
+        assert_eq!(newest("16.4-bookworm", set), Some("17.2-bookworm".into()));
+        // One component moves only to one component; no pre-releases.
+        assert_eq!(newest("16", set), Some("17".into()));
+        // A stray CalVer tag never outranks SemVer.
+        assert_eq!(newest("9.6.24", set), None);
+    }
+
+    #[test]
+    fn prereleases_only_from_prereleases() {
+        let set = "7.2.4 7.2.5 7.4-rc1 7.4-rc2 7.4 8.0-rc1 8.0-m01";
+        assert_eq!(newest("7.2.4", set), Some("7.2.5".into()));
+        assert_eq!(newest("7.4-rc1", set), Some("8.0-rc1".into()));
+        assert_eq!(newest("7.2", "7.2 7.4-rc1 7.4-rc2 8.0-rc1 7.3"), Some("7.3".into()));
+        let n = newer_tags("7.4-rc1", &tags("7.4-rc2 7.4 7.5"), &TagRules::default()).unwrap();
+        assert_eq!(n.table.iter().map(Candidate::tag).collect::<Vec<_>>(), vec!["7.5", "7.4", "7.4-rc2"]);
+    }
+
+    #[test]
+    fn nginx_node_redis() {
+        let nginx =
+            "1.25.3 1.25.4 1.25.5 1.26.0 1.26.2 1.27.0 1.27.3 1.27.4 1.27.4-alpine 1.27.4-alpine-slim \
+                     1.27.4-bookworm 1.27.4-perl 1.27.3-alpine mainline stable latest 1.27 1 1.26";
+        assert_eq!(newest("1.25.3", nginx), Some("1.27.4".into()));
+        assert_eq!(newest("1.27.3-alpine", nginx), Some("1.27.4-alpine".into()));
+        assert_eq!(newest("1.26", nginx), Some("1.27".into()));
+        assert_eq!(newest("1", nginx), None);
+        let patch = TagRules { max_level: Level::Patch, ..TagRules::default() };
+        let n = newer_tags("1.25.3", &tags(nginx), &patch).unwrap();
+        assert_eq!(n.candidate().map(Candidate::tag), Some("1.25.5"));
+
+        let node = "18 20 22 18.20.4 20.18.0 22.11.0 20-alpine 22-alpine 20.18.0-alpine3.20 \
+                    20.18.1-alpine3.20 20.18.1-alpine3.21 22.11.0-bookworm-slim 20-bookworm-slim lts iron";
+        assert_eq!(newest("20", node), Some("22".into()));
+        assert_eq!(newest("20-alpine", node), Some("22-alpine".into()));
+        assert_eq!(newest("20.18.0-alpine3.20", node), Some("20.18.1-alpine3.20".into()));
+        assert_eq!(newest("20-bookworm-slim", node), None);
+
+        let redis = "7.2.4 7.2.5 7.4.0 7.4.1 7.4.1-alpine 7.4.1-alpine3.20 7.4-rc2 8.0-M02 alpine";
+        assert_eq!(newest("7.2.4", redis), Some("7.4.1".into()));
+        assert_eq!(best("7.2.4", redis).0, Some("7.4.1".into()));
+    }
+
+    #[test]
+    fn linuxserver_and_bitnami_build_counters() {
+        let ls = "1.40.0.7998-c29d4c0c8-ls210 version-1.40.0.7998-c29d4c0c8 1.40.1.8227-c0dd5a73e-ls220 \
+                  4.2.1-ls45 4.2.1-ls46 4.2.2-ls47 4.3.0-ls48 4.2.2 latest amd64-4.3.0-ls48";
+        assert_eq!(newest("4.2.1-ls45", ls), Some("4.3.0-ls48".into()));
+        let patch = TagRules { max_level: Level::Patch, ..TagRules::default() };
+        let n = newer_tags("4.2.1-ls45", &tags(ls), &patch).unwrap();
+        assert_eq!(n.candidate().map(|c| (c.tag(), c.level)), Some(("4.2.2-ls47", Level::Patch)));
+        // The same release, a newer build: a patch-level move.
+        let n = newer_tags("4.2.1-ls45", &tags("4.2.1-ls46"), &TagRules::default()).unwrap();
+        assert_eq!(n.candidate().map(|c| c.level), Some(Level::Patch));
+        // Plex's tags carry a commit in the suffix: those differ per
+        // release, so such tags only ever move by digest.
+        assert_eq!(newest("1.40.0.7998-c29d4c0c8-ls210", ls), None);
+        // A tag without a counter does not move to one with a counter.
+        assert_eq!(newest("4.2.2", ls), None);
+
+        let bitnami =
+            "1.25.3-debian-12-r5 1.25.3-debian-12-r7 1.25.4-debian-12-r1 1.25.4-debian-11-r3 1.25.4";
+        assert_eq!(newest("1.25.3-debian-12-r5", bitnami), Some("1.25.4-debian-12-r1".into()));
+    }
+
+    #[test]
+    fn python_traefik_four_components() {
+        let py = "3.12.1-slim-bookworm 3.12.7-slim-bookworm 3.13.0-slim-bookworm 3.13.0-slim-bullseye \
+                  3.14.0a1-slim-bookworm 3.13.0-bookworm 3.12.7-slim 3.13.0rc3-slim-bookworm";
+        assert_eq!(newest("3.12.1-slim-bookworm", py), Some("3.13.0-slim-bookworm".into()));
+        assert_eq!(newest("3.14.0a1-slim-bookworm", py), None);
+
+        let traefik = "v2.11.0 v2.11.14 v3.0.0 v3.2.1 2.11.14 3.2.1 v3.3.0-rc1 latest v3 v2.11 v3.2";
+        assert_eq!(newest("v2.11.0", traefik), Some("v3.2.1".into()));
+        assert_eq!(newest("2.11.14", traefik), Some("3.2.1".into()));
+        assert_eq!(newest("v2.11", traefik), Some("v3.2".into()));
+        let n = newer_tags("v2.11.0", &tags(traefik), &TagRules::default()).unwrap();
+        assert_eq!(n.newest().unwrap().version.display(), "3.2.1");
+
+        let four = "1.2.3.4 1.2.3.10 1.2.4.0 1.3.0.0 1.2.3";
+        assert_eq!(newest("1.2.3.4", four), Some("1.3.0.0".into()));
+        let patch = TagRules { max_level: Level::Patch, ..TagRules::default() };
+        let n = newer_tags("1.2.3.4", &tags(four), &patch).unwrap();
+        assert_eq!(n.candidate().map(Candidate::tag), Some("1.2.4.0"));
+        let n = newer_tags("1.2.3.4", &tags("1.2.3.10"), &TagRules::default()).unwrap();
+        assert_eq!(n.candidate().map(|c| c.level), Some(Level::Patch));
+    }
+
+    #[test]
+    fn calendar_versions() {
+        let ha = "2024.10.1 2024.10.4 2024.11.0 2024.11.0b3 2025.1.0 stable beta dev 2024.12 0.118.5";
+        assert_eq!(newest("2024.10.1", ha), Some("2025.1.0".into()));
+        let minor = TagRules { max_level: Level::Minor, ..TagRules::default() };
+        let n = newer_tags("2024.10.1", &tags(ha), &minor).unwrap();
+        assert_eq!(n.candidate().map(|c| (c.tag(), c.level)), Some(("2024.11.0", Level::Minor)));
+        assert_eq!(newest("0.118.5", ha), None, "a calendar version never replaces a plain one");
+        assert_eq!(newest("20240105", "20240105 20241201 16 1"), Some("20241201".into()));
+        assert_eq!(newest("16", "20240105 17"), Some("17".into()));
+    }
+
+    #[test]
+    fn include_and_exclude_patterns() {
+        let set = "16.2 16.3 16.4 17.0 17.1";
+        let rules = TagRules { include: vec!["16.*".into()], ..TagRules::default() };
+        let n = newer_tags("16.2", &tags(set), &rules).unwrap();
+        assert_eq!(n.candidate().map(Candidate::tag), Some("16.4"));
+        assert_eq!(n.newest().map(Candidate::tag), Some("17.1"));
+        let rules = TagRules { exclude: vec!["*.4".into(), "17.1".into()], ..TagRules::default() };
+        let n = newer_tags("16.2", &tags(set), &rules).unwrap();
+        assert_eq!(n.candidate().map(Candidate::tag), Some("17.0"));
+    }
+
+    #[test]
+    fn not_versions_have_no_table() {
+        assert!(newer_tags("latest", &tags("1 2 3"), &TagRules::default()).is_none());
+        assert!(newer_tags("sha-abc1234", &tags("1 2 3"), &TagRules::default()).is_none());
+        let n = newer_tags("3", &tags("3 2 latest"), &TagRules::default()).unwrap();
+        assert!(n.table.is_empty());
+    }
+
+    #[test]
+    fn upgrades_for_the_upgrade_command() {
+        let listing = tags("16.2 16.4 17.0 latest");
+        let default = TagRules::default();
+        let minor = TagRules { max_level: Level::Minor, ..TagRules::default() };
+        let r = |s: &str| Reference::parse(s).unwrap();
+        let local = vec![
+            (r("postgres:16.2"), listing.as_slice(), &minor, false),
+            (r("postgres:latest"), listing.as_slice(), &default, false),
+            (r("redis:7.2"), &[][..], &default, false),
+            (r("127.0.0.1:5000/app:16.2"), listing.as_slice(), &default, true),
+        ];
+        let ups = tag_upgrades(&local);
+        assert_eq!(
+            ups,
+            vec![TagUpgrade { from: r("postgres:16.2"), to: r("postgres:16.4"), level: Level::Minor }]
+        );
+        // A target that is already a local tag is not pulled again.
+        let local = vec![
+            (r("postgres:16.2"), listing.as_slice(), &default, false),
+            (r("postgres:17.0"), listing.as_slice(), &default, false),
+        ];
+        assert!(tag_upgrades(&local).is_empty());
+    }
+}
