@@ -548,9 +548,7 @@ fn unattended_plan_follows_the_policy() {
     run.expect_code(0);
     let lines = run.stdout_lines();
     assert!(
-        lines.contains(
-            &format!("Unattended: {app} is allowed to be upgraded and its old image retired.").as_str()
-        ),
+        lines.contains(&format!("Unattended: upgrading {app} and retiring its old image.").as_str()),
         "\n{run}"
     );
     assert!(
@@ -559,6 +557,10 @@ fn unattended_plan_follows_the_policy() {
         "\n{run}"
     );
     assert_eq!(hook.requests().len(), 1, "--unattended notifies");
+    // The allowed tag was really upgraded; the one kept back was not.
+    let listing = t.list(&[&pattern]);
+    assert_eq!(listing.get(&app).status, "up-to-date", "{:#}\n{run}", listing.get(&app).raw);
+    assert_eq!(listing.get(&db).status, "upgradable", "{:#}", listing.get(&db).raw);
 }
 
 /// The systemd units run this binary with the state and config in effect,

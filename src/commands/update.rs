@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::checker;
-use crate::cli::{CheckArgs, CheckOptions, SummaryFormat, UpdateArgs};
+use crate::cli::{ChangeOptions, CheckArgs, CheckOptions, SummaryFormat, UpdateArgs, UpgradeArgs};
 use crate::commands::notify;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_UPGRADABLE};
 use crate::docker::Engine;
@@ -65,9 +65,9 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     };
     let ran = run(settings, &args.check, args.format.into(), p).await?;
     let mut code = if ran.result.failed > 0 { EXIT_FAILED } else { EXIT_OK };
-    if let Some(policy) = policy {
-        let plan = policy.plan(&monitor::selected(&ran.state, &ran.selection));
-        apply_unattended_plan(settings, &plan, &ran.lock, args.format, p).await?;
+    let plan = policy.map(|policy| policy.plan(&monitor::selected(&ran.state, &ran.selection)));
+    if let Some(plan) = &plan {
+        log_unattended_plan(plan, args.format, p);
     }
     // --unattended notifies when there is somewhere to notify; only an
     // explicit --notify warns that there is not.
@@ -76,6 +76,18 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
         code = EXIT_FAILED;
     }
     drop(ran.lock);
+    // The upgrade takes the lock itself, re-checks each tag right before it
+    // pulls, and keeps held tags back, exactly as 'freshen upgrade -y' does.
+    if let Some(plan) = plan.filter(|plan| !plan.upgrade.is_empty()) {
+        let upgrade = UpgradeArgs {
+            patterns: plan.upgrade.clone(),
+            change: ChangeOptions { yes: true, dry_run: false, keep: None },
+            keep_previous: !plan.retire,
+        };
+        if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
+            code = EXIT_FAILED;
+        }
+    }
     Ok(code)
 }
 
@@ -88,19 +100,9 @@ fn no_policy(settings: &Settings) -> String {
     )
 }
 
-/// THE call site for unattended upgrades: `plan.upgrade` lists the tags the
-/// `[unattended]` policy allows, `plan.retire` says whether to retire what
-/// they replace. It runs under the state lock, after the update and before
-/// the notifications. Until the upgrade and retire commands exist, it logs
-/// the plan and changes nothing.
-async fn apply_unattended_plan(
-    _settings: &Settings,
-    plan: &unattended::Plan,
-    _lock: &Lock,
-    format: SummaryFormat,
-    p: &Printer,
-) -> Result<()> {
-    // The log goes where the journal or cron sees it, unless stdout is JSON.
+/// What `--unattended` is about to do, where the journal or cron sees it
+/// (stderr when stdout is JSON).
+fn log_unattended_plan(plan: &unattended::Plan, format: SummaryFormat, p: &Printer) {
     let say = |line: &str| match format {
         SummaryFormat::Json => p.info(line),
         SummaryFormat::Text => p.line(line),
@@ -109,18 +111,14 @@ async fn apply_unattended_plan(
         |r: &str| crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.into());
     for r in &plan.upgrade {
         say(&format!(
-            "Unattended: {} is allowed to be upgraded{}.",
+            "Unattended: upgrading {}{}.",
             name(r),
-            if plan.retire { " and its old image retired" } else { "" }
+            if plan.retire { " and retiring its old image" } else { "" }
         ));
     }
     for (r, why) in &plan.kept_back {
         say(&format!("Unattended: kept back {} ({why}).", name(r)));
     }
-    if !plan.upgrade.is_empty() {
-        p.warn("this freshen cannot apply upgrades yet: nothing was changed");
-    }
-    Ok(())
 }
 
 /// dnf's convention: 100 when something can be upgraded, 1 when nothing
