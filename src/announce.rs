@@ -128,36 +128,14 @@ impl Record {
     }
 }
 
-/// Parses `90s`, `30m`, `12h`, `7d`, `2w` and sums like `1d12h`.
+/// Parses `90s`, `30m`, `12h`, `7d`, `2w` and sums like `1d12h`, with the
+/// same grammar as every other duration freshen reads; zero is refused,
+/// since "announce again after no time" means every run.
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration: use a number and a unit, like 12h, 7d or 1d12h");
-    let s = text.trim();
-    if s.is_empty() {
-        return Err(bad());
+    match crate::space::parse_duration(text) {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
+        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 12h, 7d or 1d12h")),
     }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
 }
 
 #[cfg(test)]

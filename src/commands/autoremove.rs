@@ -4,7 +4,6 @@
 //! through the same functions.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 
@@ -20,7 +19,6 @@ use crate::settings::Settings;
 use crate::space;
 use crate::state::{Lock, State};
 
-const LOCK_WAIT: Duration = Duration::from_secs(600);
 /// Inspections in flight when reading every image's layers.
 const INSPECT_CONCURRENCY: usize = 8;
 
@@ -164,9 +162,7 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         p.warn("dangling images have no name for a pattern to match: --dangling is ignored with patterns");
     }
     let dir = &settings.state_dir;
-    let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    })?;
+    let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = Holds::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;

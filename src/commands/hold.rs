@@ -1,7 +1,5 @@
 //! `freshen hold`, `unhold` and `showhold`, as `apt-mark` does them.
 
-use std::time::Duration;
-
 use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::error::Result;
 use crate::holds::{self, Holds};
@@ -9,12 +7,8 @@ use crate::render::Printer;
 use crate::settings::Settings;
 use crate::state::Lock;
 
-const LOCK_WAIT: Duration = Duration::from_secs(600);
-
 fn lock(settings: &Settings, p: &Printer) -> Result<Lock> {
-    Lock::acquire(&settings.state_dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    })
+    crate::commands::lock_state(&settings.state_dir, p)
 }
 
 pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {

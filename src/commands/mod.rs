@@ -16,6 +16,17 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::error::{Error, Result};
 
+/// How long a second freshen waits for the first to finish with the state.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Takes the state lock for a command that writes the state, saying once
+/// (on stderr) whose lock it waits for.
+pub fn lock_state(dir: &std::path::Path, p: &crate::render::Printer) -> Result<crate::state::Lock> {
+    crate::state::Lock::acquire(dir, LOCK_WAIT, |holder| {
+        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
+    })
+}
+
 /// Exit statuses, documented in README.md and `--help`.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;

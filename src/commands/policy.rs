@@ -5,7 +5,6 @@
 //! cache for `list`) and the candidate's manifest and config.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::cli::PolicyArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
@@ -16,12 +15,10 @@ use crate::registry::{ErrorKind, Host, Registries, RegistryError};
 use crate::render::{self, Printer};
 use crate::report::local_digest;
 use crate::settings::{ImagePolicy, Settings};
-use crate::state::{Lock, State};
+use crate::state::State;
 use crate::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
 use crate::verdict::{pick_platform, Manifest};
 use crate::versions::{self, Level, Version};
-
-const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// One side of the comparison, as printed.
 #[derive(Debug, Default)]
@@ -93,9 +90,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             other => other,
         },
     };
-    if let Ok(lock) = Lock::acquire(&settings.state_dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    }) {
+    if let Ok(lock) = crate::commands::lock_state(&settings.state_dir, p) {
         if let Err(e) = cache.save(&settings.state_dir, &lock, now) {
             p.warn(&e.to_string());
         }

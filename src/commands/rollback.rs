@@ -2,8 +2,6 @@
 //! replaced, if that version is still on the host, and record the version
 //! it leaves as superseded in turn.
 
-use std::time::Duration;
-
 use crate::cli::RollbackArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::docker::Engine;
@@ -11,10 +9,8 @@ use crate::error::{Error, Result};
 use crate::reference::{short_digest, Reference};
 use crate::render::{self, Printer};
 use crate::settings::Settings;
-use crate::state::{Lock, State, Superseded};
+use crate::state::{State, Superseded};
 use crate::verdict::Status;
-
-const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
     let mut target = Reference::parse(&args.image)
@@ -31,9 +27,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let name = target.familiar();
     let key = target.to_string();
     let dir = &settings.state_dir;
-    let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    })?;
+    let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;

@@ -2,7 +2,6 @@
 //! answers, print the apt summary.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::checker;
 use crate::cli::{ChangeOptions, CheckArgs, CheckOptions, SummaryFormat, UpdateArgs, UpgradeArgs};
@@ -20,9 +19,6 @@ use crate::tagcache::TagCache;
 use crate::tagcheck;
 use crate::unattended;
 use crate::verdict::Status;
-
-/// How long a second freshen waits for the first to finish.
-const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 pub struct UpdateResult {
     pub upgradable: usize,
@@ -181,9 +177,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
 async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Printer) -> Result<Ran> {
     let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
-    let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    })?;
+    let lock = crate::commands::lock_state(dir, p)?;
     let old = match State::load(dir) {
         Ok(s) => s,
         Err(Error::StateCorrupt { path, detail }) => {

@@ -23,10 +23,8 @@ use crate::render::{self, Printer};
 use crate::report::{self, Selection, Target};
 use crate::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
 use crate::settings::Settings;
-use crate::state::{Entry, Lock, State, Superseded};
+use crate::state::{Entry, State, Superseded};
 use crate::verdict::Status;
-
-const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// One tag to upgrade: from which image to which digest.
 struct Planned {
@@ -40,9 +38,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     let rules_cfg = settings.retire(args.change.keep, None, &[])?;
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
-    let lock = Lock::acquire(dir, LOCK_WAIT, |holder| {
-        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
-    })?;
+    let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = Holds::load(dir)?;
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
