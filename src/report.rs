@@ -116,6 +116,25 @@ pub struct Row {
     pub version: VersionView,
 }
 
+impl Row {
+    /// A row about `image` with nothing learnt from a registry yet.
+    fn new(reference: Reference, status: Status, image: &LocalImage) -> Row {
+        Row {
+            reference,
+            status,
+            image_id: image.id.clone(),
+            local_digest: None,
+            remote_digest: None,
+            checked_at: None,
+            error: None,
+            created: image.created,
+            size: image.size,
+            held: false,
+            version: VersionView::default(),
+        }
+    }
+}
+
 /// Marks the rows a hold covers.
 pub fn mark_held(rows: &mut [Row], holds: &crate::holds::Holds) {
     for r in rows {
@@ -244,19 +263,7 @@ pub fn rows(
     for t in targets(images, selection) {
         let image = t.image;
         let key = t.reference.to_string();
-        let mut row = Row {
-            local_digest: None,
-            reference: t.reference,
-            status: Status::Unknown,
-            image_id: image.id.clone(),
-            remote_digest: None,
-            checked_at: None,
-            error: None,
-            created: image.created,
-            size: image.size,
-            held: false,
-            version: VersionView::default(),
-        };
+        let mut row = Row::new(t.reference, Status::Unknown, image);
         match state.entry(&key) {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
             Some(e) if e.image_id == image.id => {
@@ -284,19 +291,9 @@ pub fn rows(
         out.push(row);
     }
     for (reference, image) in pinned(images, containers, selection) {
-        out.push(Row {
-            local_digest: reference.digest.clone(),
-            reference,
-            status: Status::Pinned,
-            image_id: image.id.clone(),
-            remote_digest: None,
-            checked_at: None,
-            error: None,
-            created: image.created,
-            size: image.size,
-            held: false,
-            version: VersionView::default(),
-        });
+        let mut row = Row::new(reference, Status::Pinned, image);
+        row.local_digest = row.reference.digest.clone();
+        out.push(row);
     }
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
     out
