@@ -293,6 +293,34 @@ def peak_rss_kb(binary, args, state_dir):
     return usage.ru_maxrss
 
 
+ACCEPT = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+)
+
+
+def bare_client_s(n, proxy_port, concurrency, runs):
+    """The same n HEADs sent by curl --parallel at the same concurrency,
+    through the same proxy: what the registry, the proxy and this machine
+    allow, with no engine, state or verdict work. None without curl."""
+    if not shutil.which("curl"):
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as f:
+        for i in range(n):
+            f.write(f'url = "http://127.0.0.1:{proxy_port}/v2/{repo_of(i)}/manifests/t{i}"\n-I\n-s\n-o /dev/null\n')
+        cfg = f.name
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run(
+            ["curl", "--parallel", "--parallel-max", str(concurrency), "-H", f"Accept: {ACCEPT}", "-K", cfg],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        times.append(time.monotonic() - start)
+    os.unlink(cfg)
+    return statistics.median(times)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100,500,2000")
@@ -320,6 +348,7 @@ def main():
     base = f"http://127.0.0.1:{reg_port}"
     proxy = Proxy(a.proxy_port, reg_port)
     results = {"latency_ms": a.latency_ms, "runs": a.runs, "binary_bytes": os.path.getsize(binary), "sizes": []}
+    results["concurrency"] = a.concurrency or 32
     try:
         setup(max(sizes), base, a.proxy_port)
         concurrency = a.concurrency or 32  # freshen's default
@@ -346,6 +375,7 @@ def main():
             rtt = a.latency_ms / 1000.0
             floor = math.ceil(n / concurrency) * rtt + rtt  # + one round trip to learn auth
             wall = statistics.median(times)
+            bare = bare_client_s(n, a.proxy_port, concurrency, a.runs)
             row = {
                 "images": n,
                 "repositories": repos,
@@ -355,6 +385,8 @@ def main():
                 "peak_rss_mb": round(rss / 1024, 1),
                 "floor_s": round(floor, 3),
                 "wall_over_floor": round(wall / floor, 2),
+                "bare_client_s": round(bare, 3) if bare else None,
+                "wall_over_bare_client": round(wall / bare, 2) if bare else None,
             }
             if n == max(sizes):
                 # list --upgradable from the state, offline: make 5% upgradable first.
@@ -381,10 +413,13 @@ def main():
         registry.kill()
 
     print(f"freshen update, {a.latency_ms:g} ms added per request, concurrency {concurrency}, median of {a.runs} runs")
-    print("| images | wall (s) | floor (s) | wall/floor | requests/image | peak RSS (MB) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| images | wall (s) | latency floor (s) | wall/floor | bare client (s) | wall/bare | requests/image | peak RSS (MB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["sizes"]:
-        print(f"| {r['images']} | {r['wall_s']} | {r['floor_s']} | {r['wall_over_floor']} | {r['requests_per_image']} | {r['peak_rss_mb']} |")
+        print(
+            f"| {r['images']} | {r['wall_s']} | {r['floor_s']} | {r['wall_over_floor']} | {r['bare_client_s']} "
+            f"| {r['wall_over_bare_client']} | {r['requests_per_image']} | {r['peak_rss_mb']} |"
+        )
     for r in results["sizes"]:
         if "list_upgradable_s" in r:
             print(f"\nfreshen list --upgradable at N={r['images']} ({r['list_upgradable_rows']} upgradable): "
