@@ -1015,7 +1015,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__upgrade)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --tags --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -130,6 +130,7 @@ never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2); the older tag\'s version is then retired like any replaced version, when nothing uses it'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s h -l help -d 'Print help'

@@ -269,6 +269,12 @@ pub struct UpgradeArgs {
     /// Do not retire the versions this upgrade replaces
     #[arg(long)]
     pub keep_previous: bool,
+
+    /// Also move version tags to the newest newer tag the image's policy allows
+    /// (pull postgres:16.4 for postgres:16.2); the older tag's version is then
+    /// retired like any replaced version, when nothing uses it
+    #[arg(long)]
+    pub tags: bool,
 }
 
 #[derive(Debug, Args)]

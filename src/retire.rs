@@ -40,6 +40,9 @@ pub struct Candidate {
     /// When it stopped being current (superseded) or was created, unix time.
     pub since: i64,
     pub origin: Origin,
+    /// Tags it still carries that `upgrade --tags` made obsolete: retiring
+    /// it removes them. Any other tag keeps it.
+    pub untag: Vec<Reference>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +89,18 @@ pub fn candidates(
     // Most recent record first, so an image replaced twice is named after
     // its latest role.
     records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
+    // Tags that a newer tag replaced, per image.
+    let mut obsolete: HashMap<&str, Vec<Reference>> = HashMap::new();
+    for rec in state.superseded.iter().filter(|r| r.tag_moved) {
+        if let Ok(r) = Reference::parse(&rec.reference) {
+            obsolete.entry(rec.image_id.as_str()).or_default().push(r);
+        }
+    }
     for rec in records {
         let Some(image) = by_id.get(rec.image_id.as_str()) else { continue };
         let Ok(reference) = Reference::parse(&rec.reference) else { continue };
-        if !image.tags.is_empty() || seen.contains(&image.id) {
+        let moved = obsolete.get(image.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        if image.tags.iter().any(|t| !moved.contains(t)) || seen.contains(&image.id) {
             continue;
         }
         let selected = selection.matches(&reference) || image.digests.iter().any(|d| selection.matches(d));
@@ -104,6 +115,7 @@ pub fn candidates(
             reference: Some(reference),
             since: unix_of(&rec.replaced_at).unwrap_or(image.created),
             origin: Origin::Superseded,
+            untag: image.tags.clone(),
         });
     }
     let tagged_repos: HashSet<(String, String)> = images
@@ -122,6 +134,7 @@ pub fn candidates(
                 reference: Some(d.clone()),
                 since: image.created,
                 origin: Origin::PreviousVersion,
+                untag: Vec::new(),
             });
         } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
             out.push(Candidate {
@@ -131,6 +144,7 @@ pub fn candidates(
                 reference: None,
                 since: image.created,
                 origin: Origin::Dangling,
+                untag: Vec::new(),
             });
         }
     }
@@ -173,7 +187,9 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
             if with_children.contains(c.image_id.as_str()) {
                 return Verdict::Keep("has dependent child images".into());
             }
-            if let Some(t) = tags.get(c.image_id.as_str()).and_then(|i| i.tags.first()) {
+            if let Some(t) =
+                tags.get(c.image_id.as_str()).and_then(|i| i.tags.iter().find(|t| !c.untag.contains(t)))
+            {
                 return Verdict::Keep(format!("tagged as {}", t.familiar()));
             }
             if kept_for_rollback.contains(&i) {
@@ -225,12 +241,40 @@ mod tests {
 
     fn record(id: char, reference: &str, at: &str) -> Superseded {
         Superseded {
+            tag_moved: false,
             image_id: d(id),
             reference: reference.into(),
             digest: None,
             replaced_at: at.into(),
             replaced_by: d('f'),
         }
+    }
+
+    #[test]
+    fn a_tag_moved_on_by_upgrade_tags_may_be_retired_with_its_version() {
+        let old = d('1');
+        let images = vec![
+            image('1', &["postgres:16.2"], &[format!("postgres@{}", d('a'))], 10),
+            image('2', &["postgres:16.4"], &[format!("postgres@{}", d('b'))], 20),
+        ];
+        let mut state = State::default();
+        let mut rec = record('1', "docker.io/library/postgres:16.2", "2026-01-02T00:00:00Z");
+        rec.tag_moved = true;
+        state.superseded.push(rec);
+        let c = candidates(&state, &images, &Selection::default(), false);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].image_id, old);
+        assert_eq!(c[0].untag, vec![Reference::parse("postgres:16.2").unwrap()]);
+        let parents = HashMap::new();
+        let holds = Holds::default();
+        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        assert_eq!(decide(&c, &inv, &Rules::default()), vec![Verdict::Retire]);
+        // A tag that was not moved on keeps it.
+        let mut tagged = images.clone();
+        tagged[0].tags.push(Reference::parse("postgres:mine").unwrap());
+        assert!(candidates(&state, &tagged, &Selection::default(), false).is_empty());
+        // Without the record the tag is the user's: not a candidate.
+        assert!(candidates(&State::default(), &images, &Selection::default(), false).is_empty());
     }
 
     #[test]
@@ -275,6 +319,7 @@ mod tests {
             group: Some("docker.io/library/app:1".into()),
             since,
             origin: Origin::Superseded,
+            untag: Vec::new(),
         };
         let cands = vec![cand('1', 10), cand('2', 20), cand('3', 30), cand('4', 40), cand('5', 5)];
         let mut parents = HashMap::new();

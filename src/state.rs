@@ -51,6 +51,10 @@ pub struct Superseded {
     pub replaced_at: String,
     /// The image id the tag points at since.
     pub replaced_by: String,
+    /// `upgrade --tags` moved on to a newer tag: the old tag itself is
+    /// obsolete, and retiring this version may remove it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tag_moved: bool,
 }
 
 /// The verdict for one local tag (or one pinned image) at one check.

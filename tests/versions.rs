@@ -576,3 +576,44 @@ fn proxy_answer(head: &str, upstream: &str, me: &str, paging: Paging, pages: &At
     bytes.extend_from_slice(&body);
     bytes
 }
+
+/// `upgrade --tags` pulls the newest newer tag within the policy next to
+/// the old one; the old tag's version is retired with its now obsolete tags
+/// once nothing else names or uses it.
+#[test]
+fn upgrade_tags_moves_to_the_newer_tag_and_retires_the_old_one() {
+    let t = TestEnv::new("upgrade_tags_moves_to_the_newer_tag");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let (app, v164_digest) = postgres_like(&t, reg.host());
+    let old_id = docker::inspect(&app).id;
+    // Only 16.2 names the old image here (the fixture's 16.4-alpine is a
+    // copy of 16.2, so moving 16.2-alpine would keep the image).
+    docker::untag(&t.reference(reg.host(), "app", "latest"));
+    docker::untag(&t.reference(reg.host(), "app", "16.2-alpine"));
+    let config =
+        Config::new(&format!("[images.\"{}/{}/*\"]\npolicy = \"minor\"\n", reg.host(), t.namespace()));
+    let with_config = || t.freshen().env("FRESHEN_CONFIG", config.path());
+    with_config().args(["update", &pattern]).run().expect_code(0);
+
+    let run = with_config().args(["upgrade", "--tags", "-y", &pattern]).run();
+    run.expect_code(0);
+    let new = t.reference(reg.host(), "app", "16.4");
+    let lines = run.stdout_lines();
+    let plan = [
+        "The following tags will be moved to newer versions:".to_string(),
+        format!("  {app} => {new} (minor)"),
+        "The following images will be retired:".to_string(),
+        format!("  {app} ({})", &old_id[7..19]),
+        "1 upgraded, 1 to retire, 0 kept back.".to_string(),
+    ];
+    assert_eq!(lines[..plan.len()], plan, "\n{run}");
+    assert_eq!(run.last_line(), "1 upgraded, 1 retired, 0 kept back.", "\n{run}");
+    // The newer tag is here, at what the registry lists for it.
+    assert!(docker::inspect(&new).repo_digests.iter().any(|d| d.ends_with(&v164_digest)), "\n{run}");
+    // The old version went, and its obsolete tag with it.
+    assert!(!docker::exists(&app), "\n{run}");
+    assert!(!docker::exists(&old_id));
+    let listing = t.list(&[&pattern]);
+    assert_eq!(listing.get(&new).status, "up-to-date");
+}

@@ -12,6 +12,7 @@ use crate::commands::{confirm, count, EXIT_OK};
 use crate::docker::{Container, Engine, ImageLayers, LocalImage, Removal};
 use crate::error::Result;
 use crate::holds::Holds;
+use crate::reference::Reference;
 use crate::render::{self, Printer};
 use crate::report::Selection;
 use crate::retire::{self, Candidate, Inventory, Rules, Verdict};
@@ -104,19 +105,32 @@ pub struct Retired {
 pub async fn remove_all(engine: &Engine, cands: &[&Candidate], p: &Printer) -> Result<Retired> {
     let mut r = Retired::default();
     for c in cands {
+        let obsolete = |t: &String| Reference::parse(t).is_ok_and(|r| c.untag.contains(&r));
         // Removing by id would also untag it: if someone tagged it since
-        // the plan (say, during the prompt), it is theirs again.
-        match engine.tags_of(&c.image_id).await? {
+        // the plan (say, during the prompt), it is theirs again. Only tags
+        // that `upgrade --tags` made obsolete may go with it.
+        let mut names = match engine.tags_of(&c.image_id).await? {
             None => continue,
-            Some(tags) if !tags.is_empty() => {
+            Some(tags) if tags.iter().any(|t| !obsolete(t)) => {
                 let reason = format!("tagged as {} since the plan", tags.join(", "));
                 p.warn(&format!("{}: kept, {reason}", c.name));
                 r.refused.push((c.name.clone(), reason));
                 continue;
             }
-            Some(_) => {}
+            Some(tags) => tags,
+        };
+        // Removing by tag untags; the last tag's removal deletes the image.
+        if names.is_empty() {
+            names.push(c.image_id.clone());
         }
-        match engine.remove(&c.image_id).await? {
+        let mut outcome = Removal::Missing;
+        for name in &names {
+            outcome = engine.remove(name).await?;
+            if matches!(outcome, Removal::Refused(_)) {
+                break;
+            }
+        }
+        match outcome {
             Removal::Deleted(ids) => {
                 p.info(&format!("Retired {}", c.name));
                 r.deleted_ids.extend(ids);

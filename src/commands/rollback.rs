@@ -66,6 +66,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         let digest =
             images.iter().find(|i| &i.id == cur).and_then(|i| crate::report::local_digest(i, &target, None));
         state.superseded.push(Superseded {
+            tag_moved: false,
             image_id: cur.clone(),
             reference: key.clone(),
             digest,

@@ -79,6 +79,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             patterns: plan.upgrade.clone(),
             change: ChangeOptions { yes: true, dry_run: false, keep: None },
             keep_previous: !plan.retire,
+            tags: false,
         };
         if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
             code = EXIT_FAILED;

@@ -24,14 +24,26 @@ use crate::report::{self, Selection, Target};
 use crate::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
 use crate::settings::Settings;
 use crate::state::{Entry, State, Superseded};
+use crate::tagcache::TagCache;
 use crate::verdict::Status;
+use crate::versions::{self, Level, TagRules};
 
-/// One tag to upgrade: from which image to which digest.
+/// One tag to upgrade: from which image to which digest. With `to`, a
+/// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
+/// tagged as `to`, and `reference` is the tag it makes obsolete.
 struct Planned {
     reference: Reference,
     old_id: String,
     old_digest: Option<String>,
     digest: String,
+    to: Option<(Reference, Level)>,
+}
+
+impl Planned {
+    /// The tag the pulled image gets.
+    fn target(&self) -> &Reference {
+        self.to.as_ref().map_or(&self.reference, |(to, _)| to)
+    }
 }
 
 pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Result<u8> {
@@ -94,6 +106,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
                 old_id: r.image_id.clone(),
                 old_digest: r.local_digest.clone(),
                 digest,
+                to: None,
             }),
             Ok((status, _)) => {
                 p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
@@ -105,6 +118,10 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         }
     }
 
+    if args.tags {
+        failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
+    }
+
     // The versions this would retire, as if the tags had already moved.
     let now = render::now_rfc3339();
     let rules = Rules { keep: rules_cfg.keep, older_than: None, now: render::now_unix() };
@@ -112,8 +129,15 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     let mut images_after = host.images.clone();
     for pl in &plan {
         simulated.superseded.push(record(pl, &now, "(new)"));
-        for i in images_after.iter_mut().filter(|i| i.id == pl.old_id) {
+        // A moved tag stays until its version is retired.
+        for i in images_after.iter_mut().filter(|i| i.id == pl.old_id && pl.to.is_none()) {
             i.tags.retain(|t| t != &pl.reference);
+        }
+        // A newer tag whose image is already here lands on that image.
+        if let Some((to, _)) = &pl.to {
+            for i in images_after.iter_mut().filter(|i| i.digests_in(to).any(|d| d == pl.digest)) {
+                i.tags.push(to.clone());
+            }
         }
     }
     let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
@@ -127,15 +151,23 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             .collect()
     };
 
-    if !plan.is_empty() {
+    if plan.iter().any(|pl| pl.to.is_none()) {
         p.line("The following images will be upgraded:");
-        for pl in &plan {
+        for pl in plan.iter().filter(|pl| pl.to.is_none()) {
             p.line(&format!(
                 "  {} ({} => {})",
                 pl.reference.familiar(),
                 short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
                 short_digest(&pl.digest)
             ));
+        }
+    }
+    if plan.iter().any(|pl| pl.to.is_some()) {
+        p.line("The following tags will be moved to newer versions:");
+        for pl in &plan {
+            if let Some((to, level)) = &pl.to {
+                p.line(&format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
+            }
         }
     }
     if !kept_back.is_empty() {
@@ -167,8 +199,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     let progress = Progress::new(p);
     let mut upgraded: Vec<&Planned> = Vec::new();
     for pl in &plan {
-        let source = format!("{}@{}", pl.reference.name(), pl.digest);
-        let name = pl.reference.familiar();
+        let source = format!("{}@{}", pl.target().name(), pl.digest);
+        let name = pl.target().familiar();
         let auth = match registries.pull_auth(&pl.reference.registry).await {
             Ok(a) => a,
             Err(e) => {
@@ -181,7 +213,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         let pulled = engine.pull(&source, auth, |ev| bar.event(&ev)).await;
         let result = match pulled {
             Ok(()) => match engine.image_id(&source).await {
-                Ok(Some(id)) => engine.tag(&id, &pl.reference).await.map(|()| id),
+                Ok(Some(id)) => engine.tag(&id, pl.target()).await.map(|()| id),
                 Ok(None) => Err(Error::Daemon {
                     action: format!("pull {source}"),
                     detail: "the image is not there after the pull".into(),
@@ -244,13 +276,14 @@ fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {
         digest: pl.old_digest.clone(),
         replaced_at: now.to_string(),
         replaced_by: replaced_by.to_string(),
+        tag_moved: pl.to.is_some(),
     }
 }
 
 /// After the upgrade the tag is current: record it so `list` agrees
 /// without another `update`.
 fn upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
-    let key = pl.reference.to_string();
+    let key = pl.target().to_string();
     state.entries.retain(|e| e.reference != key);
     state.entries.push(Entry {
         reference: key,
@@ -262,6 +295,67 @@ fn upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         error: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+}
+
+/// `--tags`: for each selected tag that is a version, the newest newer tag
+/// its policy allows (from the listings the last update cached), unless
+/// the tag is held, already upgraded by digest in this run, or the newer
+/// tag is already here. Each move's digest is asked of the registry now, so
+/// what is pulled is what was checked. Returns how many could not be asked.
+async fn plan_tag_moves(
+    settings: &Settings,
+    state: &State,
+    rows: &[report::Row],
+    holds: &Holds,
+    registries: &Registries,
+    plan: &mut Vec<Planned>,
+    p: &Printer,
+) -> usize {
+    let cache = TagCache::load(&settings.state_dir);
+    let by_digest: HashSet<&Reference> = plan.iter().map(|pl| &pl.reference).collect();
+    let candidates: Vec<(&report::Row, Vec<String>, TagRules, bool)> = rows
+        .iter()
+        .filter(|r| {
+            r.reference.tag.is_some() && r.status != Status::Pinned && !by_digest.contains(&r.reference)
+        })
+        .map(|r| {
+            let policy = settings.image_policy(&r.reference);
+            let tags = cache.tags(&r.reference.name()).map(<[String]>::to_vec).unwrap_or_default();
+            (r, tags, policy.rules, policy.hold || holds.is_held(&r.reference))
+        })
+        .collect();
+    let input: Vec<(Reference, &[String], &TagRules, bool)> = candidates
+        .iter()
+        .map(|(r, tags, rules, held)| (r.reference.clone(), tags.as_slice(), rules, *held))
+        .collect();
+    let moves = versions::tag_upgrades(&input);
+    let mut failed = 0;
+    for m in moves {
+        let Some((row, ..)) = candidates.iter().find(|(r, ..)| r.reference == m.from) else { continue };
+        let hint = state.registries.get(&m.to.registry).and_then(|i| i.scheme.as_deref());
+        let digest = match registries.host(&m.to.registry, vec![m.to.repository.clone()], hint) {
+            Ok(h) => h.tag_digest(&m.to.repository, m.to.tag.as_deref().unwrap_or_default()).await,
+            Err(e) => Err(e),
+        };
+        match digest {
+            Ok(digest) => plan.push(Planned {
+                reference: m.from.clone(),
+                old_id: row.image_id.clone(),
+                old_digest: row.local_digest.clone(),
+                digest,
+                to: Some((m.to.clone(), m.level)),
+            }),
+            Err(e) => {
+                failed += 1;
+                p.warn(&format!(
+                    "{}: cannot check {} before pulling: {e}",
+                    m.from.familiar(),
+                    m.to.familiar()
+                ));
+            }
+        }
+    }
+    failed
 }
 
 /// The superseded versions of the upgraded tags, with their verdicts.
