@@ -242,6 +242,11 @@ pub struct Update {
     pub image_id: String,
     /// When the registry reported `new_digest`.
     pub checked_at: String,
+    /// The local image's version (`org.opencontainers.image.version`, else
+    /// the tag when it is a version), if known.
+    pub old_version: Option<String>,
+    /// The version label of the registry's new image for the tag, if any.
+    pub new_version: Option<String>,
     /// True when this update was announced before and `--renotify-after`
     /// says to announce it again.
     pub repeat: bool,
@@ -267,11 +272,14 @@ impl Payload {
         }
         let mut s = String::new();
         for u in &self.updates {
+            // Versions say more than digests, when both sides have one.
+            let (old, new) = match (&u.old_version, &u.new_version) {
+                (Some(o), Some(n)) if o != n => (o.as_str(), n.as_str()),
+                _ => (short_digest(&u.old_digest), short_digest(&u.new_digest)),
+            };
             s.push_str(&format!(
-                "{} can be upgraded: {} -> {}{}\n",
+                "{} can be upgraded: {old} -> {new}{}\n",
                 u.image,
-                short_digest(&u.old_digest),
-                short_digest(&u.new_digest),
                 if u.repeat { " (reminder)" } else { "" }
             ));
         }
@@ -557,10 +565,15 @@ mod tests {
                 image_id: format!("sha256:{}", "c".repeat(64)),
                 checked_at: "2026-01-01T00:00:00Z".into(),
                 repeat: false,
+                old_version: None,
+                new_version: Some("1.27.4".into()),
             }],
         };
         assert_eq!(p.title(), "freshen on web-1: 1 image update");
         assert_eq!(p.text(), "nginx:latest can be upgraded: aaaaaaaaaaaa -> bbbbbbbbbbbb\n");
+        let mut p = p;
+        p.updates[0].old_version = Some("1.27.3".into());
+        assert_eq!(p.text(), "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n");
         assert!(backoff(1) >= Duration::from_millis(500) && backoff(20) <= Duration::from_secs(30));
     }
 }

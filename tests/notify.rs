@@ -232,6 +232,9 @@ fn each_update_is_announced_once() {
     assert_eq!(first["tag"], "1");
     assert_eq!(first["image_id"], app_v1.id.as_str());
     support::assert_rfc3339(first["checked_at"].as_str().unwrap());
+    // The tag is a version; the new image carries no version label.
+    assert_eq!(first["old_version"], "1", "{first:#}");
+    assert_eq!(first["new_version"], Value::Null, "{first:#}");
 
     // The command read the same document on stdin.
     let piped: Value =

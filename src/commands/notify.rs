@@ -37,10 +37,17 @@ fn payload(event: &str, updates: Vec<Update>) -> Payload {
     }
 }
 
-fn update_of(d: &Due<'_>) -> Update {
+/// Per reference: the local image's version and the registry image's, when
+/// known (labels, or the tag when it is a version).
+pub type Versions = std::collections::HashMap<String, (Option<String>, Option<String>)>;
+
+fn update_of(d: &Due<'_>, versions: &Versions) -> Update {
     let e: &Entry = d.entry;
     let parsed = Reference::parse(&e.reference).ok();
+    let (old_version, new_version) = versions.get(&e.reference).cloned().unwrap_or_default();
     Update {
+        old_version,
+        new_version,
         reference: e.reference.clone(),
         image: parsed.as_ref().map_or_else(|| e.reference.clone(), Reference::familiar),
         tag: parsed.and_then(|r| r.tag),
@@ -59,6 +66,7 @@ pub async fn announce(
     settings: &Settings,
     state: &State,
     selection: &Selection,
+    versions: &Versions,
     lock: &Lock,
     p: &Printer,
 ) -> Result<bool> {
@@ -96,7 +104,7 @@ pub async fn announce(
     let sends = work.iter().map(|(t, due)| {
         let client = &client;
         async move {
-            let message = payload("updates", due.iter().map(update_of).collect());
+            let message = payload("updates", due.iter().map(|d| update_of(d, versions)).collect());
             notify::send(client, t, &message).await
         }
     });

@@ -50,6 +50,9 @@ struct Ran {
     state: State,
     selection: Selection,
     lock: Lock,
+    /// Per upgradable reference, the versions on both sides, for the
+    /// notifications.
+    versions: notify::Versions,
 }
 
 pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<u8> {
@@ -68,7 +71,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     // --unattended notifies when there is somewhere to notify; only an
     // explicit --notify warns that there is not.
     let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
-    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await? {
+    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await? {
         code = EXIT_FAILED;
     }
     drop(ran.lock);
@@ -134,7 +137,9 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
     } else {
         EXIT_OK
     };
-    if args.notify.notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await? {
+    if args.notify.notify
+        && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+    {
         code = EXIT_FAILED;
     }
     Ok(code)
@@ -168,7 +173,9 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
     p.line(&line);
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
-        if let Err(e) = notify::announce(settings, &ran.state, &ran.selection, &ran.lock, p).await {
+        if let Err(e) =
+            notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await
+        {
             p.warn(&e.to_string());
         }
     }
@@ -290,12 +297,17 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
 
     let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
+    let mut rows = report::rows(&new, &images, &containers, &selection);
+    report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
+    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    let versions: notify::Versions = rows
+        .iter()
+        .filter(|r| r.status == Status::Upgradable)
+        .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))
+        .collect();
     match format {
         Summary::Silent => {}
         Summary::Json => {
-            let mut rows = report::rows(&new, &images, &containers, &selection);
-            report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
-            report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
             p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
             for w in &pass.warnings {
                 p.warn(w);
@@ -314,7 +326,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
         }
     }
     let result = UpdateResult { upgradable, failed: failures.len() };
-    Ok(Ran { result, state: new, selection, lock })
+    Ok(Ran { result, state: new, selection, lock, versions })
 }
 
 /// One warning per distinct failure: a registry that is down gives one
