@@ -880,3 +880,28 @@ fn docker_host_is_honoured() {
     );
     assert_eq!(listing.references(), vec![app.as_str()]);
 }
+
+/// A registry that refuses connections is given up on after the first
+/// image's retries: its other images fail at once with the same reason
+/// instead of each waiting through its own retries.
+#[test]
+fn a_refusing_registry_costs_one_request_s_retries() {
+    let t = TestEnv::new("refusing_registry_fails_fast");
+    let up = registry::shared();
+    let source = t.reference(up.host(), "app", "1");
+    t.publish(&source, "v1");
+    let dead = registry::dead_host();
+    let stranded: Vec<String> = (0..6).map(|i| t.reference(&dead, &format!("app{i}"), "1")).collect();
+    for r in &stranded {
+        docker::tag(&source, r);
+    }
+
+    let run = t.freshen().args(["-v", "update", "--retries", "1", &t.pattern(&dead)]).run();
+    run.expect_code(1);
+    // One image: a plain-HTTP try, an HTTPS try, one retry. The five others: none.
+    assert!(run.stderr.lines().any(|l| l == "3 registry requests for 6 images"), "\n{run}");
+    assert_eq!(run.stdout_lines(), vec![failed_summary(6)], "\n{run}");
+    let warnings = run.warnings();
+    assert_eq!(warnings.len(), 1, "one line for the registry's images\n{run}");
+    assert!(warnings[0].contains("and 5 more: unreachable: cannot reach"), "\n{run}");
+}

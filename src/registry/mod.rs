@@ -220,6 +220,7 @@ impl Registries {
             requests: self.requests.clone(),
             mirrors,
             down: AtomicBool::new(false),
+            unreachable: std::sync::OnceLock::new(),
         }
     }
 }
@@ -382,6 +383,10 @@ pub struct Host {
     mirrors: Vec<Arc<Host>>,
     /// A mirror that could not be reached: not asked again this run.
     down: AtomicBool,
+    /// Set when a connection could not be made even after the retries: the
+    /// registry is down, and the rest of its images fail at once with the
+    /// same reason instead of each waiting through its own retries.
+    unreachable: std::sync::OnceLock<RegistryError>,
 }
 
 impl Host {
@@ -531,6 +536,9 @@ impl Host {
         // make us alternate between HTTPS and HTTP forever.
         let mut switched = false;
         loop {
+            if let Some(e) = self.unreachable.get() {
+                return Err(e.clone());
+            }
             let (auth, generation) = self.authorization(repository).await?;
             let scheme = self.scheme();
             let url = format!("{}://{}{}", scheme.as_str(), self.api, path);
@@ -576,7 +584,11 @@ impl Host {
                     } else {
                         format!("cannot reach {}: {}", self.registry, describe_reqwest(&e))
                     };
-                    return Err(err(ErrorKind::Unreachable, what));
+                    let failure = err(ErrorKind::Unreachable, what);
+                    if e.is_connect() {
+                        let _ = self.unreachable.set(failure.clone());
+                    }
+                    return Err(failure);
                 }
                 Ok(resp) => {
                     let status = resp.status();
