@@ -5,45 +5,51 @@ use crate::error::Result;
 use crate::holds::{self, Holds};
 use crate::render::Printer;
 use crate::settings::Settings;
-use crate::state::Lock;
-
-fn lock(settings: &Settings, p: &Printer) -> Result<Lock> {
-    crate::commands::lock_state(&settings.state_dir, p)
-}
 
 pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
-    let stored: Vec<String> = images.iter().map(|i| holds::normalise(i)).collect::<Result<_>>()?;
-    let lock = lock(settings, p)?;
-    let mut h = Holds::load(&settings.state_dir)?;
-    let mut changed = false;
-    for s in stored {
-        let name = holds::display(&s);
-        if h.add(s) {
-            changed = true;
-            p.line(&format!("{name} set on hold."));
-        } else {
-            p.line(&format!("{name} was already set on hold."));
-        }
-    }
-    if changed {
-        h.save(&settings.state_dir, &lock)?;
-    }
-    Ok(EXIT_OK)
+    change(
+        settings,
+        images,
+        p,
+        |h, s| h.add(s.to_string()),
+        |n| format!("{n} set on hold."),
+        |n| format!("{n} was already set on hold."),
+    )
 }
 
 pub fn unhold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
+    // apt-mark exits 0 for a name that was not held, too.
+    change(
+        settings,
+        images,
+        p,
+        |h, s| h.remove(s),
+        |n| format!("Canceled hold on {n}."),
+        |n| format!("{n} was already not on hold."),
+    )
+}
+
+/// Applies `apply` to each name under the lock, saying what changed (or
+/// that nothing did) like apt-mark, and saves only if something changed.
+fn change(
+    settings: &Settings,
+    images: &[String],
+    p: &Printer,
+    apply: impl Fn(&mut Holds, &str) -> bool,
+    done: impl Fn(&str) -> String,
+    unchanged: impl Fn(&str) -> String,
+) -> Result<u8> {
     let stored: Vec<String> = images.iter().map(|i| holds::normalise(i)).collect::<Result<_>>()?;
-    let lock = lock(settings, p)?;
+    let lock = crate::commands::lock_state(&settings.state_dir, p)?;
     let mut h = Holds::load(&settings.state_dir)?;
     let mut changed = false;
     for s in stored {
         let name = holds::display(&s);
-        if h.remove(&s) {
+        if apply(&mut h, &s) {
             changed = true;
-            p.line(&format!("Canceled hold on {name}."));
+            p.line(&done(&name));
         } else {
-            // apt-mark exits 0 here too.
-            p.line(&format!("{name} was already not on hold."));
+            p.line(&unchanged(&name));
         }
     }
     if changed {
