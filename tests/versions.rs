@@ -74,13 +74,11 @@ impl Config {
     }
 }
 
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::registry::{self, Registry};
@@ -471,25 +469,8 @@ fn start_paging_proxy(upstream: &str, paging: Paging) -> (String, Arc<AtomicUsiz
     (host, pages)
 }
 
-fn serve_proxy(mut stream: TcpStream, upstream: &str, me: &str, paging: Paging, pages: &AtomicUsize) {
-    use std::io::Write;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut pending = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-            pending.drain(..end + 4);
-            let answer = proxy_answer(&head, upstream, me, paging, pages);
-            if stream.write_all(&answer).is_err() {
-                return;
-            }
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => pending.extend_from_slice(&buffer[..n]),
-        }
-    }
+fn serve_proxy(stream: TcpStream, upstream: &str, me: &str, paging: Paging, pages: &AtomicUsize) {
+    registry::serve_requests(stream, |head| proxy_answer(head, upstream, me, paging, pages));
 }
 
 fn proxy_answer(head: &str, upstream: &str, me: &str, paging: Paging, pages: &AtomicUsize) -> Vec<u8> {

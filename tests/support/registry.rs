@@ -387,19 +387,26 @@ fn fake_answer(head: &str, refusals: &[Refusal]) -> String {
     response
 }
 
-fn serve_fake(mut stream: TcpStream, refusals: &[Refusal], requests: &AtomicUsize) {
+fn serve_fake(stream: TcpStream, refusals: &[Refusal], requests: &AtomicUsize) {
+    serve_requests(stream, |head| {
+        requests.fetch_add(1, Ordering::SeqCst);
+        fake_answer(head, refusals).into_bytes()
+    });
+}
+
+/// Answers each request head (bodiless requests only) on one connection
+/// until the client closes it, so a client that reuses connections sees a
+/// normal server.
+pub fn serve_requests(mut stream: TcpStream, mut answer: impl FnMut(&str) -> Vec<u8>) {
     use std::io::Write;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    // Keep answering on this connection until the client closes it, so a
-    // client that reuses connections sees a normal server.
     let mut pending = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&pending[..end]).into_owned();
             pending.drain(..end + 4);
-            requests.fetch_add(1, Ordering::SeqCst);
-            if stream.write_all(fake_answer(&head, refusals).as_bytes()).is_err() {
+            if stream.write_all(&answer(&head)).is_err() {
                 return;
             }
         }
