@@ -2,7 +2,7 @@
 //! patterns, and the state of the last update joined with a fresh look at
 //! the local images. Pure functions over the inventory; no I/O.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::docker::{Container, LocalImage};
 use crate::reference::{Forms, Pattern, Reference};
@@ -204,11 +204,11 @@ pub fn annotate(
     cache: &TagCache,
     policy: impl Fn(&Reference) -> ImagePolicy,
 ) {
+    let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
     for row in rows.iter_mut() {
         let Some(tag) = row.reference.tag.clone() else { continue };
-        let label = images
-            .iter()
-            .find(|i| i.id == row.image_id)
+        let label = by_id
+            .get(row.image_id.as_str())
             .and_then(|i| i.labels.get(LABEL_VERSION))
             .filter(|v| !v.trim().is_empty())
             .cloned();
@@ -259,12 +259,15 @@ pub fn rows(
     containers: &[Container],
     selection: &Selection,
 ) -> Vec<Row> {
+    // One lookup per tag: thousands of tags must not cost a scan each.
+    let entries: HashMap<&str, &crate::state::Entry> =
+        state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
     let mut out = Vec::new();
     for t in targets(images, selection) {
         let image = t.image;
         let key = t.reference.to_string();
         let mut row = Row::new(t.reference, Status::Unknown, image);
-        match state.entry(&key) {
+        match entries.get(key.as_str()).copied() {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
             Some(e) if e.image_id == image.id => {
                 row.status = e.status;

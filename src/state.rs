@@ -147,10 +147,6 @@ impl State {
         }
         write_atomic(&state_path(dir), &json)
     }
-
-    pub fn entry(&self, reference: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.reference == reference)
-    }
 }
 
 fn one_line(e: &serde_json::Error) -> String {
@@ -263,7 +259,7 @@ mod tests {
         s.save(dir.path(), &lock).unwrap();
         let back = State::load(dir.path()).unwrap();
         assert_eq!(back.entries, s.entries);
-        assert!(back.entry("docker.io/library/nginx:latest").is_some());
+        assert!(back.entries.iter().any(|e| e.reference == "docker.io/library/nginx:latest"));
         // No temporary files left behind, not even those of a writer that
         // was killed midway.
         std::fs::write(dir.path().join(".state.json.tmp-999999"), "{\"schema_ver").unwrap();
