@@ -27,6 +27,19 @@ pub fn lock_state(dir: &std::path::Path, p: &crate::render::Printer) -> Result<c
     })
 }
 
+/// Moves an unreadable file of the state directory aside (as
+/// `NAME.json.corrupt`, for a person to look at) so the run can rebuild it,
+/// and says so.
+pub fn set_aside(path: &std::path::Path, detail: &str, p: &crate::render::Printer) {
+    let aside = path.with_extension("json.corrupt");
+    let _ = std::fs::rename(path, &aside);
+    p.warn(&format!(
+        "state file {} was unreadable ({detail}); kept it as {} and starting afresh",
+        path.display(),
+        aside.display()
+    ));
+}
+
 /// Exit statuses, documented in README.md and `--help`.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;

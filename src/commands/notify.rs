@@ -79,13 +79,7 @@ pub async fn announce(
         Ok(r) => r,
         Err(Error::StateCorrupt { path, detail }) => {
             // Better to announce again than to stop announcing.
-            let aside = path.with_extension("json.corrupt");
-            let _ = std::fs::rename(&path, &aside);
-            p.warn(&format!(
-                "{} was unreadable ({detail}); kept it as {} and starting afresh",
-                path.display(),
-                aside.display()
-            ));
+            crate::commands::set_aside(&path, &detail, p);
             Record::load(dir)?
         }
         Err(e) => return Err(e),

@@ -189,13 +189,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     let old = match State::load(dir) {
         Ok(s) => s,
         Err(Error::StateCorrupt { path, detail }) => {
-            let aside = path.with_extension("json.corrupt");
-            let _ = std::fs::rename(&path, &aside);
-            p.warn(&format!(
-                "state file {} was unreadable ({detail}); kept it as {} and starting afresh",
-                path.display(),
-                aside.display()
-            ));
+            crate::commands::set_aside(&path, &detail, p);
             State::default()
         }
         Err(e) => return Err(e),
