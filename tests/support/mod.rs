@@ -226,6 +226,7 @@ impl Freshen<'_> {
 
     /// Runs without `name` in the environment (e.g. `NO_COLOR`, which the
     /// harness sets by default).
+    #[allow(dead_code)]
     pub fn env_remove(mut self, name: &str) -> Self {
         self.removed.push(name.to_string());
         self
