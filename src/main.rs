@@ -1,30 +1,28 @@
 //! freshen: apt for container images. `main` only parses the command line
 //! and hands over to `run`.
 
-mod announce;
-mod checker;
 mod cli;
 mod commands;
-mod docker;
+mod core;
+mod engine;
 mod error;
-mod holds;
-mod monitor;
 mod notify;
-mod reference;
+mod output;
 mod registry;
-mod render;
-mod report;
-mod retire;
 mod run;
-mod schedule;
+mod services;
 mod settings;
-mod space;
-mod state;
-mod tagcache;
-mod tagcheck;
-mod unattended;
-mod verdict;
-mod versions;
+
+// Temporary paths from before the move into layer folders.
+use crate::core::notified as announce;
+use crate::core::{
+    holds, monitor, reference, report, retire, schedule, space, state, tagcache, unattended, verdict,
+    versions,
+};
+use engine as docker;
+use output as render;
+use services::check as checker;
+use services::tag_refresh as tagcheck;
 
 use clap::Parser;
 
