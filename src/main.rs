@@ -13,17 +13,6 @@ mod run;
 mod services;
 mod settings;
 
-// Temporary paths from before the move into layer folders.
-use crate::core::notified as announce;
-use crate::core::{
-    holds, monitor, reference, report, retire, schedule, space, state, tagcache, unattended, verdict,
-    versions,
-};
-use engine as docker;
-use output as render;
-use services::check as checker;
-use services::tag_refresh as tagcheck;
-
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
