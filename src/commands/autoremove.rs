@@ -10,12 +10,13 @@ use futures_util::stream::{self, StreamExt};
 use crate::cli::AutoremoveArgs;
 use crate::commands::{confirm, count, EXIT_OK};
 use crate::core::holds::Holds;
+use crate::core::image::{Container, ImageLayers, LocalImage};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::retire::{self, Candidate, Inventory, Rules, Verdict};
 use crate::core::space;
 use crate::core::state::{Lock, State};
-use crate::engine::{Container, Engine, ImageLayers, LocalImage, Removal};
+use crate::engine::{Engine, Removal};
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;
@@ -256,10 +257,14 @@ fn forget_and_save(state: &mut State, host: &Host, dir: &std::path::Path, lock: 
 
 fn describe(c: &Candidate, now: i64) -> String {
     match c.origin {
-        retire::Origin::Superseded => format!("{} (replaced {})", c.name, output::age(now - c.since)),
-        retire::Origin::PreviousVersion => {
-            format!("{} (earlier version, created {})", c.name, output::age(now - c.since))
+        retire::Origin::Superseded => {
+            format!("{} (replaced {})", c.name, crate::core::time::age(now - c.since))
         }
-        retire::Origin::Dangling => format!("{} (dangling, created {})", c.name, output::age(now - c.since)),
+        retire::Origin::PreviousVersion => {
+            format!("{} (earlier version, created {})", c.name, crate::core::time::age(now - c.since))
+        }
+        retire::Origin::Dangling => {
+            format!("{} (dangling, created {})", c.name, crate::core::time::age(now - c.since))
+        }
     }
 }

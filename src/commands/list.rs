@@ -6,12 +6,13 @@ use crate::commands::EXIT_OK;
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::core::holds::Holds;
+use crate::core::image::LocalImage;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
-use crate::engine::{Engine, LocalImage};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;

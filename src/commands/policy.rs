@@ -8,17 +8,19 @@ use std::collections::BTreeMap;
 
 use crate::cli::PolicyArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::image::{LocalImage, Platform};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::local_digest;
 use crate::core::state::State;
 use crate::core::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
 use crate::core::verdict::{pick_platform, Manifest};
 use crate::core::versions::{self, Level, Version};
-use crate::engine::{Engine, LocalImage, Platform};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
-use crate::settings::{ImagePolicy, Settings};
+use crate::settings::Settings;
 
 /// One side of the comparison, as printed.
 #[derive(Debug, Default)]

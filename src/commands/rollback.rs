@@ -100,7 +100,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
 
 fn age_of(rfc3339: &str) -> String {
     match crate::core::retire::unix_of(rfc3339) {
-        Some(t) => output::age(output::now_unix() - t),
+        Some(t) => crate::core::time::age(output::now_unix() - t),
         None => rfc3339.to_string(),
     }
 }

@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::holds::Holds;
+use crate::core::image::{Container, LocalImage};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::state::State;
-use crate::engine::{Container, LocalImage};
 
 /// Seconds a dangling image is spared by default (docker-gc's grace period).
 pub const DANGLING_GRACE: i64 = 3600;
@@ -203,14 +203,14 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
             {
                 return Verdict::Keep(format!(
                     "dangling for less than an hour (created {}); --older-than overrides",
-                    crate::output::age(rules.now - c.since)
+                    crate::core::time::age(rules.now - c.since)
                 ));
             }
             if let Some(min) = rules.older_than {
                 if rules.now - c.since < min {
                     return Verdict::Keep(format!(
                         "newer than --older-than ({})",
-                        crate::output::age(rules.now - c.since)
+                        crate::core::time::age(rules.now - c.since)
                     ));
                 }
             }

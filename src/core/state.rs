@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::verdict::Status;
 use crate::error::{Error, Result};
-use crate::registry::RateLimit;
 
 pub const STATE_FILE: &str = "state.json";
 pub const LOCK_FILE: &str = "lock";
@@ -231,6 +230,15 @@ fn holder(path: &Path) -> String {
         Some(pid) => format!("pid {pid}"),
         None => "another process".into(),
     }
+}
+
+/// The last rate-limit headers a registry sent (Docker Hub's
+/// `ratelimit-limit: 100;w=21600`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RateLimit {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub window_seconds: Option<u64>,
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::image::ImageConfig;
 use crate::core::state::{write_atomic, Lock};
 use crate::error::Result;
-use crate::registry::tags::ImageConfig;
 
 pub const TAGS_FILE: &str = "tags.json";
 /// Entries not refreshed for this long are dropped when the file is written.

@@ -10,11 +10,11 @@ use serde::Serialize;
 
 use crate::core::reference::short_digest;
 use crate::core::report::Row;
+use crate::core::state::RateLimit;
 use crate::core::state::RegistryInfo;
+use crate::core::time::age;
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
-use crate::registry::RateLimit;
-use crate::settings::OutputSettings;
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -307,21 +307,6 @@ pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// `3 weeks ago`, as `docker images` says it.
-pub fn age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (n, unit) = match s {
-        0..=59 => return "just now".into(),
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=1_209_599 => (s / 86_400, "day"),
-        1_209_600..=5_183_999 => (s / 604_800, "week"),
-        5_184_000..=63_071_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-}
-
 /// The apt summary after an update: `3 images can be upgraded. Run …`.
 pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -343,6 +328,13 @@ pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<St
         n => lines.push(format!("{n} images could not be checked. Run 'freshen list' to see why.")),
     }
     lines
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutputSettings {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub color: bool,
 }
 
 #[cfg(test)]

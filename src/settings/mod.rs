@@ -8,11 +8,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Pattern, Reference};
 use crate::core::unattended::Policy;
 use crate::core::versions::{Level, TagRules};
 use crate::error::{Error, Result};
 use crate::notify::{Target, TargetConfig};
+use crate::output::OutputSettings;
+use crate::registry::RegistrySettings;
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
@@ -77,15 +80,6 @@ pub struct ImageSection {
     pub hold: bool,
 }
 
-/// The version policy that applies to one image.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImagePolicy {
-    pub rules: TagRules,
-    pub hold: bool,
-    /// The `[images."…"]` section it came from; None for the default.
-    pub section: Option<String>,
-}
-
 /// `[unattended]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,28 +131,6 @@ pub struct RetireSettings {
     /// Seconds.
     pub older_than: Option<i64>,
     pub exclude: Vec<Pattern>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RegistrySettings {
-    pub insecure: Vec<String>,
-    pub concurrency: usize,
-    pub timeout: Duration,
-    pub retries: u32,
-    /// Where Docker's client config lives (`config.json`).
-    pub docker_config_dir: PathBuf,
-    /// Where per-registry CAs and client certificates live.
-    pub certs_dir: PathBuf,
-    /// The daemon's config, for insecure registries and mirrors.
-    pub daemon_json: PathBuf,
-    pub verbose: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct OutputSettings {
-    pub quiet: bool,
-    pub verbose: bool,
-    pub color: bool,
 }
 
 impl Settings {
