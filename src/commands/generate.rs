@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, GenerateArgs};
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
 use crate::error::{Error, Result};
 use crate::output::Printer;
 
@@ -40,7 +40,7 @@ pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     Ok(out)
 }
 
-pub fn generate(args: &GenerateArgs, p: &Printer) -> Result<u8> {
+pub fn generate(args: &GenerateArgs, p: &Printer) -> Result<ExitStatus> {
     let mut stale = Vec::new();
     for (rel, content) in files()? {
         let path = args.dir.join(&rel);
@@ -63,7 +63,7 @@ pub fn generate(args: &GenerateArgs, p: &Printer) -> Result<u8> {
             "generated files are stale: {}; run 'cargo run -- generate' and commit them",
             stale.join(", ")
         ));
-        return Ok(EXIT_FAILED);
+        return Ok(ExitStatus::Failed);
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::cli::PolicyArgs;
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
 use crate::core::image::{LocalImage, Platform};
 use crate::core::policy::ImagePolicy;
 use crate::core::reference::{short_digest, Reference};
@@ -33,7 +33,7 @@ struct Side {
     source: Option<String>,
 }
 
-pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<u8> {
+pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<ExitStatus> {
     let mut reference = Reference::parse(&args.image)
         .map_err(|detail| Error::BadReference { input: args.image.clone(), detail })?;
     if reference.digest.is_some() {
@@ -92,7 +92,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             other => other,
         },
     };
-    if let Ok(lock) = crate::commands::lock_state(&settings.state_dir, p) {
+    if let Ok(lock) = crate::services::lock_state(&settings.state_dir, p) {
         if let Err(e) = cache.save(&settings.state_dir, &lock, now) {
             p.warn(&e.to_string());
         }
@@ -142,7 +142,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         None => p.line(&format!(" *** {tag:width$}  {what} (not a version: followed by digest)")),
         Some(_) => p.line(&format!(" *** {tag:width$}  {what}")),
     }
-    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+    Ok(if failed { ExitStatus::Failed } else { ExitStatus::Ok })
 }
 
 fn clone_side(s: &Side) -> Side {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::ScheduleArgs;
-use crate::commands::EXIT_OK;
+use crate::core::exit::ExitStatus;
 use crate::core::schedule::{self, CronEvery};
 use crate::core::state;
 use crate::error::{Error, Result};
@@ -85,7 +85,7 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
     }
 }
 
-pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<u8> {
+pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<ExitStatus> {
     let cmd = command(settings)?;
     // Registry credentials as the installing user finds them.
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
@@ -125,7 +125,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
         } else if manage {
             systemctl(&["daemon-reload"], p)?;
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     if !args.install {
         for (i, (name, content)) in files.iter().enumerate() {
@@ -137,7 +137,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
                 p.line(line);
             }
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     for (name, content) in &files {
         let path = dir.join(name);
@@ -160,5 +160,5 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
             schedule::TIMER
         ));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

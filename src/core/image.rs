@@ -90,3 +90,12 @@ pub struct ImageConfig {
     pub created: Option<String>,
     pub labels: BTreeMap<String, String>,
 }
+
+/// The engine at one moment: every image, every container, and each image's
+/// parent. What the retire protections and the space count are decided on.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub images: Vec<LocalImage>,
+    pub containers: Vec<Container>,
+    pub parents: HashMap<String, String>,
+}

@@ -1,5 +1,6 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod exit;
 pub mod holds;
 pub mod image;
 pub mod monitor;

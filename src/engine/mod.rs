@@ -12,7 +12,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::core::image::{Container, ImageLayers, LocalImage, Platform, PullAuth};
+use crate::core::image::{Container, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
 use crate::core::reference::Reference;
 use crate::error::{Error, Result};
 
@@ -48,6 +48,14 @@ pub enum Removal {
 }
 
 impl Engine {
+    /// Images, containers and parents read together: one consistent view
+    /// for the decisions that need all three.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let (images, containers, parents) =
+            tokio::try_join!(self.images(), self.containers(), self.parents())?;
+        Ok(Snapshot { images, containers, parents })
+    }
+
     /// Connects and agrees on an API version. Fails with one line that names
     /// the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {

@@ -3,7 +3,7 @@
 //! warnings. Colour only when asked for or on a terminal without NO_COLOR.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use comfy_table::{presets, Cell, ContentArrangement, Table};
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::core::state::RegistryInfo;
 use crate::core::time::age;
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
+use crate::error::{Error, Result};
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -335,6 +336,36 @@ pub struct OutputSettings {
     pub quiet: bool,
     pub verbose: bool,
     pub color: bool,
+}
+
+/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it; without a
+/// terminal to ask on, stop rather than guess.
+pub fn confirm(yes: bool, what: &str) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "there is no terminal to ask whether to {what}: run again with --yes to go ahead, \
+             or --dry-run to only see the plan"
+        )));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "Do you want to continue? [Y/n] ");
+    let _ = out.flush();
+    drop(out);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    let a = answer.trim().to_ascii_lowercase();
+    Ok(a.is_empty() || a == "y" || a == "yes")
+}
+
+/// `1 image`, `2 images`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
