@@ -50,7 +50,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| crate::error::Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| crate::error::Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,

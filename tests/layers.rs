@@ -7,8 +7,8 @@
 //!
 //! Every `crate::` path in a file must name a layer that file's layer may
 //! use. Adapters never name each other, nothing names a layer above its own,
-//! a command never names another command, and no two modules name each other
-//! in a circle.
+//! a command never names another command, no two modules name each other
+//! in a circle, and core does no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -103,6 +103,26 @@ fn target_module(segments: &[String], modules: &BTreeSet<String>) -> Option<Stri
     (1..=segments.len()).rev().map(|n| segments[..n].join("::")).find(|m| modules.contains(m))
 }
 
+/// What only I/O code says: core holds pure rules, so none of this may
+/// appear there (its tests included).
+const IO_IN_CORE: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::process",
+    "std::io",
+    "std::net::TcpStream",
+    "SystemTime",
+    "Instant::now",
+    "tokio",
+    "reqwest",
+    "bollard",
+    "async fn",
+    ".await",
+    "println!",
+    "eprintln!",
+    "tempfile",
+];
+
 struct Scan {
     violations: Vec<String>,
     cycle: Option<Vec<String>>,
@@ -127,6 +147,18 @@ fn scan(src: &Path) -> Scan {
             continue;
         };
         let source = std::fs::read_to_string(file).unwrap();
+        if layer == "core" {
+            for (n, line) in source.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if let Some(word) = IO_IN_CORE.iter().find(|w| code.contains(*w)) {
+                    violations.push(format!(
+                        "{}:{}: core does no I/O, but names {word}",
+                        rel.display(),
+                        n + 1
+                    ));
+                }
+            }
+        }
         for (line, segments) in crate_paths(&source) {
             let target = &segments[0];
             if target != &layer && !may.contains(&target.as_str()) {
@@ -214,8 +246,8 @@ fn every_import_points_down_and_no_module_imports_in_a_circle() {
 }
 
 /// The scan itself must catch what it is for: a copy of the sources with one
-/// upward import, one import between adapters, one command using another and
-/// one circle inside core each fail it.
+/// upward import, one import between adapters, one command using another,
+/// I/O in core and one circle inside core each fail it.
 #[test]
 fn the_scan_catches_upward_imports_adapter_to_adapter_command_to_command_and_circles() {
     let copy = tempfile::tempdir().unwrap();
@@ -233,6 +265,7 @@ fn the_scan_catches_upward_imports_adapter_to_adapter_command_to_command_and_cir
     add("engine/mod.rs", "\n#[allow(unused_imports)]\nuse crate::registry::Registries;\n");
     add("commands/list.rs", "\n#[allow(unused_imports)]\nuse crate::commands::upgrade::upgrade;\n");
     add("output/mod.rs", "\n#[allow(unused_imports)]\nuse crate::services::check;\n");
+    add("core/space.rs", "\nfn sneaky() -> bool {\n    std::fs::metadata(\"/\").is_ok()\n}\n");
     let broken = scan(copy.path());
     let joined = broken.violations.join("\n");
     for expected in [
@@ -241,6 +274,8 @@ fn the_scan_catches_upward_imports_adapter_to_adapter_command_to_command_and_cir
         "layer 'engine' may not use crate::registry::Registries",
         "a command may not use another command (crate::commands::upgrade::upgrade)",
         "layer 'output' may not use crate::services::check",
+        "core/space.rs:",
+        "core does no I/O, but names std::fs",
     ] {
         assert!(joined.contains(expected), "missing '{expected}' in:\n{joined}");
     }

@@ -12,13 +12,14 @@ use crate::core::image::Snapshot;
 use crate::core::report::Selection;
 use crate::core::retire::{self, Candidate, Inventory, Rules, Verdict};
 use crate::core::space;
-use crate::core::state::{Lock, State};
+use crate::core::state::State;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::output::{confirm, count};
 use crate::services::retire::{all_layers, deleted_bytes, forget_gone, freed, remove_all};
 use crate::settings::Settings;
+use crate::store::Lock;
 
 pub fn bytes(n: u64) -> String {
     format!("{} ({n} bytes)", space::human_bytes(n))

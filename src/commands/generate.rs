@@ -26,7 +26,7 @@ pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
-        .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
     out.push((PathBuf::from("man/freshen.1"), buf));
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("freshen-{}", sub.get_name());
@@ -34,7 +34,7 @@ pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         let mut buf = Vec::new();
         clap_mangen::Man::new(sub)
             .render(&mut buf)
-            .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
         out.push((PathBuf::from(format!("man/{name}.1")), buf));
     }
     Ok(out)

@@ -6,7 +6,7 @@ use crate::cli::{MetricsArgs, MotdArgs};
 use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::report::Selection;
-use crate::core::state::{self, State};
+use crate::core::state::State;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;
@@ -27,7 +27,7 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
     let text = monitor::metrics(&monitor::selected(&state, &selection), state.updated_at.as_deref());
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
-        Some(path) => state::write_atomic(path, text.as_bytes())?,
+        Some(path) => crate::store::write_atomic(path, text.as_bytes())?,
         None => text.lines().for_each(|l| p.line(l)),
     }
     Ok(ExitStatus::Ok)

@@ -16,7 +16,7 @@ pub async fn test(settings: &Settings, _args: &NotifyArgs, p: &Printer) -> Resul
     if settings.notify.is_empty() {
         return Err(Error::Usage(no_targets(settings)));
     }
-    let client = notify::client().map_err(Error::Usage)?;
+    let client = notify::client().map_err(Error::Internal)?;
     let message = payload("test", Vec::new());
     let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
     let mut code = ExitStatus::Ok;

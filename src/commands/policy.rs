@@ -49,7 +49,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let images = engine.images().await?;
     let local = images.iter().find(|i| i.tags.contains(&reference));
 
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
@@ -57,7 +57,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let hint = state.registries.get(&reference.registry).and_then(|i| i.scheme.clone());
     let host = registries
         .host(&reference.registry, vec![reference.repository.clone()], hint.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(|e| Error::Registry(e.to_string()))?;
 
     let name = reference.name();
     let now = output::now_unix();

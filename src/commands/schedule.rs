@@ -10,7 +10,6 @@ use std::process::Command;
 use crate::cli::ScheduleArgs;
 use crate::core::exit::ExitStatus;
 use crate::core::schedule::{self, CronEvery};
-use crate::core::state;
 use crate::error::{Error, Result};
 use crate::notify;
 use crate::output::Printer;
@@ -148,7 +147,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
                 if args.cron { "cron" } else { "systemd" }
             )));
         }
-        state::write_atomic(&path, content.as_bytes())?;
+        crate::store::write_atomic(&path, content.as_bytes())?;
         p.line(&format!("Wrote {}.", path.display()));
     }
     if manage {

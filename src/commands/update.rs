@@ -7,7 +7,7 @@ use crate::cli::{CheckArgs, CheckOptions, SummaryFormat, UpdateArgs};
 use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::report::{self, Selection};
-use crate::core::state::{self, Lock, State};
+use crate::core::state::{self, State};
 use crate::core::tagcache::TagCache;
 use crate::core::unattended;
 use crate::core::verdict::Status;
@@ -20,6 +20,7 @@ use crate::services::check;
 use crate::services::tag_refresh;
 use crate::services::upgrade;
 use crate::settings::Settings;
+use crate::store::Lock;
 
 pub struct UpdateResult {
     pub upgradable: usize,
@@ -194,13 +195,13 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     let lock = crate::services::lock_state(dir, p)?;
     let old = match State::load(dir) {
         Ok(s) => s,
-        Err(Error::StateCorrupt { path, detail }) => {
+        Err(Error::CorruptStore { path, detail, .. }) => {
             crate::services::set_aside(&path, &detail, p);
             State::default()
         }
         Err(e) => return Err(e),
     };
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }

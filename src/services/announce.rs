@@ -12,12 +12,13 @@ use crate::core::monitor;
 use crate::core::notified::{Due, Record};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
-use crate::core::state::{Entry, Lock, State};
+use crate::core::state::{Entry, State};
 use crate::core::verdict::Status;
 use crate::error::{Error, Result};
 use crate::notify::{self, Payload, Update, PAYLOAD_SCHEMA_VERSION};
 use crate::output::{self, Printer};
 use crate::settings::Settings;
+use crate::store::Lock;
 
 pub fn no_targets(settings: &Settings) -> String {
     let file =
@@ -75,7 +76,7 @@ pub async fn announce(
     let dir = &settings.state_dir;
     let mut record = match Record::load(dir) {
         Ok(r) => r,
-        Err(Error::StateCorrupt { path, detail }) => {
+        Err(Error::CorruptStore { path, detail, .. }) => {
             // Better to announce again than to stop announcing.
             super::set_aside(&path, &detail, p);
             Record::load(dir)?
@@ -86,7 +87,7 @@ pub async fn announce(
     let upgradable: Vec<&Entry> =
         monitor::selected(state, selection).into_iter().filter(|e| e.status == Status::Upgradable).collect();
     let now = output::now_unix();
-    let client = notify::client().map_err(Error::Usage)?;
+    let client = notify::client().map_err(Error::Internal)?;
     let work: Vec<_> = settings
         .notify
         .iter()

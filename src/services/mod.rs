@@ -13,8 +13,8 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Takes the state lock for a command that writes the state, saying once
 /// (on stderr) whose lock it waits for.
-pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<crate::core::state::Lock> {
-    crate::core::state::Lock::acquire(dir, LOCK_WAIT, |holder| {
+pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<crate::store::Lock> {
+    crate::store::Lock::acquire(dir, LOCK_WAIT, |holder| {
         p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
     })
 }

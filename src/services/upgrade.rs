@@ -73,7 +73,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = Holds::load(dir)?;
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
