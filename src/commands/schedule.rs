@@ -1,8 +1,9 @@
 //! `freshen schedule`: print, install or uninstall the systemd timer (or
 //! the cron job) that runs `freshen update --notify` (`--unattended` when
 //! the config has an `[unattended]` section) with this binary's absolute
-//! path and the state directory and config file in effect now, so the
-//! scheduled run sees what the installing user sees.
+//! path, the state directory, config file and Docker host in effect now, and
+//! the `FRESHEN_*` variables that change behaviour, so the scheduled run sees
+//! what the installing user sees.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,7 +90,11 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
     // Registry credentials as the installing user finds them.
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
     schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
-    let env = [("DOCKER_CONFIG", docker_config)];
+    let mut env = vec![("DOCKER_CONFIG", docker_config)];
+    for (name, value) in &settings.behaviour_env {
+        schedule::check_one_line(name, value).map_err(Error::Usage)?;
+        env.push((name, value.clone()));
+    }
     let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
         let every = CronEvery::parse(&args.on_calendar).map_err(Error::Usage)?;
         let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());

@@ -59,10 +59,7 @@ impl Engine {
     /// Connects and agrees on an API version. Fails with one line that names
     /// the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {
-        let host = host
-            .map(str::to_string)
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let host = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
         let unreachable = |detail: String| Error::DaemonUnreachable { host: host.clone(), detail };
         let docker = if host.starts_with("unix://") {
             Docker::connect_with_unix(&host, ENGINE_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)

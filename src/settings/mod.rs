@@ -103,7 +103,13 @@ pub struct Checked {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub state_dir: PathBuf,
+    /// The daemon: `--host`, else `$DOCKER_HOST`; None for the engine's
+    /// default socket.
     pub docker_host: Option<String>,
+    /// The `FRESHEN_*` variables of this run that change what freshen does,
+    /// besides the state directory and config file (which `schedule`
+    /// passes as flags): a scheduled run gets them too.
+    pub behaviour_env: Vec<(&'static str, String)>,
     pub registry: RegistrySettings,
     pub output: OutputSettings,
     pub exclude: Vec<Pattern>,
@@ -193,8 +199,22 @@ impl Settings {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
         };
+        let mut behaviour_env = Vec::new();
+        if let Some(list) = std::env::var("FRESHEN_INSECURE_REGISTRIES").ok().filter(|l| !l.trim().is_empty())
+        {
+            behaviour_env.push(("FRESHEN_INSECURE_REGISTRIES", list));
+        }
+        for name in ["FRESHEN_CERTS_DIR", "FRESHEN_DAEMON_JSON"] {
+            if let Some(path) = env_path(name) {
+                behaviour_env.push((name, absolute(&path).display().to_string()));
+            }
+        }
         let certs_dir = env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into());
         let daemon_json = env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
+        let docker_host = global
+            .docker_host
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -205,7 +225,8 @@ impl Settings {
         };
         Ok(Settings {
             state_dir,
-            docker_host: global.docker_host.clone(),
+            docker_host,
+            behaviour_env,
             registry: RegistrySettings {
                 insecure,
                 concurrency,
@@ -280,6 +301,15 @@ fn image_sections(config: &BTreeMap<String, ImageSection>) -> Vec<(Pattern, Imag
     // Stable sort: among equally specific patterns the map's order (sorted) stays.
     out.sort_by_key(|(p, _)| std::cmp::Reverse(specificity(&p.to_string())));
     out
+}
+
+/// `path` made absolute against the current directory (as it is now, for a
+/// run that will start elsewhere).
+fn absolute(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(path),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
