@@ -208,7 +208,7 @@ fn installed_side(image: &LocalImage, reference: &Reference) -> Side {
     Side {
         version: label(&image.labels, LABEL_VERSION).or_else(|| Version::parse(&tag).map(|v| v.display())),
         digest: local_digest(image, reference, None).or_else(|| Some(image.id.clone())),
-        created: output::rfc3339(image.created),
+        created: crate::core::time::format_rfc3339(image.created),
         revision: label(&image.labels, LABEL_REVISION),
         source: label(&image.labels, LABEL_SOURCE),
         tag,

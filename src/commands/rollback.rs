@@ -99,7 +99,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
 }
 
 fn age_of(rfc3339: &str) -> String {
-    match crate::core::retire::unix_of(rfc3339) {
+    match crate::core::time::parse_rfc3339(rfc3339) {
         Some(t) => crate::core::time::age(output::now_unix() - t),
         None => rfc3339.to_string(),
     }

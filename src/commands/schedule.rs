@@ -49,7 +49,7 @@ fn delay_secs(text: &str) -> Result<u64> {
     if text.trim() == "0" {
         return Ok(0);
     }
-    crate::core::notified::parse_duration(text)
+    crate::core::time::positive_duration(text)
         .map(|d| d.as_secs())
         .map_err(|e| Error::Usage(format!("--randomized-delay: {e}")))
 }

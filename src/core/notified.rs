@@ -95,16 +95,6 @@ impl Record {
     }
 }
 
-/// Parses `90s`, `30m`, `12h`, `7d`, `2w` and sums like `1d12h`, with the
-/// same grammar as every other duration freshen reads; zero is refused,
-/// since "announce again after no time" means every run.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    match crate::core::space::parse_duration(text) {
-        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
-        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 12h, 7d or 1d12h")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,17 +156,5 @@ mod tests {
         rec.prune(&BTreeSet::from(["hook"]), &now);
         assert_eq!(rec.targets.keys().collect::<Vec<_>>(), vec!["hook"]);
         assert_eq!(rec.targets["hook"].keys().collect::<Vec<_>>(), vec!["r/b:1"]);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(43_200));
-        assert_eq!(parse_duration("1d12h").unwrap(), Duration::from_secs(129_600));
-        assert_eq!(parse_duration("2w").unwrap(), Duration::from_secs(1_209_600));
-        for bad in ["", "12", "h", "1x", "0d", "99999999999999999999w", "1.5h"] {
-            let e = parse_duration(bad).unwrap_err();
-            assert!(e.contains("is not a duration"), "{bad}: {e}");
-        }
     }
 }

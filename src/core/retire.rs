@@ -69,12 +69,6 @@ pub struct Inventory<'a> {
     pub holds: &'a Holds,
 }
 
-pub fn unix_of(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// Every candidate on the host that the selection covers, each image once.
 pub fn candidates(
     state: &State,
@@ -113,7 +107,7 @@ pub fn candidates(
             name: format!("{} ({})", reference.familiar(), crate::core::reference::short_digest(&image.id)),
             group: Some(reference.to_string()),
             reference: Some(reference),
-            since: unix_of(&rec.replaced_at).unwrap_or(image.created),
+            since: crate::core::time::parse_rfc3339(&rec.replaced_at).unwrap_or(image.created),
             origin: Origin::Superseded,
             untag: image.tags.clone(),
         });

@@ -111,11 +111,7 @@ impl Engine {
             }
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
-        let created = i
-            .created
-            .as_deref()
-            .and_then(|c| time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
-            .map_or(0, |t| t.unix_timestamp());
+        let created = i.created.as_deref().and_then(crate::core::time::parse_rfc3339).unwrap_or(0);
         Ok(Some(LocalImage {
             id: i.id.unwrap_or_default(),
             tags: vec![tag.clone()],

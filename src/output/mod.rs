@@ -94,7 +94,7 @@ impl Printer {
             let available = match (&r.remote_digest, r.status) {
                 (Some(d), Status::Upgradable) => {
                     let what = r.version.remote.clone().unwrap_or_else(|| short_digest(d).to_string());
-                    match r.version.remote_created.as_deref().and_then(parse_rfc3339) {
+                    match r.version.remote_created.as_deref().and_then(crate::core::time::parse_rfc3339) {
                         Some(at) => format!("{what} ({})", age(now - at)),
                         None => what,
                     }
@@ -247,7 +247,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             remote_digest: r.remote_digest.as_deref(),
             checked_at: r.checked_at.as_deref(),
             error: r.error.as_deref(),
-            created: rfc3339(r.created),
+            created: crate::core::time::format_rfc3339(r.created),
             size: r.size,
             held: r.held,
             current_version: r.version.current.as_deref(),
@@ -282,18 +282,6 @@ fn newer_cell(r: &Row) -> String {
         (true, false) => format!("{} beyond policy", beyond.join(", ")),
         (false, false) => format!("{}, {} beyond policy", within.join(", "), beyond.join(", ")),
     }
-}
-
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-pub fn rfc3339(unix: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
 }
 
 pub fn now_rfc3339() -> String {
@@ -404,6 +392,6 @@ mod tests {
         assert_eq!(age(90 * 86_400), "3 months ago");
         assert_eq!(age(800 * 86_400), "2 years ago");
         assert_eq!(age(-5), "just now");
-        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(crate::core::time::format_rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
     }
 }

@@ -157,7 +157,7 @@ impl Settings {
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
-            let d = crate::core::notified::parse_duration(text)
+            let d = crate::core::time::positive_duration(text)
                 .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
@@ -259,7 +259,7 @@ impl Settings {
         exclude: &[String],
     ) -> Result<RetireSettings> {
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::core::space::parse_duration(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::time::duration_secs(d).map_err(Error::Usage)?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
@@ -382,7 +382,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
     if let Some(r) = config.renotify_after.take() {
         let span = r.span();
         let d =
-            crate::core::notified::parse_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
+            crate::core::time::positive_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
         config.checked.renotify_after = Some(d);
     }
     if let Some(u) = config.unattended.take() {
