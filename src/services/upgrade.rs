@@ -15,8 +15,8 @@ use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
 use crate::core::image::{LocalImage, Snapshot};
 use crate::core::reference::{short_digest, Reference};
-use crate::core::report::{self, Selection, Target};
-use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
+use crate::core::report::{self, LocalTag, Selection};
+use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
 use crate::core::state::{Entry, State, Superseded};
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
@@ -111,7 +111,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
         let engine = &engine;
         Some(async move {
-            let target = Target { reference: r.reference.clone(), image };
+            let target = LocalTag { reference: r.reference.clone(), image };
             let checked = match host {
                 Ok(h) => check::check_now(engine, &h, &target).await,
                 Err(e) => Err(e),
@@ -166,7 +166,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     } else {
         retire_plan(&simulated, &images_after, &host, &holds, &rules, &groups)
             .into_iter()
-            .filter(|(_, v)| *v == Verdict::Retire)
+            .filter(|(_, v)| *v == Decision::Retire)
             .map(|(c, _)| c)
             .collect()
     };
@@ -266,8 +266,8 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
         let decided = retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
-        let go: Vec<&Candidate> =
-            decided.iter().filter(|(_, v)| *v == Verdict::Retire).map(|(c, _)| c).collect();
+        let go: Vec<&OldVersion> =
+            decided.iter().filter(|(_, v)| *v == Decision::Retire).map(|(c, _)| c).collect();
         let done = retire_service::remove_all(&engine, &go, p).await?;
         retired = done.removed.len();
         let now_host = engine.snapshot().await?;
@@ -386,8 +386,8 @@ fn retire_plan(
     holds: &Holds,
     rules: &Rules,
     groups: &HashSet<String>,
-) -> Vec<(Candidate, Verdict)> {
-    let cands: Vec<Candidate> = retire::candidates(state, images, &Selection::default(), false)
+) -> Vec<(OldVersion, Decision)> {
+    let cands: Vec<OldVersion> = retire::candidates(state, images, &Selection::default(), false)
         .into_iter()
         .filter(|c| c.origin == Origin::Superseded && c.group.as_ref().is_some_and(|g| groups.contains(g)))
         .collect();
