@@ -1,7 +1,7 @@
 //! Version tags: which tags of a repository are versions, how they order,
 //! and which newer tag a local tag may move to. Pure functions, no I/O.
 //!
-//! The rules follow Renovate's docker versioning (GUIDE §5), made precise:
+//! The rules follow Renovate's docker versioning, made precise:
 //! - A leading `v` is dropped (`v2.11.0`), but a candidate must have one
 //!   exactly when the current tag has one, so `v2.11.0` moves to `v2.11.1`
 //!   and never to a duplicate `2.11.1`.
