@@ -10,6 +10,7 @@ use crate::core::report::{self, Selection};
 use crate::core::state::{self, State};
 use crate::core::tagcache::TagCache;
 use crate::core::unattended;
+use crate::core::update::merge_update;
 use crate::core::verdict::Status;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -271,31 +272,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
         }
     }
 
-    let mut new = State {
-        updated_at: Some(checked_at.clone()),
-        superseded: old.superseded.clone(),
-        ..State::default()
-    };
-    let checked: std::collections::HashSet<&str> =
-        outcome.entries.iter().map(|e| e.reference.as_str()).collect();
-    if !selection.is_everything() {
-        // A partial update keeps what it did not look at.
-        new.entries = old
-            .entries
-            .iter()
-            .filter(|e| {
-                !checked.contains(e.reference.as_str())
-                    && crate::core::reference::Reference::parse(&e.reference)
-                        .is_ok_and(|r| !selection.matches(&r))
-            })
-            .cloned()
-            .collect();
-    }
-    new.entries.extend(outcome.entries.iter().cloned());
-    new.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
-    let mut regs: BTreeMap<_, _> = old.registries.clone();
-    regs.extend(outcome.registries.clone());
-    new.registries = regs;
+    let new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
     new.save(dir, &lock)?;
 
     let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
