@@ -37,8 +37,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR", hide_env_values = true)]
     pub state_dir: Option<PathBuf>,
 
-    /// Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)
-    #[arg(long, global = true, value_name = "FILE", env = "FRESHEN_CONFIG", hide_env_values = true)]
+    /// Config file, which must exist (default: $FRESHEN_CONFIG, else
+    /// $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)

@@ -111,7 +111,8 @@ pub fn render(
         };
         while total(&shown, &widths) > max {
             let over = total(&shown, &widths) - max;
-            let mut shrinkable: Vec<usize> = shown.iter().copied().filter(|&i| widths[i] > floor(i)).collect();
+            let mut shrinkable: Vec<usize> =
+                shown.iter().copied().filter(|&i| widths[i] > floor(i)).collect();
             shrinkable.sort_by_key(|&i| std::cmp::Reverse(widths[i]));
             let Some(&i) = shrinkable.first() else { break };
             let next = shrinkable.get(1).map_or(0, |&j| widths[j]);

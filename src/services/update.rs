@@ -135,7 +135,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
+    report::mark_held(&mut rows, &crate::services::holds(settings)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     let versions: announce::Versions = rows
         .iter()

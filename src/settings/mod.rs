@@ -141,9 +141,16 @@ pub struct RetireSettings {
 
 impl Settings {
     pub fn resolve(global: &GlobalArgs, check: Option<&CheckOptions>) -> Result<Settings> {
+        // `--config FILE` must exist; FRESHEN_CONFIG and the default path
+        // may be absent (packagers and tests point at files not written yet).
+        if let Some(p) = &global.config {
+            if !p.exists() {
+                return Err(Error::CommandLine(format!("config file {} does not exist", p.display())));
+            }
+        }
         let config_path = match &global.config {
             Some(p) => Some(p.clone()),
-            None => default_config_path(),
+            None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
         };
         let config = match &config_path {
             Some(p) => load_config(p, global.config.is_some())?,
@@ -169,20 +176,25 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => default_state_dir()?,
         };
+        if state_dir.exists() && !state_dir.is_dir() {
+            return Err(Error::StateDirIsFile(state_dir));
+        }
         let concurrency =
             check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 1024 {
-            return Err(Error::Usage(format!("concurrency must be between 1 and 1024, not {concurrency}")));
+            return Err(Error::CommandLine(format!(
+                "concurrency must be between 1 and 1024, not {concurrency}"
+            )));
         }
         let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
-            return Err(Error::Usage(format!(
-                "timeout must be a number of seconds between 0 and 3600, not {timeout}"
+        if !(timeout.is_finite() && (1.0..=3600.0).contains(&timeout)) {
+            return Err(Error::CommandLine(format!(
+                "timeout must be a number of seconds between 1 and 3600, not {timeout}"
             )));
         }
         let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
         if retries > 10 {
-            return Err(Error::Usage(format!("retries must be at most 10, not {retries}")));
+            return Err(Error::CommandLine(format!("retries must be at most 10, not {retries}")));
         }
         let mut insecure = config.insecure_registries;
         insecure.extend(global.insecure_registries.iter().cloned());
@@ -237,7 +249,12 @@ impl Settings {
                 daemon_json,
                 verbose: global.verbose,
             },
-            output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
+            output: OutputSettings {
+                quiet: global.quiet,
+                verbose: global.verbose,
+                color,
+                width: table_width(),
+            },
             exclude,
             keep: config.keep,
             older_than: config.older_than,
@@ -274,6 +291,11 @@ impl Settings {
     /// `[images."PATTERN"]` section (the pattern with the most characters
     /// that are not `*` or `?`; on a tie, the one that sorts first), else
     /// the default (every level, every tag, not held).
+    /// The patterns of the `[images."…"]` sections with `hold = true`.
+    pub fn held_sections(&self) -> Vec<String> {
+        self.images.iter().filter(|(_, s)| s.hold).map(|(p, _)| p.to_string()).collect()
+    }
+
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
         match self.images.iter().find(|(p, _)| p.matches(reference)) {
             None => ImagePolicy::default(),
@@ -330,6 +352,20 @@ fn default_state_dir() -> Result<PathBuf> {
             "cannot tell where to keep state: set HOME, XDG_STATE_HOME or FRESHEN_STATE_DIR".into(),
         )),
     }
+}
+
+/// The width `list` fits its table to: `COLUMNS` when set, else the
+/// terminal's when stdout is one, else none (piped output is not cut).
+fn table_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        if n > 0 {
+            return Some(n);
+        }
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w as usize).filter(|&w| w > 0)
 }
 
 fn default_config_path() -> Option<PathBuf> {
