@@ -31,7 +31,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every subcommand takes; `--help` lists them after the
+/// subcommand's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Directory for freshen's state (default: $XDG_STATE_HOME/freshen)
     #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR", hide_env_values = true)]

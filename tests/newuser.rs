@@ -631,7 +631,7 @@ fn schedule_warns_about_headers_from_the_environment() {
     assert!(run.stdout.contains("[Timer]"), "\n{run}");
     assert_eq!(
         run.warnings(),
-        ["W: notification target hook reads header Authorization from $FRESHEN_TEST_HOOK_TOKEN, \
+        ["W: notification target hook reads header authorization from $FRESHEN_TEST_HOOK_TOKEN, \
           which the scheduled run will not have: use { file = \"…\" } or add Environment= to the service"],
         "\n{run}"
     );

@@ -87,6 +87,27 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
 
 pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<ExitStatus> {
     let cmd = command(settings)?;
+    // A header read from the environment: the unit's run will not have it.
+    if !args.uninstall {
+        for t in &settings.notify {
+            let headers = match &t.action {
+                crate::notify::Action::Webhook { headers, .. } | crate::notify::Action::Ntfy { headers, .. } => {
+                    headers.as_slice()
+                }
+                crate::notify::Action::Exec { .. } => &[],
+            };
+            for h in headers {
+                if let crate::notify::HeaderSource::Env(var) = &h.source {
+                    p.warn(&format!(
+                        "notification target {} reads header {} from ${var}, which the scheduled run will not \
+                         have: use {{ file = \"…\" }} or add Environment= to the service",
+                        t.label,
+                        h.name.as_str()
+                    ));
+                }
+            }
+        }
+    }
     // Registry credentials as the installing user finds them.
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
     schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;

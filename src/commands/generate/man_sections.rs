@@ -8,6 +8,12 @@ The config file is TOML, read from \fB\-\-config\fR \fIFILE\fR (which must exist
 else \fB$FRESHEN_CONFIG\fR, else \fI$XDG_CONFIG_HOME/freshen/config.toml\fR
 (these two may be absent). Unknown keys are errors, named with their line.
 .TP
+\fBconcurrency = N\fR, \fBtimeout = SECONDS\fR, \fBretries = N\fR
+Defaults for the options of \fBupdate\fR and \fBcheck\fR.
+.TP
+\fBinsecure_registries = ["HOST[:PORT]", ...]\fR
+As \fB\-\-insecure\-registry\fR.
+.TP
 \fBexclude = ["PATTERN", ...]\fR
 Images that \fBautoremove\fR and \fBupgrade\fR never retire.
 .TP
