@@ -29,7 +29,8 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => {
             // A mistyped collector directory is an error, not a new directory.
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let dir =
+                path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             if !dir.is_dir() {
                 return Err(Error::Usage(format!(
                     "cannot write {}: the directory {} does not exist",

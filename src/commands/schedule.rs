@@ -91,9 +91,8 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
     if !args.uninstall {
         for t in &settings.notify {
             let headers = match &t.action {
-                crate::notify::Action::Webhook { headers, .. } | crate::notify::Action::Ntfy { headers, .. } => {
-                    headers.as_slice()
-                }
+                crate::notify::Action::Webhook { headers, .. }
+                | crate::notify::Action::Ntfy { headers, .. } => headers.as_slice(),
                 crate::notify::Action::Exec { .. } => &[],
             };
             for h in headers {

@@ -42,7 +42,8 @@ impl Waiting {
                     }
                     continue;
                 }
-                shown.set_message(format!("{label} {}", describe(&waits)));
+                let what = describe(&waits);
+                shown.set_message(if label.is_empty() { what } else { format!("{label} {what}") });
             }
         });
         Waiting { bar: Some(bar), task: Some(task) }

@@ -81,15 +81,24 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         .map(|t| t.reference.registry.as_str())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !targets.is_empty() {
-        p.info(&format!(
-            "Checking {} {} on {} {}…",
-            targets.len(),
-            if targets.len() == 1 { "image" } else { "images" },
-            registry_count,
-            if registry_count == 1 { "registry" } else { "registries" }
-        ));
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !p.quiet();
+    let checking = format!(
+        "Checking {} {} on {} {}…",
+        targets.len(),
+        if targets.len() == 1 { "image" } else { "images" },
+        registry_count,
+        if registry_count == 1 { "registry" } else { "registries" }
+    );
+    if terminal && !targets.is_empty() {
+        p.info(&checking);
     }
+    // A registry silent for a while gets a line saying so, on a terminal.
+    let activity = registries.activity();
+    let waiting = output::waiting::Waiting::start(
+        terminal && !targets.is_empty(),
+        String::new(),
+        std::sync::Arc::new(move || activity.silent(output::waiting::QUIET_FOR)),
+    );
     let checked_at = output::now_rfc3339();
     let outcome =
         check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
@@ -98,6 +107,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let pass =
         tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
             .await;
+    waiting.finish();
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {
             p.warn(&format!("{e}; tag listings will be fetched again next time"));
