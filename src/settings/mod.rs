@@ -165,7 +165,7 @@ impl Settings {
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
             let d = crate::core::time::positive_duration(text)
-                .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
+                .map_err(|e| Error::CommandLine(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
         Ok(self)
@@ -275,14 +275,23 @@ impl Settings {
         older_than: Option<&str>,
         exclude: &[String],
     ) -> Result<RetireSettings> {
+        // A bad value on the command line exits 2; one from the config file 1.
+        let from_flag = older_than.is_some();
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::core::time::duration_secs(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::time::duration_secs(d).map_err(|e| {
+                if from_flag {
+                    Error::CommandLine(e)
+                } else {
+                    Error::Usage(e)
+                }
+            })?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
         for p in exclude {
-            patterns
-                .push(Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))?);
+            patterns.push(
+                Pattern::new(p).map_err(|e| Error::CommandLine(format!("bad exclude pattern '{p}': {e}")))?,
+            );
         }
         Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
     }
