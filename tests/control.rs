@@ -88,7 +88,8 @@ fn sha256(bytes: &[u8]) -> String {
 /// Uploads a blob with the two-step upload of the distribution API.
 fn upload_blob(reg: &Registry, repository: &str, body: &[u8]) -> String {
     let digest = sha256(body);
-    let start = http::request("POST", reg.host(), &format!("/v2/{repository}/blobs/uploads/"), &[], b"").unwrap();
+    let start =
+        http::request("POST", reg.host(), &format!("/v2/{repository}/blobs/uploads/"), &[], b"").unwrap();
     assert_eq!(start.status, 202, "start upload: {}", start.text());
     let location = start.header("Location").expect("upload Location").to_string();
     let path = match location.find("/v2/") {
@@ -129,8 +130,8 @@ fn publish_remote_created(
     let manifest = reg.manifest(&repository, &scratch_tag);
     let mut body: Value = serde_json::from_slice(&manifest.body).unwrap();
     let config_digest = body["config"]["digest"].as_str().expect("a single-platform manifest").to_string();
-    let blob =
-        http::request("GET", reg.host(), &format!("/v2/{repository}/blobs/{config_digest}"), &[], b"").unwrap();
+    let blob = http::request("GET", reg.host(), &format!("/v2/{repository}/blobs/{config_digest}"), &[], b"")
+        .unwrap();
     assert_eq!(blob.status, 200, "GET config blob: {}", blob.text());
     let mut config: Value = serde_json::from_slice(&blob.body).unwrap();
     config["created"] = Value::String(created.to_string());
@@ -200,8 +201,10 @@ fn cooldown_counts_from_a_plausible_creation_time() {
     let table = t.freshen().args(["--config", &config.path(), "list", &pattern]).run();
     table.expect_code(0);
     assert!(table_row(&table.stdout, &app).contains("upgradable (in 2 days)"), "\n{table}");
-    let upgradable =
-        t.freshen().args(["--config", &config.path(), "list", "--upgradable", "--format", "json", &pattern]).run();
+    let upgradable = t
+        .freshen()
+        .args(["--config", &config.path(), "list", "--upgradable", "--format", "json", &pattern])
+        .run();
     upgradable.expect_code(0);
     assert_eq!(support::Listing::parse(&upgradable.stdout).references(), vec![app.as_str()]);
 
@@ -253,7 +256,8 @@ fn cooldown_falls_back_to_when_freshen_first_saw_the_digest() {
     }
     let config = Config::new("");
     let update = |min_age: &str| {
-        let run = t.freshen().args(["--config", &config.path(), "update", "--min-age", min_age, &pattern]).run();
+        let run =
+            t.freshen().args(["--config", &config.path(), "update", "--min-age", min_age, &pattern]).run();
         run.expect_code(0);
         run
     };
@@ -370,7 +374,9 @@ fn skip_lasts_until_the_registry_moves_on() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| (u["reference"].as_str().unwrap().to_string(), u["new_digest"].as_str().unwrap().to_string()))
+        .map(|u| {
+            (u["reference"].as_str().unwrap().to_string(), u["new_digest"].as_str().unwrap().to_string())
+        })
         .collect();
     announced.sort();
     let mut expected = vec![(app.clone(), v3.digest.clone()), (other.clone(), other_v2.digest.clone())];
@@ -407,9 +413,33 @@ fn release_notes_link_from_the_source_label() {
     publish_labeled(&custom, "v1", &[(source, repo_github), (version, "0.9")]);
     publish_labeled(&current, "v1", &[(source, repo_github), (version, "5.0.0")]);
     let now = ago(Duration::from_secs(60));
-    publish_remote_created(&t, reg, "github", "stable", "v2", &now, &[(source, repo_github), (version, "1.4.2")]);
-    publish_remote_created(&t, reg, "gitlab", "stable", "v2", &now, &[(source, repo_gitlab), (version, "2.0.1")]);
-    publish_remote_created(&t, reg, "custom", "stable", "v2", &now, &[(source, repo_github), (version, "1.0")]);
+    publish_remote_created(
+        &t,
+        reg,
+        "github",
+        "stable",
+        "v2",
+        &now,
+        &[(source, repo_github), (version, "1.4.2")],
+    );
+    publish_remote_created(
+        &t,
+        reg,
+        "gitlab",
+        "stable",
+        "v2",
+        &now,
+        &[(source, repo_gitlab), (version, "2.0.1")],
+    );
+    publish_remote_created(
+        &t,
+        reg,
+        "custom",
+        "stable",
+        "v2",
+        &now,
+        &[(source, repo_github), (version, "1.0")],
+    );
     let config = Config::new("");
     let payload = config.file("payload.json");
     std::fs::write(
@@ -441,14 +471,18 @@ fn release_notes_link_from_the_source_label() {
         .map(|u| (u["reference"].as_str().unwrap().to_string(), u["release_notes"].clone()))
         .collect();
     assert!(
-        in_payload.contains(&(github.clone(), Value::from("https://github.com/acme/widget/releases/tag/v1.4.2"))),
+        in_payload
+            .contains(&(github.clone(), Value::from("https://github.com/acme/widget/releases/tag/v1.4.2"))),
         "{sent:#}"
     );
 
     let policy = t.freshen().args(["--config", &config.path(), "policy", &gitlab]).run();
     policy.expect_code(0);
     assert!(
-        policy.stdout.lines().any(|l| l.trim() == "Release notes: https://gitlab.com/acme/tools/gadget/-/releases/v2.0.1"),
+        policy
+            .stdout
+            .lines()
+            .any(|l| l.trim() == "Release notes: https://gitlab.com/acme/tools/gadget/-/releases/v2.0.1"),
         "\n{policy}"
     );
 }
@@ -475,7 +509,11 @@ fn metrics_pass_promtool() {
     t.publish_remote(reg, "upgradable", "stable", "v2");
     publish_remote_created(&t, reg, "cooling", "stable", "v2", &ago(Duration::from_secs(60)), &[]);
     publish_remote_created(&t, reg, "skipped", "stable", "v2", &ago(10 * DAY), &[]);
-    let config = Config::new(&format!("min_age = \"2d\"\n\n[images.\"{}/{}/upgradable\"]\nmin_age = \"0\"\n", reg.host(), t.namespace()));
+    let config = Config::new(&format!(
+        "min_age = \"2d\"\n\n[images.\"{}/{}/upgradable\"]\nmin_age = \"0\"\n",
+        reg.host(),
+        t.namespace()
+    ));
     let freshen = |args: &[&str]| t.freshen().args(["--config", &config.path()]).args(args).run();
     freshen(&["update", &pattern]).expect_code(0);
     freshen(&["skip", &refs[3]]).expect_code(0);
