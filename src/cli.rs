@@ -105,6 +105,15 @@ pub enum Command {
     /// List the held tags and patterns, one per line
     Showhold,
 
+    /// Skip the version the registry offers now for these tags, until it offers another
+    Skip(SkipArgs),
+
+    /// Offer skipped versions again
+    Unskip(SkipArgs),
+
+    /// List the skipped versions, one per line
+    Showskip,
+
     /// Point a tag back at the version an upgrade replaced, if it is still here
     Rollback(RollbackArgs),
 
@@ -153,6 +162,10 @@ pub struct CheckOptions {
     /// Retries of a request that failed with 429, 5xx or a network error
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+
+    /// Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +288,10 @@ pub struct UpgradeArgs {
     /// retired like any replaced version, when nothing uses it
     #[arg(long)]
     pub tags: bool,
+
+    /// Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +319,13 @@ pub struct AutoremoveArgs {
 #[derive(Debug, Args)]
 pub struct HoldArgs {
     /// Tags (nginx:latest) or patterns (postgres:*)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SkipArgs {
+    /// Tags (nginx:latest) or patterns (postgres:*), matched against the local tags
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<String>,
 }

@@ -145,7 +145,7 @@ fn publish_remote_created(
 }
 
 fn ago(duration: Duration) -> String {
-    rfc3339(OffsetDateTime::now_utc() - duration)
+    rfc3339(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - duration)
 }
 
 const DAY: Duration = Duration::from_secs(86_400);

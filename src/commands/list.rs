@@ -8,6 +8,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use crate::core::holds::Holds;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
+use crate::core::skips::Controls;
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
@@ -32,8 +33,12 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     report::mark_held(&mut rows, &holds);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    let controls = Controls::load(&settings.state_dir, output::now_unix(), None)?;
+    report::mark_controls(&mut rows, &state, &controls);
     if args.upgradable {
-        rows.retain(|r| r.status == Status::Upgradable);
+        // A tag waiting out its minimum age is an update, only not yet; a
+        // skipped version is not one.
+        rows.retain(|r| r.status == Status::Upgradable && r.skipped.is_none());
     }
     match args.format {
         ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),

@@ -6,6 +6,7 @@ use crate::cli::{MetricsArgs, MotdArgs};
 use crate::commands::EXIT_OK;
 use crate::core::monitor;
 use crate::core::report::Selection;
+use crate::core::skips::Controls;
 use crate::core::state::{self, State};
 use crate::error::Result;
 use crate::output::{self, Printer};
@@ -15,7 +16,10 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<u8> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let entries = monitor::selected(&state, &selection);
-    for line in monitor::motd(monitor::counts(&entries), state.updated_at.as_deref(), output::now_unix()) {
+    let controls = Controls::load(&settings.state_dir, output::now_unix(), None)?;
+    for line in
+        monitor::motd(monitor::counts(&entries, &controls), state.updated_at.as_deref(), output::now_unix())
+    {
         p.line(&line);
     }
     Ok(EXIT_OK)
@@ -24,7 +28,9 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<u8> {
 pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<u8> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
-    let text = monitor::metrics(&monitor::selected(&state, &selection), state.updated_at.as_deref());
+    let controls = Controls::load(&settings.state_dir, output::now_unix(), None)?;
+    let text =
+        monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => state::write_atomic(path, text.as_bytes())?,

@@ -8,6 +8,7 @@ use crate::commands::notify;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_UPGRADABLE};
 use crate::core::monitor;
 use crate::core::report::{self, Selection};
+use crate::core::skips::Controls;
 use crate::core::state::{self, Lock, State};
 use crate::core::tagcache::TagCache;
 use crate::core::unattended;
@@ -53,6 +54,8 @@ struct Ran {
     /// Per upgradable reference, the versions on both sides, for the
     /// notifications.
     versions: notify::Versions,
+    /// Skips and the clock: which upgradable tags are offered now.
+    controls: Controls,
 }
 
 pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<u8> {
@@ -64,14 +67,40 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     };
     let ran = run(settings, &args.check, args.format.into(), p).await?;
     let mut code = if ran.result.failed > 0 { EXIT_FAILED } else { EXIT_OK };
-    let plan = policy.map(|policy| policy.plan(&monitor::selected(&ran.state, &ran.selection)));
+    let plan = policy.map(|policy| {
+        let selected = monitor::selected(&ran.state, &ran.selection);
+        let mut plan = policy.plan(&selected);
+        // Skipped versions and images younger than their minimum age stay
+        // back, with the reason, as in 'freshen upgrade'.
+        let mut kept = Vec::new();
+        plan.upgrade.retain(|r| {
+            let why = selected
+                .iter()
+                .find(|e| &e.reference == r)
+                .and_then(|e| ran.controls.hold_back(e))
+                .map(|h| h.reason(ran.controls.now));
+            match why {
+                Some(why) => {
+                    kept.push((r.clone(), why));
+                    false
+                }
+                None => true,
+            }
+        });
+        plan.kept_back.extend(kept);
+        plan.kept_back.sort();
+        plan
+    });
     if let Some(plan) = &plan {
         log_unattended_plan(plan, args.format, p);
     }
     // --unattended notifies when there is somewhere to notify; only an
     // explicit --notify warns that there is not.
     let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
-    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await? {
+    if notify
+        && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.controls, &ran.lock, p)
+            .await?
+    {
         code = EXIT_FAILED;
     }
     drop(ran.lock);
@@ -83,6 +112,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             change: ChangeOptions { yes: true, dry_run: false, keep: None },
             keep_previous: !plan.retire,
             tags: false,
+            min_age: None,
         };
         if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
             code = EXIT_FAILED;
@@ -139,7 +169,8 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
         EXIT_OK
     };
     if args.notify.notify
-        && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+        && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.controls, &ran.lock, p)
+            .await?
     {
         code = EXIT_FAILED;
     }
@@ -157,7 +188,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
     let entries = monitor::selected(&ran.state, &ran.selection);
     let upgradable: Vec<String> = entries
         .iter()
-        .filter(|e| e.status == Status::Upgradable)
+        .filter(|e| ran.controls.offered(e))
         .map(|e| {
             crate::core::reference::Reference::parse(&e.reference)
                 .map(|r| r.familiar())
@@ -166,7 +197,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
         .collect();
     let names: Vec<&str> = upgradable.iter().map(String::as_str).collect();
     let (state, line) = monitor::nagios(
-        monitor::counts(&entries),
+        monitor::counts(&entries, &ran.controls),
         &names,
         args.warning as usize,
         args.critical.map(|n| n as usize),
@@ -175,7 +206,8 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
         if let Err(e) =
-            notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await
+            notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.controls, &ran.lock, p)
+                .await
         {
             p.warn(&e.to_string());
         }
@@ -227,7 +259,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
         ));
     }
     let checked_at = output::now_rfc3339();
-    let outcome =
+    let mut outcome =
         check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
     let now = output::now_unix();
     let mut cache = TagCache::load(dir);
@@ -238,6 +270,34 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
         if let Err(e) = cache.save(dir, &lock, now) {
             p.warn(&format!("{e}; tag listings will be fetched again next time"));
         }
+    }
+    // How old each new image is, for the minimum age: from its creation
+    // time when plausible, else from when an update first saw it here.
+    {
+        let previous: std::collections::HashMap<&str, &state::Entry> =
+            old.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
+        for e in outcome.entries.iter_mut().filter(|e| e.status == Status::Upgradable) {
+            let before = previous
+                .get(e.reference.as_str())
+                .filter(|o| o.remote_digest == e.remote_digest)
+                .and_then(|o| o.age.as_ref());
+            let created =
+                e.remote_digest.as_deref().and_then(|d| cache.images.get(d)).and_then(|i| i.created.clone());
+            let min_age = crate::core::reference::Reference::parse(&e.reference)
+                .map(|r| settings.min_age_for(&r))
+                .unwrap_or(0);
+            e.age = Some(crate::core::controls::Age::record(
+                before,
+                created.as_deref(),
+                &checked_at,
+                now,
+                min_age,
+            ));
+        }
+    }
+    let mut controls = Controls::load(dir, now, None)?;
+    if controls.skips.prune(&outcome.entries) {
+        controls.skips.save(dir, &lock)?;
     }
     if p.verbose() {
         let n = targets.len();
@@ -292,15 +352,24 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     new.registries = regs;
     new.save(dir, &lock)?;
 
-    let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
+    let upgradable = outcome.entries.iter().filter(|e| controls.offered(e)).count();
+    let waiting = outcome
+        .entries
+        .iter()
+        .filter(|e| matches!(controls.hold_back(e), Some(crate::core::skips::HoldBack::Cooldown(_))))
+        .count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
     report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    report::mark_controls(&mut rows, &new, &controls);
     let versions: notify::Versions = rows
         .iter()
         .filter(|r| r.status == Status::Upgradable)
-        .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))
+        .map(|r| {
+            let v = &r.version;
+            (r.reference.to_string(), (v.current.clone(), v.remote.clone(), v.release_notes.clone()))
+        })
         .collect();
     match format {
         Summary::Silent => {}
@@ -320,10 +389,17 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
             for line in output::summary_lines(upgradable, failures.len(), outcome.entries.len()) {
                 p.line(&line);
             }
+            match waiting {
+                0 => {}
+                1 => p.info("1 more update waits out its minimum age. Run 'freshen list --upgradable' to see when."),
+                n => p.info(&format!(
+                    "{n} more updates wait out their minimum age. Run 'freshen list --upgradable' to see when."
+                )),
+            }
         }
     }
     let result = UpdateResult { upgradable, failed: failures.len() };
-    Ok(Ran { result, state: new, selection, lock, versions })
+    Ok(Ran { result, state: new, selection, lock, versions, controls })
 }
 
 /// One warning per distinct failure: a registry that is down gives one

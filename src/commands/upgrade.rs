@@ -17,6 +17,7 @@ use crate::core::holds::Holds;
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{self, Selection, Target};
 use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
+use crate::core::skips::Controls;
 use crate::core::state::{Entry, State, Superseded};
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
@@ -59,12 +60,21 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     }
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let host = Host::read(&engine).await?;
-    let rows = report::rows(&state, &host.images, &host.containers, &selection);
-    let mut kept_back = Vec::new();
+    let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
+    // Skipped versions and images younger than their minimum age (the one
+    // the last update applied, or --min-age) stay back, with the reason.
+    let controls = Controls::load(dir, output::now_unix(), settings.min_age_flag)?;
+    report::mark_controls(&mut rows, &state, &controls);
+    let mut kept_back: Vec<(Reference, String)> = Vec::new();
     let mut wanted = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
-            kept_back.push(r.reference.clone());
+            kept_back.push((r.reference.clone(), "held".to_string()));
+        } else if r.skipped.is_some() {
+            kept_back.push((r.reference.clone(), "skipped".to_string()));
+        } else if let Some(c) = &r.cooldown {
+            let when = crate::core::controls::in_words(c.available_at - controls.now);
+            kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
         } else {
             wanted.push(r);
         }
@@ -172,8 +182,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     }
     if !kept_back.is_empty() {
         p.line("The following images have been kept back:");
-        for r in &kept_back {
-            p.line(&format!("  {} (held)", r.familiar()));
+        for (r, why) in &kept_back {
+            p.line(&format!("  {} ({why})", r.familiar()));
         }
     }
     if !to_retire.is_empty() {
@@ -293,6 +303,7 @@ fn upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         remote_digest: Some(pl.digest.clone()),
         checked_at: now.to_string(),
         error: None,
+        age: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
 }

@@ -1,5 +1,6 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod controls;
 pub mod holds;
 pub mod monitor;
 pub mod notified;
@@ -7,6 +8,7 @@ pub mod reference;
 pub mod report;
 pub mod retire;
 pub mod schedule;
+pub mod skips;
 pub mod space;
 pub mod state;
 pub mod tagcache;

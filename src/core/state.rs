@@ -70,6 +70,10 @@ pub struct Entry {
     pub checked_at: String,
     #[serde(default)]
     pub error: Option<String>,
+    /// For an upgradable tag: how old the registry's new image is, for the
+    /// minimum age (`min_age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<crate::core::controls::Age>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -246,6 +250,7 @@ mod tests {
             remote_digest: Some("sha256:2".into()),
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 

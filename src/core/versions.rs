@@ -205,11 +205,6 @@ impl Version {
             .then_with(|| self.build.as_ref().map(|b| b.1).cmp(&other.build.as_ref().map(|b| b.1)))
     }
 
-    /// The same version, whatever the spelling (leading zeros).
-    pub fn same_version(&self, other: &Version) -> bool {
-        self.version_cmp(other) == Ordering::Equal
-    }
-
     /// A later version than `other`; never true of an equal version spelt
     /// differently (`18.04` is not newer than `18.4`, nor the reverse).
     pub fn newer_than(&self, other: &Version) -> bool {
@@ -669,7 +664,8 @@ mod tests {
         // stays stable; only "newer" ignores the spelling.
         let a = Version::parse("18.04").unwrap();
         let b = Version::parse("18.4").unwrap();
-        assert!(a.same_version(&b) && !a.newer_than(&b) && !b.newer_than(&a));
+        assert!(!a.newer_than(&b) && !b.newer_than(&a));
+        assert_eq!(a.version_cmp(&b), Ordering::Equal);
     }
 
     /// The suffix must match exactly, case included.

@@ -298,5 +298,6 @@ fn entry_for(t: &Target<'_>, result: Result<(Status, String), RegistryError>, ch
         remote_digest: remote,
         checked_at: checked_at.to_string(),
         error,
+        age: None,
     }
 }

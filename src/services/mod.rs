@@ -1,4 +1,5 @@
 //! Workflows shared by commands; they return data and leave printing to commands.
 
 pub mod check;
+pub mod skip;
 pub mod tag_refresh;

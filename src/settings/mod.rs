@@ -41,6 +41,9 @@ pub struct ConfigFile {
     pub keep: Option<usize>,
     /// autoremove spares versions replaced more recently than this (`7d`).
     pub older_than: Option<String>,
+    /// A new image becomes an upgrade candidate only once it is this old
+    /// (`3d`; `0` for at once, the default).
+    pub min_age: Option<String>,
     /// Where `--notify` announces new updates: `[[notify]]` tables.
     #[serde(default)]
     pub notify: Vec<toml::Spanned<TargetConfig>>,
@@ -75,6 +78,12 @@ pub struct ImageSection {
     /// Never upgrade or remove matching images.
     #[serde(default)]
     pub hold: bool,
+    /// The minimum age of a new image of these images (beats the global
+    /// `min_age`).
+    pub min_age: Option<String>,
+    /// The release-notes link, a URL template with `{version}`, `{tag}`
+    /// and `{source}` (beats the link made from the source label).
+    pub changelog: Option<String>,
 }
 
 /// The version policy that applies to one image.
@@ -84,6 +93,11 @@ pub struct ImagePolicy {
     pub hold: bool,
     /// The `[images."…"]` section it came from; None for the default.
     pub section: Option<String>,
+    /// Seconds a new image must have before it is offered (0: at once),
+    /// from the section, else the global `min_age`.
+    pub min_age: u64,
+    /// The section's `changelog` template.
+    pub changelog: Option<String>,
 }
 
 /// `[unattended]` as written.
@@ -128,6 +142,10 @@ pub struct Settings {
     /// From the config file; flags beat it (see [`Settings::retire`]).
     keep: Option<usize>,
     older_than: Option<String>,
+    /// The global `min_age` of the config file, in seconds.
+    min_age: u64,
+    /// `--min-age` of `update`, `check` or `upgrade`, in seconds.
+    pub min_age_flag: Option<u64>,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -174,6 +192,21 @@ impl Settings {
         let mut settings = Settings::from_parts(global, check, config)?;
         settings.config_path = config_path;
         Ok(settings)
+    }
+
+    /// `upgrade --min-age`.
+    pub fn with_min_age(mut self, text: Option<&str>) -> Result<Settings> {
+        if let Some(text) = text {
+            self.min_age_flag =
+                Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?);
+        }
+        Ok(self)
+    }
+
+    /// The minimum age `update` applies to a tag: `--min-age`, else the
+    /// image's `min_age`, else the global one.
+    pub fn min_age_for(&self, reference: &Reference) -> u64 {
+        self.min_age_flag.unwrap_or_else(|| self.image_policy(reference).min_age)
     }
 
     /// Adds the flags of `update`/`check` that concern notifications.
@@ -247,6 +280,14 @@ impl Settings {
             output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
             exclude,
             keep: config.keep,
+            min_age_flag: match check.and_then(|c| c.min_age.as_deref()) {
+                Some(text) => Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?),
+                None => None,
+            },
+            min_age: match &config.min_age {
+                Some(text) => parse_min_age(text).map_err(Error::Usage)?,
+                None => 0,
+            },
             older_than: config.older_than,
             config_path: None,
             notify: config.checked.notify,
@@ -283,7 +324,7 @@ impl Settings {
     /// the default (every level, every tag, not held).
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
         match self.images.iter().find(|(p, _)| p.matches(reference)) {
-            None => ImagePolicy::default(),
+            None => ImagePolicy { min_age: self.min_age, ..ImagePolicy::default() },
             Some((pattern, section)) => ImagePolicy {
                 rules: TagRules {
                     max_level: section.policy.unwrap_or(Level::Major),
@@ -292,8 +333,26 @@ impl Settings {
                 },
                 hold: section.hold,
                 section: Some(pattern.to_string()),
+                min_age: section
+                    .min_age
+                    .as_deref()
+                    .and_then(|t| parse_min_age(t).ok())
+                    .unwrap_or(self.min_age),
+                changelog: section.changelog.clone(),
             },
         }
+    }
+}
+
+/// A minimum age: a duration (`3d`, `12h`, `1d12h`) or `0` for none, in
+/// seconds.
+pub fn parse_min_age(text: &str) -> std::result::Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    match crate::core::space::parse_duration(text) {
+        Ok(secs) if secs >= 0 => Ok(secs as u64),
+        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 3d, 12h or 1d12h, or 0")),
     }
 }
 
@@ -403,9 +462,30 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
             None => detail,
         },
     };
+    if let Some(text) = &config.min_age {
+        if let Err(e) = parse_min_age(text) {
+            return Err(bad("min_age", format!("key 'min_age': {e}")));
+        }
+    }
     for (key, section) in &config.images {
         if let Err(e) = Pattern::new(key) {
             return Err(bad(key, format!("key 'images.\"{key}\"': not an image pattern ({e})")));
+        }
+        if let Some(text) = &section.min_age {
+            if let Err(e) = parse_min_age(text) {
+                return Err(bad(key, format!("key 'images.\"{key}\".min_age': {e}")));
+            }
+        }
+        if let Some(t) = &section.changelog {
+            if !(t.starts_with("https://") || t.starts_with("http://")) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "key 'images.\"{key}\".changelog': '{t}' is not an http:// or https:// URL template \
+                         (like \"https://example.org/changes/{{version}}\")"
+                    ),
+                ));
+            }
         }
         for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
             if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
