@@ -106,6 +106,11 @@ pub enum Command {
     Showhold,
 
     /// Skip the version the registry offers now for these tags, until it offers another
+    #[command(long_about = "Skips the version the registry offers now for the matching tags: \
+the new digest the last update found, and the newer tag the image's policy offers. A skipped \
+version is not listed as upgradable, not upgraded, not announced and not counted by 'check', \
+until the registry moves the tag to another digest. Skips are kept in skips.json in the state \
+directory; a new version that an upgrade rolled back is recorded there too.")]
     Skip(SkipArgs),
 
     /// Offer skipped versions again
@@ -132,8 +137,10 @@ pub enum Command {
     #[command(
         long_about = "Shows the installed version of one image (tag, digest, version, created, \
 revision and source labels), the candidate an upgrade would bring within the image's policy, \
-and a table of the newer version tags within and beyond the policy. Unlike 'list', this asks \
-the registry: it lists the repository's tags and reads the candidate's config.",
+and a table of the newer version tags within and beyond the policy, with a link to the \
+candidate's release notes (from its org.opencontainers.image.source label on GitHub or GitLab, \
+or the image's changelog template in the config). Unlike 'list', this asks the registry: it \
+lists the repository's tags and reads the candidate's config.",
         after_help = EXIT_CODES
     )]
     Policy(PolicyArgs),

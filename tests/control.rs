@@ -255,9 +255,20 @@ fn cooldown_falls_back_to_when_freshen_first_saw_the_digest() {
         refs.push(reference);
     }
     let config = Config::new("");
+    let payload = config.file("payload.json");
+    std::fs::write(
+        config.path(),
+        format!(
+            "[[notify]]\nname = \"script\"\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"cat > '{}'\"]\n",
+            payload.display()
+        ),
+    )
+    .unwrap();
     let update = |min_age: &str| {
-        let run =
-            t.freshen().args(["--config", &config.path(), "update", "--min-age", min_age, &pattern]).run();
+        let run = t
+            .freshen()
+            .args(["--config", &config.path(), "update", "--notify", "--min-age", min_age, &pattern])
+            .run();
         run.expect_code(0);
         run
     };
@@ -278,9 +289,12 @@ fn cooldown_falls_back_to_when_freshen_first_saw_the_digest() {
         seen.push(until);
     }
 
+    assert!(!payload.exists(), "announced while still in its cooldown");
+
     // A later run counts from the same first sighting.
     std::thread::sleep(Duration::from_secs(2));
     update("1h");
+    assert!(!payload.exists(), "announced while still in its cooldown");
     let second = Listing::of(&t, &config, &pattern);
     for (reference, until) in refs.iter().zip(&seen) {
         let wait = cooldown(second.get(reference));
@@ -291,6 +305,12 @@ fn cooldown_falls_back_to_when_freshen_first_saw_the_digest() {
     std::thread::sleep(Duration::from_secs(2));
     let run = update("3s");
     assert_eq!(run.last_line(), upgradable_summary(3), "\n{run}");
+    // Announced once, when they became available.
+    let sent: Value = serde_json::from_slice(&std::fs::read(&payload).expect("announced")).unwrap();
+    assert_eq!(sent["updates"].as_array().map(Vec::len), Some(3), "{sent:#}");
+    std::fs::remove_file(&payload).unwrap();
+    update("3s");
+    assert!(!payload.exists(), "announced twice");
     let third = Listing::of(&t, &config, &pattern);
     for reference in &refs {
         assert_eq!(*cooldown(third.get(reference)), Value::Null, "{reference}");

@@ -653,6 +653,38 @@ mod tests {
     }
 
     #[test]
+    fn minimum_ages_and_changelog_templates() {
+        let s = settings_with(
+            "min_age = \"2d\"\n\
+             [images.\"postgres\"]\nmin_age = \"12h\"\nchangelog = \"https://x.example/{version}\"\n\
+             [images.\"redis\"]\nmin_age = \"0\"\n\
+             [images.\"nginx\"]\npolicy = \"minor\"\n",
+        );
+        let r = |x: &str| Reference::parse(x).unwrap();
+        let pg = s.image_policy(&r("postgres:16.2"));
+        assert_eq!((pg.min_age, pg.changelog.as_deref()), (12 * 3600, Some("https://x.example/{version}")));
+        assert_eq!(s.image_policy(&r("redis:7")).min_age, 0, "0 turns it off for the section");
+        assert_eq!(s.image_policy(&r("nginx:1")).min_age, 2 * 86_400, "a section without one: the global");
+        assert_eq!(s.image_policy(&r("alpine:3")).min_age, 2 * 86_400);
+        assert_eq!(s.min_age_for(&r("postgres:16.2")), 12 * 3600);
+        let flagged = s.clone().with_min_age(Some("1h")).unwrap();
+        assert_eq!(flagged.min_age_for(&r("postgres:16.2")), 3600, "--min-age beats the config");
+        assert!(s.with_min_age(Some("soon")).unwrap_err().to_string().contains("--min-age: 'soon'"));
+        assert_eq!(parse_min_age("1d12h"), Ok(36 * 3600));
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "keep = 1\nmin_age = \"3 days\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /c.toml: line 2, key 'min_age': '3 days' is not a duration"),
+            "{e}"
+        );
+        let e = parse_config(p, "[images.\"pg\"]\nmin_age = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".min_age'"), "{e}");
+        let e =
+            parse_config(p, "[images.\"pg\"]\nchangelog = \"ftp://x/{version}\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".changelog': 'ftp://x/{version}' is not an http"), "{e}");
+    }
+
+    #[test]
     fn image_section_errors_name_line_and_key() {
         let p = Path::new("/c.toml");
         let e = parse_config(p, "[images.\"postgres\"]\npolicy = \"minorr\"\n").unwrap_err().to_string();
