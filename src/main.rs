@@ -12,6 +12,7 @@ mod registry;
 mod run;
 mod services;
 mod settings;
+mod store;
 
 use clap::Parser;
 
@@ -19,5 +20,5 @@ fn main() -> std::process::ExitCode {
     // rustls needs one process-wide crypto provider; ring keeps the build free of C toolchains beyond cc.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
-    std::process::ExitCode::from(run::run(cli))
+    std::process::ExitCode::from(run::run(cli).code())
 }

@@ -2,22 +2,22 @@
 //! host now. No registry traffic, so it works offline.
 
 use crate::cli::{ListArgs, ListFormat};
-use crate::commands::EXIT_OK;
+use crate::core::exit::ExitStatus;
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::core::holds::Holds;
+use crate::core::image::LocalImage;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
-use crate::core::skips::Controls;
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
-use crate::engine::{Engine, LocalImage};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;
 
-pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u8> {
+pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
@@ -33,7 +33,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     report::mark_held(&mut rows, &holds);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    let controls = Controls::load(&settings.state_dir, output::now_unix(), None)?;
+    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
     report::mark_controls(&mut rows, &state, &controls);
     if args.upgradable {
         // A tag waiting out its minimum age is an update, only not yet; a
@@ -45,7 +45,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
         ListFormat::Apt => p.apt(&rows),
         ListFormat::Table => p.table(&rows, output::now_unix()),
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 async fn upgradable_images(engine: &Engine, state: &State, selection: &Selection) -> Result<Vec<LocalImage>> {

@@ -1,7 +1,7 @@
 //! `freshen skip`, `unskip` and `showskip`: leave out one version the
 //! registry offers for a tag, until it offers another.
 
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::skips::{Skip, Skips, REASON_USER};
@@ -39,10 +39,10 @@ fn name(reference: &str) -> String {
 
 /// Skips what the last update found for the matching tags: the registry's
 /// new digest of an upgradable tag and the newer tag its policy offers.
-pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
+pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(images, settings.exclude.clone())?;
     let dir = &settings.state_dir;
-    let lock = crate::commands::lock_state(dir, p)?;
+    let lock = crate::services::lock_state(dir, p)?;
     let state = State::load(dir)?;
     let cache = TagCache::load(dir);
     let mut skips = Skips::load(dir)?;
@@ -93,14 +93,14 @@ pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
             images.join(", ")
         )));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 /// Removes the skips of the matching tags.
-pub fn unskip(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
+pub fn unskip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(images, settings.exclude.clone())?;
     let dir = &settings.state_dir;
-    let lock = crate::commands::lock_state(dir, p)?;
+    let lock = crate::services::lock_state(dir, p)?;
     let mut skips = Skips::load(dir)?;
     let references: std::collections::BTreeSet<String> = skips
         .skips
@@ -112,28 +112,28 @@ pub fn unskip(settings: &Settings, images: &[String], p: &Printer) -> Result<u8>
         for i in images {
             p.line(&format!("{i} was not skipped."));
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     for r in &references {
         skips.remove(r);
         p.line(&format!("Canceled skip on {}.", name(r)));
     }
     skips.save(dir, &lock)?;
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 /// One line per skipped version: `nginx:latest 1.27.4 (0086f3a1c2d4):
 /// skipped with 'freshen skip' on 2026-11-25T12:00:00Z`.
-pub fn showskip(settings: &Settings, p: &Printer) -> Result<u8> {
+pub fn showskip(settings: &Settings, p: &Printer) -> Result<ExitStatus> {
     let skips = match Skips::load(&settings.state_dir) {
         Ok(s) => s,
         Err(e) => {
             p.warn(&e.to_string());
-            return Ok(EXIT_FAILED);
+            return Ok(ExitStatus::Failed);
         }
     };
     for s in &skips.skips {
         p.line(&format!("{} {}: {} on {}", name(&s.reference), describe(s), s.reason, s.at));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

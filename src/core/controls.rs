@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::time::{format_rfc3339, parse_rfc3339};
+
 /// Creation times before this (2013-03-01, Docker's first release) are not
 /// plausible: the reproducible-build zero (1970) and Go's zero time (year
 /// 1) say nothing about when an image was made.
@@ -83,7 +85,8 @@ impl Age {
         let first_seen = before.map_or_else(|| checked_at.to_string(), |b| b.first_seen.clone());
         let seen = parse_rfc3339(&first_seen).unwrap_or(now);
         let (since, source) = age_since(created.and_then(parse_rfc3339), seen, now);
-        Age { first_seen, since: format_rfc3339(since), source, min_age_seconds: min_age }
+        let since = format_rfc3339(since).unwrap_or_else(|| first_seen.clone());
+        Age { first_seen, since, source, min_age_seconds: min_age }
     }
 
     /// The cooldown still running at `now`, with the recorded minimum age
@@ -98,21 +101,6 @@ impl Age {
             min_age_seconds,
         })
     }
-}
-
-/// Seconds since the epoch for an RFC 3339 time.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-/// RFC 3339 (UTC, whole seconds) for seconds since the epoch.
-pub fn format_rfc3339(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 /// `in 2 days`, `in 5 hours`, `in 3 minutes`, `in 40 seconds`: the time

@@ -4,13 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::core::image::{Container, LocalImage};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Forms, Pattern, Reference};
 use crate::core::state::State;
 use crate::core::tagcache::{TagCache, LABEL_SOURCE, LABEL_VERSION};
 use crate::core::verdict::Status;
 use crate::core::versions::{self, Level, Version};
-use crate::engine::{Container, LocalImage};
-use crate::settings::ImagePolicy;
 
 /// The user's selection: patterns to include (all when empty) and
 /// patterns from the config file to leave alone.

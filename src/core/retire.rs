@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::holds::Holds;
+use crate::core::image::{Container, LocalImage};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::state::State;
-use crate::engine::{Container, LocalImage};
 
 /// Seconds a dangling image is spared by default (docker-gc's grace period).
 pub const DANGLING_GRACE: i64 = 3600;
@@ -69,12 +69,6 @@ pub struct Inventory<'a> {
     pub holds: &'a Holds,
 }
 
-pub fn unix_of(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// Every candidate on the host that the selection covers, each image once.
 pub fn candidates(
     state: &State,
@@ -113,7 +107,7 @@ pub fn candidates(
             name: format!("{} ({})", reference.familiar(), crate::core::reference::short_digest(&image.id)),
             group: Some(reference.to_string()),
             reference: Some(reference),
-            since: unix_of(&rec.replaced_at).unwrap_or(image.created),
+            since: crate::core::time::parse_rfc3339(&rec.replaced_at).unwrap_or(image.created),
             origin: Origin::Superseded,
             untag: image.tags.clone(),
         });
@@ -203,14 +197,14 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
             {
                 return Verdict::Keep(format!(
                     "dangling for less than an hour (created {}); --older-than overrides",
-                    crate::output::age(rules.now - c.since)
+                    crate::core::time::age(rules.now - c.since)
                 ));
             }
             if let Some(min) = rules.older_than {
                 if rules.now - c.since < min {
                     return Verdict::Keep(format!(
                         "newer than --older-than ({})",
-                        crate::output::age(rules.now - c.since)
+                        crate::core::time::age(rules.now - c.since)
                     ));
                 }
             }

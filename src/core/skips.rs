@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::controls::Cooldown;
-use crate::core::state::{self, Entry, Lock};
+use crate::core::state::Entry;
 use crate::core::verdict::Status;
-use crate::error::{Error, Result};
 
 pub const SKIPS_FILE: &str = "skips.json";
-const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// The reason `freshen skip` records.
 pub const REASON_USER: &str = "skipped with 'freshen skip'";
@@ -62,37 +61,6 @@ pub fn skips_path(dir: &Path) -> PathBuf {
 }
 
 impl Skips {
-    pub fn load(dir: &Path) -> Result<Skips> {
-        let path = skips_path(dir);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Skips::default()),
-            Err(e) => return Err(Error::io("read skips file", &path, e)),
-        };
-        let skips: Skips = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Usage(format!(
-                "skips file {} is unreadable ({}): fix or remove it, then skip the versions again",
-                path.display(),
-                e.to_string().replace('\n', " ")
-            ))
-        })?;
-        if skips.schema_version > SCHEMA_VERSION {
-            return Err(Error::Usage(format!(
-                "skips file {} has format version {}, newer than this freshen understands: upgrade freshen",
-                path.display(),
-                skips.schema_version
-            )));
-        }
-        Ok(skips)
-    }
-
-    pub fn save(&self, dir: &Path, _lock: &Lock) -> Result<()> {
-        let mut json =
-            serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode skips: {e}")))?;
-        json.push(b'\n');
-        state::write_atomic(&skips_path(dir), &json)
-    }
-
     /// Records a skip; an existing one for the same tag, digest and newer
     /// tag is replaced (its reason and time updated). False if it was
     /// already there with the same reason.
@@ -191,10 +159,6 @@ pub struct Controls {
 }
 
 impl Controls {
-    pub fn load(dir: &Path, now: i64, min_age: Option<u64>) -> Result<Controls> {
-        Ok(Controls { skips: Skips::load(dir)?, now, min_age })
-    }
-
     /// Why an upgradable entry is held back, if it is.
     pub fn hold_back(&self, e: &Entry) -> Option<HoldBack<'_>> {
         if e.status != Status::Upgradable {

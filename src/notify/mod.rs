@@ -17,7 +17,7 @@ use sha2::Digest as _;
 use tokio::io::AsyncWriteExt;
 
 use crate::core::reference::short_digest;
-use crate::registry::credentials::Secret;
+use crate::core::secret::Secret;
 
 /// The version of the payload document; fields are only ever added.
 pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;

@@ -12,6 +12,7 @@ pub mod daemon_config;
 pub mod tags;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,11 +24,12 @@ use sha2::Digest as _;
 use tokio::sync::Semaphore;
 
 use self::auth::{parse_challenge, Challenge, TokenAnswer};
-use self::credentials::{Credential, Found, Secret, Store};
+use self::credentials::{Credential, Found, Store};
 use self::daemon_config::DaemonConfig;
 use crate::core::reference::{api_host, is_loopback_host, validate_digest};
+use crate::core::secret::Secret;
+use crate::core::state::RateLimit;
 use crate::core::verdict::{parse_manifest, Manifest};
-use crate::settings::RegistrySettings;
 
 /// Every manifest type, so the registry answers with the index for
 /// multi-arch images instead of picking one platform for us.
@@ -83,15 +85,6 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> RegistryError {
     RegistryError { kind, message: message.into() }
 }
 
-/// The last rate-limit headers a registry sent (Docker Hub's
-/// `ratelimit-limit: 100;w=21600`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RateLimit {
-    pub limit: Option<u64>,
-    pub remaining: Option<u64>,
-    pub window_seconds: Option<u64>,
-}
-
 /// All registries of one run. Cheap to share; hosts are created on first use.
 pub struct Registries {
     settings: RegistrySettings,
@@ -126,9 +119,9 @@ impl Registries {
 
     /// The credentials the engine needs to pull from `registry` (what
     /// `docker login` stored), or None for anonymous pulls.
-    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::engine::PullAuth>, String> {
+    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::core::image::PullAuth>, String> {
         let Some(found) = self.creds.lookup(registry).await? else { return Ok(None) };
-        let mut auth = crate::engine::PullAuth {
+        let mut auth = crate::core::image::PullAuth {
             server: credentials::server_address(registry),
             username: None,
             password: None,
@@ -1250,6 +1243,21 @@ fn verify_digest(digest: &str, body: &[u8]) -> Result<(), RegistryError> {
         return Err(err(ErrorKind::BadResponse, format!("manifest body does not match its digest {digest}")));
     }
     Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub insecure: Vec<String>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Where Docker's client config lives (`config.json`).
+    pub docker_config_dir: PathBuf,
+    /// Where per-registry CAs and client certificates live.
+    pub certs_dir: PathBuf,
+    /// The daemon's config, for insecure registries and mirrors.
+    pub daemon_json: PathBuf,
+    pub verbose: bool,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::{describe_reqwest, err, printable, status_text, ErrorKind, Host, RegistryError};
+use crate::core::image::ImageConfig;
 
 /// Tags asked for per page; registries may send fewer (or all).
 const PAGE_SIZE: usize = 1000;
@@ -29,14 +30,6 @@ const MAX_CONFIG_BYTES: usize = 8 * 1024 * 1024;
 struct TagPage {
     #[serde(default)]
     tags: Option<Vec<String>>,
-}
-
-/// What an image's config blob says about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageConfig {
-    /// RFC 3339, as the builder wrote it.
-    pub created: Option<String>,
-    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]

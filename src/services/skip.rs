@@ -3,9 +3,15 @@
 
 use std::path::Path;
 
-use crate::core::skips::{Skip, Skips};
-use crate::core::state::Lock;
+use crate::core::skips::{Controls, Skip, Skips};
 use crate::error::Result;
+use crate::store::Lock;
+
+/// What decides which upgradable tags are offered now: the skips, the
+/// clock, and `--min-age` if given (else what the last update recorded).
+pub fn controls(dir: &Path, min_age: Option<u64>) -> Result<Controls> {
+    Ok(Controls { skips: Skips::load(dir)?, now: crate::output::now_unix(), min_age })
+}
 
 /// Records that `digest` (the registry's image for the tag `reference`,
 /// fully qualified) is skipped for `reason`: it is not offered, upgraded or
