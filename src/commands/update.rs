@@ -302,17 +302,23 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     {
         let previous: std::collections::HashMap<&str, &state::Entry> =
             old.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
-        for e in outcome.entries.iter_mut().filter(|e| e.status == Status::Upgradable) {
-            let before = previous
-                .get(e.reference.as_str())
-                .filter(|o| o.remote_digest == e.remote_digest)
-                .and_then(|o| o.age.as_ref());
+        for e in outcome.entries.iter_mut() {
+            let before = previous.get(e.reference.as_str()).and_then(|o| o.age.as_ref());
+            if e.status == Status::Unknown {
+                // A failed check keeps the first sighting for the next one.
+                e.age = before.cloned();
+                continue;
+            }
+            if e.status != Status::Upgradable {
+                continue;
+            }
             let created =
                 e.remote_digest.as_deref().and_then(|d| cache.images.get(d)).and_then(|i| i.created.clone());
             let min_age = crate::core::reference::Reference::parse(&e.reference)
                 .map(|r| settings.min_age_for(&r))
                 .unwrap_or(0);
             e.age = Some(crate::core::controls::Age::record(
+                e.remote_digest.as_deref(),
                 before,
                 created.as_deref(),
                 &checked_at,

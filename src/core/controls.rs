@@ -51,6 +51,9 @@ pub fn age_since(created: Option<i64>, first_seen: i64, now: i64) -> (i64, AgeSo
 /// recorded it, and the minimum age that was in effect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Age {
+    /// The registry's digest this age is about.
+    #[serde(default)]
+    pub digest: Option<String>,
     /// When freshen first saw this digest under this tag (RFC 3339).
     pub first_seen: String,
     /// When the age counts from (RFC 3339): the creation time or
@@ -76,17 +79,19 @@ impl Age {
     /// previous update recorded for the same digest (its first sighting
     /// carries over), `created` the image config's creation time.
     pub fn record(
+        digest: Option<&str>,
         before: Option<&Age>,
         created: Option<&str>,
         checked_at: &str,
         now: i64,
         min_age: u64,
     ) -> Age {
+        let before = before.filter(|b| b.digest.as_deref() == digest);
         let first_seen = before.map_or_else(|| checked_at.to_string(), |b| b.first_seen.clone());
         let seen = parse_rfc3339(&first_seen).unwrap_or(now);
         let (since, source) = age_since(created.and_then(parse_rfc3339), seen, now);
         let since = format_rfc3339(since).unwrap_or_else(|| first_seen.clone());
-        Age { first_seen, since, source, min_age_seconds: min_age }
+        Age { digest: digest.map(str::to_string), first_seen, since, source, min_age_seconds: min_age }
     }
 
     /// The cooldown still running at `now`, with the recorded minimum age
@@ -259,6 +264,34 @@ mod tests {
         assert_eq!(age_since(Some(NOW + 600), NOW - 60, NOW).1, AgeSource::Created);
         assert_eq!(age_since(Some(NOW + 2 * 3_600), NOW - 60, NOW).1, AgeSource::FirstSeen);
         assert_eq!(age_since(None, NOW - 60, NOW), (NOW - 60, AgeSource::FirstSeen));
+    }
+
+    #[test]
+    fn first_sighting_carries_over_for_the_same_digest_only() {
+        let t0 = "2026-11-18T00:00:00Z";
+        let later = "2026-11-19T00:00:00Z";
+        let a = Age::record(Some("sha256:a"), None, None, t0, NOW, 3_600);
+        assert_eq!((a.first_seen.as_str(), a.since.as_str(), a.source), (t0, t0, AgeSource::FirstSeen));
+        let again = Age::record(Some("sha256:a"), Some(&a), None, later, NOW, 3_600);
+        assert_eq!(again.first_seen, t0, "the same digest keeps its first sighting");
+        let moved = Age::record(Some("sha256:b"), Some(&a), None, later, NOW, 3_600);
+        assert_eq!(moved.first_seen, later, "a new digest starts afresh");
+        // A plausible creation time wins over the sighting.
+        let built = "2026-11-10T00:00:00Z";
+        let dated = Age::record(Some("sha256:c"), None, Some(built), later, NOW, 3_600);
+        assert_eq!((dated.since.as_str(), dated.source), (built, AgeSource::Created));
+        let zero = Age::record(Some("sha256:c"), None, Some("1970-01-01T00:00:00Z"), later, NOW, 3_600);
+        assert_eq!((zero.since.as_str(), zero.source), (later, AgeSource::FirstSeen));
+        // The cooldown: over exactly min_age after `since`; --min-age beats
+        // the recorded one; 0 turns it off.
+        let seen = parse_rfc3339(later).unwrap();
+        let c = Age::record(Some("sha256:e"), None, None, later, NOW, 86_400);
+        let wait = c.cooldown(seen + 100, None).unwrap();
+        assert_eq!((wait.available_at, wait.min_age_seconds), (seen + 86_400, 86_400));
+        assert_eq!(c.cooldown(seen + 86_400, None), None);
+        assert_eq!(c.cooldown(seen + 100, Some(60)), None);
+        assert_eq!(c.cooldown(seen + 100, Some(0)), None);
+        assert!(c.cooldown(seen + 100, Some(7 * 86_400)).is_some());
     }
 
     #[test]

@@ -272,6 +272,7 @@ mod tests {
         let mut d = entry("ghcr.io/o/waits:1", Status::Upgradable);
         d.remote_digest = Some("sha256:d2".into());
         d.age = Some(crate::core::controls::Age {
+            digest: d.remote_digest.clone(),
             first_seen: "1970-01-02T00:00:00Z".into(),
             since: "1970-01-02T00:00:00Z".into(),
             source: crate::core::controls::AgeSource::FirstSeen,
