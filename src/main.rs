@@ -6,6 +6,7 @@ mod commands;
 mod core;
 mod engine;
 mod error;
+mod net;
 mod notify;
 mod output;
 mod registry;

@@ -10,7 +10,7 @@ use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
 use crate::core::image::Snapshot;
 use crate::core::report::Selection;
-use crate::core::retire::{self, Candidate, Inventory, Rules, Verdict};
+use crate::core::retire::{self, Decision, Inventory, OldVersion, Rules};
 use crate::core::space;
 use crate::core::state::State;
 use crate::engine::Engine;
@@ -46,14 +46,14 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     };
     let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
     let verdicts = retire::decide(&cands, &inv, &rules);
-    let go: Vec<&Candidate> =
-        cands.iter().zip(&verdicts).filter(|(_, v)| **v == Verdict::Retire).map(|(c, _)| c).collect();
-    let kept: Vec<(&Candidate, &str)> = cands
+    let go: Vec<&OldVersion> =
+        cands.iter().zip(&verdicts).filter(|(_, v)| **v == Decision::Retire).map(|(c, _)| c).collect();
+    let kept: Vec<(&OldVersion, &str)> = cands
         .iter()
         .zip(&verdicts)
         .filter_map(|(c, v)| match v {
-            Verdict::Keep(r) => Some((c, r.as_str())),
-            Verdict::Retire => None,
+            Decision::Keep(r) => Some((c, r.as_str())),
+            Decision::Retire => None,
         })
         .collect();
     let layers = if go.is_empty() { HashMap::new() } else { all_layers(&engine, &host).await? };
@@ -110,7 +110,7 @@ fn forget_and_save(state: &mut State, host: &Snapshot, dir: &std::path::Path, lo
     Ok(())
 }
 
-fn describe(c: &Candidate, now: i64) -> String {
+fn describe(c: &OldVersion, now: i64) -> String {
     match c.origin {
         retire::Origin::Superseded => {
             format!("{} (replaced {})", c.name, crate::core::time::age(now - c.since))

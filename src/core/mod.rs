@@ -18,5 +18,6 @@ pub mod state;
 pub mod tagcache;
 pub mod time;
 pub mod unattended;
+pub mod upgrade;
 pub mod verdict;
 pub mod versions;

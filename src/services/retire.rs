@@ -8,7 +8,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::core::image::{ImageLayers, Snapshot};
 use crate::core::reference::Reference;
-use crate::core::retire::Candidate;
+use crate::core::retire::OldVersion;
 use crate::core::space;
 use crate::core::state::State;
 use crate::engine::{Engine, Removal};
@@ -82,7 +82,7 @@ pub struct Retired {
 }
 
 /// Removes each candidate without force; a refusal is reported, not fatal.
-pub async fn remove_all(engine: &Engine, cands: &[&Candidate], p: &Printer) -> Result<Retired> {
+pub async fn remove_all(engine: &Engine, cands: &[&OldVersion], p: &Printer) -> Result<Retired> {
     let mut r = Retired::default();
     for c in cands {
         let obsolete = |t: &String| Reference::parse(t).is_ok_and(|r| c.untag.contains(&r));

@@ -15,12 +15,13 @@ use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
 use crate::core::image::{LocalImage, Snapshot};
 use crate::core::reference::{short_digest, Reference};
-use crate::core::report::{self, Selection, Target};
-use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
-use crate::core::state::{Entry, State, Superseded};
+use crate::core::report::{self, LocalTag, Selection};
+use crate::core::retire::{Decision, OldVersion, Rules};
+use crate::core::state::State;
 use crate::core::tagcache::TagCache;
+use crate::core::upgrade::{self as plan, Planned};
 use crate::core::verdict::Status;
-use crate::core::versions::{self, Level, TagRules};
+use crate::core::versions::{self, TagRules};
 use crate::engine::{Engine, PullEvent};
 use crate::error::{Error, Result};
 use crate::output::confirm;
@@ -29,24 +30,6 @@ use crate::registry::Registries;
 use crate::services::check;
 use crate::services::retire as retire_service;
 use crate::settings::Settings;
-
-/// One tag to upgrade: from which image to which digest. With `to`, a
-/// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
-/// tagged as `to`, and `reference` is the tag it makes obsolete.
-struct Planned {
-    reference: Reference,
-    old_id: String,
-    old_digest: Option<String>,
-    digest: String,
-    to: Option<(Reference, Level)>,
-}
-
-impl Planned {
-    /// The tag the pulled image gets.
-    fn target(&self) -> &Reference {
-        self.to.as_ref().map_or(&self.reference, |(to, _)| to)
-    }
-}
 
 /// What to upgrade and how: `freshen upgrade`'s arguments, or what
 /// `update --unattended` derives from its policy.
@@ -84,20 +67,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // the last update applied, or --min-age) stay back, with the reason.
     let controls = super::skip::controls(dir, settings.min_age_flag)?;
     report::mark_controls(&mut rows, &state, &controls);
-    let mut kept_back: Vec<(Reference, String)> = Vec::new();
-    let mut wanted = Vec::new();
-    for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
-        if holds.is_held(&r.reference) {
-            kept_back.push((r.reference.clone(), "held".to_string()));
-        } else if r.skipped.is_some() {
-            kept_back.push((r.reference.clone(), "skipped".to_string()));
-        } else if let Some(c) = &r.cooldown {
-            let when = crate::core::controls::in_words(c.available_at - controls.now);
-            kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
-        } else {
-            wanted.push(r);
-        }
-    }
+    let (wanted, kept_back) = plan::split_held(&rows, &holds, controls.now);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -120,7 +90,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
         let engine = &engine;
         Some(async move {
-            let target = Target { reference: r.reference.clone(), image };
+            let target = LocalTag { reference: r.reference.clone(), image };
             let checked = match host {
                 Ok(h) => check::check_now(engine, &h, &target).await,
                 Err(e) => Err(e),
@@ -154,69 +124,14 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // The versions this would retire, as if the tags had already moved.
     let now = output::now_rfc3339();
     let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
-    let mut simulated = state.clone();
-    let mut images_after = host.images.clone();
-    for pl in &plan {
-        simulated.superseded.push(record(pl, &now, "(new)"));
-        // A moved tag stays until its version is retired.
-        for i in images_after.iter_mut().filter(|i| i.id == pl.old_id && pl.to.is_none()) {
-            i.tags.retain(|t| t != &pl.reference);
-        }
-        // A newer tag whose image is already here lands on that image.
-        if let Some((to, _)) = &pl.to {
-            for i in images_after.iter_mut().filter(|i| i.digests_in(to).any(|d| d == pl.digest)) {
-                i.tags.push(to.clone());
-            }
-        }
-    }
-    let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
     let to_retire = if args.keep_previous {
         Vec::new()
     } else {
-        retire_plan(&simulated, &images_after, &host, &holds, &rules, &groups)
-            .into_iter()
-            .filter(|(_, v)| *v == Verdict::Retire)
-            .map(|(c, _)| c)
-            .collect()
+        plan::retirement_preview(&state, &host, &plan, &holds, &rules, &now)
     };
-
-    if plan.iter().any(|pl| pl.to.is_none()) {
-        p.line("The following images will be upgraded:");
-        for pl in plan.iter().filter(|pl| pl.to.is_none()) {
-            p.line(&format!(
-                "  {} ({} => {})",
-                pl.reference.familiar(),
-                short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
-                short_digest(&pl.digest)
-            ));
-        }
+    for line in plan::plan_lines(&plan, &kept_back, &to_retire) {
+        p.line(&line);
     }
-    if plan.iter().any(|pl| pl.to.is_some()) {
-        p.line("The following tags will be moved to newer versions:");
-        for pl in &plan {
-            if let Some((to, level)) = &pl.to {
-                p.line(&format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
-            }
-        }
-    }
-    if !kept_back.is_empty() {
-        p.line("The following images have been kept back:");
-        for (r, why) in &kept_back {
-            p.line(&format!("  {} ({why})", r.familiar()));
-        }
-    }
-    if !to_retire.is_empty() {
-        p.line("The following images will be retired:");
-        for c in &to_retire {
-            p.line(&format!("  {}", c.name));
-        }
-    }
-    p.line(&format!(
-        "{} upgraded, {} to retire, {} kept back.",
-        plan.len(),
-        to_retire.len(),
-        kept_back.len()
-    ));
     if plan.is_empty() || args.dry_run {
         return Ok(ExitStatus::failed_if(failed > 0));
     }
@@ -254,8 +169,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         match result {
             Ok(new_id) => {
                 bar.finish(true);
-                upgrade_entry(&mut state, pl, &new_id, &now);
-                state.superseded.push(record(pl, &now, &new_id));
+                plan::merge_upgrade(&mut state, pl, &new_id, &now);
                 state.save(dir, &lock)?;
                 upgraded.push(pl);
             }
@@ -274,9 +188,9 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let groups: HashSet<String> = upgraded.iter().map(|pl| pl.reference.to_string()).collect();
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
-        let decided = retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
-        let go: Vec<&Candidate> =
-            decided.iter().filter(|(_, v)| *v == Verdict::Retire).map(|(c, _)| c).collect();
+        let decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+        let go: Vec<&OldVersion> =
+            decided.iter().filter(|(_, v)| *v == Decision::Retire).map(|(c, _)| c).collect();
         let done = retire_service::remove_all(&engine, &go, p).await?;
         retired = done.removed.len();
         let now_host = engine.snapshot().await?;
@@ -296,35 +210,6 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         if failed > 0 { format!(", {} failed", failed) } else { String::new() }
     ));
     Ok(ExitStatus::failed_if(failed > 0))
-}
-
-fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {
-    Superseded {
-        image_id: pl.old_id.clone(),
-        reference: pl.reference.to_string(),
-        digest: pl.old_digest.clone(),
-        replaced_at: now.to_string(),
-        replaced_by: replaced_by.to_string(),
-        tag_moved: pl.to.is_some(),
-    }
-}
-
-/// After the upgrade the tag is current: record it so `list` agrees
-/// without another `update`.
-fn upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
-    let key = pl.target().to_string();
-    state.entries.retain(|e| e.reference != key);
-    state.entries.push(Entry {
-        reference: key,
-        status: Status::UpToDate,
-        image_id: new_id.to_string(),
-        local_digest: Some(pl.digest.clone()),
-        remote_digest: Some(pl.digest.clone()),
-        checked_at: now.to_string(),
-        error: None,
-        age: None,
-    });
-    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
 }
 
 /// `--tags`: for each selected tag that is a version, the newest newer tag
@@ -386,24 +271,6 @@ async fn plan_tag_moves(
         }
     }
     failed
-}
-
-/// The superseded versions of the upgraded tags, with their verdicts.
-fn retire_plan(
-    state: &State,
-    images: &[LocalImage],
-    host: &Snapshot,
-    holds: &Holds,
-    rules: &Rules,
-    groups: &HashSet<String>,
-) -> Vec<(Candidate, Verdict)> {
-    let cands: Vec<Candidate> = retire::candidates(state, images, &Selection::default(), false)
-        .into_iter()
-        .filter(|c| c.origin == Origin::Superseded && c.group.as_ref().is_some_and(|g| groups.contains(g)))
-        .collect();
-    let inv = Inventory { images, parents: &host.parents, containers: &host.containers, holds };
-    let verdicts = retire::decide(&cands, &inv, rules);
-    cands.into_iter().zip(verdicts).collect()
 }
 
 /// Containers created from a version that is now superseded.
