@@ -500,5 +500,25 @@ mod tests {
         let latest = &rows[2];
         assert_eq!(latest.version, VersionView::default(), "latest is not a version and has no label");
         assert_eq!(latest.update_level(), None);
+
+        // Skipping the newer tag 16.4 of postgres:16.2, and web's new digest.
+        use crate::core::skips::{Controls, Skip};
+        let mut controls = Controls::default();
+        let skip = |reference: &str, digest: Option<String>, tag: Option<&str>| Skip {
+            reference: reference.into(),
+            digest,
+            tag: tag.map(String::from),
+            version: None,
+            reason: "test".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        controls.skips.record(skip("docker.io/library/postgres:16.2", None, Some("16.4")));
+        controls.skips.record(skip("docker.io/library/web:1.27", Some(d('c')), None));
+        mark_controls(&mut rows, &state, &controls);
+        assert_eq!(rows[0].version.candidate, None, "a skipped newer tag is no candidate");
+        assert_eq!(rows[0].update_level(), None);
+        assert!(rows[0].skipped.is_some());
+        assert_eq!(rows[1].skipped.as_ref().and_then(|s| s.digest.clone()), Some(d('c')));
+        assert!(rows[2].skipped.is_none());
     }
 }

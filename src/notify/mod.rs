@@ -566,6 +566,11 @@ mod tests {
         let mut p = p;
         p.updates[0].old_version = Some("1.27.3".into());
         assert_eq!(p.text(), "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n");
+        p.updates[0].release_notes = Some("https://github.com/nginx/nginx/releases/tag/v1.27.4".into());
+        assert_eq!(
+            p.text(),
+            "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n  release notes: https://github.com/nginx/nginx/releases/tag/v1.27.4\n"
+        );
         assert!(backoff(1, NOTIFY_BACKOFF_MS) >= Duration::from_millis(500));
     }
 }
