@@ -13,9 +13,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
-use crate::core::image::{LocalImage, Snapshot};
+use crate::core::image::{LocalImage, PullAuth, Snapshot};
 use crate::core::reference::{short_digest, Reference};
-use crate::core::report::{self, LocalTag, Selection};
+use crate::core::report::{self, LocalTag, Row, Selection};
 use crate::core::retire::{Decision, OldVersion, Rules};
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
@@ -76,46 +76,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
 
     // Re-check right before pulling: the digest pulled is the one checked now.
-    let by_id: HashMap<&str, &LocalImage> = host.images.iter().map(|i| (i.id.as_str(), i)).collect();
-    let mut failed = 0usize;
-    let mut plan: Vec<Planned> = Vec::new();
-    let mut repos: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for r in &wanted {
-        repos.entry(r.reference.registry.as_str()).or_default().push(r.reference.repository.clone());
-    }
-    let checks = wanted.iter().filter_map(|r| {
-        let image = by_id.get(r.image_id.as_str())?;
-        let registry = r.reference.registry.as_str();
-        let hint = state.registries.get(registry).and_then(|i| i.scheme.as_deref());
-        let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
-        let engine = &engine;
-        Some(async move {
-            let target = LocalTag { reference: r.reference.clone(), image };
-            let checked = match host {
-                Ok(h) => check::check_now(engine, &h, &target).await,
-                Err(e) => Err(e),
-            };
-            (*r, checked)
-        })
-    });
-    for (r, checked) in futures_util::future::join_all(checks).await {
-        match checked {
-            Ok((Status::Upgradable, digest)) => plan.push(Planned {
-                reference: r.reference.clone(),
-                old_id: r.image_id.clone(),
-                old_digest: r.local_digest.clone(),
-                digest,
-                to: None,
-            }),
-            Ok((status, _)) => {
-                p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
-            }
-            Err(e) => {
-                failed += 1;
-                p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
-            }
-        }
-    }
+    let (mut plan, mut failed) = recheck(&wanted, &host, &state, &registries, &engine, p).await;
 
     if args.tags {
         failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
@@ -143,7 +104,6 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let progress = Progress::new(p);
     let mut upgraded: Vec<&Planned> = Vec::new();
     for pl in &plan {
-        let source = format!("{}@{}", pl.target().name(), pl.digest);
         let name = pl.target().familiar();
         let auth = match registries.pull_auth(&pl.reference.registry).await {
             Ok(a) => a,
@@ -154,18 +114,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
             }
         };
         let mut bar = progress.start(&name, &pl.digest);
-        let pulled = engine.pull(&source, auth, |ev| bar.event(&ev)).await;
-        let result = match pulled {
-            Ok(()) => match engine.image_id(&source).await {
-                Ok(Some(id)) => engine.tag(&id, pl.target()).await.map(|()| id),
-                Ok(None) => Err(Error::Daemon {
-                    action: format!("pull {source}"),
-                    detail: "the image is not there after the pull".into(),
-                }),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let result = pull_and_tag(&engine, pl, auth, &mut bar).await;
         match result {
             Ok(new_id) => {
                 bar.finish(true);
@@ -210,6 +159,77 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         if failed > 0 { format!(", {} failed", failed) } else { String::new() }
     ));
     Ok(ExitStatus::failed_if(failed > 0))
+}
+
+/// Asks each registry for the tag's digest again, right before pulling:
+/// the tags still upgradable become the plan. Returns it and how many
+/// could not be asked.
+async fn recheck(
+    wanted: &[&Row],
+    snapshot: &Snapshot,
+    state: &State,
+    registries: &Registries,
+    engine: &Engine,
+    p: &Printer,
+) -> (Vec<Planned>, usize) {
+    let by_id: HashMap<&str, &LocalImage> = snapshot.images.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut failed = 0usize;
+    let mut plan: Vec<Planned> = Vec::new();
+    let mut repos: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in wanted {
+        repos.entry(r.reference.registry.as_str()).or_default().push(r.reference.repository.clone());
+    }
+    let checks = wanted.iter().filter_map(|r| {
+        let image = by_id.get(r.image_id.as_str())?;
+        let registry = r.reference.registry.as_str();
+        let hint = state.registries.get(registry).and_then(|i| i.scheme.as_deref());
+        let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
+        Some(async move {
+            let target = LocalTag { reference: r.reference.clone(), image };
+            let checked = match host {
+                Ok(h) => check::check_now(engine, &h, &target).await,
+                Err(e) => Err(e),
+            };
+            (*r, checked)
+        })
+    });
+    for (r, checked) in futures_util::future::join_all(checks).await {
+        match checked {
+            Ok((Status::Upgradable, digest)) => plan.push(Planned {
+                reference: r.reference.clone(),
+                old_id: r.image_id.clone(),
+                old_digest: r.local_digest.clone(),
+                digest,
+                to: None,
+            }),
+            Ok((status, _)) => {
+                p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
+            }
+            Err(e) => {
+                failed += 1;
+                p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
+            }
+        }
+    }
+    (plan, failed)
+}
+
+/// Pulls the planned digest and tags it; the new image's id.
+async fn pull_and_tag(
+    engine: &Engine,
+    pl: &Planned,
+    auth: Option<PullAuth>,
+    bar: &mut Bar,
+) -> Result<String> {
+    let source = format!("{}@{}", pl.target().name(), pl.digest);
+    engine.pull(&source, auth, |ev| bar.event(&ev)).await?;
+    match engine.image_id(&source).await? {
+        Some(id) => engine.tag(&id, pl.target()).await.map(|()| id),
+        None => Err(Error::Daemon {
+            action: format!("pull {source}"),
+            detail: "the image is not there after the pull".into(),
+        }),
+    }
 }
 
 /// `--tags`: for each selected tag that is a version, the newest newer tag
