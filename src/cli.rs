@@ -10,8 +10,8 @@ Exit status:
   0    success; for 'check': nothing is upgradable and every check succeeded
   1    an error, or (update, check) at least one image could not be checked
        or (with --notify) a notification target failed
-  2    the command line was wrong
-  100  (check) at least one image can be upgraded";
+  2    the command line was wrong (also a bad value or a missing --config file)
+  100  (check) at least one image can be upgraded; wins over 1, as in dnf";
 
 #[derive(Debug, Parser)]
 #[command(
