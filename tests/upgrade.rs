@@ -523,7 +523,7 @@ fn df_layers_size() -> i64 {
 /// store while we measured.
 fn all_image_ids() -> Vec<String> {
     let mut ids: Vec<String> =
-        docker::docker(&["images", "-a", "-q", "--no-trunc"]).lines().map(str::to_string).collect();
+        docker::docker_listing(&["images", "-a", "-q", "--no-trunc"]).lines().map(str::to_string).collect();
     ids.sort();
     ids.dedup();
     ids
