@@ -28,7 +28,7 @@ RUN=/run/freshen-ci
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'engines.sh: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+need_root() { [ "$(id -u)" -eq 0 ] || die "$1 must run as root"; }
 
 # Per engine: its bridge, the bridge's address, and the pool user-defined
 # networks are carved from (distinct per daemon so two daemons never hand out
@@ -352,9 +352,9 @@ stop() {
 }
 
 case ${1:-} in
-    setup) setup ;;
-    start) [ $# -eq 2 ] || die "usage: $0 start NAME"; start "$2" ;;
-    stop) [ $# -eq 2 ] || die "usage: $0 stop NAME"; stop "$2" ;;
+    setup) need_root setup; setup ;;
+    start) [ $# -eq 2 ] || die "usage: $0 start NAME"; need_root start; start "$2" ;;
+    stop) [ $# -eq 2 ] || die "usage: $0 stop NAME"; need_root stop; stop "$2" ;;
     env) [ $# -eq 2 ] || die "usage: $0 env NAME"; bridge_of "$2" >/dev/null; echo "DOCKER_HOST=unix://$(socket_of "$2")" ;;
     names) printf '%s\n' "${NAMES[@]}" ;;
     *) die "usage: $0 setup | start NAME | stop NAME | env NAME | names" ;;
