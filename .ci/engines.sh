@@ -9,6 +9,8 @@
 #   engines.sh start NAME   start one engine; prints nothing, waits until
 #                           it answers GET /_ping
 #   engines.sh stop NAME    stop it, remove its containers, data and bridges
+#   engines.sh smoke NAME   build a FROM-scratch image with a static binary,
+#                           run it, and run it on a user-defined network
 #   engines.sh env NAME     print DOCKER_HOST=unix://… for that engine
 #   engines.sh names        the engine names, one a line
 #
@@ -63,7 +65,9 @@ archive_url() {
 setup() {
     local want=()
     local pkg
-    for pkg in debootstrap podman conmon containernetworking-plugins iptables iproute2 curl util-linux; do
+    # gcc + libc6-dev: `smoke` runs a static binary in a FROM-scratch image.
+    for pkg in debootstrap podman conmon containernetworking-plugins iptables iproute2 curl util-linux \
+        gcc libc6-dev; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || want+=("$pkg")
     done
     if [ "${#want[@]}" -gt 0 ]; then
@@ -179,7 +183,9 @@ start_podman() {
     [ "$nproc" = unlimited ] && nproc=4194304
     local conf=$DATA/$name/conf
     mkdir -p "$conf" "$DATA/$name/networks"
-    local runtime_line="" network_lines=""
+    # crun refuses this machine kind's hybrid cgroup layout; runc is there
+    # (docker.io brings it on the host, the trixie root has it).
+    local runtime_line='runtime = "runc"' network_lines=""
     if [ "$name" = podman4 ]; then
         # podman 4.3's service refuses an nproc limit above 32768.
         [ "$nproc" -gt 32768 ] && nproc=32768
@@ -210,8 +216,6 @@ default_subnet_pools = [{\"base\" = \"$pool\", \"size\" = 24}]"
 }
 EOF
     else
-        # crun refuses this machine's hybrid cgroup layout.
-        runtime_line='runtime = "runc"'
         network_lines="network_backend = \"netavark\"
 network_config_dir = \"$DATA/$name/networks\"
 firewall_driver = \"none\"
@@ -351,11 +355,51 @@ stop() {
     rm -rf "${DATA:?}/$name" "${RUN:?}/$name"
 }
 
+# Checks that the engine can do what the tests ask of it: build a FROM-scratch
+# image, run a static binary in it, and run it on a user-defined network.
+# Everything it makes is named freshen-ci-smoke-* and removed again.
+smoke() {
+    local name=$1
+    local DOCKER_HOST
+    DOCKER_HOST=unix://$(socket_of "$name")
+    export DOCKER_HOST
+    local dir
+    dir=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$dir'" RETURN
+    cat >"$dir/prog.c" <<'EOF_C'
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc > 1) { puts("freshen-ci-smoke ok"); return 0; }
+    pause();
+    return 0;
+}
+EOF_C
+    cc -static -O2 -o "$dir/prog" "$dir/prog.c" || die "cannot build a static binary (gcc, libc6-dev)"
+    printf 'FROM scratch\nCOPY prog /prog\nCMD ["/prog"]\n' >"$dir/Dockerfile"
+    local image=freshen-ci-smoke-$name:1 net=freshen-ci-smoke-$name ctr=freshen-ci-smoke-$name
+    DOCKER_BUILDKIT=0 docker build -q -t "$image" "$dir" >/dev/null || die "$name: docker build failed"
+    local out
+    out=$(docker run --rm "$image" /prog ok) || die "$name: docker run failed"
+    [ "$out" = "freshen-ci-smoke ok" ] || die "$name: docker run printed '$out'"
+    docker network create "$net" >/dev/null || die "$name: docker network create failed"
+    docker run -d --name "$ctr" --network "$net" "$image" >/dev/null || die "$name: docker run --network failed"
+    local ip
+    ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$ctr")
+    docker rm -f "$ctr" >/dev/null
+    docker network rm "$net" >/dev/null
+    docker rmi "$image" >/dev/null
+    [ -n "$ip" ] || die "$name: the container on $net got no address"
+    log "$name smoke: static binary ran; container on a user network got $ip"
+}
+
 case ${1:-} in
     setup) need_root setup; setup ;;
     start) [ $# -eq 2 ] || die "usage: $0 start NAME"; need_root start; start "$2" ;;
     stop) [ $# -eq 2 ] || die "usage: $0 stop NAME"; need_root stop; stop "$2" ;;
+    smoke) [ $# -eq 2 ] || die "usage: $0 smoke NAME"; smoke "$2" ;;
     env) [ $# -eq 2 ] || die "usage: $0 env NAME"; bridge_of "$2" >/dev/null; echo "DOCKER_HOST=unix://$(socket_of "$2")" ;;
     names) printf '%s\n' "${NAMES[@]}" ;;
-    *) die "usage: $0 setup | start NAME | stop NAME | env NAME | names" ;;
+    *) die "usage: $0 setup | start NAME | stop NAME | smoke NAME | env NAME | names" ;;
 esac
