@@ -74,6 +74,9 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         &old.registries,
     );
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    if p.verbose() {
+        crate::services::say_engine(&engine, p).await;
+    }
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let targets = report::targets(&images, &selection);
     let registry_count = targets
