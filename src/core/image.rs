@@ -147,6 +147,15 @@ impl EngineModel {
     }
 }
 
+impl EngineModel {
+    /// Whether a `RepoDigests` entry proves that the image came from (or
+    /// went to) that registry. The containerd store and podman give every
+    /// local build a RepoDigest of its own, which no registry may have.
+    pub fn repo_digests_prove_a_pull(&self) -> bool {
+        self.store == ImageStore::Classic
+    }
+}
+
 impl std::fmt::Display for EngineModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let engine = match self.kind {
@@ -188,6 +197,7 @@ mod tests {
             &status(&[("Backing Filesystem", "extfs"), ("Supports d_type", "true")]),
         );
         assert_eq!((classic.kind, classic.store), (EngineKind::Docker, ImageStore::Classic));
+        assert!(classic.repo_digests_prove_a_pull());
         let snapshotter = EngineModel::detect(
             &["Engine"],
             "26.1.5",
@@ -200,5 +210,6 @@ mod tests {
             EngineModel::detect(&["Podman Engine", "Conmon", "OCI Runtime (runc)"], "5.4.2", "1.41", &[]);
         assert_eq!((podman.kind, podman.store), (EngineKind::Podman, ImageStore::ContainersStorage));
         assert_eq!(podman.to_string(), "podman 5.4.2 (API 1.41, containers/storage)");
+        assert!(!podman.repo_digests_prove_a_pull() && !snapshotter.repo_digests_prove_a_pull());
     }
 }

@@ -290,7 +290,11 @@ pub fn rows(
                 }
             }
         }
-        row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
+        // A local-only image's own RepoDigest (containerd store, podman)
+        // names no registry's manifest: it is no digest to show.
+        if row.status != Status::LocalOnly {
+            row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
+        }
         out.push(row);
     }
     for (reference, image) in pinned(images, containers, selection) {

@@ -132,6 +132,13 @@ pub async fn check_all(
         by_registry.entry(t.reference.registry.as_str()).or_default().push((t, head));
     }
     let platforms = Platforms::default();
+    // Where a local build has a RepoDigest of its own (containerd store,
+    // podman), a tag the registry does not know needs a second look before
+    // it is called an error.
+    let probe = match engine.model().await {
+        Ok(model) => !model.repo_digests_prove_a_pull(),
+        Err(_) => false,
+    };
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
         let mut repos: Vec<String> = group.iter().map(|(t, _)| t.reference.repository.clone()).collect();
@@ -149,7 +156,7 @@ pub async fn check_all(
                     .iter()
                     .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None))
                     .collect::<Vec<_>>(),
-                Ok(host) => check_group(engine, &host, group, platforms, checked_at).await,
+                Ok(host) => check_group(engine, &host, group, platforms, probe, checked_at).await,
             }
         }
     });
@@ -180,6 +187,7 @@ async fn check_group(
     host: &Host,
     group: Vec<Item<'_, '_>>,
     platforms: &Platforms,
+    probe: bool,
     checked_at: &str,
 ) -> Vec<(Entry, Option<String>)> {
     let mut out = Vec::with_capacity(group.len());
@@ -189,12 +197,12 @@ async fn check_group(
         // Nobody has talked to this registry yet: the first request learns
         // the scheme and the authentication alone.
         if let Some((t, head)) = items.next() {
-            out.push(with_config(t, check_one(engine, host, t, platforms, head).await, checked_at));
+            out.push(with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at));
         }
     }
     let mut pending: FuturesUnordered<_> = items
         .map(|(t, head)| async move {
-            with_config(t, check_one(engine, host, t, platforms, head).await, checked_at)
+            with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at)
         })
         .collect();
     while let Some(e) = pending.next().await {
@@ -210,7 +218,9 @@ pub async fn check_now(
     host: &Host,
     t: &LocalTag<'_>,
 ) -> Result<(Status, String), RegistryError> {
-    check_one(engine, host, t, &Platforms::default(), None).await.map(|(status, remote, _)| (status, remote))
+    check_one(engine, host, t, &Platforms::default(), false, None)
+        .await
+        .map(|(status, remote, _)| (status, remote))
 }
 
 fn with_config(
@@ -230,17 +240,32 @@ async fn check_one(
     host: &Host,
     t: &LocalTag<'_>,
     platforms: &Platforms,
+    probe: bool,
     head: Option<JoinHandle<Result<String, RegistryError>>>,
 ) -> Result<Answer, RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
-    let remote = match head {
+    let answer = match head {
         Some(h) => h.await.unwrap_or_else(|e| {
             Err(RegistryError { kind: ErrorKind::BadResponse, message: format!("check interrupted: {e}") })
-        })?,
-        None => host.tag_digest(repo, tag).await?,
+        }),
+        None => host.tag_digest(repo, tag).await,
     };
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
+    let remote = match answer {
+        Ok(remote) => remote,
+        Err(e) if probe && absent(&e) && !digests.is_empty() => {
+            // The tag is not there; were any of the image's digests ever?
+            for d in &digests {
+                match host.tag_digest(repo, d).await {
+                    Err(x) if absent(&x) => continue,
+                    _ => return Err(e),
+                }
+            }
+            return Ok((Status::LocalOnly, String::new(), None));
+        }
+        Err(e) => return Err(e),
+    };
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
         return Ok((Status::UpToDate, remote, None));
@@ -281,14 +306,30 @@ async fn check_one(
     Ok((status, remote, config))
 }
 
+/// What the registry says when it has never seen a name (or will not say).
+fn absent(e: &RegistryError) -> bool {
+    matches!(e.kind, ErrorKind::NotFound | ErrorKind::Unauthorized)
+}
+
 fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {
     let never_pushed = t.image.digests_in(&t.reference).next().is_none();
     let (status, remote, error) = match result {
+        // A local build whose own RepoDigest no registry has (containerd
+        // store, podman): that digest says nothing about a registry.
+        Ok((Status::LocalOnly, _)) => {
+            return Entry {
+                reference: t.reference.to_string(),
+                status: Status::LocalOnly,
+                image_id: t.image.id.clone(),
+                local_digest: None,
+                remote_digest: None,
+                checked_at: checked_at.to_string(),
+                error: None,
+            }
+        }
         Ok((status, remote)) => (status, Some(remote), None),
         // Built here and never pushed: nothing in the registry to compare with.
-        Err(e) if never_pushed && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Unauthorized) => {
-            (Status::LocalOnly, None, None)
-        }
+        Err(e) if never_pushed && absent(&e) => (Status::LocalOnly, None, None),
         Err(e) => (Status::Unknown, None, Some(e.to_string())),
     };
     Entry {
