@@ -360,6 +360,13 @@ fn unknown_verdicts_say_why() {
     // The tag was deleted from the registry.
     let gone = t.reference(reg.host(), "gone", "1");
     let published = t.publish(&gone, "v1");
+    if docker::engine().local_build_has_repo_digest() {
+        // There a pushed image whose tag and manifest were both deleted looks
+        // exactly like a local build (both carry a RepoDigest the registry
+        // lacks); only freshen's record of having seen the tag in the
+        // registry tells them apart, so let an update see it first.
+        t.freshen().args(["update", &t.pattern(reg.host())]).run().expect_code(0);
+    }
     reg.delete_manifest(&t.repo("gone"), &published.digest);
 
     // Images pulled from a registry that has since begun to refuse: it

@@ -209,12 +209,14 @@ impl Engine {
     pub async fn layers(&self, id: &str) -> Result<Option<ImageLayers>> {
         let inspect = match self.docker.inspect_image(id).await {
             Ok(i) => i,
-            Err(e) if is_status(&e, 404) => return Ok(None),
+            // podman answers 500 "image not known" for an image deleted
+            // meanwhile.
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
         let history = match self.docker.image_history(id).await {
             Ok(h) => h,
-            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
             Err(e) => return Err(self.failed("read an image's history", e)),
         };
         let diff_ids = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();

@@ -3,7 +3,7 @@
 //! rest concurrently (bounded per registry inside `registry::Host`). One
 //! tag's failure becomes that tag's `unknown` verdict; the others go on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -31,6 +31,11 @@ pub struct Outcome {
 /// One check's result: the verdict, the remote digest, and the remote
 /// config digest when the check had to learn it.
 type Answer = (Status, String, Option<String>);
+
+/// Whether to ask the registry about a local image's own digests when its
+/// tag is missing (engines whose local builds carry a RepoDigest), and the
+/// tags an earlier update found in the registry (never local builds).
+type Probe<'a> = Option<&'a HashSet<String>>;
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -123,6 +128,7 @@ pub async fn check_all(
     registries: &Registries,
     targets: &[LocalTag<'_>],
     known: &BTreeMap<String, RegistryInfo>,
+    seen_remotely: &HashSet<String>,
     checked_at: &str,
     mut prefetch: Prefetch,
 ) -> Outcome {
@@ -135,9 +141,11 @@ pub async fn check_all(
     // Where a local build has a RepoDigest of its own (containerd store,
     // podman), a tag the registry does not know needs a second look before
     // it is called an error.
+    // A tag an earlier update found in the registry is no local build,
+    // whatever its RepoDigests say.
     let probe = match engine.model().await {
-        Ok(model) => !model.repo_digests_prove_a_pull(),
-        Err(_) => false,
+        Ok(model) if !model.repo_digests_prove_a_pull() => Some(seen_remotely),
+        _ => None,
     };
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
@@ -187,7 +195,7 @@ async fn check_group(
     host: &Host,
     group: Vec<Item<'_, '_>>,
     platforms: &Platforms,
-    probe: bool,
+    probe: Probe<'_>,
     checked_at: &str,
 ) -> Vec<(Entry, Option<String>)> {
     let mut out = Vec::with_capacity(group.len());
@@ -218,7 +226,7 @@ pub async fn check_now(
     host: &Host,
     t: &LocalTag<'_>,
 ) -> Result<(Status, String), RegistryError> {
-    check_one(engine, host, t, &Platforms::default(), false, None)
+    check_one(engine, host, t, &Platforms::default(), None, None)
         .await
         .map(|(status, remote, _)| (status, remote))
 }
@@ -240,7 +248,7 @@ async fn check_one(
     host: &Host,
     t: &LocalTag<'_>,
     platforms: &Platforms,
-    probe: bool,
+    probe: Probe<'_>,
     head: Option<JoinHandle<Result<String, RegistryError>>>,
 ) -> Result<Answer, RegistryError> {
     let repo = &t.reference.repository;
@@ -254,11 +262,15 @@ async fn check_one(
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let remote = match answer {
         Ok(remote) => remote,
-        Err(e) if probe && absent(&e) && !digests.is_empty() => {
+        Err(e)
+            if e.kind == ErrorKind::NotFound
+                && !digests.is_empty()
+                && probe.is_some_and(|seen| !seen.contains(&t.reference.to_string())) =>
+        {
             // The tag is not there; were any of the image's digests ever?
             for d in &digests {
                 match host.tag_digest(repo, d).await {
-                    Err(x) if absent(&x) => continue,
+                    Err(x) if x.kind == ErrorKind::NotFound => continue,
                     _ => return Err(e),
                 }
             }

@@ -94,8 +94,10 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         ));
     }
     let checked_at = output::now_rfc3339();
+    let seen: std::collections::HashSet<String> =
+        old.entries.iter().filter(|e| e.remote_digest.is_some()).map(|e| e.reference.clone()).collect();
     let outcome =
-        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
+        check::check_all(&engine, &registries, &targets, &old.registries, &seen, &checked_at, prefetch).await;
     let now = output::now_unix();
     let mut cache = TagCache::load(dir);
     let pass =
