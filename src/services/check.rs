@@ -30,8 +30,22 @@ pub struct Outcome {
 
 /// One check's result: the verdict, the remote digest, and the remote
 /// config digest when the check had to learn it.
-type Answer = (Status, String, Option<String>);
+type Answer = (Status, String, Option<String>, Installed);
 
+/// What a check learnt about the installed image's digest beyond what its
+/// RepoDigests say (which, on the containerd store and podman, may name a
+/// manifest no registry has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Installed {
+    /// Take it from the image's RepoDigests, as the engine recorded them.
+    FromEngine,
+    /// The registry's manifest with this digest carries the local image's
+    /// config: that is what is installed (podman keeps a local digest of
+    /// its own after `push`).
+    Is(String),
+    /// None of the image's RepoDigests is in the registry: a local build.
+    Unknown,
+}
 /// Whether to ask the registry about a local image's own digests when its
 /// tag is missing (engines whose local builds carry a RepoDigest), and the
 /// tags an earlier update found in the registry (never local builds).
@@ -228,7 +242,7 @@ pub async fn check_now(
 ) -> Result<(Status, String), RegistryError> {
     check_one(engine, host, t, &Platforms::default(), None, None)
         .await
-        .map(|(status, remote, _)| (status, remote))
+        .map(|(status, remote, _, _)| (status, remote))
 }
 
 fn with_config(
@@ -237,7 +251,15 @@ fn with_config(
     checked_at: &str,
 ) -> (Entry, Option<String>) {
     match result {
-        Ok((status, remote, config)) => (entry_for(t, Ok((status, remote)), checked_at), config),
+        Ok((status, remote, config, installed)) => {
+            let mut entry = entry_for(t, Ok((status, remote)), checked_at);
+            match installed {
+                Installed::FromEngine => {}
+                Installed::Is(digest) => entry.local_digest = Some(digest),
+                Installed::Unknown => entry.local_digest = None,
+            }
+            (entry, config)
+        }
         Err(e) => (entry_for(t, Err(e), checked_at), None),
     }
 }
@@ -274,13 +296,13 @@ async fn check_one(
                     _ => return Err(e),
                 }
             }
-            return Ok((Status::LocalOnly, String::new(), None));
+            return Ok((Status::LocalOnly, String::new(), None, Installed::Unknown));
         }
         Err(e) => return Err(e),
     };
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote, None));
+        return Ok((Status::UpToDate, remote, None, Installed::FromEngine));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
@@ -288,10 +310,14 @@ async fn check_one(
         Manifest::Image { .. } => Platform::default(),
     };
     let mut config = None;
+    let mut installed = Installed::FromEngine;
     let status = match judge_manifest(local, &manifest, &platform) {
         Next::Done(s) => {
             if let Manifest::Image { config_digest } = &manifest {
                 config = Some(config_digest.clone());
+                if probe.is_some() && s == Status::UpToDate {
+                    installed = Installed::Is(remote.clone());
+                }
             }
             s
         }
@@ -315,7 +341,23 @@ async fn check_one(
             }
         },
     };
-    Ok((status, remote, config))
+    if probe.is_some() && status == Status::Upgradable && !digests.is_empty() {
+        // Upgradable, and the image's own digests: were any ever pushed?
+        let mut pushed = false;
+        for d in &digests {
+            match host.tag_digest(repo, d).await {
+                Err(x) if absent(&x) => continue,
+                _ => {
+                    pushed = true;
+                    break;
+                }
+            }
+        }
+        if !pushed {
+            installed = Installed::Unknown;
+        }
+    }
+    Ok((status, remote, config, installed))
 }
 
 /// What the registry says when it has never seen a name (or will not say).
