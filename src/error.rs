@@ -42,6 +42,8 @@ pub enum StoreFile {
     Holds,
     /// `notified.json`: what each notification target has been told.
     Notified,
+    /// `skips.json`: only the user knows what was skipped.
+    Skips,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -72,11 +74,20 @@ impl std::fmt::Display for Error {
                         "notification record {path} is unreadable ({detail}): remove it, and the next \
                          'freshen update --notify' announces the pending updates again"
                     ),
+                    StoreFile::Skips => write!(
+                        f,
+                        "skips file {path} is unreadable ({detail}): fix or remove it, then skip the versions again"
+                    ),
                 }
             }
             Error::StoreFromFuture { file: StoreFile::Holds, path, found, .. } => write!(
                 f,
                 "holds file {} has format version {found}, newer than this freshen understands: upgrade freshen",
+                path.display()
+            ),
+            Error::StoreFromFuture { file: StoreFile::Skips, path, found, .. } => write!(
+                f,
+                "skips file {} has format version {found}, newer than this freshen understands: upgrade freshen",
                 path.display()
             ),
             Error::StoreFromFuture { path, found, supported, .. } => write!(

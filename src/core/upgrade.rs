@@ -34,13 +34,21 @@ impl Planned {
     }
 }
 
-/// The upgradable rows to re-check and pull, and the held ones kept back.
-pub fn split_held<'r>(rows: &'r [Row], holds: &Holds) -> (Vec<&'r Row>, Vec<Reference>) {
+/// The upgradable rows to re-check and pull, and those kept back with the
+/// reason: held, a skipped version, or a new image younger than its
+/// minimum age (the rows marked by `report::mark_controls`; `now` words
+/// the wait).
+pub fn split_held<'r>(rows: &'r [Row], holds: &Holds, now: i64) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
     let mut wanted = Vec::new();
     let mut kept_back = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
-            kept_back.push(r.reference.clone());
+            kept_back.push((r.reference.clone(), "held".to_string()));
+        } else if r.skipped.is_some() {
+            kept_back.push((r.reference.clone(), "skipped".to_string()));
+        } else if let Some(c) = &r.cooldown {
+            let when = crate::core::controls::in_words(c.available_at - now);
+            kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
         } else {
             wanted.push(r);
         }
@@ -74,6 +82,7 @@ pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         remote_digest: Some(pl.digest.clone()),
         checked_at: now.to_string(),
         error: None,
+        age: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.push(record(pl, now, new_id));
@@ -132,7 +141,11 @@ pub fn retirement_preview(
 }
 
 /// The plan as apt shows it, before asking.
-pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVersion]) -> Vec<String> {
+pub fn plan_lines(
+    plan: &[Planned],
+    kept_back: &[(Reference, String)],
+    to_retire: &[OldVersion],
+) -> Vec<String> {
     let mut lines = Vec::new();
     if plan.iter().any(|pl| pl.to.is_none()) {
         lines.push("The following images will be upgraded:".to_string());
@@ -155,8 +168,8 @@ pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVer
     }
     if !kept_back.is_empty() {
         lines.push("The following images have been kept back:".to_string());
-        for r in kept_back {
-            lines.push(format!("  {} (held)", r.familiar()));
+        for (r, why) in kept_back {
+            lines.push(format!("  {} ({why})", r.familiar()));
         }
     }
     if !to_retire.is_empty() {
@@ -210,6 +223,7 @@ mod tests {
             remote_digest: Some(d(remote)),
             checked_at: "2026-02-28T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -252,15 +266,26 @@ mod tests {
     fn held_tags_are_kept_back_and_the_rest_wanted() {
         let (state, snap) = snapshot();
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (wanted, kept) = split_held(&rows, &Holds::default_new());
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0);
         assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
         assert!(kept.is_empty());
 
         let mut holds = Holds::default_new();
         holds.add(r("nginx:latest").to_string());
-        let (wanted, kept) = split_held(&rows, &holds);
+        let (wanted, kept) = split_held(&rows, &holds, 0);
         assert!(wanted.is_empty());
-        assert_eq!(kept, vec![r("nginx:latest")]);
+        assert_eq!(kept, vec![(r("nginx:latest"), "held".to_string())]);
+
+        // A skipped version, and one still in its cooldown, stay back too.
+        let mut marked = rows.clone();
+        marked[0].cooldown = Some(crate::core::controls::Cooldown {
+            available_at: 2 * 86_400,
+            source: crate::core::controls::AgeSource::Created,
+            min_age_seconds: 3 * 86_400,
+        });
+        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0);
+        assert!(wanted.is_empty());
+        assert_eq!(kept, vec![(r("nginx:latest"), "cooldown: available in 2 days".to_string())]);
     }
 
     #[test]
@@ -337,7 +362,7 @@ mod tests {
         let (state, snap) = snapshot();
         let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
         let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
-        let lines = plan_lines(&plan, &[r("postgres:16")], &go);
+        let lines = plan_lines(&plan, &[(r("postgres:16"), "held".to_string())], &go);
         assert_eq!(
             lines,
             vec![

@@ -370,17 +370,7 @@ fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, 
     let (status, remote, error) = match result {
         // A local build whose own RepoDigest no registry has (containerd
         // store, podman): that digest says nothing about a registry.
-        Ok((Status::LocalOnly, _)) => {
-            return Entry {
-                reference: t.reference.to_string(),
-                status: Status::LocalOnly,
-                image_id: t.image.id.clone(),
-                local_digest: None,
-                remote_digest: None,
-                checked_at: checked_at.to_string(),
-                error: None,
-            }
-        }
+        Ok((Status::LocalOnly, _)) => (Status::LocalOnly, None, None),
         Ok((status, remote)) => (status, Some(remote), None),
         // Built here and never pushed: nothing in the registry to compare with.
         Err(e) if never_pushed && absent(&e) => (Status::LocalOnly, None, None),
@@ -390,9 +380,13 @@ fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, 
         reference: t.reference.to_string(),
         status,
         image_id: t.image.id.clone(),
-        local_digest: local_digest(t.image, &t.reference, remote.as_deref()),
+        local_digest: match status {
+            Status::LocalOnly => None,
+            _ => local_digest(t.image, &t.reference, remote.as_deref()),
+        },
         remote_digest: remote,
         checked_at: checked_at.to_string(),
         error,
+        age: None,
     }
 }

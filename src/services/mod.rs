@@ -3,6 +3,7 @@
 pub mod announce;
 pub mod check;
 pub mod retire;
+pub mod skip;
 pub mod tag_refresh;
 pub mod update;
 pub mod upgrade;

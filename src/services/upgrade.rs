@@ -65,8 +65,12 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         crate::services::say_engine(&engine, p).await;
     }
     let host = engine.snapshot().await?;
-    let rows = report::rows(&state, &host.images, &host.containers, &selection);
-    let (wanted, kept_back) = plan::split_held(&rows, &holds);
+    let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
+    // Skipped versions and images younger than their minimum age (the one
+    // the last update applied, or --min-age) stay back, with the reason.
+    let controls = super::skip::controls(dir, settings.min_age_flag)?;
+    report::mark_controls(&mut rows, &state, &controls);
+    let (wanted, kept_back) = plan::split_held(&rows, &holds, controls.now);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
