@@ -91,6 +91,86 @@ pub struct ImageConfig {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Which engine freshen talks to and how it stores images: the Docker
+/// classic store, Docker's containerd image store and podman describe the
+/// same image differently (`Id`, `RepoDigests`, `RepoTags`, sizes, pull
+/// progress), so rules that depend on those facts ask this model instead of
+/// guessing from one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineModel {
+    pub kind: EngineKind,
+    pub store: ImageStore,
+    /// The engine's own version (`26.1.5`, `5.4.2`).
+    pub version: String,
+    /// The API version agreed on for this connection.
+    pub api_version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageStore {
+    /// Docker's graph drivers (overlay2): `Id` is the config digest.
+    Classic,
+    /// Docker with `containerd-snapshotter`: `Id` is the manifest or index
+    /// digest; sizes are snapshot usage.
+    Containerd,
+    /// podman's containers/storage.
+    ContainersStorage,
+}
+
+impl EngineModel {
+    /// From what `/version` (component names, `Version`) and `/info`
+    /// (`DriverStatus` pairs) say. podman names its component `Podman
+    /// Engine`; the containerd store reports `driver-type
+    /// io.containerd.snapshotter.v1`.
+    pub fn detect(
+        component_names: &[&str],
+        version: &str,
+        api_version: &str,
+        driver_status: &[(String, String)],
+    ) -> EngineModel {
+        let podman = component_names.iter().any(|name| name.eq_ignore_ascii_case("Podman Engine"));
+        let snapshotter = driver_status
+            .iter()
+            .any(|(key, value)| key == "driver-type" && value.starts_with("io.containerd.snapshotter"));
+        let (kind, store) = match (podman, snapshotter) {
+            (true, _) => (EngineKind::Podman, ImageStore::ContainersStorage),
+            (false, true) => (EngineKind::Docker, ImageStore::Containerd),
+            (false, false) => (EngineKind::Docker, ImageStore::Classic),
+        };
+        EngineModel { kind, store, version: version.to_string(), api_version: api_version.to_string() }
+    }
+}
+
+impl EngineModel {
+    /// Whether a `RepoDigests` entry proves that the image came from (or
+    /// went to) that registry. The containerd store and podman give every
+    /// local build a RepoDigest of its own, which no registry may have.
+    pub fn repo_digests_prove_a_pull(&self) -> bool {
+        self.store == ImageStore::Classic
+    }
+}
+
+impl std::fmt::Display for EngineModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = match self.kind {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "podman",
+        };
+        let store = match self.store {
+            ImageStore::Classic => "classic image store",
+            ImageStore::Containerd => "containerd image store",
+            ImageStore::ContainersStorage => "containers/storage",
+        };
+        write!(f, "{engine} {} (API {}, {store})", self.version, self.api_version)
+    }
+}
+
 /// The engine at one moment: every image, every container, and each image's
 /// parent. What the retire protections and the space count are decided on.
 #[derive(Debug, Clone, Default)]
@@ -98,4 +178,38 @@ pub struct Snapshot {
     pub images: Vec<LocalImage>,
     pub containers: Vec<Container>,
     pub parents: HashMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn engine_model_tells_the_stores_apart() {
+        let classic = EngineModel::detect(
+            &["Engine", "containerd", "runc"],
+            "26.1.5",
+            "1.45",
+            &status(&[("Backing Filesystem", "extfs"), ("Supports d_type", "true")]),
+        );
+        assert_eq!((classic.kind, classic.store), (EngineKind::Docker, ImageStore::Classic));
+        assert!(classic.repo_digests_prove_a_pull());
+        let snapshotter = EngineModel::detect(
+            &["Engine"],
+            "26.1.5",
+            "1.45",
+            &status(&[("driver-type", "io.containerd.snapshotter.v1")]),
+        );
+        assert_eq!((snapshotter.kind, snapshotter.store), (EngineKind::Docker, ImageStore::Containerd));
+        assert_eq!(snapshotter.to_string(), "Docker 26.1.5 (API 1.45, containerd image store)");
+        let podman =
+            EngineModel::detect(&["Podman Engine", "Conmon", "OCI Runtime (runc)"], "5.4.2", "1.41", &[]);
+        assert_eq!((podman.kind, podman.store), (EngineKind::Podman, ImageStore::ContainersStorage));
+        assert_eq!(podman.to_string(), "podman 5.4.2 (API 1.41, containers/storage)");
+        assert!(!podman.repo_digests_prove_a_pull() && !snapshotter.repo_digests_prove_a_pull());
+    }
 }

@@ -346,10 +346,13 @@ pub fn rows(
         let image = t.image;
         let key = t.reference.to_string();
         let mut row = Row::new(t.reference, Status::Unknown, image);
+        // What the last update found installed, while the image is the same.
+        let mut recorded: Option<Option<String>> = None;
         match entries.get(key.as_str()).copied() {
             None => row.error = Some("not checked yet: run 'freshen update'".into()),
             Some(e) if e.image_id == image.id => {
                 row.status = e.status;
+                recorded = Some(e.local_digest.clone());
                 row.remote_digest = e.remote_digest.clone();
                 row.checked_at = Some(e.checked_at.clone());
                 row.error = e.error.clone();
@@ -369,7 +372,15 @@ pub fn rows(
                 }
             }
         }
-        row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
+        // A local-only image's own RepoDigest (containerd store, podman)
+        // names no registry's manifest: it is no digest to show.
+        row.local_digest = match recorded {
+            // The update's record: on the containerd store and podman it
+            // knows better than RepoDigests (a pushed digest podman did not
+            // record, a local build's own digest that no registry has).
+            Some(digest) => digest,
+            None => local_digest(image, &row.reference, row.remote_digest.as_deref()),
+        };
         out.push(row);
     }
     // A version an upgrade (or a rollback) replaced is an old version, not a pin.

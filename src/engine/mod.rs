@@ -12,7 +12,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::core::image::{Container, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
+use crate::core::image::{Container, EngineModel, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
 use crate::core::reference::Reference;
 use crate::error::{Error, Result};
 
@@ -77,26 +77,66 @@ impl Engine {
         Ok(Engine { docker, host })
     }
 
+    /// Which engine and image store answer, from `/version` and `/info`.
+    pub async fn model(&self) -> Result<EngineModel> {
+        let (version, info) = tokio::try_join!(
+            async { self.docker.version().await.map_err(|e| self.failed("read its version", e)) },
+            async { self.docker.info().await.map_err(|e| self.failed("read its configuration", e)) },
+        )?;
+        let components = version.components.unwrap_or_default();
+        let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+        let driver_status: Vec<(String, String)> = info
+            .driver_status
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|pair| match pair.as_slice() {
+                [key, value] => Some((key.clone(), value.clone())),
+                _ => None,
+            })
+            .collect();
+        let api = self.docker.client_version().to_string();
+        Ok(EngineModel::detect(&names, version.version.as_deref().unwrap_or("?"), &api, &driver_status))
+    }
+
     /// Every image with its tags and digests, in one call.
     pub async fn images(&self) -> Result<Vec<LocalImage>> {
         let opts = ListImagesOptionsBuilder::default().all(false).build();
-        let list = self.docker.list_images(Some(opts)).await.map_err(|e| self.failed("list images", e))?;
+        let list = self.list_images(opts).await?;
         Ok(list
             .into_iter()
-            .map(|s| LocalImage {
-                id: s.id,
-                tags: s.repo_tags.iter().filter_map(|t| parse_engine_ref(t)).collect(),
-                digests: s
-                    .repo_digests
-                    .iter()
-                    .filter_map(|d| parse_engine_ref(d))
-                    .filter(|r| r.digest.is_some())
-                    .collect(),
-                created: s.created,
-                size: s.size,
-                labels: s.labels.into_iter().collect(),
+            .map(|s| {
+                let (tags, digests) = names(&s.repo_tags, &s.repo_digests);
+                LocalImage {
+                    id: s.id,
+                    tags,
+                    digests,
+                    created: s.created,
+                    size: s.size,
+                    labels: s.labels.into_iter().collect(),
+                }
             })
             .collect())
+    }
+
+    /// `GET /images/json`, tried again when it failed only because another
+    /// client deleted an image while the engine described it: the containerd
+    /// store (404 "content digest …: not found") and podman (500 "image not
+    /// known") fail the whole listing then.
+    async fn list_images(
+        &self,
+        opts: bollard::query_parameters::ListImagesOptions,
+    ) -> Result<Vec<bollard::models::ImageSummary>> {
+        let mut attempt = 0;
+        loop {
+            match self.docker.list_images(Some(opts.clone())).await {
+                Ok(list) => return Ok(list),
+                Err(e) if attempt < LISTING_RETRIES && lost_a_race(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) => return Err(self.failed("list images", e)),
+            }
+        }
     }
 
     /// One tag's image, by inspect (a millisecond, whatever the number of
@@ -161,7 +201,7 @@ impl Engine {
     /// what tells whether an image has dependent children.
     pub async fn parents(&self) -> Result<HashMap<String, String>> {
         let opts = ListImagesOptionsBuilder::default().all(true).build();
-        let list = self.docker.list_images(Some(opts)).await.map_err(|e| self.failed("list images", e))?;
+        let list = self.list_images(opts).await?;
         Ok(list.into_iter().map(|s| (s.id, s.parent_id)).collect())
     }
 
@@ -169,12 +209,14 @@ impl Engine {
     pub async fn layers(&self, id: &str) -> Result<Option<ImageLayers>> {
         let inspect = match self.docker.inspect_image(id).await {
             Ok(i) => i,
-            Err(e) if is_status(&e, 404) => return Ok(None),
+            // podman answers 500 "image not known" for an image deleted
+            // meanwhile.
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
         let history = match self.docker.image_history(id).await {
             Ok(h) => h,
-            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
             Err(e) => return Err(self.failed("read an image's history", e)),
         };
         let diff_ids = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();
@@ -317,6 +359,36 @@ fn engine_detail(e: &bollard::errors::Error) -> String {
     s.replace('\n', " ")
 }
 
+/// How often a listing that lost a race with a deletion is tried again.
+const LISTING_RETRIES: u64 = 4;
+
+/// Whether an engine error says an image vanished while it was being listed.
+fn lost_a_race(e: &bollard::errors::Error) -> bool {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code: 404 | 500, message } => {
+            message.contains("not found") || message.contains("image not known")
+        }
+        _ => false,
+    }
+}
+
+/// An image's tags and digest names from `RepoTags` and `RepoDigests`. The
+/// containerd store and podman list `repo@sha256:…` in `RepoTags` after a
+/// pull by digest: that is a digest name, not a tag, so an image named only
+/// that way is untagged (a pin, or a version a newer one replaced).
+fn names(repo_tags: &[String], repo_digests: &[String]) -> (Vec<Reference>, Vec<Reference>) {
+    let (digest_names, tags): (Vec<Reference>, Vec<Reference>) =
+        repo_tags.iter().filter_map(|t| parse_engine_ref(t)).partition(|r| r.digest.is_some());
+    let mut digests: Vec<Reference> =
+        repo_digests.iter().filter_map(|d| parse_engine_ref(d)).filter(|r| r.digest.is_some()).collect();
+    for name in digest_names {
+        if !digests.contains(&name) {
+            digests.push(name);
+        }
+    }
+    (tags, digests)
+}
+
 /// The engine lists `<none>:<none>` and `<none>@<none>` for untagged images
 /// on some versions; those are not references.
 fn parse_engine_ref(s: &str) -> Option<Reference> {
@@ -336,6 +408,35 @@ mod tests {
         assert!(parse_engine_ref("<none>@<none>").is_none());
         let r = parse_engine_ref("nginx:latest").unwrap();
         assert_eq!(r.to_string(), "docker.io/library/nginx:latest");
+    }
+
+    #[test]
+    fn digest_names_in_repo_tags_are_digests() {
+        let d = format!("sha256:{}", "3".repeat(64));
+        let tags = vec!["127.0.0.1:5000/app:1".to_string(), format!("127.0.0.1:5000/app@{d}")];
+        let digests = vec![format!("127.0.0.1:5000/app@{d}")];
+        let (t, ds) = names(&tags, &digests);
+        assert_eq!(t.iter().map(|r| r.to_string()).collect::<Vec<_>>(), vec!["127.0.0.1:5000/app:1"]);
+        assert_eq!(ds.len(), 1, "the same digest named twice counts once: {ds:?}");
+        // Only a digest name: untagged, known by that digest.
+        let (t, ds) = names(&[format!("127.0.0.1:5000/pin@{d}")], &[]);
+        assert!(t.is_empty());
+        assert_eq!(ds[0].digest.as_deref(), Some(d.as_str()));
+    }
+
+    #[test]
+    fn only_vanished_images_make_a_listing_worth_retrying() {
+        let err = |status_code: u16, message: &str| bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.to_string(),
+        };
+        assert!(lost_a_race(&err(
+            404,
+            "failed to calculate size of image x: content digest sha256:1: not found"
+        )));
+        assert!(lost_a_race(&err(500, "checking if image \"ab\" is dangling: image not known")));
+        assert!(!lost_a_race(&err(500, "layer store is corrupt")));
+        assert!(!lost_a_race(&err(403, "not found")));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! rest concurrently (bounded per registry inside `registry::Host`). One
 //! tag's failure becomes that tag's `unknown` verdict; the others go on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -30,7 +30,26 @@ pub struct Outcome {
 
 /// One check's result: the verdict, the remote digest, and the remote
 /// config digest when the check had to learn it.
-type Answer = (Status, String, Option<String>);
+type Answer = (Status, String, Option<String>, Installed);
+
+/// What a check learnt about the installed image's digest beyond what its
+/// RepoDigests say (which, on the containerd store and podman, may name a
+/// manifest no registry has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Installed {
+    /// Take it from the image's RepoDigests, as the engine recorded them.
+    FromEngine,
+    /// The registry's manifest with this digest carries the local image's
+    /// config: that is what is installed (podman keeps a local digest of
+    /// its own after `push`).
+    Is(String),
+    /// None of the image's RepoDigests is in the registry: a local build.
+    Unknown,
+}
+/// Whether to ask the registry about a local image's own digests when its
+/// tag is missing (engines whose local builds carry a RepoDigest), and the
+/// tags an earlier update found in the registry (never local builds).
+type Probe<'a> = Option<&'a HashSet<String>>;
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -123,6 +142,7 @@ pub async fn check_all(
     registries: &Registries,
     targets: &[LocalTag<'_>],
     known: &BTreeMap<String, RegistryInfo>,
+    seen_remotely: &HashSet<String>,
     checked_at: &str,
     mut prefetch: Prefetch,
 ) -> Outcome {
@@ -132,6 +152,15 @@ pub async fn check_all(
         by_registry.entry(t.reference.registry.as_str()).or_default().push((t, head));
     }
     let platforms = Platforms::default();
+    // Where a local build has a RepoDigest of its own (containerd store,
+    // podman), a tag the registry does not know needs a second look before
+    // it is called an error.
+    // A tag an earlier update found in the registry is no local build,
+    // whatever its RepoDigests say.
+    let probe = match engine.model().await {
+        Ok(model) if !model.repo_digests_prove_a_pull() => Some(seen_remotely),
+        _ => None,
+    };
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
         let mut repos: Vec<String> = group.iter().map(|(t, _)| t.reference.repository.clone()).collect();
@@ -149,7 +178,7 @@ pub async fn check_all(
                     .iter()
                     .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None))
                     .collect::<Vec<_>>(),
-                Ok(host) => check_group(engine, &host, group, platforms, checked_at).await,
+                Ok(host) => check_group(engine, &host, group, platforms, probe, checked_at).await,
             }
         }
     });
@@ -180,6 +209,7 @@ async fn check_group(
     host: &Host,
     group: Vec<Item<'_, '_>>,
     platforms: &Platforms,
+    probe: Probe<'_>,
     checked_at: &str,
 ) -> Vec<(Entry, Option<String>)> {
     let mut out = Vec::with_capacity(group.len());
@@ -189,12 +219,12 @@ async fn check_group(
         // Nobody has talked to this registry yet: the first request learns
         // the scheme and the authentication alone.
         if let Some((t, head)) = items.next() {
-            out.push(with_config(t, check_one(engine, host, t, platforms, head).await, checked_at));
+            out.push(with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at));
         }
     }
     let mut pending: FuturesUnordered<_> = items
         .map(|(t, head)| async move {
-            with_config(t, check_one(engine, host, t, platforms, head).await, checked_at)
+            with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at)
         })
         .collect();
     while let Some(e) = pending.next().await {
@@ -210,7 +240,9 @@ pub async fn check_now(
     host: &Host,
     t: &LocalTag<'_>,
 ) -> Result<(Status, String), RegistryError> {
-    check_one(engine, host, t, &Platforms::default(), None).await.map(|(status, remote, _)| (status, remote))
+    check_one(engine, host, t, &Platforms::default(), None, None)
+        .await
+        .map(|(status, remote, _, _)| (status, remote))
 }
 
 fn with_config(
@@ -219,7 +251,15 @@ fn with_config(
     checked_at: &str,
 ) -> (Entry, Option<String>) {
     match result {
-        Ok((status, remote, config)) => (entry_for(t, Ok((status, remote)), checked_at), config),
+        Ok((status, remote, config, installed)) => {
+            let mut entry = entry_for(t, Ok((status, remote)), checked_at);
+            match installed {
+                Installed::FromEngine => {}
+                Installed::Is(digest) => entry.local_digest = Some(digest),
+                Installed::Unknown => entry.local_digest = None,
+            }
+            (entry, config)
+        }
         Err(e) => (entry_for(t, Err(e), checked_at), None),
     }
 }
@@ -230,20 +270,39 @@ async fn check_one(
     host: &Host,
     t: &LocalTag<'_>,
     platforms: &Platforms,
+    probe: Probe<'_>,
     head: Option<JoinHandle<Result<String, RegistryError>>>,
 ) -> Result<Answer, RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
-    let remote = match head {
+    let answer = match head {
         Some(h) => h.await.unwrap_or_else(|e| {
             Err(RegistryError { kind: ErrorKind::BadResponse, message: format!("check interrupted: {e}") })
-        })?,
-        None => host.tag_digest(repo, tag).await?,
+        }),
+        None => host.tag_digest(repo, tag).await,
     };
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
+    let remote = match answer {
+        Ok(remote) => remote,
+        Err(e)
+            if e.kind == ErrorKind::NotFound
+                && !digests.is_empty()
+                && probe.is_some_and(|seen| !seen.contains(&t.reference.to_string())) =>
+        {
+            // The tag is not there; were any of the image's digests ever?
+            for d in &digests {
+                match host.tag_digest(repo, d).await {
+                    Err(x) if x.kind == ErrorKind::NotFound => continue,
+                    _ => return Err(e),
+                }
+            }
+            return Ok((Status::LocalOnly, String::new(), None, Installed::Unknown));
+        }
+        Err(e) => return Err(e),
+    };
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote, None));
+        return Ok((Status::UpToDate, remote, None, Installed::FromEngine));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
@@ -251,10 +310,14 @@ async fn check_one(
         Manifest::Image { .. } => Platform::default(),
     };
     let mut config = None;
+    let mut installed = Installed::FromEngine;
     let status = match judge_manifest(local, &manifest, &platform) {
         Next::Done(s) => {
             if let Manifest::Image { config_digest } = &manifest {
                 config = Some(config_digest.clone());
+                if probe.is_some() && s == Status::UpToDate {
+                    installed = Installed::Is(remote.clone());
+                }
             }
             s
         }
@@ -278,24 +341,49 @@ async fn check_one(
             }
         },
     };
-    Ok((status, remote, config))
+    if probe.is_some() && status == Status::Upgradable && !digests.is_empty() {
+        // Upgradable, and the image's own digests: were any ever pushed?
+        let mut pushed = false;
+        for d in &digests {
+            match host.tag_digest(repo, d).await {
+                Err(x) if absent(&x) => continue,
+                _ => {
+                    pushed = true;
+                    break;
+                }
+            }
+        }
+        if !pushed {
+            installed = Installed::Unknown;
+        }
+    }
+    Ok((status, remote, config, installed))
+}
+
+/// What the registry says when it has never seen a name (or will not say).
+fn absent(e: &RegistryError) -> bool {
+    matches!(e.kind, ErrorKind::NotFound | ErrorKind::Unauthorized)
 }
 
 fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {
     let never_pushed = t.image.digests_in(&t.reference).next().is_none();
     let (status, remote, error) = match result {
+        // A local build whose own RepoDigest no registry has (containerd
+        // store, podman): that digest says nothing about a registry.
+        Ok((Status::LocalOnly, _)) => (Status::LocalOnly, None, None),
         Ok((status, remote)) => (status, Some(remote), None),
         // Built here and never pushed: nothing in the registry to compare with.
-        Err(e) if never_pushed && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Unauthorized) => {
-            (Status::LocalOnly, None, None)
-        }
+        Err(e) if never_pushed && absent(&e) => (Status::LocalOnly, None, None),
         Err(e) => (Status::Unknown, None, Some(e.to_string())),
     };
     Entry {
         reference: t.reference.to_string(),
         status,
         image_id: t.image.id.clone(),
-        local_digest: local_digest(t.image, &t.reference, remote.as_deref()),
+        local_digest: match status {
+            Status::LocalOnly => None,
+            _ => local_digest(t.image, &t.reference, remote.as_deref()),
+        },
         remote_digest: remote,
         checked_at: checked_at.to_string(),
         error,

@@ -41,3 +41,12 @@ pub fn set_aside(path: &std::path::Path, detail: &str, p: &crate::output::Printe
         aside.display()
     ));
 }
+
+/// `-v`: which engine and image store freshen is talking to, since what
+/// `Id`, `RepoDigests` and sizes mean depends on it.
+pub async fn say_engine(engine: &crate::engine::Engine, p: &crate::output::Printer) {
+    match engine.model().await {
+        Ok(model) => p.info(&format!("Engine: {model}")),
+        Err(e) => p.info(&format!("Engine: unknown ({e})")),
+    }
+}

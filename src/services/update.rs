@@ -80,6 +80,9 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         &old.registries,
     );
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    if p.verbose() {
+        crate::services::say_engine(&engine, p).await;
+    }
     let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let targets = report::targets(&images, &selection);
     let registry_count = targets
@@ -106,8 +109,10 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         std::sync::Arc::new(move || activity.silent(output::waiting::QUIET_FOR)),
     );
     let checked_at = output::now_rfc3339();
+    let seen: std::collections::HashSet<String> =
+        old.entries.iter().filter(|e| e.remote_digest.is_some()).map(|e| e.reference.clone()).collect();
     let mut outcome =
-        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
+        check::check_all(&engine, &registries, &targets, &old.registries, &seen, &checked_at, prefetch).await;
     let now = output::now_unix();
     let mut cache = TagCache::load(dir);
     let pass =

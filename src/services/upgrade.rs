@@ -61,6 +61,9 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         p.warn(&w);
     }
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    if p.verbose() {
+        crate::services::say_engine(&engine, p).await;
+    }
     let host = engine.snapshot().await?;
     let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
     // Skipped versions and images younger than their minimum age (the one
@@ -382,6 +385,7 @@ impl Progress {
             bar,
             sized: false,
             layers: HashMap::new(),
+            fetched: std::collections::HashSet::new(),
             name: name.to_string(),
             plain: self.plain,
             printer: self.printer,
@@ -402,6 +406,10 @@ struct Bar {
     sized: bool,
     /// Per layer: (downloaded, total) bytes.
     layers: HashMap<String, (u64, u64)>,
+    /// Layers the engine fetched (not "Already exists"), counted even when
+    /// it sends no sizes: the containerd store and podman report progress
+    /// without byte counts.
+    fetched: std::collections::HashSet<String>,
     name: String,
     plain: bool,
     printer: Printer,
@@ -422,6 +430,10 @@ impl Bar {
             }
             "Download complete" | "Pull complete" | "Already exists" => entry.0 = entry.1,
             _ => {}
+        }
+        if matches!(ev.status.as_str(), "Downloading" | "Download complete" | "Extracting" | "Pull complete")
+        {
+            self.fetched.insert(layer.clone());
         }
         let total: u64 = self.layers.values().map(|l| l.1).sum();
         if let (Some(b), true) = (&self.bar, total > 0) {
@@ -451,7 +463,7 @@ impl Bar {
                         ProgressStyle::with_template("{msg}")
                             .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
-                    b.finish_with_message(format!("{} (all layers already here)", self.name));
+                    b.finish_with_message(format!("{} ({})", self.name, self.unsized_note()));
                 }
                 (false, _) => {
                     b.set_style(
@@ -464,11 +476,25 @@ impl Bar {
         }
         if self.plain && ok {
             let total: u64 = self.layers.values().map(|l| l.1).sum();
-            self.printer.info(&format!(
-                "Pulled {} ({} downloaded)",
-                self.name,
-                crate::core::space::human_bytes(total)
-            ));
+            if total > 0 {
+                self.printer.info(&format!(
+                    "Pulled {} ({} downloaded)",
+                    self.name,
+                    crate::core::space::human_bytes(total)
+                ));
+            } else {
+                self.printer.info(&format!("Pulled {} ({})", self.name, self.unsized_note()));
+            }
+        }
+    }
+
+    /// What a pull without byte counts did: never "0 B downloaded" when the
+    /// engine just did not say.
+    fn unsized_note(&self) -> String {
+        match self.fetched.len() {
+            0 => "all layers already here".to_string(),
+            1 => "1 layer, the engine reports no sizes".to_string(),
+            n => format!("{n} layers, the engine reports no sizes"),
         }
     }
 }

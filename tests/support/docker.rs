@@ -1,7 +1,9 @@
-//! Driving the shared Docker daemon through the `docker` CLI: fixture builds,
+//! Driving the engine `DOCKER_HOST` names (the shared system daemon unless a
+//! CI lane points it elsewhere) through the `docker` CLI: fixture builds,
 //! tags, pushes, pulls and removals. Every helper panics with the CLI's own
 //! output when it fails, so a broken fixture reads as such and not as a
-//! freshen bug.
+//! freshen bug. [`engine`] says which engine answers, for the few fixture
+//! facts that differ between engines (GUIDE §8).
 
 use std::fs;
 use std::process::{Command, Output, Stdio};
@@ -31,6 +33,37 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// Runs `docker ARGS` and returns its stdout; panics if it fails.
 pub fn docker(args: &[&str]) -> String {
     let output = run(args, &[]);
+    assert!(output.status.success(), "{}", describe(args, &output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Whether a failed listing only lost a race with a concurrent removal: the
+/// containerd image store and podman fail the whole `GET /images/json` when
+/// an image they are describing is deleted meanwhile (Docker 26: "content
+/// digest …: not found"; podman: "image not known").
+fn lost_a_race(output: &Output) -> bool {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    !output.status.success() && (stderr.contains("not found") || stderr.contains("image not known"))
+}
+
+/// Runs a read-only listing (`docker images …`), trying again while it
+/// fails only because a parallel test removed an image meanwhile.
+fn run_listing(args: &[&str]) -> Output {
+    let mut output = run(args, &[]);
+    for _ in 0..10 {
+        if !lost_a_race(&output) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        output = run(args, &[]);
+    }
+    output
+}
+
+/// [`docker`] for read-only listings, which may race with other tests'
+/// removals on some engines (see [`run_listing`]).
+pub fn docker_listing(args: &[&str]) -> String {
+    let output = run_listing(args);
     assert!(output.status.success(), "{}", describe(args, &output));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -179,9 +212,16 @@ pub fn exists(reference: &str) -> bool {
 }
 
 /// Ids of local images that have a tag or digest in any repository whose
-/// path starts with `NAMESPACE/` (on any registry).
-pub fn images_in_namespace(namespace: &str) -> Vec<String> {
-    let stdout = docker(&["images", "--no-trunc", "--digests", "--format", "{{.Repository}} {{.ID}}"]);
+/// path starts with `NAMESPACE/` (on any registry). Reports a failure
+/// instead of panicking: cleanup in `Drop` uses it, and a panic there aborts
+/// the whole test binary.
+pub fn images_in_namespace(namespace: &str) -> Result<Vec<String>, String> {
+    let args = ["images", "--no-trunc", "--digests", "--format", "{{.Repository}} {{.ID}}"];
+    let output = run_listing(&args);
+    if !output.status.success() {
+        return Err(describe(&args, &output));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let marker = format!("/{namespace}/");
     let mut ids: Vec<String> = stdout
         .lines()
@@ -191,7 +231,7 @@ pub fn images_in_namespace(namespace: &str) -> Vec<String> {
         .collect();
     ids.sort();
     ids.dedup();
-    ids
+    Ok(ids)
 }
 
 /// Removes images by Id, forcing through multiple names; best effort, for
@@ -203,4 +243,95 @@ pub fn remove_ids(ids: &[String]) {
     let mut args = vec!["rmi", "-f"];
     args.extend(ids.iter().map(String::as_str));
     let _ = run(&args, &[]);
+}
+
+/// Which engine answers on `DOCKER_HOST`, asked once from `docker version`
+/// and `docker info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Docker,
+    Podman,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub kind: Kind,
+    /// The engine's own version (`26.1.5+dfsg1`, `5.4.2`).
+    pub version: String,
+    /// The API version it reports (`1.41`, `1.45`).
+    pub api_version: String,
+    /// Docker with the containerd image store (`driver-type
+    /// io.containerd.snapshotter.v1` in `docker info`).
+    pub containerd_store: bool,
+}
+
+impl Engine {
+    /// `docker 26.1.5+dfsg1 (API 1.45, containerd store)`, for messages.
+    pub fn describe(&self) -> String {
+        match (self.kind, self.containerd_store) {
+            (Kind::Podman, _) => format!("podman {} (API {})", self.version, self.api_version),
+            (Kind::Docker, true) => {
+                format!("docker {} (API {}, containerd store)", self.version, self.api_version)
+            }
+            (Kind::Docker, false) => {
+                format!("docker {} (API {}, classic store)", self.version, self.api_version)
+            }
+        }
+    }
+
+    /// Whether a locally built, never pushed image already has a
+    /// `RepoDigests` entry (containerd: its own manifest digest; podman: a
+    /// local digest that no registry has). Classic Docker leaves it empty.
+    pub fn local_build_has_repo_digest(&self) -> bool {
+        self.kind == Kind::Podman || self.containerd_store
+    }
+
+    /// Whether `docker push` records the pushed manifest digest in the
+    /// image's `RepoDigests`. podman keeps the digest of its own local
+    /// manifest, which differs from what it pushed.
+    pub fn push_records_digest(&self) -> bool {
+        self.kind == Kind::Docker
+    }
+
+    /// The `Id` of an image pulled through an index whose entry for our
+    /// platform is the image built as `ours_id`: the index digest on the
+    /// containerd store, our platform's image (config) otherwise.
+    pub fn pulled_index_id(&self, index: &str, ours_id: &str) -> String {
+        if self.containerd_store {
+            index.to_string()
+        } else {
+            ours_id.to_string()
+        }
+    }
+
+    /// The `RepoDigests` (sorted) of an image pulled through an index, in
+    /// repository `name` (`host/path`): podman records our platform's
+    /// manifest beside the index, Docker only the index.
+    pub fn pulled_index_repo_digests(&self, name: &str, index: &str, ours_manifest: &str) -> Vec<String> {
+        let mut digests = vec![format!("{name}@{index}")];
+        if self.kind == Kind::Podman {
+            digests.push(format!("{name}@{ours_manifest}"));
+        }
+        digests.sort();
+        digests
+    }
+}
+
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let version: Value =
+            serde_json::from_str(docker(&["version", "--format", "{{json .Server}}"]).trim())
+                .expect("docker version prints JSON");
+        let podman = version["Components"]
+            .as_array()
+            .is_some_and(|components| components.iter().any(|c| c["Name"] == "Podman Engine"));
+        let info = docker(&["info", "--format", "{{json .DriverStatus}}"]);
+        Engine {
+            kind: if podman { Kind::Podman } else { Kind::Docker },
+            version: version["Version"].as_str().unwrap_or_default().to_string(),
+            api_version: version["ApiVersion"].as_str().unwrap_or_default().to_string(),
+            containerd_store: info.contains("io.containerd.snapshotter"),
+        }
+    })
 }

@@ -188,7 +188,10 @@ impl Drop for TestEnv {
             return;
         }
         let mut ids = std::mem::take(&mut *self.created.lock().unwrap());
-        ids.extend(docker::images_in_namespace(&self.namespace));
+        match docker::images_in_namespace(&self.namespace) {
+            Ok(found) => ids.extend(found),
+            Err(why) => eprintln!("cleanup of {} could not list images: {why}", self.namespace),
+        }
         ids.sort();
         ids.dedup();
         ids.retain(|id| docker::exists(id));
@@ -322,7 +325,7 @@ impl fmt::Display for Run {
 impl Run {
     /// Asserts the exit code, showing the whole run if it differs.
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "unexpected exit code\n{self}");
+        assert_eq!(self.code, code, "unexpected exit code on {}\n{self}", docker::engine().describe());
         self
     }
 
