@@ -1,30 +1,19 @@
 //! freshen: apt for container images. `main` only parses the command line
 //! and hands over to `run`.
 
-mod announce;
-mod checker;
 mod cli;
 mod commands;
-mod docker;
+mod core;
+mod engine;
 mod error;
-mod holds;
-mod monitor;
+mod net;
 mod notify;
-mod reference;
+mod output;
 mod registry;
-mod render;
-mod report;
-mod retire;
 mod run;
-mod schedule;
+mod services;
 mod settings;
-mod space;
-mod state;
-mod tagcache;
-mod tagcheck;
-mod unattended;
-mod verdict;
-mod versions;
+mod store;
 
 use clap::Parser;
 
@@ -32,5 +21,5 @@ fn main() -> std::process::ExitCode {
     // rustls needs one process-wide crypto provider; ring keeps the build free of C toolchains beyond cc.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
-    std::process::ExitCode::from(run::run(cli))
+    std::process::ExitCode::from(run::run(cli).code())
 }

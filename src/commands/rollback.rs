@@ -3,16 +3,16 @@
 //! it leaves as superseded in turn.
 
 use crate::cli::RollbackArgs;
-use crate::commands::{EXIT_FAILED, EXIT_OK};
-use crate::docker::Engine;
+use crate::core::exit::ExitStatus;
+use crate::core::reference::{short_digest, Reference};
+use crate::core::state::{State, Superseded};
+use crate::core::verdict::Status;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::reference::{short_digest, Reference};
-use crate::render::{self, Printer};
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::state::{State, Superseded};
-use crate::verdict::Status;
 
-pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
+pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<ExitStatus> {
     let mut target = Reference::parse(&args.image)
         .map_err(|e| Error::BadReference { input: args.image.clone(), detail: e })?;
     if target.digest.is_some() {
@@ -27,7 +27,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let name = target.familiar();
     let key = target.to_string();
     let dir = &settings.state_dir;
-    let lock = crate::commands::lock_state(dir, p)?;
+    let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;
@@ -44,7 +44,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!(
             "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
         ));
-        return Ok(EXIT_FAILED);
+        return Ok(ExitStatus::Failed);
     }
     let present = |id: &str| images.iter().any(|i| i.id == id);
     let Some(previous) = records.iter().find(|r| present(&r.image_id)).map(|r| (*r).clone()) else {
@@ -52,19 +52,21 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
             "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
             short_digest(&records[0].image_id)
         ));
-        return Ok(EXIT_FAILED);
+        return Ok(ExitStatus::Failed);
     };
     let shown = short_digest(previous.digest.as_deref().unwrap_or(&previous.image_id)).to_string();
     if args.dry_run {
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     engine.tag(&previous.image_id, &target).await?;
-    let now = render::now_rfc3339();
+    let now = output::now_rfc3339();
     state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
     if let Some(cur) = &current {
-        let digest =
-            images.iter().find(|i| &i.id == cur).and_then(|i| crate::report::local_digest(i, &target, None));
+        let digest = images
+            .iter()
+            .find(|i| &i.id == cur)
+            .and_then(|i| crate::core::report::local_digest(i, &target, None));
         state.superseded.push(Superseded {
             tag_moved: false,
             image_id: cur.clone(),
@@ -93,12 +95,12 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     p.line(&format!(
         "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
     ));
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 fn age_of(rfc3339: &str) -> String {
-    match crate::retire::unix_of(rfc3339) {
-        Some(t) => render::age(render::now_unix() - t),
+    match crate::core::time::parse_rfc3339(rfc3339) {
+        Some(t) => crate::core::time::age(output::now_unix() - t),
         None => rfc3339.to_string(),
     }
 }

@@ -11,7 +11,19 @@ pub mod credentials;
 pub mod daemon_config;
 pub mod tags;
 
+mod error;
+mod session;
+mod tls;
+mod transport;
+
+use self::error::{after_mirrors, err};
+pub use self::error::{ErrorKind, RegistryError};
+
+use self::tls::{client_builder, host_client, TlsSetup};
+use self::transport::{describe_reqwest, printable, read_limited, status_text};
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,11 +35,13 @@ use sha2::Digest as _;
 use tokio::sync::Semaphore;
 
 use self::auth::{parse_challenge, Challenge, TokenAnswer};
-use self::credentials::{Credential, Found, Secret, Store};
+use self::credentials::{Credential, Found, Store};
 use self::daemon_config::DaemonConfig;
-use crate::reference::{api_host, is_loopback_host, validate_digest};
-use crate::settings::RegistrySettings;
-use crate::verdict::{parse_manifest, Manifest};
+use crate::core::reference::{api_host, is_loopback_host, validate_digest};
+use crate::core::secret::Secret;
+use crate::core::state::RateLimit;
+use crate::core::verdict::{parse_manifest, Manifest};
+use crate::net::{self, backoff, CapError, Failure};
 
 /// Every manifest type, so the registry answers with the index for
 /// multi-arch images instead of picking one platform for us.
@@ -42,55 +56,9 @@ const MAX_TOKEN_BYTES: usize = 1024 * 1024;
 /// 8 KiB that common servers accept.
 const MAX_TOKEN_URL: usize = 6000;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// The first retry waits 0.2–0.3 s, doubling from there.
+const REGISTRY_BACKOFF_MS: u64 = 100;
 const USER_AGENT: &str = concat!("freshen/", env!("CARGO_PKG_VERSION"));
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Unauthorized,
-    NotFound,
-    Unreachable,
-    RateLimited,
-    BadResponse,
-}
-
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::NotFound => "not found",
-            ErrorKind::Unreachable => "unreachable",
-            ErrorKind::RateLimited => "rate limited",
-            ErrorKind::BadResponse => "bad response",
-        }
-    }
-}
-
-/// Why one check failed. The message is one line, never holds a secret,
-/// and says what to do where there is something to do.
-#[derive(Debug, Clone)]
-pub struct RegistryError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl std::fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.as_str(), self.message)
-    }
-}
-
-fn err(kind: ErrorKind, message: impl Into<String>) -> RegistryError {
-    RegistryError { kind, message: message.into() }
-}
-
-/// The last rate-limit headers a registry sent (Docker Hub's
-/// `ratelimit-limit: 100;w=21600`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RateLimit {
-    pub limit: Option<u64>,
-    pub remaining: Option<u64>,
-    pub window_seconds: Option<u64>,
-}
 
 /// All registries of one run. Cheap to share; hosts are created on first use.
 pub struct Registries {
@@ -126,9 +94,9 @@ impl Registries {
 
     /// The credentials the engine needs to pull from `registry` (what
     /// `docker login` stored), or None for anonymous pulls.
-    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::docker::PullAuth>, String> {
+    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::core::image::PullAuth>, String> {
         let Some(found) = self.creds.lookup(registry).await? else { return Ok(None) };
-        let mut auth = crate::docker::PullAuth {
+        let mut auth = crate::core::image::PullAuth {
             server: credentials::server_address(registry),
             username: None,
             password: None,
@@ -174,7 +142,7 @@ impl Registries {
         // Like the daemon, Docker Hub images are asked of the mirrors
         // first, in order, and of Docker Hub itself when they all fail.
         let mut mirrors = Vec::new();
-        if registry == crate::reference::DOCKER_HUB {
+        if registry == crate::core::reference::DOCKER_HUB {
             for m in &self.daemon.mirrors {
                 let mtls = host_client(&self.settings, &m.host, self.daemon.is_insecure(&m.host))?;
                 let scheme = if m.https { Scheme::Https } else { Scheme::Http };
@@ -223,90 +191,6 @@ impl Registries {
             unreachable: std::sync::OnceLock::new(),
         }
     }
-}
-
-/// The client for one registry and what its TLS setup allows.
-struct TlsSetup {
-    client: reqwest::Client,
-    /// Plain HTTP (and unverified HTTPS) is allowed: an insecure registry
-    /// for which the user did not install a CA.
-    may_use_http: bool,
-    client_identity: bool,
-}
-
-fn client_builder(settings: &RegistrySettings) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(settings.concurrency)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .tcp_nodelay(true)
-}
-
-/// A client that trusts what Docker would trust for this registry: the
-/// system roots plus `certs.d/<registry>/*.crt`, presenting
-/// `client.cert`/`client.key` when present. Insecure registries (loopback,
-/// `insecure-registries`) accept any certificate over HTTPS and may be
-/// reached over plain HTTP, as the daemon does, unless `certs.d` holds a
-/// CA for them: then the user has said how to verify the registry, and a
-/// certificate that does not verify is an error rather than ignored.
-fn host_client(
-    settings: &RegistrySettings,
-    registry: &str,
-    insecure: bool,
-) -> Result<TlsSetup, RegistryError> {
-    let mut builder = client_builder(settings);
-    let dir = settings.certs_dir.join(registry);
-    let bad = |what: String| err(ErrorKind::BadResponse, what);
-    let mut has_ca = false;
-    let mut client_identity = false;
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        files.sort();
-        let mut roots = Vec::new();
-        for f in &files {
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.ends_with(".crt") {
-                let pem = std::fs::read(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| bad(format!("{} is not a PEM certificate ({e})", f.display())))?;
-                if certs.is_empty() {
-                    return Err(bad(format!("{} holds no PEM certificate", f.display())));
-                }
-                roots.extend(certs);
-            }
-        }
-        if !roots.is_empty() {
-            has_ca = true;
-            builder = builder.tls_certs_merge(roots);
-        }
-        for f in &files {
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if let Some(stem) = name.strip_suffix(".cert") {
-                let key = dir.join(format!("{stem}.key"));
-                let mut pem =
-                    std::fs::read(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?;
-                let key_pem = std::fs::read(&key).map_err(|e| {
-                    bad(format!("client certificate {} has no key {} ({e})", f.display(), key.display()))
-                })?;
-                pem.push(b'\n');
-                pem.extend_from_slice(&key_pem);
-                let identity = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| bad(format!("cannot use client certificate {} ({e})", f.display())))?;
-                builder = builder.identity(identity);
-                client_identity = true;
-                break;
-            }
-        }
-    }
-    let may_use_http = insecure && !has_ca;
-    if may_use_http {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
-    let client = builder.build().map_err(|e| bad(format!("cannot set up TLS for {registry}: {e}")))?;
-    Ok(TlsSetup { client, may_use_http, client_identity })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -505,739 +389,6 @@ impl Host {
             s => err(ErrorKind::BadResponse, format!("registry {} answered {}", self.registry, status_text(s))),
         }
     }
-
-    fn login_name(&self) -> &str {
-        if self.registry == crate::reference::DOCKER_HUB {
-            ""
-        } else {
-            &self.registry
-        }
-    }
-
-    fn login_hint(&self) -> String {
-        if self.registry == crate::reference::DOCKER_HUB {
-            "run 'docker login'".into()
-        } else {
-            format!("run 'docker login {}'", self.registry)
-        }
-    }
-
-    /// Sends one request with authentication, retries and scheme fallback.
-    /// Returns any response that is not 401, 429 or 5xx (after retries).
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        repository: &str,
-    ) -> Result<reqwest::Response, RegistryError> {
-        let mut attempt: u32 = 0;
-        let mut auth_retries = 0;
-        // One scheme fallback per request: a registry that is down must not
-        // make us alternate between HTTPS and HTTP forever.
-        let mut switched = false;
-        loop {
-            if let Some(e) = self.unreachable.get() {
-                return Err(e.clone());
-            }
-            let (auth, generation) = self.authorization(repository).await?;
-            let scheme = self.scheme();
-            let url = format!("{}://{}{}", scheme.as_str(), self.api, path);
-            let mut req = self.client.request(method.clone(), &url).header(ACCEPT, MANIFEST_ACCEPT);
-            if let Some(a) = &auth {
-                req = req.header(AUTHORIZATION, a.expose());
-            }
-            let started = Instant::now();
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = req.send().await;
-            match result {
-                Err(e) => {
-                    let first_contact = !self.contacted.load(Ordering::Relaxed);
-                    if self.verbose {
-                        eprintln!(
-                            "{method} {url} -> {} ({} ms)",
-                            describe_reqwest(&e),
-                            started.elapsed().as_millis()
-                        );
-                    }
-                    if first_contact
-                        && !switched
-                        && self.may_switch_scheme
-                        && (e.is_connect() || e.is_request())
-                        && self.switch_scheme(scheme)
-                    {
-                        switched = true;
-                        continue;
-                    }
-                    if let Some(problem) = self.tls_problem(&e) {
-                        // Retrying cannot change a certificate.
-                        return Err(err(ErrorKind::Unreachable, problem));
-                    }
-                    if attempt < self.retries {
-                        attempt += 1;
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
-                    }
-                    let what = if e.is_timeout() {
-                        format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64())
-                    } else if let Some(hint) = self.closed_tls_hint(scheme, &e) {
-                        hint
-                    } else {
-                        format!("cannot reach {}: {}", self.registry, describe_reqwest(&e))
-                    };
-                    let failure = err(ErrorKind::Unreachable, what);
-                    if e.is_connect() {
-                        let _ = self.unreachable.set(failure.clone());
-                    }
-                    return Err(failure);
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    if self.verbose {
-                        eprintln!(
-                            "{method} {url} -> {} ({} ms){}",
-                            status_text(status),
-                            started.elapsed().as_millis(),
-                            rate_text(resp.headers())
-                        );
-                    }
-                    self.note_rate_limit(resp.headers());
-                    // A TLS registry on a loopback port answers plain HTTP with 400.
-                    if status == StatusCode::BAD_REQUEST
-                        && scheme == Scheme::Http
-                        && !self.contacted.load(Ordering::Relaxed)
-                        && !switched
-                        && self.may_switch_scheme
-                        && self.switch_scheme(scheme)
-                    {
-                        switched = true;
-                        continue;
-                    }
-                    self.contacted.store(true, Ordering::Relaxed);
-                    if status == StatusCode::UNAUTHORIZED {
-                        if auth_retries >= 2 {
-                            return Err(self.refused(auth.is_some()).await);
-                        }
-                        auth_retries += 1;
-                        let challenge = resp
-                            .headers()
-                            .get(WWW_AUTHENTICATE)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        self.learn(challenge.as_deref(), repository, generation, auth.is_some()).await?;
-                        continue;
-                    }
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        self.slow_down();
-                        let wait = retry_after(resp.headers());
-                        if attempt < self.retries && wait.is_none_or(|w| w <= MAX_RETRY_WAIT) {
-                            attempt += 1;
-                            tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt + 2))).await;
-                            continue;
-                        }
-                        let when = wait
-                            .map(|w| format!("; the registry asks to wait {}s", w.as_secs()))
-                            .unwrap_or_default();
-                        return Err(err(
-                            ErrorKind::RateLimited,
-                            format!(
-                                "registry {} answered 429 Too Many Requests{when}: try again later",
-                                self.registry
-                            ),
-                        ));
-                    }
-                    if status.is_server_error() {
-                        if attempt < self.retries {
-                            attempt += 1;
-                            tokio::time::sleep(backoff(attempt)).await;
-                            continue;
-                        }
-                        return Err(err(
-                            ErrorKind::BadResponse,
-                            format!("registry {} answered {}", self.registry, status_text(status)),
-                        ));
-                    }
-                    return Ok(resp);
-                }
-            }
-        }
-    }
-
-    /// A failed TLS handshake about certificates, in words that say which
-    /// file to fix; None for any other failure.
-    fn tls_problem(&self, e: &reqwest::Error) -> Option<String> {
-        let tls = rustls_error(e)?;
-        let dir = self.certs_dir.display();
-        match tls {
-            rustls::Error::InvalidCertificate(_) => Some(format!(
-                "cannot verify the TLS certificate of {} ({tls}): put the CA that signed it in {dir}/ca.crt",
-                self.registry
-            )),
-            rustls::Error::AlertReceived(
-                rustls::AlertDescription::CertificateRequired
-                | rustls::AlertDescription::BadCertificate
-                | rustls::AlertDescription::UnknownCA
-                | rustls::AlertDescription::CertificateUnknown
-                | rustls::AlertDescription::UnsupportedCertificate
-                | rustls::AlertDescription::CertificateExpired
-                | rustls::AlertDescription::CertificateRevoked,
-            ) => Some(if self.client_identity {
-                format!(
-                    "registry {} refused our TLS client certificate ({tls}): replace client.cert and client.key in {dir}",
-                    self.registry
-                )
-            } else {
-                format!(
-                    "registry {} requires a TLS client certificate ({tls}): put client.cert and client.key in {dir}",
-                    self.registry
-                )
-            }),
-            _ => None,
-        }
-    }
-
-    /// Over TLS 1.3 a server checks the client certificate after the
-    /// handshake, so its refusal reaches us as a connection closed before
-    /// any answer (or an alert that only survives as text): say what the
-    /// likely cause is.
-    fn closed_tls_hint(&self, scheme: Scheme, e: &reqwest::Error) -> Option<String> {
-        if scheme != Scheme::Https {
-            return None;
-        }
-        let text = describe_reqwest(e);
-        let lower = text.to_ascii_lowercase();
-        let cert_alert = [
-            "badcertificate",
-            "certificaterequired",
-            "unknownca",
-            "certificateunknown",
-            "unsupportedcertificate",
-            "certificateexpired",
-            "certificaterevoked",
-        ]
-        .iter()
-        .any(|a| lower.contains(a));
-        let closed = ["channel closed", "connection closed", "broken pipe"].iter().any(|c| lower.contains(c));
-        let dir = self.certs_dir.display();
-        if self.client_identity {
-            cert_alert.then(|| {
-                format!(
-                    "registry {} refused our TLS client certificate ({text}): replace client.cert and client.key in {dir}",
-                    self.registry
-                )
-            })
-        } else {
-            (cert_alert || closed).then(|| {
-                format!(
-                    "registry {} closed the TLS connection without answering ({text}): if it requires a client \
-                     certificate, put client.cert and client.key in {dir}",
-                    self.registry
-                )
-            })
-        }
-    }
-
-    fn switch_scheme(&self, from: Scheme) -> bool {
-        let to = match from {
-            Scheme::Https => Scheme::Http,
-            Scheme::Http => Scheme::Https,
-        };
-        self.scheme.compare_exchange(from as u8, to as u8, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-            || self.scheme() == to
-    }
-
-    /// On 429, halve the requests in flight to this registry (to at least 1).
-    fn slow_down(&self) {
-        let now = self.limit_now.load(Ordering::Relaxed);
-        if now > 1 {
-            let target = now / 2;
-            if self.limit_now.compare_exchange(now, target, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-                let limit = self.limit.clone();
-                let drop_n = (now - target) as u32;
-                // Permits held right now are retired as they come back.
-                tokio::spawn(async move {
-                    if let Ok(p) = limit.acquire_many(drop_n).await {
-                        p.forget();
-                    }
-                });
-            }
-        }
-    }
-
-    fn note_rate_limit(&self, headers: &HeaderMap) {
-        let parse = |name: &str| -> (Option<u64>, Option<u64>) {
-            let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) else { return (None, None) };
-            let mut parts = v.split(';');
-            let n = parts.next().and_then(|n| n.trim().parse().ok());
-            let w = parts.find_map(|p| p.trim().strip_prefix("w=").and_then(|w| w.parse().ok()));
-            (n, w)
-        };
-        let (limit, w1) = parse("ratelimit-limit");
-        let (remaining, w2) = parse("ratelimit-remaining");
-        if limit.is_some() || remaining.is_some() {
-            *self.rate.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(RateLimit { limit, remaining, window_seconds: w1.or(w2) });
-        }
-    }
-
-    async fn credentials(&self) -> Result<Option<Found>, RegistryError> {
-        self.creds
-            .get_or_init(|| async { self.creds_store.lookup(&self.registry).await })
-            .await
-            .clone()
-            .map_err(|e| err(ErrorKind::Unauthorized, e))
-    }
-
-    /// The Authorization header for a repository, fetching a token when the
-    /// registry wants one and we have none (or it expired).
-    async fn authorization(&self, repository: &str) -> Result<(Option<Secret>, u64), RegistryError> {
-        let mut state = self.auth.lock().await;
-        match state.mode.clone() {
-            AuthMode::Anonymous => Ok((None, state.generation)),
-            AuthMode::Basic(h) => Ok((Some(h), state.generation)),
-            AuthMode::Bearer { realm, service } => {
-                if let Some(e) = state.denied.get(repository) {
-                    return Err(e.clone());
-                }
-                let fresh = state
-                    .tokens
-                    .get(repository)
-                    .filter(|t| t.expires > Instant::now() + Duration::from_secs(5));
-                if let Some(t) = fresh {
-                    return Ok((Some(bearer(&t.value)), state.generation));
-                }
-                let token = self.fetch_token(&realm, service.as_deref(), &[repository.to_string()]).await;
-                match token {
-                    Ok(t) => {
-                        state.tokens.insert(repository.to_string(), t.clone());
-                        Ok((Some(bearer(&t.value)), state.generation))
-                    }
-                    Err(e) => {
-                        state.denied.insert(repository.to_string(), e.clone());
-                        Err(e)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Handles a 401: learns the challenge (first time) or gets a fresh
-    /// token for this repository (token rejected).
-    async fn learn(
-        &self,
-        challenge: Option<&str>,
-        repository: &str,
-        used_generation: u64,
-        sent_auth: bool,
-    ) -> Result<(), RegistryError> {
-        let mut state = self.auth.lock().await;
-        if state.generation != used_generation {
-            // Someone else already changed the credentials: just retry.
-            return Ok(());
-        }
-        let parsed = challenge.and_then(parse_challenge);
-        match parsed {
-            Some(Challenge::Basic) => {
-                if matches!(state.mode, AuthMode::Basic(_)) {
-                    return Err(self.refused(true).await);
-                }
-                match self.credentials().await? {
-                    Some(Found { credential: Credential::Basic { username, password }, .. }) => {
-                        let raw = format!("{username}:{}", password.expose());
-                        let value =
-                            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
-                        state.mode = AuthMode::Basic(Secret::new(value));
-                    }
-                    Some(Found { credential: Credential::RegistryToken(t), .. }) => {
-                        state.mode = AuthMode::Basic(bearer(&t));
-                    }
-                    _ => return Err(self.refused(false).await),
-                }
-            }
-            Some(Challenge::Bearer { realm, service }) => {
-                let known = matches!(&state.mode, AuthMode::Bearer { realm: r, .. } if *r == realm);
-                if known && sent_auth {
-                    // Our token was refused (expired, or did not cover this
-                    // repository): one fresh token for it alone.
-                    let t = self.fetch_token(&realm, service.as_deref(), &[repository.to_string()]).await?;
-                    state.tokens.insert(repository.to_string(), t);
-                } else {
-                    state.mode = AuthMode::Bearer { realm: realm.clone(), service: service.clone() };
-                    state.tokens.clear();
-                    state.denied.clear();
-                    self.prefetch_tokens(&mut state, &realm, service.as_deref(), repository).await?;
-                }
-            }
-            None => {
-                return Err(err(
-                    ErrorKind::Unauthorized,
-                    format!(
-                        "registry {} answered 401 without a usable authentication challenge",
-                        self.registry
-                    ),
-                ))
-            }
-        }
-        state.generation += 1;
-        Ok(())
-    }
-
-    /// One token request per batch of repositories (several `scope`
-    /// parameters each), so a registry with many repositories costs one
-    /// authentication, not one per repository.
-    async fn prefetch_tokens(
-        &self,
-        state: &mut AuthState,
-        realm: &str,
-        service: Option<&str>,
-        first: &str,
-    ) -> Result<(), RegistryError> {
-        let mut repos: Vec<String> = vec![first.to_string()];
-        repos.extend(self.repositories.iter().filter(|r| r.as_str() != first).cloned());
-        let mut batches: Vec<Vec<String>> = Vec::new();
-        let mut len = realm.len() + 64;
-        for r in repos {
-            let cost = r.len() + 32;
-            match batches.last_mut() {
-                Some(b) if len + cost <= MAX_TOKEN_URL => b.push(r),
-                _ => {
-                    batches.push(vec![r]);
-                    len = realm.len() + 64;
-                }
-            }
-            len += cost;
-        }
-        let results =
-            futures_util::future::join_all(batches.iter().map(|b| self.fetch_token(realm, service, b))).await;
-        for (batch, result) in batches.iter().zip(results) {
-            match result {
-                Ok(t) => {
-                    for r in batch {
-                        state.tokens.insert(r.clone(), t.clone());
-                    }
-                }
-                // The first repository's failure is the caller's answer; the
-                // others get their own token (or error) when they ask.
-                Err(e) if batch.iter().any(|r| r == first) => return Err(e),
-                Err(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    async fn fetch_token(
-        &self,
-        realm: &str,
-        service: Option<&str>,
-        repositories: &[String],
-    ) -> Result<Token, RegistryError> {
-        let creds = self.credentials().await?;
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(s) = service {
-            query.push(("service", s.to_string()));
-        }
-        for r in repositories {
-            query.push(("scope", format!("repository:{r}:pull")));
-        }
-        let client =
-            if url_host(realm) == Some(self.api.as_str()) { &self.client } else { &self.realm_client };
-        let mut attempt = 0;
-        loop {
-            let req = match &creds {
-                Some(Found { credential: Credential::IdentityToken(token), .. }) => {
-                    let mut form = query.clone();
-                    form.push(("grant_type", "refresh_token".into()));
-                    form.push(("refresh_token", token.expose().to_string()));
-                    form.push(("client_id", "freshen".into()));
-                    let body = form
-                        .iter()
-                        .map(|(k, v)| format!("{}={}", k, urlencode(v)))
-                        .collect::<Vec<_>>()
-                        .join("&");
-                    client.post(realm).header("content-type", "application/x-www-form-urlencoded").body(body)
-                }
-                Some(Found { credential: Credential::Basic { username, password }, .. }) => {
-                    client.get(token_url(realm, &query)).basic_auth(username, Some(password.expose()))
-                }
-                _ => client.get(token_url(realm, &query)),
-            };
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let result = req.send().await;
-            if self.verbose {
-                let outcome = match &result {
-                    Ok(r) => status_text(r.status()),
-                    Err(e) => describe_reqwest(e),
-                };
-                eprintln!(
-                    "token {} ({} repositories) -> {outcome} ({} ms)",
-                    strip_query(realm),
-                    repositories.len(),
-                    started.elapsed().as_millis()
-                );
-            }
-            let retryable = match &result {
-                Err(_) => true,
-                Ok(r) => r.status().is_server_error() || r.status() == StatusCode::TOO_MANY_REQUESTS,
-            };
-            if retryable && attempt < self.retries {
-                attempt += 1;
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
-            }
-            let resp = result.map_err(|e| {
-                err(
-                    ErrorKind::Unreachable,
-                    format!("cannot reach the token server of {}: {}", self.registry, describe_reqwest(&e)),
-                )
-            })?;
-            let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(match &creds {
-                    Some(f) => err(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "registry {} refused the credentials from {}: {}",
-                            self.registry,
-                            f.source,
-                            self.login_hint()
-                        ),
-                    ),
-                    None => err(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "registry {} requires credentials for {}: {}",
-                            self.registry,
-                            repositories.join(", "),
-                            self.login_hint()
-                        ),
-                    ),
-                });
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                return Err(err(
-                    ErrorKind::RateLimited,
-                    format!("the token server of {} answered 429: try again later", self.registry),
-                ));
-            }
-            if !status.is_success() {
-                return Err(err(
-                    ErrorKind::BadResponse,
-                    format!("the token server of {} answered {}", self.registry, status_text(status)),
-                ));
-            }
-            let body = read_limited(resp, MAX_TOKEN_BYTES).await?;
-            let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
-                err(
-                    ErrorKind::BadResponse,
-                    format!("the token server of {} sent something that is not a token", self.registry),
-                )
-            })?;
-            let (token, lifetime) = answer.into_token().ok_or_else(|| {
-                err(ErrorKind::BadResponse, format!("the token server of {} sent no token", self.registry))
-            })?;
-            // Renew at 90% of the lifetime so a token never expires mid-request.
-            let lifetime = Duration::from_secs(lifetime).mul_f64(0.9);
-            return Ok(Token { value: Secret::new(token), expires: Instant::now() + lifetime });
-        }
-    }
-
-    async fn refused(&self, sent_credentials: bool) -> RegistryError {
-        if sent_credentials {
-            let source = match self.credentials().await {
-                Ok(Some(f)) => f.source,
-                _ => "the configured credentials".into(),
-            };
-            err(
-                ErrorKind::Unauthorized,
-                format!(
-                    "registry {} refused the credentials from {source}: {}",
-                    self.registry,
-                    self.login_hint()
-                ),
-            )
-        } else {
-            err(
-                ErrorKind::Unauthorized,
-                format!("registry {} requires credentials: {}", self.registry, self.login_hint()),
-            )
-        }
-    }
-}
-
-/// The rustls error somewhere down a reqwest error's sources (rustls
-/// errors travel wrapped in one or more `std::io::Error`s, whose `source()`
-/// skips the wrapped error itself).
-fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
-    fn within<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-        if let Some(t) = e.downcast_ref::<rustls::Error>() {
-            return Some(t);
-        }
-        let io = e.downcast_ref::<std::io::Error>()?;
-        within(io.get_ref()?)
-    }
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(t) = within(s) {
-            return Some(t);
-        }
-        src = s.source();
-    }
-    None
-}
-
-/// The origin's error, with what the mirrors said before it.
-fn after_mirrors(mut e: RegistryError, notes: &[String]) -> RegistryError {
-    if !notes.is_empty() {
-        e.message = format!("{} ({})", e.message, notes.join("; "));
-    }
-    e
-}
-
-fn bearer(token: &Secret) -> Secret {
-    Secret::new(format!("Bearer {}", token.expose()))
-}
-
-fn token_url(realm: &str, query: &[(&str, String)]) -> String {
-    let mut url = realm.to_string();
-    let mut sep = if realm.contains('?') { '&' } else { '?' };
-    for (k, v) in query {
-        url.push(sep);
-        url.push_str(k);
-        url.push('=');
-        url.push_str(&urlencode(v));
-        sep = '&';
-    }
-    url
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    Some(rest.split(['/', '?']).next().unwrap_or(rest))
-}
-
-fn strip_query(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1 << attempt.min(8));
-    // Jitter from the clock's nanoseconds: enough to keep a fleet apart.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let jitter = u64::from(nanos) % (base / 2 + 1);
-    Duration::from_millis(base / 2 + jitter).min(Duration::from_secs(30))
-}
-
-/// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let now = time::OffsetDateTime::now_utc();
-    Some(Duration::from_secs((when - now).whole_seconds().max(0) as u64))
-}
-
-fn rate_text(headers: &HeaderMap) -> String {
-    match headers.get("ratelimit-remaining").and_then(|v| v.to_str().ok()) {
-        Some(r) => format!(" [rate limit remaining {r}]"),
-        None => String::new(),
-    }
-}
-
-fn status_text(s: StatusCode) -> String {
-    match s.canonical_reason() {
-        Some(r) => format!("{} {r}", s.as_u16()),
-        None => s.as_u16().to_string(),
-    }
-}
-
-/// reqwest's errors nest the useful part (connection refused, certificate
-/// unknown) a few sources down; one line with the innermost distinct parts.
-fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        src = s.source();
-    }
-    let inner = parts.last().cloned();
-    let base = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else if e.is_body() || e.is_decode() {
-        "connection broke while reading the answer".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    match inner {
-        Some(i) if !i.contains("operation timed out") || !e.is_timeout() => {
-            format!("{base} ({})", printable(&i))
-        }
-        _ => base,
-    }
-}
-
-/// Keeps registry-controlled text short and on one line.
-fn printable(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if clean.chars().count() > 120 {
-        format!("{}…", clean.chars().take(120).collect::<String>())
-    } else {
-        clean
-    }
-}
-
-/// Reads a body up to `limit` bytes; a longer one is refused, not buffered.
-async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
-    if resp.content_length().is_some_and(|n| n as usize > limit) {
-        return Err(err(
-            ErrorKind::BadResponse,
-            format!(
-                "registry sent a {} byte answer, more than the {limit} bytes a manifest may have",
-                resp.content_length().unwrap_or(0)
-            ),
-        ));
-    }
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(err(
-                        ErrorKind::BadResponse,
-                        format!("registry sent more than the {limit} bytes a manifest may have"),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(err(
-                    ErrorKind::BadResponse,
-                    format!("the answer was cut off: {}", describe_reqwest(&e)),
-                ))
-            }
-        }
-    }
 }
 
 fn verify_digest(digest: &str, body: &[u8]) -> Result<(), RegistryError> {
@@ -1252,8 +403,25 @@ fn verify_digest(digest: &str, body: &[u8]) -> Result<(), RegistryError> {
     Ok(())
 }
 
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub insecure: Vec<String>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Where Docker's client config lives (`config.json`).
+    pub docker_config_dir: PathBuf,
+    /// Where per-registry CAs and client certificates live.
+    pub certs_dir: PathBuf,
+    /// The daemon's config, for insecure registries and mirrors.
+    pub daemon_json: PathBuf,
+    pub verbose: bool,
+}
+
 #[cfg(test)]
 mod tests {
+    use super::session::{token_url, url_host};
+    use super::transport::retry_after;
     use super::*;
 
     #[test]
@@ -1279,13 +447,6 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        assert!(backoff(1) >= Duration::from_millis(200) && backoff(1) <= Duration::from_millis(400));
-        assert!(backoff(3) >= Duration::from_millis(800));
-        assert!(backoff(30) <= Duration::from_secs(30));
     }
 
     #[test]

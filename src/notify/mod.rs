@@ -16,14 +16,17 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use tokio::io::AsyncWriteExt;
 
-use crate::reference::short_digest;
-use crate::registry::credentials::Secret;
+use crate::core::reference::short_digest;
+use crate::core::secret::Secret;
+use crate::net::{self, backoff, Failure};
 
 /// The version of the payload document; fields are only ever added.
 pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 2;
 const MAX_RETRIES: u32 = 10;
+/// The first retry waits 0.5–0.75 s, doubling from there.
+const NOTIFY_BACKOFF_MS: u64 = 250;
 /// Enough of a command's stderr to explain its failure in one line.
 const STDERR_KEEP: usize = 400;
 
@@ -397,39 +400,20 @@ async fn post(
             return Err(format!("{message}{tries}"));
         }
         attempt += 1;
-        tokio::time::sleep(backoff(attempt)).await;
+        tokio::time::sleep(backoff(attempt, NOTIFY_BACKOFF_MS)).await;
     }
-}
-
-/// 0.5 s, 1 s, 2 s… with jitter, at most 30 s.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(7));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    Duration::from_millis(base + u64::from(nanos) % (base / 2 + 1)).min(Duration::from_secs(30))
 }
 
 /// A reqwest error as one line, without the URL (which may hold a token).
 fn describe(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
+    let what = match net::failure(e) {
+        Failure::Timeout => "timed out",
+        Failure::Connect => "cannot connect",
+        Failure::Body | Failure::Other => "request failed",
     };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {detail}")
+    match net::causes(e).pop() {
+        Some(detail) if !detail.is_empty() => format!("{what}: {detail}"),
+        _ => what.to_string(),
     }
 }
 
@@ -574,6 +558,6 @@ mod tests {
         let mut p = p;
         p.updates[0].old_version = Some("1.27.3".into());
         assert_eq!(p.text(), "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n");
-        assert!(backoff(1) >= Duration::from_millis(500) && backoff(20) <= Duration::from_secs(30));
+        assert!(backoff(1, NOTIFY_BACKOFF_MS) >= Duration::from_millis(500));
     }
 }

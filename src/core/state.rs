@@ -1,0 +1,95 @@
+//! The record of the last update (`state.json`): what each local tag's
+//! check found, what freshen learnt about each registry, and the versions
+//! upgrades replaced. Reading and writing it is `store`'s job.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::verdict::Status;
+
+pub const STATE_FILE: &str = "state.json";
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub schema_version: u32,
+    #[serde(default)]
+    pub freshen_version: String,
+    /// When the last update finished (RFC 3339), None before the first.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<Entry>,
+    /// What freshen learnt about each registry: the scheme that worked and
+    /// the last rate-limit headers. Never credentials or tokens.
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryInfo>,
+    /// Versions an upgrade replaced and that may still be on the host: what
+    /// `rollback` returns to and `autoremove` retires.
+    #[serde(default)]
+    pub superseded: Vec<Superseded>,
+}
+
+/// One version of a tag that an upgrade (or a rollback) replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Superseded {
+    pub image_id: String,
+    /// The tag it was, fully qualified.
+    pub reference: String,
+    /// Its digest in the tag's repository, if it had one.
+    #[serde(default)]
+    pub digest: Option<String>,
+    pub replaced_at: String,
+    /// The image id the tag points at since.
+    pub replaced_by: String,
+    /// `upgrade --tags` moved on to a newer tag: the old tag itself is
+    /// obsolete, and retiring this version may remove it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tag_moved: bool,
+}
+
+/// The verdict for one local tag (or one pinned image) at one check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Fully qualified: `docker.io/library/nginx:latest`.
+    pub reference: String,
+    pub status: Status,
+    /// The local image the check was about.
+    pub image_id: String,
+    pub local_digest: Option<String>,
+    pub remote_digest: Option<String>,
+    pub checked_at: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegistryInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            schema_version: SCHEMA_VERSION,
+            freshen_version: env!("CARGO_PKG_VERSION").to_string(),
+            updated_at: None,
+            entries: Vec::new(),
+            registries: BTreeMap::new(),
+            superseded: Vec::new(),
+        }
+    }
+}
+
+/// The last rate-limit headers a registry sent (Docker Hub's
+/// `ratelimit-limit: 100;w=21600`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RateLimit {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub window_seconds: Option<u64>,
+}

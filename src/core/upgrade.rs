@@ -1,0 +1,357 @@
+//! The planning steps of an upgrade, pure: which upgradable tags are held
+//! back, what the plan would retire (as if the tags had already moved),
+//! the plan as apt words it, and the state after one tag was pulled. The
+//! upgrade service (`services::upgrade`) runs them against the engine and
+//! the registries; here they are driven by a `Snapshot` alone.
+
+use std::collections::HashSet;
+
+use crate::core::holds::Holds;
+use crate::core::image::{LocalImage, Snapshot};
+use crate::core::reference::{short_digest, Reference};
+use crate::core::report::{Row, Selection};
+use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
+use crate::core::state::{Entry, State, Superseded};
+use crate::core::verdict::Status;
+use crate::core::versions::Level;
+
+/// One tag to upgrade: from which image to which digest. With `to`, a
+/// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
+/// tagged as `to`, and `reference` is the tag it makes obsolete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub reference: Reference,
+    pub old_id: String,
+    pub old_digest: Option<String>,
+    pub digest: String,
+    pub to: Option<(Reference, Level)>,
+}
+
+impl Planned {
+    /// The tag the pulled image gets.
+    pub fn target(&self) -> &Reference {
+        self.to.as_ref().map_or(&self.reference, |(to, _)| to)
+    }
+}
+
+/// The upgradable rows to re-check and pull, and the held ones kept back.
+pub fn split_held<'r>(rows: &'r [Row], holds: &Holds) -> (Vec<&'r Row>, Vec<Reference>) {
+    let mut wanted = Vec::new();
+    let mut kept_back = Vec::new();
+    for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
+        if holds.is_held(&r.reference) {
+            kept_back.push(r.reference.clone());
+        } else {
+            wanted.push(r);
+        }
+    }
+    (wanted, kept_back)
+}
+
+/// The record of the version a planned upgrade replaces.
+pub fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {
+    Superseded {
+        image_id: pl.old_id.clone(),
+        reference: pl.reference.to_string(),
+        digest: pl.old_digest.clone(),
+        replaced_at: now.to_string(),
+        replaced_by: replaced_by.to_string(),
+        tag_moved: pl.to.is_some(),
+    }
+}
+
+/// After one tag was pulled and tagged: the tag is current (so `list`
+/// agrees without another `update`) and the version it replaced is
+/// superseded.
+pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
+    let key = pl.target().to_string();
+    state.entries.retain(|e| e.reference != key);
+    state.entries.push(Entry {
+        reference: key,
+        status: Status::UpToDate,
+        image_id: new_id.to_string(),
+        local_digest: Some(pl.digest.clone()),
+        remote_digest: Some(pl.digest.clone()),
+        checked_at: now.to_string(),
+        error: None,
+    });
+    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    state.superseded.push(record(pl, now, new_id));
+}
+
+/// The superseded versions of the upgraded tags (`groups`), with their
+/// decisions.
+pub fn retire_plan(
+    state: &State,
+    images: &[LocalImage],
+    snapshot: &Snapshot,
+    holds: &Holds,
+    rules: &Rules,
+    groups: &HashSet<String>,
+) -> Vec<(OldVersion, Decision)> {
+    let cands: Vec<OldVersion> = retire::candidates(state, images, &Selection::default(), false)
+        .into_iter()
+        .filter(|c| c.origin == Origin::Superseded && c.group.as_ref().is_some_and(|g| groups.contains(g)))
+        .collect();
+    let inv = Inventory { images, parents: &snapshot.parents, containers: &snapshot.containers, holds };
+    let decisions = retire::decide(&cands, &inv, rules);
+    cands.into_iter().zip(decisions).collect()
+}
+
+/// The versions the plan would retire, decided as if the tags had already
+/// moved: each planned tag's old version superseded, the tag gone from it
+/// (unless it moves to a newer tag, which keeps the old tag until its
+/// version is retired), and a newer tag already here landing on its image.
+pub fn retirement_preview(
+    state: &State,
+    snapshot: &Snapshot,
+    plan: &[Planned],
+    holds: &Holds,
+    rules: &Rules,
+    now: &str,
+) -> Vec<OldVersion> {
+    let mut simulated = state.clone();
+    let mut images_after = snapshot.images.clone();
+    for pl in plan {
+        simulated.superseded.push(record(pl, now, "(new)"));
+        for i in images_after.iter_mut().filter(|i| i.id == pl.old_id && pl.to.is_none()) {
+            i.tags.retain(|t| t != &pl.reference);
+        }
+        if let Some((to, _)) = &pl.to {
+            for i in images_after.iter_mut().filter(|i| i.digests_in(to).any(|d| d == pl.digest)) {
+                i.tags.push(to.clone());
+            }
+        }
+    }
+    let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
+    retire_plan(&simulated, &images_after, snapshot, holds, rules, &groups)
+        .into_iter()
+        .filter(|(_, d)| *d == Decision::Retire)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// The plan as apt shows it, before asking.
+pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVersion]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if plan.iter().any(|pl| pl.to.is_none()) {
+        lines.push("The following images will be upgraded:".to_string());
+        for pl in plan.iter().filter(|pl| pl.to.is_none()) {
+            lines.push(format!(
+                "  {} ({} => {})",
+                pl.reference.familiar(),
+                short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+                short_digest(&pl.digest)
+            ));
+        }
+    }
+    if plan.iter().any(|pl| pl.to.is_some()) {
+        lines.push("The following tags will be moved to newer versions:".to_string());
+        for pl in plan {
+            if let Some((to, level)) = &pl.to {
+                lines.push(format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
+            }
+        }
+    }
+    if !kept_back.is_empty() {
+        lines.push("The following images have been kept back:".to_string());
+        for r in kept_back {
+            lines.push(format!("  {} (held)", r.familiar()));
+        }
+    }
+    if !to_retire.is_empty() {
+        lines.push("The following images will be retired:".to_string());
+        for c in to_retire {
+            lines.push(format!("  {}", c.name));
+        }
+    }
+    lines.push(format!(
+        "{} upgraded, {} to retire, {} kept back.",
+        plan.len(),
+        to_retire.len(),
+        kept_back.len()
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::image::Container;
+    use crate::core::report::rows;
+
+    const NOW: &str = "2026-03-01T00:00:00Z";
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn r(s: &str) -> Reference {
+        Reference::parse(s).unwrap()
+    }
+
+    fn image(id: char, tags: &[&str], digest: Option<(&str, char)>) -> LocalImage {
+        LocalImage {
+            id: d(id),
+            tags: tags.iter().map(|t| r(t)).collect(),
+            digests: digest.map(|(repo, c)| r(&format!("{repo}@{}", d(c)))).into_iter().collect(),
+            created: 1_700_000_000,
+            size: 10,
+            labels: Default::default(),
+        }
+    }
+
+    fn entry(reference: &str, status: Status, id: char, local: char, remote: char) -> Entry {
+        Entry {
+            reference: r(reference).to_string(),
+            status,
+            image_id: d(id),
+            local_digest: Some(d(local)),
+            remote_digest: Some(d(remote)),
+            checked_at: "2026-02-28T00:00:00Z".into(),
+            error: None,
+        }
+    }
+
+    /// nginx:latest (image a, upgradable to digest b) and redis:7 (image c,
+    /// up to date), with a stopped container on nothing of theirs.
+    fn snapshot() -> (State, Snapshot) {
+        let state = State {
+            entries: vec![
+                entry("nginx:latest", Status::Upgradable, 'a', '1', 'b'),
+                entry("redis:7", Status::UpToDate, 'c', '2', '2'),
+            ],
+            ..State::default()
+        };
+        let snapshot = Snapshot {
+            images: vec![
+                image('a', &["nginx:latest"], Some(("nginx", '1'))),
+                image('c', &["redis:7"], Some(("redis", '2'))),
+            ],
+            containers: vec![],
+            parents: [(d('a'), String::new()), (d('c'), String::new())].into_iter().collect(),
+        };
+        (state, snapshot)
+    }
+
+    fn planned(reference: &str, old: char, old_digest: char, digest: char) -> Planned {
+        Planned {
+            reference: r(reference),
+            old_id: d(old),
+            old_digest: Some(d(old_digest)),
+            digest: d(digest),
+            to: None,
+        }
+    }
+
+    fn rules(keep: usize) -> Rules {
+        Rules { keep, older_than: None, now: 1_800_000_000 }
+    }
+
+    #[test]
+    fn held_tags_are_kept_back_and_the_rest_wanted() {
+        let (state, snap) = snapshot();
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let (wanted, kept) = split_held(&rows, &Holds::default_new());
+        assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
+        assert!(kept.is_empty());
+
+        let mut holds = Holds::default_new();
+        holds.add(r("nginx:latest").to_string());
+        let (wanted, kept) = split_held(&rows, &holds);
+        assert!(wanted.is_empty());
+        assert_eq!(kept, vec![r("nginx:latest")]);
+    }
+
+    #[test]
+    fn the_replaced_version_is_retired_unless_something_needs_it() {
+        let (state, mut snap) = snapshot();
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
+        let go = retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(0), NOW);
+        assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('a')]);
+        assert_eq!(go[0].name, format!("nginx:latest ({})", short_digest(&d('a'))));
+
+        // --keep 1 keeps it for rollback.
+        assert!(retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(1), NOW).is_empty());
+
+        // A container on the old version keeps it too.
+        snap.containers.push(Container { name: "web".into(), image_id: d('a'), ..Container::default() });
+        assert!(retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(0), NOW).is_empty());
+
+        // The preview leaves the state alone.
+        assert!(state.superseded.is_empty());
+    }
+
+    #[test]
+    fn a_tag_move_keeps_the_old_tag_until_its_version_goes() {
+        let (state, snap) = snapshot();
+        let mut pl = planned("redis:7", 'c', '2', 'e');
+        pl.to = Some((r("redis:8"), Level::Major));
+        assert_eq!(pl.target(), &r("redis:8"));
+        let go = retirement_preview(&state, &snap, &[pl.clone()], &Holds::default_new(), &rules(0), NOW);
+        assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('c')]);
+        assert_eq!(go[0].untag, vec![r("redis:7")], "retiring it removes the obsolete tag");
+    }
+
+    #[test]
+    fn merging_a_pulled_tag_makes_it_current_and_supersedes_the_old_version() {
+        let (mut state, _) = snapshot();
+        let pl = planned("nginx:latest", 'a', '1', 'b');
+        merge_upgrade(&mut state, &pl, &d('n'), NOW);
+        let e = state.entries.iter().find(|e| e.reference == r("nginx:latest").to_string()).unwrap();
+        assert_eq!(e.status, Status::UpToDate);
+        assert_eq!(
+            (e.image_id.as_str(), e.local_digest.as_deref()),
+            (d('n').as_str(), Some(d('b').as_str()))
+        );
+        assert_eq!(e.remote_digest, e.local_digest);
+        assert_eq!(e.checked_at, NOW);
+        assert_eq!(state.entries.len(), 2, "replaced, not added");
+        let refs: Vec<&str> = state.entries.iter().map(|e| e.reference.as_str()).collect();
+        let mut sorted = refs.clone();
+        sorted.sort();
+        assert_eq!(refs, sorted);
+        assert_eq!(state.superseded, vec![record(&pl, NOW, &d('n'))]);
+        assert_eq!(state.superseded[0].image_id, d('a'));
+        assert!(!state.superseded[0].tag_moved);
+
+        // A move records under the new tag and marks the old one obsolete.
+        let mut mv = planned("redis:7", 'c', '2', 'e');
+        mv.to = Some((r("redis:8"), Level::Major));
+        merge_upgrade(&mut state, &mv, &d('m'), NOW);
+        assert!(state
+            .entries
+            .iter()
+            .any(|e| e.reference == r("redis:8").to_string() && e.image_id == d('m')));
+        assert!(state
+            .entries
+            .iter()
+            .any(|e| e.reference == r("redis:7").to_string() && e.image_id == d('c')));
+        assert!(state.superseded[1].tag_moved);
+    }
+
+    #[test]
+    fn the_plan_reads_like_apt() {
+        let mut mv = planned("redis:7", 'c', '2', 'e');
+        mv.to = Some((r("redis:8"), Level::Major));
+        let (state, snap) = snapshot();
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
+        let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
+        let lines = plan_lines(&plan, &[r("postgres:16")], &go);
+        assert_eq!(
+            lines,
+            vec![
+                "The following images will be upgraded:".to_string(),
+                format!("  nginx:latest ({} => {})", short_digest(&d('1')), short_digest(&d('b'))),
+                "The following tags will be moved to newer versions:".to_string(),
+                "  redis:7 => redis:8 (major)".to_string(),
+                "The following images have been kept back:".to_string(),
+                "  postgres:16 (held)".to_string(),
+                "The following images will be retired:".to_string(),
+                format!("  nginx:latest ({})", short_digest(&d('a'))),
+                "2 upgraded, 1 to retire, 1 kept back.".to_string(),
+            ]
+        );
+        assert_eq!(plan_lines(&[], &[], &[]), vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]);
+    }
+}

@@ -1,0 +1,457 @@
+//! `freshen upgrade`: pull exactly what the registry lists for each
+//! upgradable tag (re-checked right before, pulled by digest, then tagged),
+//! retire the versions it replaced when nothing needs them, and say which
+//! containers still run an old version. A failed pull changes nothing; the
+//! others go on and the exit status says so at the end. `freshen upgrade`
+//! and `update --unattended` both run it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::core::exit::ExitStatus;
+use crate::core::holds::Holds;
+use crate::core::image::{LocalImage, PullAuth, Snapshot};
+use crate::core::reference::{short_digest, Reference};
+use crate::core::report::{self, LocalTag, Row, Selection};
+use crate::core::retire::{Decision, OldVersion, Rules};
+use crate::core::state::State;
+use crate::core::tagcache::TagCache;
+use crate::core::upgrade::{self as plan, Planned};
+use crate::core::verdict::Status;
+use crate::core::versions::{self, TagRules};
+use crate::engine::{Engine, PullEvent};
+use crate::error::{Error, Result};
+use crate::output::confirm;
+use crate::output::{self, Printer};
+use crate::registry::Registries;
+use crate::services::check;
+use crate::services::retire as retire_service;
+use crate::settings::Settings;
+
+/// What to upgrade and how: `freshen upgrade`'s arguments, or what
+/// `update --unattended` derives from its policy.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Patterns choosing the tags; none means every upgradable tag.
+    pub patterns: Vec<String>,
+    /// Go ahead without asking.
+    pub yes: bool,
+    /// Show the plan and change nothing.
+    pub dry_run: bool,
+    /// Previous versions to keep per tag, for rollback.
+    pub keep: Option<usize>,
+    /// Retire nothing.
+    pub keep_previous: bool,
+    /// Also move version tags to newer tags.
+    pub tags: bool,
+}
+
+pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result<ExitStatus> {
+    let rules_cfg = settings.retire(args.keep, None, &[])?;
+    let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
+    let dir = &settings.state_dir;
+    let lock = crate::services::lock_state(dir, p)?;
+    let mut state = State::load(dir)?;
+    let holds = Holds::load(dir)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
+    for w in registries.warnings() {
+        p.warn(&w);
+    }
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let host = engine.snapshot().await?;
+    let rows = report::rows(&state, &host.images, &host.containers, &selection);
+    let (wanted, kept_back) = plan::split_held(&rows, &holds);
+    if state.updated_at.is_none() {
+        p.warn("freshen has not checked the registries yet: run 'freshen update' first");
+    }
+    if rows.is_empty() && !args.patterns.is_empty() {
+        p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
+    }
+
+    // Re-check right before pulling: the digest pulled is the one checked now.
+    let (mut plan, mut failed) = recheck(&wanted, &host, &state, &registries, &engine, p).await;
+
+    if args.tags {
+        failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
+    }
+
+    // The versions this would retire, as if the tags had already moved.
+    let now = output::now_rfc3339();
+    let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
+    let to_retire = if args.keep_previous {
+        Vec::new()
+    } else {
+        plan::retirement_preview(&state, &host, &plan, &holds, &rules, &now)
+    };
+    for line in plan::plan_lines(&plan, &kept_back, &to_retire) {
+        p.line(&line);
+    }
+    if plan.is_empty() || args.dry_run {
+        return Ok(ExitStatus::failed_if(failed > 0));
+    }
+    if !confirm(args.yes, "upgrade these images")? {
+        p.line("Abort.");
+        return Ok(ExitStatus::Failed);
+    }
+
+    let progress = Progress::new(p);
+    let mut upgraded: Vec<&Planned> = Vec::new();
+    for pl in &plan {
+        let name = pl.target().familiar();
+        let auth = match registries.pull_auth(&pl.reference.registry).await {
+            Ok(a) => a,
+            Err(e) => {
+                failed += 1;
+                p.warn(&format!("{name}: not upgraded, cannot read the credentials: {e}"));
+                continue;
+            }
+        };
+        let mut bar = progress.start(&name, &pl.digest);
+        let result = pull_and_tag(&engine, pl, auth, &mut bar).await;
+        match result {
+            Ok(new_id) => {
+                bar.finish(true);
+                plan::merge_upgrade(&mut state, pl, &new_id, &now);
+                state.save(dir, &lock)?;
+                upgraded.push(pl);
+            }
+            Err(e) => {
+                bar.finish(false);
+                failed += 1;
+                p.warn(&format!("{name}: not upgraded, it stays as it was: {e}"));
+            }
+        }
+    }
+
+    progress.done();
+
+    // Retire what the successful upgrades replaced.
+    let after = engine.snapshot().await?;
+    let groups: HashSet<String> = upgraded.iter().map(|pl| pl.reference.to_string()).collect();
+    let mut retired = 0;
+    if !args.keep_previous && !groups.is_empty() {
+        let decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+        let go: Vec<&OldVersion> =
+            decided.iter().filter(|(_, v)| *v == Decision::Retire).map(|(c, _)| c).collect();
+        let done = retire_service::remove_all(&engine, &go, p).await?;
+        retired = done.removed.len();
+        let now_host = engine.snapshot().await?;
+        retire_service::forget_gone(&mut state, &now_host);
+        state.save(dir, &lock)?;
+    }
+    drop(lock);
+
+    let old_ids: HashMap<&str, &Reference> =
+        upgraded.iter().map(|pl| (pl.old_id.as_str(), &pl.reference)).collect();
+    still_running(p, &after, &old_ids);
+    p.line(&format!(
+        "{} upgraded, {} retired, {} kept back{}.",
+        upgraded.len(),
+        retired,
+        kept_back.len(),
+        if failed > 0 { format!(", {} failed", failed) } else { String::new() }
+    ));
+    Ok(ExitStatus::failed_if(failed > 0))
+}
+
+/// Asks each registry for the tag's digest again, right before pulling:
+/// the tags still upgradable become the plan. Returns it and how many
+/// could not be asked.
+async fn recheck(
+    wanted: &[&Row],
+    snapshot: &Snapshot,
+    state: &State,
+    registries: &Registries,
+    engine: &Engine,
+    p: &Printer,
+) -> (Vec<Planned>, usize) {
+    let by_id: HashMap<&str, &LocalImage> = snapshot.images.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut failed = 0usize;
+    let mut plan: Vec<Planned> = Vec::new();
+    let mut repos: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in wanted {
+        repos.entry(r.reference.registry.as_str()).or_default().push(r.reference.repository.clone());
+    }
+    let checks = wanted.iter().filter_map(|r| {
+        let image = by_id.get(r.image_id.as_str())?;
+        let registry = r.reference.registry.as_str();
+        let hint = state.registries.get(registry).and_then(|i| i.scheme.as_deref());
+        let host = registries.host(registry, repos.get(registry).cloned().unwrap_or_default(), hint);
+        Some(async move {
+            let target = LocalTag { reference: r.reference.clone(), image };
+            let checked = match host {
+                Ok(h) => check::check_now(engine, &h, &target).await,
+                Err(e) => Err(e),
+            };
+            (*r, checked)
+        })
+    });
+    for (r, checked) in futures_util::future::join_all(checks).await {
+        match checked {
+            Ok((Status::Upgradable, digest)) => plan.push(Planned {
+                reference: r.reference.clone(),
+                old_id: r.image_id.clone(),
+                old_digest: r.local_digest.clone(),
+                digest,
+                to: None,
+            }),
+            Ok((status, _)) => {
+                p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
+            }
+            Err(e) => {
+                failed += 1;
+                p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
+            }
+        }
+    }
+    (plan, failed)
+}
+
+/// Pulls the planned digest and tags it; the new image's id.
+async fn pull_and_tag(
+    engine: &Engine,
+    pl: &Planned,
+    auth: Option<PullAuth>,
+    bar: &mut Bar,
+) -> Result<String> {
+    let source = format!("{}@{}", pl.target().name(), pl.digest);
+    engine.pull(&source, auth, |ev| bar.event(&ev)).await?;
+    match engine.image_id(&source).await? {
+        Some(id) => engine.tag(&id, pl.target()).await.map(|()| id),
+        None => Err(Error::Daemon {
+            action: format!("pull {source}"),
+            detail: "the image is not there after the pull".into(),
+        }),
+    }
+}
+
+/// `--tags`: for each selected tag that is a version, the newest newer tag
+/// its policy allows (from the listings the last update cached), unless
+/// the tag is held, already upgraded by digest in this run, or the newer
+/// tag is already here. Each move's digest is asked of the registry now, so
+/// what is pulled is what was checked. Returns how many could not be asked.
+async fn plan_tag_moves(
+    settings: &Settings,
+    state: &State,
+    rows: &[report::Row],
+    holds: &Holds,
+    registries: &Registries,
+    plan: &mut Vec<Planned>,
+    p: &Printer,
+) -> usize {
+    let cache = TagCache::load(&settings.state_dir);
+    let by_digest: HashSet<&Reference> = plan.iter().map(|pl| &pl.reference).collect();
+    let candidates: Vec<(&report::Row, Vec<String>, TagRules, bool)> = rows
+        .iter()
+        .filter(|r| {
+            r.reference.tag.is_some() && r.status != Status::Pinned && !by_digest.contains(&r.reference)
+        })
+        .map(|r| {
+            let policy = settings.image_policy(&r.reference);
+            let tags = cache.tags(&r.reference.name()).map(<[String]>::to_vec).unwrap_or_default();
+            (r, tags, policy.rules, policy.hold || holds.is_held(&r.reference))
+        })
+        .collect();
+    let input: Vec<(Reference, &[String], &TagRules, bool)> = candidates
+        .iter()
+        .map(|(r, tags, rules, held)| (r.reference.clone(), tags.as_slice(), rules, *held))
+        .collect();
+    let moves = versions::tag_upgrades(&input);
+    let mut failed = 0;
+    for m in moves {
+        let Some((row, ..)) = candidates.iter().find(|(r, ..)| r.reference == m.from) else { continue };
+        let hint = state.registries.get(&m.to.registry).and_then(|i| i.scheme.as_deref());
+        let digest = match registries.host(&m.to.registry, vec![m.to.repository.clone()], hint) {
+            Ok(h) => h.tag_digest(&m.to.repository, m.to.tag.as_deref().unwrap_or_default()).await,
+            Err(e) => Err(e),
+        };
+        match digest {
+            Ok(digest) => plan.push(Planned {
+                reference: m.from.clone(),
+                old_id: row.image_id.clone(),
+                old_digest: row.local_digest.clone(),
+                digest,
+                to: Some((m.to.clone(), m.level)),
+            }),
+            Err(e) => {
+                failed += 1;
+                p.warn(&format!(
+                    "{}: cannot check {} before pulling: {e}",
+                    m.from.familiar(),
+                    m.to.familiar()
+                ));
+            }
+        }
+    }
+    failed
+}
+
+/// Containers created from a version that is now superseded.
+fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, &Reference>) {
+    let mut users: Vec<_> =
+        host.containers.iter().filter(|c| old.contains_key(c.image_id.as_str())).collect();
+    // Running ones first: they are the ones serving the old version now.
+    users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
+    if users.is_empty() {
+        return;
+    }
+    let list: Vec<String> = users
+        .iter()
+        .map(|c| {
+            let r = old[c.image_id.as_str()].familiar();
+            if c.running {
+                format!("{} ({r})", c.name)
+            } else {
+                format!("{} ({r}, stopped)", c.name)
+            }
+        })
+        .collect();
+    p.line(&format!(
+        "These containers still run the previous version: {}. Recreate them to finish the upgrade.",
+        list.join(", ")
+    ));
+    let mut projects: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for c in &users {
+        if let Some(project) = c.labels.get("com.docker.compose.project") {
+            let wd = c.labels.get("com.docker.compose.project.working_dir").map(String::as_str);
+            projects.insert(project.as_str(), wd);
+        }
+    }
+    for (project, wd) in projects {
+        match wd {
+            Some(wd) => p.line(&format!("Compose project {project}: run 'docker compose up -d' in {wd}.")),
+            None => p.line(&format!("Compose project {project}: run 'docker compose -p {project} up -d'.")),
+        }
+    }
+}
+
+/// Pull progress: a bar per image on a terminal (bytes, like `docker
+/// pull`), a line per image otherwise, nothing with --quiet.
+struct Progress {
+    multi: Option<MultiProgress>,
+    plain: bool,
+    printer: Printer,
+}
+
+impl Progress {
+    fn new(p: &Printer) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        Progress {
+            multi: (terminal && !p.quiet()).then(MultiProgress::new),
+            plain: !terminal && !p.quiet(),
+            printer: *p,
+        }
+    }
+
+    fn start(&self, name: &str, digest: &str) -> Bar {
+        let bar = self.multi.as_ref().map(|m| {
+            let b = m.add(ProgressBar::new(0));
+            // Until the engine knows the sizes there is nothing to measure.
+            b.set_style(
+                ProgressStyle::with_template("{msg:40} {spinner} waiting")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_message(name.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        if self.plain {
+            self.printer.info(&format!("Pulling {name} ({})…", short_digest(digest)));
+        }
+        Bar {
+            bar,
+            sized: false,
+            layers: HashMap::new(),
+            name: name.to_string(),
+            plain: self.plain,
+            printer: self.printer,
+        }
+    }
+
+    /// Leaves the cursor on a fresh line after the bars.
+    fn done(&self) {
+        if self.multi.is_some() {
+            eprintln!();
+        }
+    }
+}
+
+struct Bar {
+    bar: Option<ProgressBar>,
+    /// Whether the bar shows bytes yet.
+    sized: bool,
+    /// Per layer: (downloaded, total) bytes.
+    layers: HashMap<String, (u64, u64)>,
+    name: String,
+    plain: bool,
+    printer: Printer,
+}
+
+impl Bar {
+    fn event(&mut self, ev: &PullEvent) {
+        let Some(layer) = &ev.layer else { return };
+        let entry = self.layers.entry(layer.clone()).or_default();
+        match ev.status.as_str() {
+            "Downloading" => {
+                if let Some(t) = ev.total {
+                    entry.1 = t;
+                }
+                if let Some(c) = ev.current {
+                    entry.0 = c;
+                }
+            }
+            "Download complete" | "Pull complete" | "Already exists" => entry.0 = entry.1,
+            _ => {}
+        }
+        let total: u64 = self.layers.values().map(|l| l.1).sum();
+        if let (Some(b), true) = (&self.bar, total > 0) {
+            if !self.sized {
+                self.sized = true;
+                b.disable_steady_tick();
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:40} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+            }
+            b.set_length(total);
+            b.set_position(self.layers.values().map(|l| l.0).sum());
+        }
+    }
+
+    fn finish(&self, ok: bool) {
+        if let Some(b) = &self.bar {
+            b.disable_steady_tick();
+            match (ok, self.sized) {
+                (true, true) => b.finish(),
+                (true, false) => {
+                    b.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    b.finish_with_message(format!("{} (all layers already here)", self.name));
+                }
+                (false, _) => {
+                    b.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    b.abandon_with_message(format!("{} (failed)", self.name));
+                }
+            }
+        }
+        if self.plain && ok {
+            let total: u64 = self.layers.values().map(|l| l.1).sum();
+            self.printer.info(&format!(
+                "Pulled {} ({} downloaded)",
+                self.name,
+                crate::core::space::human_bytes(total)
+            ));
+        }
+    }
+}
