@@ -114,6 +114,11 @@ impl Registries {
         Ok(Some(auth))
     }
 
+    /// The most requests one registry has in flight (until a 429 halves it).
+    pub fn concurrency(&self) -> usize {
+        self.settings.concurrency
+    }
+
     /// Requests sent so far, token requests included.
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::core::report::{self, Row, Selection};
 use crate::core::state::{Entry, RegistryInfo, State};
-use crate::core::tagcache::TagCache;
+use crate::core::tagcache::{RemoteImage, TagCache};
 use crate::core::update::merge_update;
 use crate::core::verdict::Status;
 use crate::engine::Engine;
@@ -59,6 +59,14 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         }
         Err(e) => return Err(e),
     };
+    // The engine lists the local images while the registry clients load
+    // their TLS roots (tens of milliseconds) and the prefetch starts.
+    let docker_host = settings.docker_host.clone();
+    let listing = tokio::spawn(async move {
+        let engine = Engine::connect(docker_host.as_deref()).await?;
+        let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+        Ok::<_, Error>((engine, images, containers))
+    });
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
@@ -73,8 +81,8 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
             .filter(|r| selection.matches(r)),
         &old.registries,
     );
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+    let (engine, images, containers) =
+        listing.await.map_err(|e| Error::Internal(format!("listing the local images failed: {e}")))??;
     let targets = report::targets(&images, &selection);
     let registry_count = targets
         .iter()
@@ -91,13 +99,18 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         ));
     }
     let checked_at = output::now_rfc3339();
-    let outcome =
-        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
-    let now = output::now_unix();
     let mut cache = TagCache::load(dir);
-    let pass =
+    let known = check::Known::new(&old.registries, &old.entries, cache.images.keys().map(String::as_str));
+    let outcome = check::check_all(&engine, &registries, &targets, &known, &checked_at, prefetch).await;
+    let now = output::now_unix();
+    // Labels read right after a verdict, so the pass below skips them.
+    for (remote, config) in &outcome.configs {
+        cache.images.insert(remote.clone(), RemoteImage::from_config(config, now));
+    }
+    let mut pass =
         tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
             .await;
+    pass.configs += outcome.configs.len();
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {
             p.warn(&format!("{e}; tag listings will be fetched again next time"));
