@@ -25,7 +25,7 @@ function __fish_freshen_using_subcommand
 end
 
 complete -c freshen -n "__fish_freshen_needs_command" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -44,6 +44,9 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "autoremove" -d 'Ret
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "unhold" -d 'Cancel holds'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "unskip" -d 'Offer skipped versions again'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "showskip" -d 'List the skipped versions, one per line'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "notify" -d 'Send a test message to every notification target'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
@@ -54,11 +57,12 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print thi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -74,7 +78,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand list" -l format -d 'Outp
 apt\t'One line per image, like \'apt list\''
 json\t'The documented, stable JSON schema'"
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -88,13 +92,14 @@ complete -c freshen -n "__fish_freshen_using_subcommand list" -s V -l version -d
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l warning -d 'With --nagios: WARNING from this many upgradable images on' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l critical -d 'With --nagios: CRITICAL from this many upgradable images on (default: never)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -108,7 +113,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -s h -l help -d '
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l dir -d 'Repository root to write completions/ and man/ under' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -120,8 +125,9 @@ complete -c freshen -n "__fish_freshen_using_subcommand generate" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l min-age -d 'Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -139,7 +145,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l keep -d '
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l older-than -d 'Spare versions that were replaced (or, untracked, created) more recently than this (7d, 12h, 30m)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l exclude -d 'Never retire images matching this pattern (repeatable; adds to the config\'s exclude)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -153,7 +159,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s v -l verb
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -164,7 +170,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand hold" -s v -l verbose -d
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -175,7 +181,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s v -l verbose 
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -185,8 +191,41 @@ complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -198,7 +237,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -213,7 +252,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l on-calendar
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l randomized-delay -d 'Random delay before each run, so a fleet does not reach the registries at once' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l dir -d 'Directory to install into or uninstall from (for packagers and tests)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -227,7 +266,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -239,7 +278,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -250,7 +289,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s v -l verbose
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -260,19 +299,22 @@ complete -c freshen -n "__fish_freshen_using_subcommand policy" -s q -l quiet -d
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "unhold" -d 'Cancel holds'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "notify" -d 'Send a test message to every notification target'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unskip" -d 'Offer skipped versions again'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showskip" -d 'List the skipped versions, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "notify" -d 'Send a test message to every notification target'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

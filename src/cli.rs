@@ -10,8 +10,8 @@ Exit status:
   0    success; for 'check': nothing is upgradable and every check succeeded
   1    an error, or (update, check) at least one image could not be checked
        or (with --notify) a notification target failed
-  2    the command line was wrong
-  100  (check) at least one image can be upgraded";
+  2    the command line was wrong (also a bad value or a missing --config file)
+  100  (check) at least one image can be upgraded; wins over 1, as in dnf";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,14 +31,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every subcommand takes; `--help` lists them after the
+/// subcommand's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Directory for freshen's state (default: $XDG_STATE_HOME/freshen)
     #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR", hide_env_values = true)]
     pub state_dir: Option<PathBuf>,
 
-    /// Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)
-    #[arg(long, global = true, value_name = "FILE", env = "FRESHEN_CONFIG", hide_env_values = true)]
+    /// Config file, which must exist (default: $FRESHEN_CONFIG, else
+    /// $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)
@@ -105,6 +109,20 @@ pub enum Command {
     /// List the held tags and patterns, one per line
     Showhold,
 
+    /// Skip the version the registry offers now for these tags, until it offers another
+    #[command(long_about = "Skips the version the registry offers now for the matching tags: \
+the new digest the last update found, and the newer tag the image's policy offers. A skipped \
+version is not listed as upgradable, not upgraded, not announced and not counted by 'check', \
+until the registry moves the tag to another digest. Skips are kept in skips.json in the state \
+directory; a new version that an upgrade rolled back is recorded there too.")]
+    Skip(SkipArgs),
+
+    /// Offer skipped versions again
+    Unskip(SkipArgs),
+
+    /// List the skipped versions, one per line
+    Showskip,
+
     /// Point a tag back at the version an upgrade replaced, if it is still here
     Rollback(RollbackArgs),
 
@@ -123,8 +141,10 @@ pub enum Command {
     #[command(
         long_about = "Shows the installed version of one image (tag, digest, version, created, \
 revision and source labels), the candidate an upgrade would bring within the image's policy, \
-and a table of the newer version tags within and beyond the policy. Unlike 'list', this asks \
-the registry: it lists the repository's tags and reads the candidate's config.",
+and a table of the newer version tags within and beyond the policy, with a link to the \
+candidate's release notes (from its org.opencontainers.image.source label on GitHub or GitLab, \
+or the image's changelog template in the config). Unlike 'list', this asks the registry: it \
+lists the repository's tags and reads the candidate's config.",
         after_help = EXIT_CODES
     )]
     Policy(PolicyArgs),
@@ -153,6 +173,10 @@ pub struct CheckOptions {
     /// Retries of a request that failed with 429, 5xx or a network error
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+
+    /// Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +299,10 @@ pub struct UpgradeArgs {
     /// retired like any replaced version, when nothing uses it
     #[arg(long)]
     pub tags: bool,
+
+    /// Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +330,13 @@ pub struct AutoremoveArgs {
 #[derive(Debug, Args)]
 pub struct HoldArgs {
     /// Tags (nginx:latest) or patterns (postgres:*)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SkipArgs {
+    /// Tags (nginx:latest) or patterns (postgres:*), matched against the local tags
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<String>,
 }

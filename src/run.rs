@@ -20,7 +20,11 @@ pub fn run(cli: Cli) -> ExitStatus {
         }
         Err(e) => {
             eprintln!("freshen: {e}");
-            ExitStatus::Failed
+            if e.is_command_line() {
+                ExitStatus::CommandLine
+            } else {
+                ExitStatus::Failed
+            }
         }
     }
 }
@@ -35,6 +39,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match &cli.command {
         Command::Update(a) => settings = settings.with_notify_options(&a.notify)?,
         Command::Check(a) => settings = settings.with_notify_options(&a.notify)?,
+        Command::Upgrade(a) => settings = settings.with_min_age(a.min_age.as_deref())?,
         _ => {}
     }
     let printer = Printer::new(settings.output);
@@ -58,9 +63,12 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
             Command::Upgrade(a) => commands::upgrade::upgrade(&settings, a, &printer).await,
             Command::Autoremove(a) => commands::autoremove::autoremove(&settings, a, &printer).await,
-            Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer),
-            Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
+            Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer).await,
+            Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer).await,
             Command::Showhold => commands::hold::showhold(&settings, &printer),
+            Command::Skip(a) => commands::skip::skip(&settings, &a.images, &printer),
+            Command::Unskip(a) => commands::skip::unskip(&settings, &a.images, &printer),
+            Command::Showskip => commands::skip::showskip(&settings, &printer),
             Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,
             Command::Notify(_) => commands::notify::test(&settings, &printer).await,
             Command::Generate(_) | Command::Motd(_) | Command::Metrics(_) | Command::Schedule(_) => {

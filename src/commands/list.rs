@@ -5,7 +5,6 @@ use crate::cli::{ListArgs, ListFormat};
 use crate::core::exit::ExitStatus;
 use futures_util::{StreamExt, TryStreamExt};
 
-use crate::core::holds::Holds;
 use crate::core::image::LocalImage;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
@@ -21,7 +20,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let holds = Holds::load(&settings.state_dir)?;
+    let holds = crate::services::holds(settings)?;
     let (images, containers) = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
         // inspect just those instead of listing every image on the host.
@@ -30,11 +29,18 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
         tokio::try_join!(engine.images(), engine.containers())?
     };
     let mut rows = report::rows(&state, &images, &containers, &selection);
+    if rows.is_empty() && !args.patterns.is_empty() && !args.upgradable {
+        p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
+    }
     report::mark_held(&mut rows, &holds);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    report::mark_controls(&mut rows, &state, &controls);
     if args.upgradable {
-        rows.retain(|r| r.status == Status::Upgradable);
+        // A tag waiting out its minimum age is an update, only not yet; a
+        // skipped version is not one.
+        rows.retain(|r| r.status == Status::Upgradable && r.skipped.is_none());
     }
     match args.format {
         ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),

@@ -8,7 +8,7 @@ use crate::core::image::{Container, LocalImage};
 use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Forms, Pattern, Reference};
 use crate::core::state::State;
-use crate::core::tagcache::{TagCache, LABEL_VERSION};
+use crate::core::tagcache::{TagCache, LABEL_SOURCE, LABEL_VERSION};
 use crate::core::verdict::Status;
 use crate::core::versions::{self, Level, Version};
 
@@ -77,10 +77,7 @@ pub fn pinned<'a>(
     containers: &[Container],
     selection: &Selection,
 ) -> Vec<(Reference, &'a LocalImage)> {
-    let tagged_repos: HashSet<(String, String)> = images
-        .iter()
-        .flat_map(|i| i.tags.iter().map(|t| (t.registry.clone(), t.repository.clone())))
-        .collect();
+    let newest = newest_tagged(images);
     let by_digest: HashSet<&str> = containers
         .iter()
         .filter(|c| c.image.contains("@sha256:") || c.image.contains("@sha512:"))
@@ -89,14 +86,36 @@ pub fn pinned<'a>(
     let mut out = Vec::new();
     for image in images.iter().filter(|i| i.tags.is_empty()) {
         for d in &image.digests {
-            let repo_tagged = tagged_repos.contains(&(d.registry.clone(), d.repository.clone()));
-            if (by_digest.contains(image.id.as_str()) || !repo_tagged) && selection.matches(d) {
+            if (by_digest.contains(image.id.as_str()) || !is_earlier(image, d, &newest))
+                && selection.matches(d)
+            {
                 out.push((d.clone(), image));
             }
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// The creation time of the newest tagged image of each repository
+/// (`(registry, repository)`).
+pub fn newest_tagged(images: &[LocalImage]) -> HashMap<(String, String), i64> {
+    let mut newest: HashMap<(String, String), i64> = HashMap::new();
+    for i in images {
+        for t in &i.tags {
+            let at = newest.entry((t.registry.clone(), t.repository.clone())).or_insert(i.created);
+            *at = (*at).max(i.created);
+        }
+    }
+    newest
+}
+
+/// Whether the untagged `image`, known by digest `d`, is an earlier version
+/// of its repository: a tagged image of that repository is here and the
+/// untagged one is no newer than the newest of them. A build newer than
+/// what is tagged was pulled by digest on purpose: a pin, not a leftover.
+pub fn is_earlier(image: &LocalImage, d: &Reference, newest: &HashMap<(String, String), i64>) -> bool {
+    newest.get(&(d.registry.clone(), d.repository.clone())).is_some_and(|&at| image.created <= at)
 }
 
 /// One line of `freshen list`.
@@ -114,6 +133,10 @@ pub struct Row {
     /// On hold (`freshen hold`): never upgraded, shown as kept back.
     pub held: bool,
     pub version: VersionView,
+    /// The registry's new image must wait out its minimum age.
+    pub cooldown: Option<crate::core::controls::Cooldown>,
+    /// The registry's new image is a version the user skipped.
+    pub skipped: Option<crate::core::skips::Skip>,
 }
 
 impl Row {
@@ -131,6 +154,40 @@ impl Row {
             size: image.size,
             held: false,
             version: VersionView::default(),
+            cooldown: None,
+            skipped: None,
+        }
+    }
+}
+
+/// Marks the rows whose update is skipped or waits out its minimum age.
+pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::skips::Controls) {
+    use crate::core::skips::HoldBack;
+    let entries: HashMap<&str, &crate::core::state::Entry> =
+        state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
+    for r in rows.iter_mut() {
+        let key = r.reference.to_string();
+        // A skipped newer tag is not a candidate any more.
+        let tag_skip = r
+            .version
+            .candidate
+            .as_ref()
+            .and_then(|c| controls.skips.covering(&key, None, Some(&c.tag)))
+            .cloned();
+        if let Some(s) = tag_skip {
+            r.version.candidate = None;
+            if r.status != Status::Upgradable {
+                r.skipped = Some(s);
+            }
+        }
+        if r.status != Status::Upgradable {
+            continue;
+        }
+        let Some(e) = entries.get(key.as_str()).filter(|e| e.image_id == r.image_id) else { continue };
+        match controls.hold_back(e) {
+            Some(HoldBack::Skipped(s)) => r.skipped = Some(s.clone()),
+            Some(HoldBack::Cooldown(c)) => r.cooldown = Some(c),
+            None => {}
         }
     }
 }
@@ -158,6 +215,8 @@ pub struct VersionView {
     /// The newest newer tag at each level (patch, minor, major), and
     /// whether the policy allows it.
     pub by_level: Vec<(NewerTag, bool)>,
+    /// A link to what changed in the candidate version.
+    pub release_notes: Option<String>,
 }
 
 /// A newer tag as a row shows it.
@@ -236,6 +295,26 @@ pub fn annotate(
             }
         }
         row.version = view;
+        if let Some(version) = row.candidate_version().map(str::to_string) {
+            let remote_source = match &row.version.candidate {
+                None => row
+                    .remote_digest
+                    .as_deref()
+                    .and_then(|d| cache.images.get(d))
+                    .and_then(|i| i.source.clone()),
+                Some(_) => None,
+            };
+            let source = remote_source.or_else(|| {
+                by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned()
+            });
+            let new_tag = row.version.candidate.as_ref().map_or(tag.as_str(), |c| c.tag.as_str());
+            row.version.release_notes = crate::core::controls::release_notes(
+                policy(&row.reference).changelog.as_deref(),
+                source.as_deref(),
+                &version,
+                Some(new_tag),
+            );
+        }
     }
 }
 
@@ -293,7 +372,12 @@ pub fn rows(
         row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
         out.push(row);
     }
+    // A version an upgrade (or a rollback) replaced is an old version, not a pin.
+    let replaced: HashSet<&str> = state.superseded.iter().map(|r| r.image_id.as_str()).collect();
     for (reference, image) in pinned(images, containers, selection) {
+        if replaced.contains(image.id.as_str()) {
+            continue;
+        }
         let mut row = Row::new(reference, Status::Pinned, image);
         row.local_digest = row.reference.digest.clone();
         out.push(row);
@@ -331,6 +415,7 @@ mod tests {
             remote_digest: remote,
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -439,5 +524,25 @@ mod tests {
         let latest = &rows[2];
         assert_eq!(latest.version, VersionView::default(), "latest is not a version and has no label");
         assert_eq!(latest.update_level(), None);
+
+        // Skipping the newer tag 16.4 of postgres:16.2, and web's new digest.
+        use crate::core::skips::{Controls, Skip};
+        let mut controls = Controls::default();
+        let skip = |reference: &str, digest: Option<String>, tag: Option<&str>| Skip {
+            reference: reference.into(),
+            digest,
+            tag: tag.map(String::from),
+            version: None,
+            reason: "test".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        controls.skips.record(skip("docker.io/library/postgres:16.2", None, Some("16.4")));
+        controls.skips.record(skip("docker.io/library/web:1.27", Some(d('c')), None));
+        mark_controls(&mut rows, &state, &controls);
+        assert_eq!(rows[0].version.candidate, None, "a skipped newer tag is no candidate");
+        assert_eq!(rows[0].update_level(), None);
+        assert!(rows[0].skipped.is_some());
+        assert_eq!(rows[1].skipped.as_ref().and_then(|s| s.digest.clone()), Some(d('c')));
+        assert!(rows[2].skipped.is_none());
     }
 }

@@ -25,6 +25,9 @@ pub struct Planned {
     pub old_digest: Option<String>,
     pub digest: String,
     pub to: Option<(Reference, Level)>,
+    /// The local and the new version, when both are known and differ
+    /// (`1.27.3`, `1.27.4`): the plan then names versions, not images.
+    pub versions: Option<(String, String)>,
 }
 
 impl Planned {
@@ -34,13 +37,21 @@ impl Planned {
     }
 }
 
-/// The upgradable rows to re-check and pull, and the held ones kept back.
-pub fn split_held<'r>(rows: &'r [Row], holds: &Holds) -> (Vec<&'r Row>, Vec<Reference>) {
+/// The upgradable rows to re-check and pull, and those kept back with the
+/// reason: held, a skipped version, or a new image younger than its
+/// minimum age (the rows marked by `report::mark_controls`; `now` words
+/// the wait).
+pub fn split_held<'r>(rows: &'r [Row], holds: &Holds, now: i64) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
     let mut wanted = Vec::new();
     let mut kept_back = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
-            kept_back.push(r.reference.clone());
+            kept_back.push((r.reference.clone(), "held".to_string()));
+        } else if r.skipped.is_some() {
+            kept_back.push((r.reference.clone(), "skipped".to_string()));
+        } else if let Some(c) = &r.cooldown {
+            let when = crate::core::controls::in_words(c.available_at - now);
+            kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
         } else {
             wanted.push(r);
         }
@@ -74,6 +85,7 @@ pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         remote_digest: Some(pl.digest.clone()),
         checked_at: now.to_string(),
         error: None,
+        age: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.push(record(pl, now, new_id));
@@ -102,6 +114,7 @@ pub fn retire_plan(
 /// moved: each planned tag's old version superseded, the tag gone from it
 /// (unless it moves to a newer tag, which keeps the old tag until its
 /// version is retired), and a newer tag already here landing on its image.
+#[cfg(test)]
 pub fn retirement_preview(
     state: &State,
     snapshot: &Snapshot,
@@ -110,6 +123,23 @@ pub fn retirement_preview(
     rules: &Rules,
     now: &str,
 ) -> Vec<OldVersion> {
+    retirement_preview_all(state, snapshot, plan, holds, rules, now)
+        .into_iter()
+        .filter(|(_, d)| *d == Decision::Retire)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Every old version the upgrade replaces, with what would become of it:
+/// retired, or kept and why (for the plan's `These images are kept:`).
+pub fn retirement_preview_all(
+    state: &State,
+    snapshot: &Snapshot,
+    plan: &[Planned],
+    holds: &Holds,
+    rules: &Rules,
+    now: &str,
+) -> Vec<(OldVersion, Decision)> {
     let mut simulated = state.clone();
     let mut images_after = snapshot.images.clone();
     for pl in plan {
@@ -125,24 +155,32 @@ pub fn retirement_preview(
     }
     let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
     retire_plan(&simulated, &images_after, snapshot, holds, rules, &groups)
-        .into_iter()
-        .filter(|(_, d)| *d == Decision::Retire)
-        .map(|(c, _)| c)
-        .collect()
 }
 
 /// The plan as apt shows it, before asking.
-pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVersion]) -> Vec<String> {
+///
+/// One kind of identifier: the versions when both are known, else the
+/// image ID `docker images` shows and the digest to pull, labelled as one.
+pub fn plan_lines(
+    plan: &[Planned],
+    kept_back: &[(Reference, String)],
+    to_retire: &[OldVersion],
+    kept: &[(OldVersion, String)],
+    failed: usize,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if plan.iter().any(|pl| pl.to.is_none()) {
         lines.push("The following images will be upgraded:".to_string());
         for pl in plan.iter().filter(|pl| pl.to.is_none()) {
-            lines.push(format!(
-                "  {} ({} => {})",
-                pl.reference.familiar(),
-                short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
-                short_digest(&pl.digest)
-            ));
+            lines.push(match &pl.versions {
+                Some((old, new)) => format!("  {} ({old} => {new})", pl.reference.familiar()),
+                None => format!(
+                    "  {} ({} => sha256:{})",
+                    pl.reference.familiar(),
+                    short_digest(&pl.old_id),
+                    short_digest(&pl.digest)
+                ),
+            });
         }
     }
     if plan.iter().any(|pl| pl.to.is_some()) {
@@ -155,8 +193,8 @@ pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVer
     }
     if !kept_back.is_empty() {
         lines.push("The following images have been kept back:".to_string());
-        for r in kept_back {
-            lines.push(format!("  {} (held)", r.familiar()));
+        for (r, why) in kept_back {
+            lines.push(format!("  {} ({why})", r.familiar()));
         }
     }
     if !to_retire.is_empty() {
@@ -165,11 +203,18 @@ pub fn plan_lines(plan: &[Planned], kept_back: &[Reference], to_retire: &[OldVer
             lines.push(format!("  {}", c.name));
         }
     }
+    if !kept.is_empty() {
+        lines.push("These images are kept:".to_string());
+        for (c, why) in kept {
+            lines.push(format!("  {}: {why}", c.name));
+        }
+    }
     lines.push(format!(
-        "{} upgraded, {} to retire, {} kept back.",
+        "{} upgraded, {} to retire, {} kept back{}.",
         plan.len(),
         to_retire.len(),
-        kept_back.len()
+        kept_back.len(),
+        if failed > 0 { format!(", {failed} failed") } else { String::new() }
     ));
     lines
 }
@@ -210,6 +255,7 @@ mod tests {
             remote_digest: Some(d(remote)),
             checked_at: "2026-02-28T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -241,6 +287,7 @@ mod tests {
             old_digest: Some(d(old_digest)),
             digest: d(digest),
             to: None,
+            versions: None,
         }
     }
 
@@ -252,15 +299,26 @@ mod tests {
     fn held_tags_are_kept_back_and_the_rest_wanted() {
         let (state, snap) = snapshot();
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (wanted, kept) = split_held(&rows, &Holds::default_new());
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0);
         assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
         assert!(kept.is_empty());
 
         let mut holds = Holds::default_new();
         holds.add(r("nginx:latest").to_string());
-        let (wanted, kept) = split_held(&rows, &holds);
+        let (wanted, kept) = split_held(&rows, &holds, 0);
         assert!(wanted.is_empty());
-        assert_eq!(kept, vec![r("nginx:latest")]);
+        assert_eq!(kept, vec![(r("nginx:latest"), "held".to_string())]);
+
+        // A skipped version, and one still in its cooldown, stay back too.
+        let mut marked = rows.clone();
+        marked[0].cooldown = Some(crate::core::controls::Cooldown {
+            available_at: 2 * 86_400,
+            source: crate::core::controls::AgeSource::Created,
+            min_age_seconds: 3 * 86_400,
+        });
+        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0);
+        assert!(wanted.is_empty());
+        assert_eq!(kept, vec![(r("nginx:latest"), "cooldown: available in 2 days".to_string())]);
     }
 
     #[test]
@@ -337,12 +395,12 @@ mod tests {
         let (state, snap) = snapshot();
         let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
         let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
-        let lines = plan_lines(&plan, &[r("postgres:16")], &go);
+        let lines = plan_lines(&plan, &[(r("postgres:16"), "held".to_string())], &go, &[], 0);
         assert_eq!(
             lines,
             vec![
                 "The following images will be upgraded:".to_string(),
-                format!("  nginx:latest ({} => {})", short_digest(&d('1')), short_digest(&d('b'))),
+                format!("  nginx:latest ({} => sha256:{})", short_digest(&d('a')), short_digest(&d('b'))),
                 "The following tags will be moved to newer versions:".to_string(),
                 "  redis:7 => redis:8 (major)".to_string(),
                 "The following images have been kept back:".to_string(),
@@ -352,6 +410,13 @@ mod tests {
                 "2 upgraded, 1 to retire, 1 kept back.".to_string(),
             ]
         );
-        assert_eq!(plan_lines(&[], &[], &[]), vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]);
+        assert_eq!(
+            plan_lines(&[], &[], &[], &[], 0),
+            vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]
+        );
+        assert_eq!(
+            plan_lines(&[], &[], &[], &[], 1),
+            vec!["0 upgraded, 0 to retire, 0 kept back, 1 failed.".to_string()]
+        );
     }
 }

@@ -55,15 +55,19 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let dir = &settings.state_dir;
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
-    let holds = Holds::load(dir)?;
+    let holds = crate::services::holds(settings)?;
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let host = engine.snapshot().await?;
-    let rows = report::rows(&state, &host.images, &host.containers, &selection);
-    let (wanted, kept_back) = plan::split_held(&rows, &holds);
+    let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
+    // Skipped versions and images younger than their minimum age (the one
+    // the last update applied, or --min-age) stay back, with the reason.
+    let controls = super::skip::controls(dir, settings.min_age_flag)?;
+    report::mark_controls(&mut rows, &state, &controls);
+    let (wanted, kept_back) = plan::split_held(&rows, &holds, controls.now);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -81,12 +85,20 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // The versions this would retire, as if the tags had already moved.
     let now = output::now_rfc3339();
     let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
-    let to_retire = if args.keep_previous {
-        Vec::new()
+    let (to_retire, kept): (Vec<OldVersion>, Vec<(OldVersion, String)>) = if args.keep_previous {
+        (Vec::new(), Vec::new())
     } else {
-        plan::retirement_preview(&state, &host, &plan, &holds, &rules, &now)
+        let mut go = Vec::new();
+        let mut stay = Vec::new();
+        for (c, d) in plan::retirement_preview_all(&state, &host, &plan, &holds, &rules, &now) {
+            match d {
+                Decision::Retire => go.push(c),
+                Decision::Keep(why) => stay.push((c, why)),
+            }
+        }
+        (go, stay)
     };
-    for line in plan::plan_lines(&plan, &kept_back, &to_retire) {
+    for line in plan::plan_lines(&plan, &kept_back, &to_retire, &kept, failed) {
         p.line(&line);
     }
     if plan.is_empty() || args.dry_run {
@@ -197,6 +209,10 @@ async fn recheck(
                 old_digest: r.local_digest.clone(),
                 digest,
                 to: None,
+                versions: match (&r.version.current, r.candidate_version()) {
+                    (Some(old), Some(new)) if old != new => Some((old.clone(), new.to_string())),
+                    _ => None,
+                },
             }),
             Ok((status, _)) => {
                 p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
@@ -275,6 +291,7 @@ async fn plan_tag_moves(
                 old_digest: row.local_digest.clone(),
                 digest,
                 to: Some((m.to.clone(), m.level)),
+                versions: None,
             }),
             Err(e) => {
                 failed += 1;

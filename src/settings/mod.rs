@@ -44,6 +44,9 @@ pub struct ConfigFile {
     pub keep: Option<usize>,
     /// autoremove spares versions replaced more recently than this (`7d`).
     pub older_than: Option<String>,
+    /// A new image becomes an upgrade candidate only once it is this old
+    /// (`3d`; `0` for at once, the default).
+    pub min_age: Option<String>,
     /// Where `--notify` announces new updates: `[[notify]]` tables.
     #[serde(default)]
     pub notify: Vec<toml::Spanned<TargetConfig>>,
@@ -78,6 +81,12 @@ pub struct ImageSection {
     /// Never upgrade or remove matching images.
     #[serde(default)]
     pub hold: bool,
+    /// The minimum age of a new image of these images (beats the global
+    /// `min_age`).
+    pub min_age: Option<String>,
+    /// The release-notes link, a URL template with `{version}`, `{tag}`
+    /// and `{source}` (beats the link made from the source label).
+    pub changelog: Option<String>,
 }
 
 /// `[unattended]` as written.
@@ -128,6 +137,10 @@ pub struct Settings {
     /// From the config file; flags beat it (see [`Settings::retire`]).
     keep: Option<usize>,
     older_than: Option<String>,
+    /// The global `min_age` of the config file, in seconds.
+    min_age: u64,
+    /// `--min-age` of `update`, `check` or `upgrade`, in seconds.
+    pub min_age_flag: Option<u64>,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -141,9 +154,16 @@ pub struct RetireSettings {
 
 impl Settings {
     pub fn resolve(global: &GlobalArgs, check: Option<&CheckOptions>) -> Result<Settings> {
+        // `--config FILE` must exist; FRESHEN_CONFIG and the default path
+        // may be absent (packagers and tests point at files not written yet).
+        if let Some(p) = &global.config {
+            if !p.exists() {
+                return Err(Error::CommandLine(format!("config file {} does not exist", p.display())));
+            }
+        }
         let config_path = match &global.config {
             Some(p) => Some(p.clone()),
-            None => default_config_path(),
+            None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
         };
         let config = match &config_path {
             Some(p) => load_config(p, global.config.is_some())?,
@@ -154,11 +174,26 @@ impl Settings {
         Ok(settings)
     }
 
+    /// `upgrade --min-age`.
+    pub fn with_min_age(mut self, text: Option<&str>) -> Result<Settings> {
+        if let Some(text) = text {
+            self.min_age_flag =
+                Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?);
+        }
+        Ok(self)
+    }
+
+    /// The minimum age `update` applies to a tag: `--min-age`, else the
+    /// image's `min_age`, else the global one.
+    pub fn min_age_for(&self, reference: &Reference) -> u64 {
+        self.min_age_flag.unwrap_or_else(|| self.image_policy(reference).min_age)
+    }
+
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
             let d = crate::core::time::positive_duration(text)
-                .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
+                .map_err(|e| Error::CommandLine(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
         Ok(self)
@@ -169,20 +204,25 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => default_state_dir()?,
         };
+        if state_dir.exists() && !state_dir.is_dir() {
+            return Err(Error::StateDirIsFile(state_dir));
+        }
         let concurrency =
             check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 1024 {
-            return Err(Error::Usage(format!("concurrency must be between 1 and 1024, not {concurrency}")));
+            return Err(Error::CommandLine(format!(
+                "concurrency must be between 1 and 1024, not {concurrency}"
+            )));
         }
         let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
-            return Err(Error::Usage(format!(
-                "timeout must be a number of seconds between 0 and 3600, not {timeout}"
+        if !(timeout.is_finite() && (1.0..=3600.0).contains(&timeout)) {
+            return Err(Error::CommandLine(format!(
+                "timeout must be a number of seconds between 1 and 3600, not {timeout}"
             )));
         }
         let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
         if retries > 10 {
-            return Err(Error::Usage(format!("retries must be at most 10, not {retries}")));
+            return Err(Error::CommandLine(format!("retries must be at most 10, not {retries}")));
         }
         let mut insecure = config.insecure_registries;
         insecure.extend(global.insecure_registries.iter().cloned());
@@ -237,9 +277,22 @@ impl Settings {
                 daemon_json,
                 verbose: global.verbose,
             },
-            output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
+            output: OutputSettings {
+                quiet: global.quiet,
+                verbose: global.verbose,
+                color,
+                width: table_width(),
+            },
             exclude,
             keep: config.keep,
+            min_age_flag: match check.and_then(|c| c.min_age.as_deref()) {
+                Some(text) => Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?),
+                None => None,
+            },
+            min_age: match &config.min_age {
+                Some(text) => parse_min_age(text).map_err(Error::Usage)?,
+                None => 0,
+            },
             older_than: config.older_than,
             config_path: None,
             notify: config.checked.notify,
@@ -258,14 +311,23 @@ impl Settings {
         older_than: Option<&str>,
         exclude: &[String],
     ) -> Result<RetireSettings> {
+        // A bad value on the command line exits 2; one from the config file 1.
+        let from_flag = older_than.is_some();
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::core::time::duration_secs(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::time::duration_secs(d).map_err(|e| {
+                if from_flag {
+                    Error::CommandLine(e)
+                } else {
+                    Error::Usage(e)
+                }
+            })?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
         for p in exclude {
-            patterns
-                .push(Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))?);
+            patterns.push(
+                Pattern::new(p).map_err(|e| Error::CommandLine(format!("bad exclude pattern '{p}': {e}")))?,
+            );
         }
         Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
     }
@@ -274,9 +336,14 @@ impl Settings {
     /// `[images."PATTERN"]` section (the pattern with the most characters
     /// that are not `*` or `?`; on a tie, the one that sorts first), else
     /// the default (every level, every tag, not held).
+    /// The patterns of the `[images."…"]` sections with `hold = true`.
+    pub fn held_sections(&self) -> Vec<String> {
+        self.images.iter().filter(|(_, s)| s.hold).map(|(p, _)| p.to_string()).collect()
+    }
+
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
         match self.images.iter().find(|(p, _)| p.matches(reference)) {
-            None => ImagePolicy::default(),
+            None => ImagePolicy { min_age: self.min_age, ..ImagePolicy::default() },
             Some((pattern, section)) => ImagePolicy {
                 rules: TagRules {
                     max_level: section.policy.unwrap_or(Level::Major),
@@ -285,8 +352,26 @@ impl Settings {
                 },
                 hold: section.hold,
                 section: Some(pattern.to_string()),
+                min_age: section
+                    .min_age
+                    .as_deref()
+                    .and_then(|t| parse_min_age(t).ok())
+                    .unwrap_or(self.min_age),
+                changelog: section.changelog.clone(),
             },
         }
+    }
+}
+
+/// A minimum age: a duration (`3d`, `12h`, `1d12h`) or `0` for none, in
+/// seconds.
+pub fn parse_min_age(text: &str) -> std::result::Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    match crate::core::time::duration_secs(text) {
+        Ok(secs) if secs >= 0 => Ok(secs as u64),
+        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 3d, 12h or 1d12h, or 0")),
     }
 }
 
@@ -330,6 +415,20 @@ fn default_state_dir() -> Result<PathBuf> {
             "cannot tell where to keep state: set HOME, XDG_STATE_HOME or FRESHEN_STATE_DIR".into(),
         )),
     }
+}
+
+/// The width `list` fits its table to: `COLUMNS` when set, else the
+/// terminal's when stdout is one, else none (piped output is not cut).
+fn table_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        if n > 0 {
+            return Some(n);
+        }
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w as usize).filter(|&w| w > 0)
 }
 
 fn default_config_path() -> Option<PathBuf> {
@@ -405,9 +504,30 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
             None => detail,
         },
     };
+    if let Some(text) = &config.min_age {
+        if let Err(e) = parse_min_age(text) {
+            return Err(bad("min_age", format!("key 'min_age': {e}")));
+        }
+    }
     for (key, section) in &config.images {
         if let Err(e) = Pattern::new(key) {
             return Err(bad(key, format!("key 'images.\"{key}\"': not an image pattern ({e})")));
+        }
+        if let Some(text) = &section.min_age {
+            if let Err(e) = parse_min_age(text) {
+                return Err(bad(key, format!("key 'images.\"{key}\".min_age': {e}")));
+            }
+        }
+        if let Some(t) = &section.changelog {
+            if !(t.starts_with("https://") || t.starts_with("http://")) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "key 'images.\"{key}\".changelog': '{t}' is not an http:// or https:// URL template \
+                         (like \"https://example.org/changes/{{version}}\")"
+                    ),
+                ));
+            }
         }
         for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
             if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
@@ -572,6 +692,38 @@ mod tests {
         let none = settings_with("").image_policy(&r("redis:7"));
         assert_eq!(none, ImagePolicy::default());
         assert_eq!(none.rules.max_level, Level::Major);
+    }
+
+    #[test]
+    fn minimum_ages_and_changelog_templates() {
+        let s = settings_with(
+            "min_age = \"2d\"\n\
+             [images.\"postgres\"]\nmin_age = \"12h\"\nchangelog = \"https://x.example/{version}\"\n\
+             [images.\"redis\"]\nmin_age = \"0\"\n\
+             [images.\"nginx\"]\npolicy = \"minor\"\n",
+        );
+        let r = |x: &str| Reference::parse(x).unwrap();
+        let pg = s.image_policy(&r("postgres:16.2"));
+        assert_eq!((pg.min_age, pg.changelog.as_deref()), (12 * 3600, Some("https://x.example/{version}")));
+        assert_eq!(s.image_policy(&r("redis:7")).min_age, 0, "0 turns it off for the section");
+        assert_eq!(s.image_policy(&r("nginx:1")).min_age, 2 * 86_400, "a section without one: the global");
+        assert_eq!(s.image_policy(&r("alpine:3")).min_age, 2 * 86_400);
+        assert_eq!(s.min_age_for(&r("postgres:16.2")), 12 * 3600);
+        let flagged = s.clone().with_min_age(Some("1h")).unwrap();
+        assert_eq!(flagged.min_age_for(&r("postgres:16.2")), 3600, "--min-age beats the config");
+        assert!(s.with_min_age(Some("soon")).unwrap_err().to_string().contains("--min-age: 'soon'"));
+        assert_eq!(parse_min_age("1d12h"), Ok(36 * 3600));
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "keep = 1\nmin_age = \"3 days\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /c.toml: line 2, key 'min_age': '3 days' is not a duration"),
+            "{e}"
+        );
+        let e = parse_config(p, "[images.\"pg\"]\nmin_age = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".min_age'"), "{e}");
+        let e =
+            parse_config(p, "[images.\"pg\"]\nchangelog = \"ftp://x/{version}\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".changelog': 'ftp://x/{version}' is not an http"), "{e}");
     }
 
     #[test]

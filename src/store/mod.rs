@@ -7,6 +7,7 @@
 
 mod holds;
 mod notified;
+mod skips;
 mod state;
 mod tagcache;
 
