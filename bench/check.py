@@ -1,28 +1,45 @@
 #!/usr/bin/env python3
-"""Benchmark of `freshen update` and `freshen list --upgradable`.
+"""Benchmark of `freshen update` and `freshen list --upgradable`, one command.
 
-Sets up the real registry (docker-registry) with N distinct images spread over
-several repositories, all present locally, and puts a latency-adding proxy in
-front of it that counts the requests it forwards. Then it runs the real freshen
-binary and reports, per N: wall time, requests per image, peak RSS, and the
-ratio of wall time to the floor (ceil(N / concurrency) round trips plus one
-authentication per registry; this registry has no authentication).
+    python3 bench/check.py
 
-Usage: bench/check.py [--sizes 100,500,2000] [--latency-ms 20] [--runs 3]
-                      [--binary target/release/freshen] [--json bench/results.json]
+builds the release binary (cargo, if it is not up to date), starts a private
+docker-registry on a free loopback port behind a proxy on 127.0.0.1:5099 that
+adds 20 ms to every request and counts requests and connections, and for each
+size N (200 and 2000 by default):
 
-The setup (registry storage and local images under 127.0.0.1:PROXY_PORT/bench/)
-is kept between runs and reused; --clean removes it.
+  * makes N distinct images exist both in the registry and in the engine,
+    20 per repository (127.0.0.1:5099/freshen-bench/rR:tI), with correct
+    RepoTags and RepoDigests: manifests and configs are pushed through the
+    registry API (one shared layer), the engine pulls them (no builds);
+  * moves every tenth tag in the registry to a new digest (outdated);
+  * runs `freshen update` cold (empty state) then warm (the state that cold
+    run left), three times, and takes medians: wall time, requests per image
+    and connections seen at the proxy, peak RSS;
+  * times `freshen list --upgradable` from that state;
+  * times the bare-client reference: the same N manifest HEADs, with the same
+    Accept header, all sent at once by `curl --parallel` (the concurrency a
+    tool without a bound uses), and the same at freshen's bound;
+  * times the engine's `GET /images/json` (what freshen has to wait for).
+
+It prints a Markdown table and writes bench/results.json. On exit it removes
+its own images (127.0.0.1:PORT/freshen-bench/*) and registry storage unless
+--keep is given; a later run reuses kept images.
+
+Needs: docker (daemon on /var/run/docker.sock or DOCKER_HOST=unix://…),
+docker-registry (Debian package `docker-registry`), curl, cargo.
 """
 
 import argparse
 import asyncio
 import gzip
 import hashlib
+import http.client
 import io
 import json
 import math
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -32,12 +49,24 @@ import tarfile
 import tempfile
 import threading
 import time
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 WORK = os.environ.get("FRESHEN_BENCH_DIR", "/tmp/freshen-bench")
-PER_REPO = 20  # images per repository: image i lives in bench/r{i // PER_REPO}
+NAMESPACE = "freshen-bench"
+PER_REPO = 20  # image i lives in freshen-bench/r{i // PER_REPO}
+OUTDATED_EVERY = 10  # image i is outdated when i % 10 == 0
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
+LAYER_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+# What freshen sends (registry::MANIFEST_ACCEPT), for the curl reference.
+ACCEPT = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+)
+CURL_MAX_PARALLEL = 300  # curl 7.x caps --parallel-max here; more processes go beyond it
 
 
 def log(msg):
@@ -45,74 +74,87 @@ def log(msg):
 
 
 # --------------------------------------------------------------------------
-# The latency proxy: HTTP/1.1 with keep-alive on both sides, one upstream
-# connection per downstream connection. It delays every request by the
-# configured latency before forwarding it and counts what it forwards.
+# The latency proxy: HTTP/1.1 keep-alive on both sides, one upstream
+# connection per downstream connection. Every request waits `latency` before
+# it is forwarded; requests (by method) and new connections are counted.
 # --------------------------------------------------------------------------
 class Proxy:
     def __init__(self, listen_port, upstream_port):
         self.listen_port = listen_port
         self.upstream_port = upstream_port
         self.latency = 0.0
-        self.count = 0
-        self.by_method = {}
+        self.reset()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
+        self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         self.ready.wait(10)
+        if self.error:
+            raise SystemExit(f"cannot listen on 127.0.0.1:{listen_port} ({self.error}): pass --proxy-port")
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            asyncio.start_server(self._client, "127.0.0.1", self.listen_port, backlog=1024)
-        )
-        self.server = server
+        try:
+            self.server = self.loop.run_until_complete(
+                asyncio.start_server(self._client, "127.0.0.1", self.listen_port, backlog=4096)
+            )
+        except OSError as e:
+            self.error = e
+            self.ready.set()
+            return
         self.ready.set()
         self.loop.run_forever()
 
     def reset(self):
         self.count = 0
+        self.connections = 0
         self.by_method = {}
 
-    async def _read_head(self, reader):
-        head = await reader.readuntil(b"\r\n\r\n")
+    @staticmethod
+    async def _read_head(reader, first=b""):
+        head = first + await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         headers = {}
         for line in lines[1:]:
-            if ":" in line:
-                k, v = line.split(":", 1)
+            k, sep, v = line.partition(":")
+            if sep:
                 headers[k.strip().lower()] = v.strip()
         return head, lines[0], headers
 
-    async def _pipe_body(self, reader, writer, headers, head_only):
-        if head_only:
-            return
+    @staticmethod
+    async def _pipe_body(reader, writer, headers):
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
                 size_line = await reader.readuntil(b"\r\n")
                 writer.write(size_line)
                 size = int(size_line.split(b";")[0].strip(), 16)
-                data = await reader.readexactly(size + 2)
-                writer.write(data)
+                writer.write(await reader.readexactly(size + 2))
                 if size == 0:
-                    break
-            return
+                    return
         n = int(headers.get("content-length", "0") or 0)
         while n > 0:
             chunk = await reader.read(min(n, 1 << 16))
             if not chunk:
-                raise ConnectionError("upstream closed mid-body")
+                raise ConnectionError("closed mid-body")
             writer.write(chunk)
             n -= len(chunk)
             await writer.drain()
 
     async def _client(self, creader, cwriter):
+        self.connections += 1
         upstream = None
         try:
+            # The engine tries HTTPS first: close a TLS hello at once (as the
+            # registry itself would answer it) instead of waiting for a
+            # request line that never comes, so it falls back to HTTP.
+            first = await creader.readexactly(1)
+            if first == b"\x16":
+                return
             while True:
                 try:
-                    head, request_line, headers = await self._read_head(creader)
+                    head, request_line, headers = await self._read_head(creader, first)
+                    first = b""
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 method = request_line.split(" ", 1)[0]
@@ -124,13 +166,13 @@ class Proxy:
                     upstream = await asyncio.open_connection("127.0.0.1", self.upstream_port)
                 ureader, uwriter = upstream
                 uwriter.write(head)
-                await self._pipe_body(creader, uwriter, headers, False)
+                await self._pipe_body(creader, uwriter, headers)
                 await uwriter.drain()
                 rhead, status_line, rheaders = await self._read_head(ureader)
                 cwriter.write(rhead)
                 status = int(status_line.split(" ")[1])
-                no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-                await self._pipe_body(ureader, cwriter, rheaders, no_body)
+                if not (method == "HEAD" or status in (204, 304) or 100 <= status < 200):
+                    await self._pipe_body(ureader, cwriter, rheaders)
                 await cwriter.drain()
         except Exception:
             return
@@ -141,8 +183,66 @@ class Proxy:
 
 
 # --------------------------------------------------------------------------
-# Registry and fixture setup
+# Talking to the registry (directly, no proxy) and to the engine
 # --------------------------------------------------------------------------
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=300):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def docker_socket():
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        raise SystemExit(f"DOCKER_HOST={host}: the bench talks to the engine over a unix socket only")
+    return host[len("unix://"):]
+
+
+_local = threading.local()
+
+
+def engine(method, path, body=None):
+    """One engine API call on this thread's connection; returns (status, bytes)."""
+    for attempt in range(2):
+        conn = getattr(_local, "engine", None)
+        if conn is None:
+            conn = _local.engine = UnixHTTPConnection(docker_socket())
+        try:
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+            r = conn.getresponse()
+            return r.status, r.read()
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            _local.engine = None
+            if attempt:
+                raise
+
+
+def registry(base_port, method, path, body=None, headers=None):
+    """One registry API call on this thread's keep-alive connection."""
+    key = f"reg{base_port}"
+    for attempt in range(2):
+        conn = getattr(_local, key, None)
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=60)
+            setattr(_local, key, conn)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            return r.status, r.headers, data
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            setattr(_local, key, None)
+            if attempt:
+                raise
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -160,273 +260,461 @@ def start_registry(port):
             f"http:\n  addr: 127.0.0.1:{port}\n"
         )
     proc = subprocess.Popen(["docker-registry", "serve", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
+    for _ in range(200):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            return proc
-        except Exception:
+            if registry(port, "GET", "/v2/")[0] == 200:
+                return proc
+        except OSError:
             time.sleep(0.05)
     proc.kill()
     raise SystemExit("docker-registry did not start")
-
-
-def http(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, dict(r.headers), r.read()
 
 
 def sha(b):
     return "sha256:" + hashlib.sha256(b).hexdigest()
 
 
-def put_blob(base, repo, data):
+def put_blob(port, repo, data):
     digest = sha(data)
-    try:
-        http("HEAD", f"{base}/v2/{repo}/blobs/{digest}")
+    if registry(port, "HEAD", f"/v2/{repo}/blobs/{digest}")[0] == 200:
         return digest
-    except urllib.error.HTTPError:
-        pass
-    _, h, _ = http("POST", f"{base}/v2/{repo}/blobs/uploads/")
-    loc = h["Location"]
-    if loc.startswith("/"):
-        loc = base + loc
-    sep = "&" if "?" in loc else "?"
-    http("PUT", f"{loc}{sep}digest={digest}", data, {"Content-Type": "application/octet-stream"})
+    status, h, _ = registry(port, "POST", f"/v2/{repo}/blobs/uploads/")
+    if status != 202:
+        raise SystemExit(f"registry refused a blob upload ({status})")
+    loc = urllib.parse.urlsplit(h["Location"])
+    query = (loc.query + "&" if loc.query else "") + f"digest={digest}"
+    status, _, _ = registry(port, "PUT", f"{loc.path}?{query}", data, {"Content-Type": "application/octet-stream"})
+    if status != 201:
+        raise SystemExit(f"registry refused a blob ({status})")
     return digest
 
 
 def layer():
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as t:
-        info = tarfile.TarInfo("bench.txt")
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as t:
         payload = b"freshen bench layer\n"
-        info.size = len(payload)
-        info.mtime = 0
+        info = tarfile.TarInfo("bench.txt")
+        info.size, info.mtime = len(payload), 0
         t.addfile(info, io.BytesIO(payload))
     tar = raw.getvalue()
     return tar, gzip.compress(tar, mtime=0)
 
 
-def manifest_for(index, generation, base, repo, tar, gz):
+TAR, GZ = layer()
+
+
+def repo_of(i):
+    return f"{NAMESPACE}/r{i // PER_REPO}"
+
+
+def tag_of(i):
+    return f"t{i}"
+
+
+def image_ref(port, i):
+    return f"127.0.0.1:{port}/{repo_of(i)}:{tag_of(i)}"
+
+
+def bodies(i, generation):
+    """Config and manifest of image i; the same bytes every time, so the
+    digests match what the engine recorded in an earlier (kept) run."""
     config = json.dumps(
         {
             "architecture": "amd64",
             "os": "linux",
             "created": "2026-01-01T00:00:00Z",
-            "config": {"Labels": {"freshen.bench": str(index), "generation": str(generation)}},
-            "rootfs": {"type": "layers", "diff_ids": [sha(tar)]},
+            "config": {"Labels": {"freshen.bench": str(i), "generation": str(generation)}},
+            "rootfs": {"type": "layers", "diff_ids": [sha(TAR)]},
         },
         sort_keys=True,
     ).encode()
-    cdigest = put_blob(base, repo, config)
-    body = json.dumps(
+    manifest = json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": MANIFEST_TYPE,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config), "digest": cdigest},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(gz), "digest": sha(gz)}],
+            "config": {"mediaType": CONFIG_TYPE, "size": len(config), "digest": sha(config)},
+            "layers": [{"mediaType": LAYER_TYPE, "size": len(GZ), "digest": sha(GZ)}],
         },
         sort_keys=True,
     ).encode()
-    return body
+    return config, manifest
 
 
-def repo_of(i):
-    return f"bench/r{i // PER_REPO}"
-
-
-def ref(proxy_port, i):
-    return f"127.0.0.1:{proxy_port}/{repo_of(i)}:t{i}"
-
-
-def push_manifest(base, i, body):
-    repo = repo_of(i)
-    http("PUT", f"{base}/v2/{repo}/manifests/t{i}", body, {"Content-Type": MANIFEST_TYPE})
-
-
-def setup(n, base, proxy_port):
-    tar, gz = layer()
-    for r in range(math.ceil(n / PER_REPO)):
-        put_blob(base, f"bench/r{r}", gz)
-    have = set(
-        subprocess.run(
-            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"127.0.0.1:{proxy_port}/bench/*"],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()
+def push_image(port, i, generation):
+    config, manifest = bodies(i, generation)
+    put_blob(port, repo_of(i), config)
+    status, _, body = registry(
+        port, "PUT", f"/v2/{repo_of(i)}/manifests/{tag_of(i)}", manifest, {"Content-Type": MANIFEST_TYPE}
     )
-    missing = [i for i in range(n) if ref(proxy_port, i) not in have]
-    if not missing:
-        return
-    log(f"pushing {len(missing)} manifests and pulling them (one-time setup)")
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: push_manifest(base, i, manifest_for(i, 0, base, repo_of(i), tar, gz)), missing))
+    if status != 201:
+        raise SystemExit(f"registry refused manifest {i}: {status} {body[:200]!r}")
+    return sha(manifest)
 
-    def pull(i):
-        subprocess.run(["docker", "pull", "-q", ref(proxy_port, i)], check=True, capture_output=True)
 
-    with ThreadPoolExecutor(8) as pool:
+def local_images(proxy_port):
+    """Our images in the engine: reference → (id, repo digests)."""
+    flt = urllib.parse.quote(json.dumps({"reference": [f"127.0.0.1:{proxy_port}/{NAMESPACE}/*"]}))
+    status, body = engine("GET", f"/images/json?filters={flt}")
+    if status != 200:
+        raise SystemExit(f"engine answered {status} to images/json")
+    out = {}
+    for img in json.loads(body):
+        for t in img.get("RepoTags") or []:
+            out[t] = (img["Id"], img.get("RepoDigests") or [])
+    return out
+
+
+def pull(ref):
+    name, tag = ref.rsplit(":", 1)
+    q = urllib.parse.urlencode({"fromImage": name, "tag": tag})
+    status, body = engine("POST", f"/images/create?{q}")
+    errors = [json.loads(line).get("error") for line in body.splitlines() if line.strip()]
+    errors = [e for e in errors if e]
+    if status != 200 or errors:
+        raise SystemExit(f"pull {ref} failed: {status} {errors or body[:200]!r}")
+
+
+def remove(ref):
+    status, body = engine("DELETE", f"/images/{urllib.parse.quote(ref, safe='')}")
+    if status not in (200, 404):
+        log(f"could not remove {ref}: {status} {body[:200]!r}")
+
+
+def setup(n, reg_port, proxy_port, pool):
+    """Images 0..n-1 exist in the registry (generation 0) and in the engine,
+    pulled from it; returns the seconds each part took."""
+    t0 = time.monotonic()
+    for r in range(math.ceil(n / PER_REPO)):
+        put_blob(reg_port, f"{NAMESPACE}/r{r}", GZ)
+    digests = list(pool.map(lambda i: push_image(reg_port, i, 0), range(n)))
+    t1 = time.monotonic()
+    have = local_images(proxy_port)
+    missing = []
+    for i in range(n):
+        ref = image_ref(proxy_port, i)
+        want = f"127.0.0.1:{proxy_port}/{repo_of(i)}@{digests[i]}"
+        if ref not in have or want not in have[ref][1]:
+            missing.append(ref)
+    if missing:
+        log(f"pulling {len(missing)} images into the engine")
         list(pool.map(pull, missing))
+    t2 = time.monotonic()
+    have = local_images(proxy_port)
+    for i in range(n):
+        want = f"127.0.0.1:{proxy_port}/{repo_of(i)}@{digests[i]}"
+        if want not in have.get(image_ref(proxy_port, i), ("", []))[1]:
+            raise SystemExit(f"{image_ref(proxy_port, i)} has no RepoDigest {want} after the pull")
+    return {"registry_s": round(t1 - t0, 2), "pull_s": round(t2 - t1, 2), "pulled": len(missing)}
+
+
+def make_outdated(n, reg_port, pool, generation):
+    moved = [i for i in range(n) if i % OUTDATED_EVERY == 0]
+    list(pool.map(lambda i: push_image(reg_port, i, generation), moved))
+    return len(moved)
 
 
 # --------------------------------------------------------------------------
 # Measurements
 # --------------------------------------------------------------------------
-def run_freshen(binary, args, state_dir):
-    env = dict(os.environ, FRESHEN_STATE_DIR=state_dir, NO_COLOR="1", FRESHEN_CONFIG=os.path.join(state_dir, "none.toml"))
-    start = time.monotonic()
-    proc = subprocess.run([binary, *args], env=env, capture_output=True)
-    elapsed = time.monotonic() - start
-    out, err = proc.stdout, proc.stderr
-    return elapsed, proc.returncode, out.decode(), err.decode()
+def run_measured(argv, env):
+    """Runs argv; returns (seconds, exit code, stdout, stderr, peak RSS in
+    KiB, CPU seconds): the CPU time does not depend on what else the
+    machine is doing, the wall time does.
+
+    Linux carries a process's peak RSS across exec, so a child forked from
+    this (large) Python process would report Python's RSS when it is the
+    larger one. The measured program is therefore started by a small shell
+    in the background; the shell exits, the program is re-parented to us
+    (a child subreaper) and we wait for it ourselves."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        # The shell's stdout carries the program's pid; `exec true` leaves
+        # the program unreaped (bash, for file descriptors above 9).
+        fd = out.fileno()
+        launcher = subprocess.Popen(
+            ["/bin/bash", "-c", f'"$@" >&{fd} {fd}>&- & echo $!; exec true', "bash", *argv],
+            env=env, stdout=subprocess.PIPE, stderr=err, pass_fds=(fd,),
+        )
+        pid_line = launcher.stdout.readline()
+        launcher.wait()
+        pid = int(pid_line)
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode(), \
+            usage.ru_maxrss, cpu
 
 
-def peak_rss_kb(binary, args, state_dir):
-    env = dict(os.environ, FRESHEN_STATE_DIR=state_dir, NO_COLOR="1", FRESHEN_CONFIG=os.path.join(state_dir, "none.toml"))
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        os.execve(binary, [binary, *args], env)
-    _, _status, usage = os.wait4(pid, 0)
-    return usage.ru_maxrss
+def become_subreaper():
+    """Orphans of our children become our children (see run_measured)."""
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
+        raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: the bench needs Linux")
 
 
-ACCEPT = (
-    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-)
+def freshen_env(state_dir):
+    return dict(
+        os.environ,
+        FRESHEN_STATE_DIR=state_dir,
+        FRESHEN_CONFIG=os.path.join(state_dir, "no-config.toml"),
+        NO_COLOR="1",
+    )
 
 
-def bare_client_s(n, proxy_port, concurrency, runs):
-    """The same n HEADs sent by curl --parallel at the same concurrency,
-    through the same proxy: what the registry, the proxy and this machine
-    allow, with no engine, state or verdict work. None without curl."""
-    if not shutil.which("curl"):
-        return None
-    with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as f:
-        for i in range(n):
-            f.write(f'url = "http://127.0.0.1:{proxy_port}/v2/{repo_of(i)}/manifests/t{i}"\n-I\n-s\n-o /dev/null\n')
-        cfg = f.name
+def curl_heads(n, proxy_port, parallel, runs, proxy):
+    """The same n manifest HEADs from curl through the proxy, `parallel` at
+    a time (n: all at once, split over several curl processes beyond
+    curl's own cap). Returns (median seconds, requests, connections)."""
+    per_process = min(parallel, CURL_MAX_PARALLEL)
+    processes = max(1, math.ceil(min(parallel, n) / per_process))
+    files = []
+    for p in range(processes):
+        f = tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False)
+        for i in range(p, n, processes):
+            f.write(
+                f'url = "http://127.0.0.1:{proxy_port}/v2/{repo_of(i)}/manifests/{tag_of(i)}"\n'
+                "head\nsilent\noutput = /dev/null\n"
+            )
+        f.close()
+        files.append(f.name)
+    times, counts, conns = [], [], []
+    for _ in range(runs):
+        proxy.reset()
+        start = time.monotonic()
+        procs = [
+            subprocess.Popen(
+                ["curl", "--parallel", "--parallel-immediate", "--parallel-max", str(per_process),
+                 "-H", f"Accept: {ACCEPT}", "-K", f],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for f in files
+        ]
+        for p in procs:
+            if p.wait() != 0:
+                raise SystemExit(f"curl failed ({p.returncode})")
+        times.append(time.monotonic() - start)
+        counts.append(proxy.count)
+        conns.append(proxy.connections)
+    for f in files:
+        os.unlink(f)
+    return statistics.median(times), statistics.median(counts), statistics.median(conns)
+
+
+def engine_listing_s(runs):
     times = []
     for _ in range(runs):
         start = time.monotonic()
-        subprocess.run(
-            ["curl", "--parallel", "--parallel-max", str(concurrency), "-H", f"Accept: {ACCEPT}", "-K", cfg],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        status, _ = engine("GET", "/images/json")
         times.append(time.monotonic() - start)
-    os.unlink(cfg)
+        if status != 200:
+            raise SystemExit(f"engine answered {status} to images/json")
     return statistics.median(times)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="100,500,2000")
-    ap.add_argument("--latency-ms", type=float, default=20.0)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--binary", default="target/release/freshen")
-    ap.add_argument("--concurrency", type=int, default=None, help="passed to freshen (default: freshen's own)")
-    ap.add_argument("--proxy-port", type=int, default=5099)
-    ap.add_argument("--json", default="bench/results.json")
-    ap.add_argument("--clean", action="store_true")
-    a = ap.parse_args()
-    sizes = [int(s) for s in a.sizes.split(",")]
-    binary = os.path.abspath(a.binary)
-    if not os.path.exists(binary):
-        raise SystemExit(f"{binary} not found: run 'cargo build --release' first")
-    if a.clean:
-        shutil.rmtree(WORK, ignore_errors=True)
-        ids = subprocess.run(["docker", "images", "-q", f"127.0.0.1:{a.proxy_port}/bench/*"], capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rmi", "-f", *sorted(set(ids))], capture_output=True)
-    os.makedirs(WORK, exist_ok=True)
+def expect_summary(out, upgradable):
+    want = f"{upgradable} images can be upgraded." if upgradable != 1 else "1 image can be upgraded."
+    if want not in out:
+        raise SystemExit(f"freshen's summary is not '{want}':\n{out}")
 
-    reg_port = free_port()
-    registry = start_registry(reg_port)
-    base = f"http://127.0.0.1:{reg_port}"
-    proxy = Proxy(a.proxy_port, reg_port)
-    results = {"latency_ms": a.latency_ms, "runs": a.runs, "binary_bytes": os.path.getsize(binary), "sizes": []}
-    results["concurrency"] = a.concurrency or 32
-    try:
-        setup(max(sizes), base, a.proxy_port)
-        concurrency = a.concurrency or 32  # freshen's default
-        proxy.latency = a.latency_ms / 1000.0
-        conc_args = ["--concurrency", str(a.concurrency)] if a.concurrency else []
-        for n in sizes:
-            repos = math.ceil(n / PER_REPO)
-            # The first n images are exactly the first n / PER_REPO repositories.
-            patterns = [f"127.0.0.1:{a.proxy_port}/bench/r{r}" for r in range(repos)]
-            state = tempfile.mkdtemp(prefix="freshen-bench-state-")
-            args = ["update", *conc_args, *patterns]
-            times, counts = [], []
-            for _ in range(a.runs):
+
+def measure(n, a, binary, proxy):
+    repos = math.ceil(n / PER_REPO)
+    ours = len(local_images(a.proxy_port))
+    if ours == n:
+        patterns = [f"127.0.0.1:{a.proxy_port}/{NAMESPACE}/*"]
+    else:  # a kept setup of a larger size: select the first n images
+        patterns = [f"127.0.0.1:{a.proxy_port}/{NAMESPACE}/r{r}" for r in range(repos)]
+    conc = ["--concurrency", str(a.concurrency)] if a.concurrency else []
+    upgradable = len(range(0, n, OUTDATED_EVERY))
+    runs = {"cold": [], "warm": []}
+    list_times, list_rss = [], []
+    for _ in range(a.runs):
+        state = tempfile.mkdtemp(prefix="freshen-bench-state-")
+        try:
+            for kind in ("cold", "warm"):
                 proxy.reset()
-                t, code, out, err = run_freshen(binary, args, state)
+                t, code, out, err, rss, cpu = run_measured(
+                    [binary, "update", *conc, *patterns], freshen_env(state)
+                )
                 if code != 0:
-                    raise SystemExit(f"freshen failed ({code}):\n{out}\n{err}")
-                if "All images are up to date." not in out:
-                    raise SystemExit(f"unexpected summary:\n{out}")
-                times.append(t)
-                counts.append(proxy.count)
-            proxy.reset()
-            rss = peak_rss_kb(binary, args, state)
-            rtt = a.latency_ms / 1000.0
-            floor = math.ceil(n / concurrency) * rtt + rtt  # + one round trip to learn auth
-            wall = statistics.median(times)
-            bare = bare_client_s(n, a.proxy_port, concurrency, a.runs)
-            row = {
-                "images": n,
-                "repositories": repos,
-                "wall_s": round(wall, 3),
-                "requests": statistics.median(counts),
-                "requests_per_image": round(statistics.median(counts) / n, 3),
-                "peak_rss_mb": round(rss / 1024, 1),
-                "floor_s": round(floor, 3),
-                "wall_over_floor": round(wall / floor, 2),
-                "bare_client_s": round(bare, 3) if bare else None,
-                "wall_over_bare_client": round(wall / bare, 2) if bare else None,
-            }
-            if n == max(sizes):
-                # list --upgradable from the state, offline: make 5% upgradable first.
-                tar, gz = layer()
-                moved = list(range(0, n, 20))
-                for i in moved:
-                    push_manifest(base, i, manifest_for(i, 1, base, repo_of(i), tar, gz))
-                t, code, out, err = run_freshen(binary, args, state)
-                list_times = []
-                for _ in range(max(5, a.runs)):
-                    t, code, out, err = run_freshen(binary, ["list", "--upgradable", "--format", "json"], state)
-                    list_times.append(t)
-                upgradable = len(json.loads(out)["images"])
-                list_rss = peak_rss_kb(binary, ["list", "--upgradable"], state)
-                for i in moved:
-                    push_manifest(base, i, manifest_for(i, 0, base, repo_of(i), tar, gz))
-                row["list_upgradable_s"] = round(statistics.median(list_times), 3)
-                row["list_upgradable_rows"] = upgradable
-                row["list_peak_rss_mb"] = round(list_rss / 1024, 1)
-            results["sizes"].append(row)
+                    raise SystemExit(f"freshen update failed ({code}):\n{out}\n{err}")
+                expect_summary(out, upgradable)
+                runs[kind].append(
+                    {"s": t, "requests": proxy.count, "connections": proxy.connections, "rss_kb": rss,
+                     "cpu_s": cpu, "by_method": dict(proxy.by_method)}
+                )
+            for _ in range(max(1, a.runs)):
+                t, code, out, err, rss, _ = run_measured(
+                    [binary, "list", "--upgradable", "--format", "json", *patterns], freshen_env(state)
+                )
+                if code != 0:
+                    raise SystemExit(f"freshen list failed ({code}):\n{out}\n{err}")
+                rows = len(json.loads(out)["images"])
+                if rows != upgradable:
+                    raise SystemExit(f"list --upgradable shows {rows} images, not {upgradable}")
+                list_times.append(t)
+                list_rss.append(rss)
+        finally:
             shutil.rmtree(state, ignore_errors=True)
-            log(f"N={n}: {row}")
-    finally:
-        registry.kill()
+    row = {"images": n, "repositories": repos, "outdated": upgradable, "bench_images_in_engine": ours}
+    for kind, rs in runs.items():
+        med = lambda key: statistics.median(r[key] for r in rs)  # noqa: E731
+        row[kind] = {
+            "wall_s": round(med("s"), 3),
+            "requests_per_image": round(med("requests") / n, 3),
+            "connections": med("connections"),
+            "peak_rss_mb": round(med("rss_kb") / 1024, 1),
+            "cpu_s": round(med("cpu_s"), 3),
+            "by_method": rs[len(rs) // 2]["by_method"],
+            "all_s": [round(r["s"], 3) for r in rs],
+        }
+    row["list_upgradable_ms"] = round(statistics.median(list_times) * 1000, 1)
+    row["list_peak_rss_mb"] = round(statistics.median(list_rss) / 1024, 1)
+    bound = a.concurrency or a.default_concurrency
+    s, count, conns = curl_heads(n, a.proxy_port, n, a.runs, proxy)
+    row["curl_all_s"], row["curl_all_connections"] = round(s, 3), conns
+    if count != n:
+        raise SystemExit(f"curl sent {count} requests, not {n}")
+    s, _, _ = curl_heads(n, a.proxy_port, bound, a.runs, proxy)
+    row["curl_bounded_s"] = round(s, 3)
+    row["engine_list_ms"] = round(engine_listing_s(a.runs) * 1000, 1)
+    return row
 
-    print(f"freshen update, {a.latency_ms:g} ms added per request, concurrency {concurrency}, median of {a.runs} runs")
-    print("| images | wall (s) | latency floor (s) | wall/floor | bare client (s) | wall/bare | requests/image | peak RSS (MB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+def print_table(results):
+    bound = results["freshen_concurrency"]
+    print(
+        f"\nfreshen update, {results['latency_ms']:g} ms added per request, every tenth tag outdated, "
+        f"median of {results['runs']} runs ({results['machine']})\n"
+    )
+    print(
+        "| images | run | freshen wall (s) | curl all at once (s) | freshen/curl | requests/image "
+        f"| connections | peak RSS (MB) | CPU (s) | curl at {bound} (s) | list --upgradable (ms) | images/json (ms) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["sizes"]:
-        print(
-            f"| {r['images']} | {r['wall_s']} | {r['floor_s']} | {r['wall_over_floor']} | {r['bare_client_s']} "
-            f"| {r['wall_over_bare_client']} | {r['requests_per_image']} | {r['peak_rss_mb']} |"
-        )
-    for r in results["sizes"]:
-        if "list_upgradable_s" in r:
-            print(f"\nfreshen list --upgradable at N={r['images']} ({r['list_upgradable_rows']} upgradable): "
-                  f"{r['list_upgradable_s'] * 1000:.0f} ms, peak RSS {r['list_peak_rss_mb']} MB")
-    print(f"binary size: {results['binary_bytes'] / 1e6:.1f} MB")
-    with open(a.json, "w") as f:
-        json.dump(results, f, indent=2)
+        for kind in ("cold", "warm"):
+            k = r[kind]
+            print(
+                f"| {r['images']} | {kind} | {k['wall_s']:.2f} | {r['curl_all_s']:.2f} "
+                f"| {k['wall_s'] / r['curl_all_s']:.2f} | {k['requests_per_image']:.2f} | {k['connections']:g} "
+                f"| {k['peak_rss_mb']:.1f} | {k['cpu_s']:.2f} | {r['curl_bounded_s']:.2f} "
+                f"| {r['list_upgradable_ms']:.0f} | {r['engine_list_ms']:.0f} |"
+            )
+
+
+def cleanup(proxy_port, keep):
+    if keep:
+        log(f"kept the images and {WORK} (--keep)")
+        return
+    refs = sorted(local_images(proxy_port))
+    if refs:
+        log(f"removing {len(refs)} bench images")
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(remove, refs))
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="200,2000", help="image counts, ascending (default 200,2000)")
+    ap.add_argument("--latency-ms", type=float, default=20.0)
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement; medians are reported")
+    ap.add_argument("--binary", help="freshen binary (default: cargo build --release, target/release/freshen)")
+    ap.add_argument("--concurrency", type=int, help="passed to freshen (default: freshen's own)")
+    ap.add_argument("--proxy-port", type=int, default=5099)
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the images and registry for the next run")
+    ap.add_argument("--setup-only", action="store_true", help="create the images, measure nothing (implies --keep)")
+    a = ap.parse_args()
+    sizes = sorted(int(s) for s in a.sizes.split(","))
+    for tool in ("docker-registry", "curl"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: apt-get install docker-registry curl")
+    if a.binary:
+        binary = os.path.abspath(a.binary)
+    else:
+        log("cargo build --release")
+        subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
+        binary = os.path.join(ROOT, "target", "release", "freshen")
+    if not os.path.exists(binary):
+        raise SystemExit(f"{binary} not found")
+    become_subreaper()
+    # Every HEAD at once needs a descriptor per connection, twice in the proxy.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    a.default_concurrency = int(
+        os.environ.get("FRESHEN_BENCH_DEFAULT_CONCURRENCY", default_concurrency())
+    )
+    os.makedirs(WORK, exist_ok=True)
+    reg_port = free_port()
+    reg = start_registry(reg_port)
+    proxy = Proxy(a.proxy_port, reg_port)
+    results = {
+        "latency_ms": a.latency_ms,
+        "runs": a.runs,
+        "freshen_concurrency": a.concurrency or a.default_concurrency,
+        "machine": f"{os.cpu_count()} cores, Docker {docker_version()}",
+        "binary_bytes": os.path.getsize(binary),
+        "sizes": [],
+    }
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for n in sizes:
+                proxy.latency = 0.0
+                log(f"N={n}: setting up")
+                setup_times = setup(n, reg_port, a.proxy_port, pool)
+                log(f"N={n}: setup {setup_times}")
+                if a.setup_only:
+                    continue
+                make_outdated(n, reg_port, pool, 1)
+                proxy.latency = a.latency_ms / 1000.0
+                row = measure(n, a, binary, proxy)
+                row["setup"] = setup_times
+                results["sizes"].append(row)
+                log(f"N={n}: {json.dumps(row)}")
+                # Back to generation 0 for the next size (and a kept setup).
+                proxy.latency = 0.0
+                make_outdated(n, reg_port, pool, 0)
+    finally:
+        reg.kill()
+        reg.wait()
+        try:
+            cleanup(a.proxy_port, a.keep or a.setup_only)
+        except Exception as e:  # the results are still worth printing
+            log(f"cleanup failed: {e}")
+    if results["sizes"]:
+        print_table(results)
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+
+
+def default_concurrency():
+    """freshen's default bound, from its source (for the bounded curl run)."""
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "src")):
+        for name in files:
+            try:
+                with open(os.path.join(dirpath, name)) as f:
+                    for line in f:
+                        if "const DEFAULT_CONCURRENCY: usize" in line:
+                            return int(line.split("=")[1].strip().rstrip(";"))
+            except (OSError, ValueError):
+                pass
+    return 32
+
+
+def docker_version():
+    try:
+        status, body = engine("GET", "/version")
+        return json.loads(body).get("Version", "?")
+    except Exception:
+        return "?"
 
 
 if __name__ == "__main__":

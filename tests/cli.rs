@@ -204,6 +204,52 @@ fn upgradable_and_up_to_date() {
     assert!(!run.stdout.contains(db.as_str()), "\n{run}");
 }
 
+/// Requests per tag (issue 13): a cold update sends one HEAD per tag plus,
+/// for an outdated one, its manifest and its config (labels); the next
+/// update trusts the verdict it reached for the same local image and the
+/// same remote digest (one HEAD per tag); a tag that moved again is looked
+/// at again. (`latest` is no version: no tag listings in the counts.)
+#[test]
+fn requests_per_tag_cold_warm_and_moved_again() {
+    let t = TestEnv::new("requests_per_tag");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let app = t.reference(reg.host(), "app", "latest");
+    let db = t.reference(reg.host(), "db", "latest");
+    t.publish(&app, "v1");
+    t.publish(&db, "v1");
+    let v2 = t.publish_remote(reg, "app", "latest", "v2");
+    let requests = |run: &Run| {
+        run.stderr
+            .lines()
+            .find_map(|l| l.strip_suffix(" registry requests for 2 images"))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no request count\n{run}"))
+    };
+    let gets = |run: &Run| run.stderr.lines().filter(|l| l.starts_with("GET ")).count();
+
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), upgradable_summary(1), "\n{run}");
+    assert_eq!(requests(&run), 4, "two HEADs, the outdated tag's manifest and config\n{run}");
+    assert!(run.stderr.lines().any(|l| l == "0 tag lists listed, 1 image config read"), "\n{run}");
+
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), upgradable_summary(1), "the verdict stands\n{run}");
+    assert_eq!((requests(&run), gets(&run)), (2, 0), "one HEAD per tag\n{run}");
+    let entry = t.list(&[&pattern]).get(&app).clone();
+    assert_eq!(entry.status, "upgradable", "{:#}", entry.raw);
+    assert_eq!(entry.remote_digest.as_deref(), Some(v2.digest.as_str()));
+
+    let v3 = t.publish_remote(reg, "app", "latest", "v3");
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), upgradable_summary(1), "\n{run}");
+    assert_eq!((requests(&run), gets(&run)), (4, 2), "a new remote digest is looked at again\n{run}");
+    assert_eq!(t.list(&[&pattern]).get(&app).remote_digest.as_deref(), Some(v3.digest.as_str()));
+}
+
 /// The three summary lines, and that each update recomputes them.
 #[test]
 fn update_summary_lines() {

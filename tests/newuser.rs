@@ -709,7 +709,10 @@ fn readme_names_the_one_test_command() {
         .map(str::trim)
         .find(|l| l.starts_with("cargo test ") && !l.contains("--no-run") && !l.contains("$"))
         .expect(".ci/run runs cargo test");
-    assert!(development.contains(&format!("`{suite}`")), "README must name the suite .ci/run runs: `{suite}`");
+    assert!(
+        development.contains(&format!("`{suite}`")),
+        "README must name the suite .ci/run runs: `{suite}`"
+    );
 }
 
 /// Without a daemon (or without the registry), the test binary stops at

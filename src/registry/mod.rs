@@ -160,6 +160,11 @@ impl Registries {
         Ok(Some(auth))
     }
 
+    /// The most requests one registry has in flight (until a 429 halves it).
+    pub fn concurrency(&self) -> usize {
+        self.settings.concurrency
+    }
+
     /// Requests sent so far, token requests included.
     /// What the registries are doing, for a progress line.
     pub fn activity(&self) -> Arc<Activity> {

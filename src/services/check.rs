@@ -1,16 +1,20 @@
-//! Checks many tags at once: groups them by registry, lets the first
-//! request to each registry learn its authentication alone, then runs the
-//! rest concurrently (bounded per registry inside `registry::Host`). One
-//! tag's failure becomes that tag's `unknown` verdict; the others go on.
+//! Checks many tags at once, registry by registry. Each tag's check is one
+//! HEAD, then (only when the digest differs and no earlier verdict covers
+//! it) the manifest GETs of the multi-arch rule and the config GET for its
+//! labels, back to back. A registry sees at most its bound of requests in
+//! flight: checks run as a bounded stream, so follow-ups never queue behind
+//! thousands of HEADs and only the checks in flight hold memory. The first
+//! request to a registry learns its authentication alone. One tag's failure
+//! becomes that tag's `unknown` verdict; the others go on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::OnceCell;
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::{oneshot, OnceCell};
 use tokio::task::JoinHandle;
 
-use crate::core::image::Platform;
+use crate::core::image::{ImageConfig, Platform};
 use crate::core::reference::Reference;
 use crate::core::report::{local_digest, LocalTag};
 use crate::core::state::{Entry, RegistryInfo};
@@ -26,11 +30,57 @@ pub struct Outcome {
     /// platform, for upgradable tags (where it was learnt anyway), so its
     /// labels can be read without another manifest request.
     pub config_digests: BTreeMap<String, String>,
+    /// Remote digest → the config read right after the verdict, for
+    /// upgradable tags whose labels were not known yet.
+    pub configs: BTreeMap<String, ImageConfig>,
 }
 
-/// One check's result: the verdict, the remote digest, and the remote
-/// config digest when the check had to learn it.
-type Answer = (Status, String, Option<String>, Installed);
+/// What the last update knew, so a check can skip what it already learnt.
+pub struct Known<'a> {
+    /// Scheme and rate limits per registry.
+    pub registries: &'a BTreeMap<String, RegistryInfo>,
+    /// The last update's verdicts, by reference.
+    pub verdicts: HashMap<&'a str, &'a Entry>,
+    /// Remote digests whose config labels are already cached.
+    pub labels: BTreeSet<&'a str>,
+    /// Tags an earlier update found in the registry: never local builds,
+    /// whatever their RepoDigests say.
+    pub seen_remotely: HashSet<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    pub fn new(
+        registries: &'a BTreeMap<String, RegistryInfo>,
+        entries: &'a [Entry],
+        labels: impl IntoIterator<Item = &'a str>,
+    ) -> Known<'a> {
+        Known {
+            registries,
+            verdicts: entries.iter().map(|e| (e.reference.as_str(), e)).collect(),
+            labels: labels.into_iter().collect(),
+            seen_remotely: entries
+                .iter()
+                .filter(|e| e.remote_digest.is_some())
+                .map(|e| e.reference.as_str())
+                .collect(),
+        }
+    }
+
+    /// The last verdict for this tag if it was about the same local image
+    /// and the same remote digest: nothing that decides it has changed.
+    fn verdict(&self, t: &LocalTag<'_>, reference: &str, remote: &str) -> Option<(Status, Option<&'a str>)> {
+        let e = self.verdicts.get(reference)?;
+        (e.image_id == t.image.id
+            && e.remote_digest.as_deref() == Some(remote)
+            && matches!(e.status, Status::UpToDate | Status::Upgradable))
+        .then_some((e.status, e.local_digest.as_deref()))
+    }
+}
+
+/// One check's result: the verdict, the remote digest, the remote config
+/// digest when the check had to learn it, the config when it read it, and
+/// what it learnt of the installed digest.
+type Answer = (Status, String, Option<String>, Option<ImageConfig>, Installed);
 
 /// What a check learnt about the installed image's digest beyond what its
 /// RepoDigests say (which, on the containerd store and podman, may name a
@@ -46,10 +96,6 @@ enum Installed {
     /// None of the image's RepoDigests is in the registry: a local build.
     Unknown,
 }
-/// Whether to ask the registry about a local image's own digests when its
-/// tag is missing (engines whose local builds carry a RepoDigest), and the
-/// tags an earlier update found in the registry (never local builds).
-type Probe<'a> = Option<&'a HashSet<String>>;
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -69,13 +115,18 @@ impl Platforms {
     }
 }
 
+type HeadResult = Result<String, RegistryError>;
+
 /// HEAD requests started before the local inventory is read, for the tags
 /// the last update saw: the registry round trips overlap the engine's
 /// `images/json`, which on a host with thousands of images takes as long as
-/// the checks themselves. A tag that is gone locally just wastes one HEAD.
+/// the checks themselves. One task per registry sends them, at most the
+/// registry's bound at a time; a tag whose check no longer wants its answer
+/// (gone locally) is skipped if its turn has not come yet.
 #[derive(Default)]
 pub struct Prefetch {
-    heads: HashMap<String, JoinHandle<Result<String, RegistryError>>>,
+    heads: HashMap<String, oneshot::Receiver<HeadResult>>,
+    drivers: Vec<JoinHandle<()>>,
 }
 
 impl Prefetch {
@@ -88,112 +139,128 @@ impl Prefetch {
         for r in references.into_iter().filter(|r| r.tag.is_some()) {
             by_registry.entry(r.registry.clone()).or_default().push(r);
         }
-        let mut heads = HashMap::new();
-        for (registry, refs) in by_registry {
+        let mut prefetch = Prefetch::default();
+        let bound = registries.concurrency();
+        for (registry, mut refs) in by_registry {
+            refs.sort_by_cached_key(|r| r.to_string());
             let mut repos: Vec<String> = refs.iter().map(|r| r.repository.clone()).collect();
             repos.sort();
             repos.dedup();
             let hint = known.get(&registry).and_then(|i| i.scheme.as_deref());
             let Ok(host) = registries.host(&registry, repos, hint) else { continue };
-            // The first request learns scheme and authentication alone; the
-            // others wait for it so they start with a token, not a 401 each.
-            let gate = Arc::new(tokio::sync::RwLock::new(()));
-            let mut first = gate.clone().try_write_owned().ok();
+            let mut jobs = Vec::with_capacity(refs.len());
             for r in refs {
-                let host = host.clone();
-                let (repo, tag) = (r.repository.clone(), r.tag.clone().unwrap_or_default());
-                let handle = match first.take() {
-                    Some(guard) => tokio::spawn(async move {
-                        let result = host.tag_digest(&repo, &tag).await;
-                        drop(guard);
-                        result
-                    }),
-                    None => {
-                        let gate = gate.clone();
-                        tokio::spawn(async move {
-                            let _open = gate.read().await;
-                            host.tag_digest(&repo, &tag).await
-                        })
+                let (tx, rx) = oneshot::channel();
+                prefetch.heads.insert(r.to_string(), rx);
+                jobs.push((r.repository, r.tag.unwrap_or_default(), tx));
+            }
+            prefetch.drivers.push(tokio::spawn(async move {
+                let head = |(repo, tag, tx): (String, String, oneshot::Sender<HeadResult>)| {
+                    let host = host.clone();
+                    async move {
+                        if !tx.is_closed() {
+                            let _ = tx.send(host.tag_digest(&repo, &tag).await);
+                        }
                     }
                 };
-                heads.insert(r.to_string(), handle);
-            }
+                let mut jobs = jobs.into_iter();
+                // The first request learns scheme and authentication alone;
+                // the others then start with a token, not a 401 each.
+                if let Some(first) = jobs.next() {
+                    head(first).await;
+                }
+                stream::iter(jobs).for_each_concurrent(bound, head).await;
+            }));
         }
-        Prefetch { heads }
+        prefetch
     }
 
-    fn take(&mut self, reference: &str) -> Option<JoinHandle<Result<String, RegistryError>>> {
+    fn take(&mut self, reference: &str) -> Option<oneshot::Receiver<HeadResult>> {
         self.heads.remove(reference)
     }
 }
 
 impl Drop for Prefetch {
     fn drop(&mut self) {
-        for h in self.heads.values() {
-            h.abort();
+        for d in &self.drivers {
+            d.abort();
         }
     }
 }
 
-type Item<'t, 'i> = (&'t LocalTag<'i>, Option<JoinHandle<Result<String, RegistryError>>>);
+/// Where a check gets its tag's current digest from.
+enum Head {
+    /// Ask the registry now.
+    Ask,
+    /// A prefetch is (or was) asking.
+    Prefetched(oneshot::Receiver<HeadResult>),
+    /// Already asked.
+    Done(HeadResult),
+}
+
+type Item<'t, 'i> = (&'t LocalTag<'i>, Head);
 
 pub async fn check_all(
     engine: &Engine,
     registries: &Registries,
     targets: &[LocalTag<'_>],
-    known: &BTreeMap<String, RegistryInfo>,
-    seen_remotely: &HashSet<String>,
+    known: &Known<'_>,
     checked_at: &str,
     mut prefetch: Prefetch,
 ) -> Outcome {
     let mut by_registry: BTreeMap<&str, Vec<Item<'_, '_>>> = BTreeMap::new();
     for t in targets {
-        let head = prefetch.take(&t.reference.to_string());
+        let head = prefetch.take(&t.reference.to_string()).map_or(Head::Ask, Head::Prefetched);
         by_registry.entry(t.reference.registry.as_str()).or_default().push((t, head));
     }
+    // Prefetched tags that are not here any more: their HEADs are skipped.
+    prefetch.heads.clear();
     let platforms = Platforms::default();
+    let bound = registries.concurrency();
     // Where a local build has a RepoDigest of its own (containerd store,
     // podman), a tag the registry does not know needs a second look before
     // it is called an error.
-    // A tag an earlier update found in the registry is no local build,
-    // whatever its RepoDigests say.
-    let probe = match engine.model().await {
-        Ok(model) if !model.repo_digests_prove_a_pull() => Some(seen_remotely),
-        _ => None,
-    };
+    let probe = matches!(engine.model().await, Ok(model) if !model.repo_digests_prove_a_pull());
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
         let mut repos: Vec<String> = group.iter().map(|(t, _)| t.reference.repository.clone()).collect();
         repos.sort();
         repos.dedup();
-        let hint = known.get(registry).and_then(|i| i.scheme.as_deref());
+        let hint = known.registries.get(registry).and_then(|i| i.scheme.as_deref());
         let host = registries.host(registry, repos, hint);
         if let Ok(h) = &host {
             hosts.push(h.clone());
         }
-        let platforms = &platforms;
+        let ctx = Ctx { engine, platforms: &platforms, known, probe };
         async move {
             match host {
                 Err(e) => group
                     .iter()
-                    .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None))
+                    .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None, None))
                     .collect::<Vec<_>>(),
-                Ok(host) => check_group(engine, &host, group, platforms, probe, checked_at).await,
+                Ok(host) => check_group(ctx, &host, group, bound, checked_at).await,
             }
         }
     });
     let mut config_digests = BTreeMap::new();
+    let mut configs = BTreeMap::new();
     let entries: Vec<Entry> = futures_util::future::join_all(groups)
         .await
         .into_iter()
         .flatten()
-        .map(|(entry, config)| {
-            if let Some(c) = config.filter(|_| entry.status == Status::Upgradable) {
-                config_digests.insert(entry.reference.clone(), c);
+        .map(|(entry, config_digest, config)| {
+            if entry.status == Status::Upgradable {
+                if let Some(c) = config_digest {
+                    config_digests.insert(entry.reference.clone(), c);
+                }
+                if let (Some(c), Some(remote)) = (config, &entry.remote_digest) {
+                    configs.insert(remote.clone(), c);
+                }
             }
             entry
         })
         .collect();
+    drop(prefetch);
     let mut infos = BTreeMap::new();
     for h in hosts {
         infos.insert(
@@ -201,93 +268,104 @@ pub async fn check_all(
             RegistryInfo { scheme: Some(h.scheme().as_str().to_string()), rate_limit: h.rate_limit() },
         );
     }
-    Outcome { entries, registries: infos, config_digests }
+    Outcome { entries, registries: infos, config_digests, configs }
+}
+
+type Checked = (Entry, Option<String>, Option<ImageConfig>);
+
+/// What every check of one run shares.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    engine: &'a Engine,
+    platforms: &'a Platforms,
+    known: &'a Known<'a>,
+    /// Whether a tag the registry lacks needs a look at the image's own
+    /// digests before it is called an error (see `check_all`).
+    probe: bool,
 }
 
 async fn check_group(
-    engine: &Engine,
+    ctx: Ctx<'_>,
     host: &Host,
     group: Vec<Item<'_, '_>>,
-    platforms: &Platforms,
-    probe: Probe<'_>,
+    bound: usize,
     checked_at: &str,
-) -> Vec<(Entry, Option<String>)> {
-    let mut out = Vec::with_capacity(group.len());
-    let prefetched = group.iter().any(|(_, h)| h.is_some());
+) -> Vec<Checked> {
+    let prefetched = group.iter().any(|(_, h)| matches!(h, Head::Prefetched(_)));
     let mut items = group.into_iter();
+    let mut first = None;
     if !prefetched {
-        // Nobody has talked to this registry yet: the first request learns
-        // the scheme and the authentication alone.
-        if let Some((t, head)) = items.next() {
-            out.push(with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at));
+        // Nobody has talked to this registry yet: the first HEAD learns the
+        // scheme and the authentication alone; the rest of its check (and
+        // every other check) then runs in the stream.
+        if let Some((t, _)) = items.next() {
+            let tag = t.reference.tag.as_deref().unwrap_or("latest");
+            first = Some((t, Head::Done(host.tag_digest(&t.reference.repository, tag).await)));
         }
     }
-    let mut pending: FuturesUnordered<_> = items
+    stream::iter(first.into_iter().chain(items))
         .map(|(t, head)| async move {
-            with_config(t, check_one(engine, host, t, platforms, probe, head).await, checked_at)
+            let reference = t.reference.to_string();
+            match check_one(ctx, host, t, &reference, head).await {
+                Ok((status, remote, digest, config, installed)) => {
+                    let mut entry = entry_for(t, Ok((status, remote)), checked_at);
+                    match installed {
+                        Installed::FromEngine => {}
+                        Installed::Is(digest) => entry.local_digest = Some(digest),
+                        Installed::Unknown => entry.local_digest = None,
+                    }
+                    (entry, digest, config)
+                }
+                Err(e) => (entry_for(t, Err(e), checked_at), None, None),
+            }
         })
-        .collect();
-    while let Some(e) = pending.next().await {
-        out.push(e);
-    }
-    out
+        .buffer_unordered(bound)
+        .collect()
+        .await
 }
 
 /// Checks one tag now: `upgrade`'s re-check right before it pulls, with
-/// the same rules as `update`.
+/// the same rules as `update` (and no earlier verdict taken on trust).
 pub async fn check_now(
     engine: &Engine,
     host: &Host,
     t: &LocalTag<'_>,
 ) -> Result<(Status, String), RegistryError> {
-    check_one(engine, host, t, &Platforms::default(), None, None)
-        .await
-        .map(|(status, remote, _, _)| (status, remote))
-}
-
-fn with_config(
-    t: &LocalTag<'_>,
-    result: Result<Answer, RegistryError>,
-    checked_at: &str,
-) -> (Entry, Option<String>) {
-    match result {
-        Ok((status, remote, config, installed)) => {
-            let mut entry = entry_for(t, Ok((status, remote)), checked_at);
-            match installed {
-                Installed::FromEngine => {}
-                Installed::Is(digest) => entry.local_digest = Some(digest),
-                Installed::Unknown => entry.local_digest = None,
-            }
-            (entry, config)
-        }
-        Err(e) => (entry_for(t, Err(e), checked_at), None),
-    }
+    let nothing = BTreeMap::new();
+    let known = Known::new(&nothing, &[], []);
+    let reference = t.reference.to_string();
+    let ctx = Ctx { engine, platforms: &Platforms::default(), known: &known, probe: false };
+    check_one(ctx, host, t, &reference, Head::Ask).await.map(|(status, remote, ..)| (status, remote))
 }
 
 /// The verdict for one tag, and the digest the registry reported.
 async fn check_one(
-    engine: &Engine,
+    ctx: Ctx<'_>,
     host: &Host,
     t: &LocalTag<'_>,
-    platforms: &Platforms,
-    probe: Probe<'_>,
-    head: Option<JoinHandle<Result<String, RegistryError>>>,
+    reference: &str,
+    head: Head,
 ) -> Result<Answer, RegistryError> {
+    let Ctx { engine, platforms, known, probe } = ctx;
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
     let answer = match head {
-        Some(h) => h.await.unwrap_or_else(|e| {
-            Err(RegistryError { kind: ErrorKind::BadResponse, message: format!("check interrupted: {e}") })
-        }),
-        None => host.tag_digest(repo, tag).await,
+        Head::Done(result) => result,
+        Head::Prefetched(rx) => match rx.await {
+            Ok(result) => result,
+            // The prefetch stopped before this tag's turn: ask now.
+            Err(_) => host.tag_digest(repo, tag).await,
+        },
+        Head::Ask => host.tag_digest(repo, tag).await,
     };
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let remote = match answer {
         Ok(remote) => remote,
         Err(e)
             if e.kind == ErrorKind::NotFound
+                && probe
                 && !digests.is_empty()
-                && probe.is_some_and(|seen| !seen.contains(&t.reference.to_string())) =>
+                && !known.seen_remotely.contains(reference) =>
         {
             // The tag is not there; were any of the image's digests ever?
             for d in &digests {
@@ -296,13 +374,23 @@ async fn check_one(
                     _ => return Err(e),
                 }
             }
-            return Ok((Status::LocalOnly, String::new(), None, Installed::Unknown));
+            return Ok((Status::LocalOnly, String::new(), None, None, Installed::Unknown));
         }
         Err(e) => return Err(e),
     };
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote, None, Installed::FromEngine));
+        return Ok((Status::UpToDate, remote, None, None, Installed::FromEngine));
+    }
+    if let Some((status, installed)) = known.verdict(t, reference, &remote) {
+        // Same image, same remote digest: the last update's answer stands,
+        // including what it learnt of the installed digest.
+        let installed = match (probe, installed) {
+            (false, _) => Installed::FromEngine,
+            (true, Some(d)) => Installed::Is(d.to_string()),
+            (true, None) => Installed::Unknown,
+        };
+        return Ok((status, remote, None, None, installed));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
@@ -315,7 +403,7 @@ async fn check_one(
         Next::Done(s) => {
             if let Manifest::Image { config_digest } = &manifest {
                 config = Some(config_digest.clone());
-                if probe.is_some() && s == Status::UpToDate {
+                if probe && s == Status::UpToDate {
                     installed = Installed::Is(remote.clone());
                 }
             }
@@ -341,7 +429,15 @@ async fn check_one(
             }
         },
     };
-    if probe.is_some() && status == Status::Upgradable && !digests.is_empty() {
+    // Its labels (version, revision) right away rather than in a pass after
+    // every check; a failure here is left to that pass, which warns.
+    let labels = match &config {
+        Some(c) if status == Status::Upgradable && !known.labels.contains(remote.as_str()) => {
+            host.image_config(repo, c).await.ok()
+        }
+        _ => None,
+    };
+    if probe && status == Status::Upgradable && !digests.is_empty() {
         // Upgradable, and the image's own digests: were any ever pushed?
         let mut pushed = false;
         for d in &digests {
@@ -357,7 +453,7 @@ async fn check_one(
             installed = Installed::Unknown;
         }
     }
-    Ok((status, remote, config, installed))
+    Ok((status, remote, config, labels, installed))
 }
 
 /// What the registry says when it has never seen a name (or will not say).

@@ -1,8 +1,9 @@
 //! The version half of an update, after the digest checks: list the tags
 //! of repositories whose local tag is a version (when the cached listing
 //! is older than the TTL), and read the config labels of images that can
-//! be upgraded (once per remote digest; they never change). Failures here
-//! never change a verdict; they become warnings and the old listing stays.
+//! be upgraded (once per remote digest; they never change) where the check
+//! itself could not read them right after its verdict. Failures here never
+//! change a verdict; they become warnings and the old listing stays.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -8,7 +8,7 @@ use crate::core::controls::Age;
 use crate::core::report::{self, Row, Selection};
 use crate::core::skips::{Controls, HoldBack, Skips};
 use crate::core::state::{Entry, RegistryInfo, State};
-use crate::core::tagcache::TagCache;
+use crate::core::tagcache::{RemoteImage, TagCache};
 use crate::core::update::merge_update;
 use crate::core::verdict::Status;
 use crate::engine::Engine;
@@ -65,6 +65,14 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         }
         Err(e) => return Err(e),
     };
+    // The engine lists the local images while the registry clients load
+    // their TLS roots (tens of milliseconds) and the prefetch starts.
+    let docker_host = settings.docker_host.clone();
+    let listing = tokio::spawn(async move {
+        let engine = Engine::connect(docker_host.as_deref()).await?;
+        let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+        Ok::<_, Error>((engine, images, containers))
+    });
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
@@ -79,11 +87,11 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
             .filter(|r| selection.matches(r)),
         &old.registries,
     );
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let (engine, images, containers) =
+        listing.await.map_err(|e| Error::Internal(format!("listing the local images failed: {e}")))??;
     if p.verbose() {
         crate::services::say_engine(&engine, p).await;
     }
-    let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
     let targets = report::targets(&images, &selection);
     let registry_count = targets
         .iter()
@@ -109,15 +117,18 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         std::sync::Arc::new(move || activity.silent(output::waiting::QUIET_FOR)),
     );
     let checked_at = output::now_rfc3339();
-    let seen: std::collections::HashSet<String> =
-        old.entries.iter().filter(|e| e.remote_digest.is_some()).map(|e| e.reference.clone()).collect();
-    let mut outcome =
-        check::check_all(&engine, &registries, &targets, &old.registries, &seen, &checked_at, prefetch).await;
-    let now = output::now_unix();
     let mut cache = TagCache::load(dir);
-    let pass =
+    let known = check::Known::new(&old.registries, &old.entries, cache.images.keys().map(String::as_str));
+    let mut outcome = check::check_all(&engine, &registries, &targets, &known, &checked_at, prefetch).await;
+    let now = output::now_unix();
+    // Labels read right after a verdict, so the pass below skips them.
+    for (remote, config) in &outcome.configs {
+        cache.images.insert(remote.clone(), RemoteImage::from_config(config, now));
+    }
+    let mut pass =
         tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
             .await;
+    pass.configs += outcome.configs.len();
     waiting.finish();
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {

@@ -17,7 +17,7 @@ use crate::notify::{Target, TargetConfig};
 use crate::output::OutputSettings;
 use crate::registry::RegistrySettings;
 
-pub const DEFAULT_CONCURRENCY: usize = 32;
+pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
 pub const DEFAULT_RETRIES: u32 = 3;
 /// How long a repository's tag listing is reused before it is asked for again.
