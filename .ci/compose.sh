@@ -55,6 +55,7 @@ apt_private=(
     -o "Dir::State::Lists=$work/lists"
     -o "Dir::Cache::Archives=$work/archives"
     -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=root"
 )
 
 log "compose: fetching the trixie package list from $archive (private lists in $work)"
