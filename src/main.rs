@@ -1,30 +1,17 @@
 //! freshen: apt for container images. `main` only parses the command line
 //! and hands over to `run`.
 
-mod announce;
-mod checker;
 mod cli;
 mod commands;
-mod docker;
+mod core;
+mod engine;
 mod error;
-mod holds;
-mod monitor;
 mod notify;
-mod reference;
+mod output;
 mod registry;
-mod render;
-mod report;
-mod retire;
 mod run;
-mod schedule;
+mod services;
 mod settings;
-mod space;
-mod state;
-mod tagcache;
-mod tagcheck;
-mod unattended;
-mod verdict;
-mod versions;
 
 use clap::Parser;
 

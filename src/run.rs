@@ -4,7 +4,7 @@
 use crate::cli::{Cli, Command};
 use crate::commands::{self, EXIT_FAILED};
 use crate::error::Result;
-use crate::render::Printer;
+use crate::output::Printer;
 use crate::settings::Settings;
 
 pub fn run(cli: Cli) -> u8 {
@@ -14,8 +14,8 @@ pub fn run(cli: Cli) -> u8 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) if nagios => {
-            println!("{}", crate::monitor::nagios_failure(&e.to_string()));
-            crate::monitor::NagiosState::Unknown as u8
+            println!("{}", crate::core::monitor::nagios_failure(&e.to_string()));
+            crate::core::monitor::NagiosState::Unknown as u8
         }
         Err(e) => {
             eprintln!("freshen: {e}");

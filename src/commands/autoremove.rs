@@ -9,16 +9,16 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::cli::AutoremoveArgs;
 use crate::commands::{confirm, count, EXIT_OK};
-use crate::docker::{Container, Engine, ImageLayers, LocalImage, Removal};
+use crate::core::holds::Holds;
+use crate::core::reference::Reference;
+use crate::core::report::Selection;
+use crate::core::retire::{self, Candidate, Inventory, Rules, Verdict};
+use crate::core::space;
+use crate::core::state::{Lock, State};
+use crate::engine::{Container, Engine, ImageLayers, LocalImage, Removal};
 use crate::error::Result;
-use crate::holds::Holds;
-use crate::reference::Reference;
-use crate::render::{self, Printer};
-use crate::report::Selection;
-use crate::retire::{self, Candidate, Inventory, Rules, Verdict};
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::space;
-use crate::state::{Lock, State};
 
 /// Inspections in flight when reading every image's layers.
 const INSPECT_CONCURRENCY: usize = 8;
@@ -188,7 +188,7 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         containers: &host.containers,
         holds: &holds,
     };
-    let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: render::now_unix() };
+    let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
     let verdicts = retire::decide(&cands, &inv, &rules);
     let go: Vec<&Candidate> =
         cands.iter().zip(&verdicts).filter(|(_, v)| **v == Verdict::Retire).map(|(c, _)| c).collect();
@@ -256,10 +256,10 @@ fn forget_and_save(state: &mut State, host: &Host, dir: &std::path::Path, lock: 
 
 fn describe(c: &Candidate, now: i64) -> String {
     match c.origin {
-        retire::Origin::Superseded => format!("{} (replaced {})", c.name, render::age(now - c.since)),
+        retire::Origin::Superseded => format!("{} (replaced {})", c.name, output::age(now - c.since)),
         retire::Origin::PreviousVersion => {
-            format!("{} (earlier version, created {})", c.name, render::age(now - c.since))
+            format!("{} (earlier version, created {})", c.name, output::age(now - c.since))
         }
-        retire::Origin::Dangling => format!("{} (dangling, created {})", c.name, render::age(now - c.since)),
+        retire::Origin::Dangling => format!("{} (dangling, created {})", c.name, output::age(now - c.since)),
     }
 }

@@ -10,7 +10,7 @@ use clap_complete::Shell;
 use crate::cli::{Cli, GenerateArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::error::{Error, Result};
-use crate::render::Printer;
+use crate::output::Printer;
 
 /// Every generated file, relative to the repository root, with its content.
 pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {

@@ -1,9 +1,9 @@
 //! `freshen hold`, `unhold` and `showhold`, as `apt-mark` does them.
 
 use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::holds::{self, Holds};
 use crate::error::Result;
-use crate::holds::{self, Holds};
-use crate::render::Printer;
+use crate::output::Printer;
 use crate::settings::Settings;
 
 pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {

@@ -5,16 +5,16 @@ use crate::cli::{ListArgs, ListFormat};
 use crate::commands::EXIT_OK;
 use futures_util::{StreamExt, TryStreamExt};
 
-use crate::docker::{Engine, LocalImage};
+use crate::core::holds::Holds;
+use crate::core::reference::Reference;
+use crate::core::report::{self, Selection};
+use crate::core::state::State;
+use crate::core::tagcache::TagCache;
+use crate::core::verdict::Status;
+use crate::engine::{Engine, LocalImage};
 use crate::error::Result;
-use crate::holds::Holds;
-use crate::reference::Reference;
-use crate::render::{self, Printer};
-use crate::report::{self, Selection};
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::state::State;
-use crate::tagcache::TagCache;
-use crate::verdict::Status;
 
 pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u8> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
@@ -38,7 +38,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     match args.format {
         ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),
         ListFormat::Apt => p.apt(&rows),
-        ListFormat::Table => p.table(&rows, render::now_unix()),
+        ListFormat::Table => p.table(&rows, output::now_unix()),
     }
     Ok(EXIT_OK)
 }

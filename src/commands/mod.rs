@@ -21,8 +21,8 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Takes the state lock for a command that writes the state, saying once
 /// (on stderr) whose lock it waits for.
-pub fn lock_state(dir: &std::path::Path, p: &crate::render::Printer) -> Result<crate::state::Lock> {
-    crate::state::Lock::acquire(dir, LOCK_WAIT, |holder| {
+pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<crate::core::state::Lock> {
+    crate::core::state::Lock::acquire(dir, LOCK_WAIT, |holder| {
         p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
     })
 }
@@ -30,7 +30,7 @@ pub fn lock_state(dir: &std::path::Path, p: &crate::render::Printer) -> Result<c
 /// Moves an unreadable file of the state directory aside (as
 /// `NAME.json.corrupt`, for a person to look at) so the run can rebuild it,
 /// and says so.
-pub fn set_aside(path: &std::path::Path, detail: &str, p: &crate::render::Printer) {
+pub fn set_aside(path: &std::path::Path, detail: &str, p: &crate::output::Printer) {
     let aside = path.with_extension("json.corrupt");
     let _ = std::fs::rename(path, &aside);
     p.warn(&format!(

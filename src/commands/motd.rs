@@ -4,18 +4,18 @@
 
 use crate::cli::{MetricsArgs, MotdArgs};
 use crate::commands::EXIT_OK;
+use crate::core::monitor;
+use crate::core::report::Selection;
+use crate::core::state::{self, State};
 use crate::error::Result;
-use crate::monitor;
-use crate::render::{self, Printer};
-use crate::report::Selection;
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::state::{self, State};
 
 pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<u8> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let entries = monitor::selected(&state, &selection);
-    for line in monitor::motd(monitor::counts(&entries), state.updated_at.as_deref(), render::now_unix()) {
+    for line in monitor::motd(monitor::counts(&entries), state.updated_at.as_deref(), output::now_unix()) {
         p.line(&line);
     }
     Ok(EXIT_OK)

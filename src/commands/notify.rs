@@ -8,18 +8,18 @@ use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
 
-use crate::announce::{Due, Record};
 use crate::cli::NotifyArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::monitor;
+use crate::core::notified::{Due, Record};
+use crate::core::reference::Reference;
+use crate::core::report::Selection;
+use crate::core::state::{Entry, Lock, State};
+use crate::core::verdict::Status;
 use crate::error::{Error, Result};
-use crate::monitor;
 use crate::notify::{self, Payload, Update, PAYLOAD_SCHEMA_VERSION};
-use crate::reference::Reference;
-use crate::render::{self, Printer};
-use crate::report::Selection;
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::state::{Entry, Lock, State};
-use crate::verdict::Status;
 
 fn no_targets(settings: &Settings) -> String {
     let file =
@@ -32,7 +32,7 @@ fn payload(event: &str, updates: Vec<Update>) -> Payload {
         schema_version: PAYLOAD_SCHEMA_VERSION,
         event: event.to_string(),
         host: notify::host_name(),
-        time: render::now_rfc3339(),
+        time: output::now_rfc3339(),
         updates,
     }
 }
@@ -87,7 +87,7 @@ pub async fn announce(
     let loaded = record.clone();
     let upgradable: Vec<&Entry> =
         monitor::selected(state, selection).into_iter().filter(|e| e.status == Status::Upgradable).collect();
-    let now = render::now_unix();
+    let now = output::now_unix();
     let client = notify::client().map_err(Error::Usage)?;
     let work: Vec<_> = settings
         .notify

@@ -8,17 +8,17 @@ use std::collections::BTreeMap;
 
 use crate::cli::PolicyArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
-use crate::docker::{Engine, LocalImage, Platform};
+use crate::core::reference::{short_digest, Reference};
+use crate::core::report::local_digest;
+use crate::core::state::State;
+use crate::core::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
+use crate::core::verdict::{pick_platform, Manifest};
+use crate::core::versions::{self, Level, Version};
+use crate::engine::{Engine, LocalImage, Platform};
 use crate::error::{Error, Result};
-use crate::reference::{short_digest, Reference};
+use crate::output::{self, Printer};
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
-use crate::render::{self, Printer};
-use crate::report::local_digest;
 use crate::settings::{ImagePolicy, Settings};
-use crate::state::State;
-use crate::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
-use crate::verdict::{pick_platform, Manifest};
-use crate::versions::{self, Level, Version};
 
 /// One side of the comparison, as printed.
 #[derive(Debug, Default)]
@@ -58,7 +58,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         .map_err(|e| Error::Usage(e.to_string()))?;
 
     let name = reference.name();
-    let now = render::now_unix();
+    let now = output::now_unix();
     let mut cache = TagCache::load(&settings.state_dir);
     let mut failed = false;
     let tags: Vec<String> = match host.tags(&reference.repository).await {
@@ -206,7 +206,7 @@ fn installed_side(image: &LocalImage, reference: &Reference) -> Side {
     Side {
         version: label(&image.labels, LABEL_VERSION).or_else(|| Version::parse(&tag).map(|v| v.display())),
         digest: local_digest(image, reference, None).or_else(|| Some(image.id.clone())),
-        created: render::rfc3339(image.created),
+        created: output::rfc3339(image.created),
         revision: label(&image.labels, LABEL_REVISION),
         source: label(&image.labels, LABEL_SOURCE),
         tag,

@@ -4,13 +4,13 @@
 
 use crate::cli::RollbackArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
-use crate::docker::Engine;
+use crate::core::reference::{short_digest, Reference};
+use crate::core::state::{State, Superseded};
+use crate::core::verdict::Status;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::reference::{short_digest, Reference};
-use crate::render::{self, Printer};
+use crate::output::{self, Printer};
 use crate::settings::Settings;
-use crate::state::{State, Superseded};
-use crate::verdict::Status;
 
 pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
     let mut target = Reference::parse(&args.image)
@@ -60,11 +60,13 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         return Ok(EXIT_OK);
     }
     engine.tag(&previous.image_id, &target).await?;
-    let now = render::now_rfc3339();
+    let now = output::now_rfc3339();
     state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
     if let Some(cur) = &current {
-        let digest =
-            images.iter().find(|i| &i.id == cur).and_then(|i| crate::report::local_digest(i, &target, None));
+        let digest = images
+            .iter()
+            .find(|i| &i.id == cur)
+            .and_then(|i| crate::core::report::local_digest(i, &target, None));
         state.superseded.push(Superseded {
             tag_moved: false,
             image_id: cur.clone(),
@@ -97,8 +99,8 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
 }
 
 fn age_of(rfc3339: &str) -> String {
-    match crate::retire::unix_of(rfc3339) {
-        Some(t) => render::age(render::now_unix() - t),
+    match crate::core::retire::unix_of(rfc3339) {
+        Some(t) => output::age(output::now_unix() - t),
         None => rfc3339.to_string(),
     }
 }

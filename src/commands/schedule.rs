@@ -9,12 +9,12 @@ use std::process::Command;
 
 use crate::cli::ScheduleArgs;
 use crate::commands::EXIT_OK;
+use crate::core::schedule::{self, CronEvery};
+use crate::core::state;
 use crate::error::{Error, Result};
 use crate::notify;
-use crate::render::Printer;
-use crate::schedule::{self, CronEvery};
+use crate::output::Printer;
 use crate::settings::Settings;
-use crate::state;
 
 fn absolute(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {
@@ -49,7 +49,7 @@ fn delay_secs(text: &str) -> Result<u64> {
     if text.trim() == "0" {
         return Ok(0);
     }
-    crate::announce::parse_duration(text)
+    crate::core::notified::parse_duration(text)
         .map(|d| d.as_secs())
         .map_err(|e| Error::Usage(format!("--randomized-delay: {e}")))
 }

@@ -3,22 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use crate::checker;
 use crate::cli::{ChangeOptions, CheckArgs, CheckOptions, SummaryFormat, UpdateArgs, UpgradeArgs};
 use crate::commands::notify;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_UPGRADABLE};
-use crate::docker::Engine;
+use crate::core::monitor;
+use crate::core::report::{self, Selection};
+use crate::core::state::{self, Lock, State};
+use crate::core::tagcache::TagCache;
+use crate::core::unattended;
+use crate::core::verdict::Status;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::monitor;
+use crate::output::{self, Printer};
 use crate::registry::Registries;
-use crate::render::{self, Printer};
-use crate::report::{self, Selection};
+use crate::services::check;
+use crate::services::tag_refresh;
 use crate::settings::Settings;
-use crate::state::{self, Lock, State};
-use crate::tagcache::TagCache;
-use crate::tagcheck;
-use crate::unattended;
-use crate::verdict::Status;
 
 pub struct UpdateResult {
     pub upgradable: usize,
@@ -107,8 +107,9 @@ fn log_unattended_plan(plan: &unattended::Plan, format: SummaryFormat, p: &Print
         SummaryFormat::Json => p.info(line),
         SummaryFormat::Text => p.line(line),
     };
-    let name =
-        |r: &str| crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.into());
+    let name = |r: &str| {
+        crate::core::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.into())
+    };
     for r in &plan.upgrade {
         say(&format!(
             "Unattended: upgrading {}{}.",
@@ -158,7 +159,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
         .iter()
         .filter(|e| e.status == Status::Upgradable)
         .map(|e| {
-            crate::reference::Reference::parse(&e.reference)
+            crate::core::reference::Reference::parse(&e.reference)
                 .map(|r| r.familiar())
                 .unwrap_or(e.reference.clone())
         })
@@ -200,11 +201,11 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     }
     // Ask the registries about the tags the last update saw while the
     // engine lists what is here now.
-    let prefetch = checker::Prefetch::start(
+    let prefetch = check::Prefetch::start(
         &registries,
         old.entries
             .iter()
-            .filter_map(|e| crate::reference::Reference::parse(&e.reference).ok())
+            .filter_map(|e| crate::core::reference::Reference::parse(&e.reference).ok())
             .filter(|r| selection.matches(r)),
         &old.registries,
     );
@@ -225,13 +226,14 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
             if registry_count == 1 { "registry" } else { "registries" }
         ));
     }
-    let checked_at = render::now_rfc3339();
+    let checked_at = output::now_rfc3339();
     let outcome =
-        checker::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
-    let now = render::now_unix();
+        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
+    let now = output::now_unix();
     let mut cache = TagCache::load(dir);
     let pass =
-        tagcheck::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now).await;
+        tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
+            .await;
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {
             p.warn(&format!("{e}; tag listings will be fetched again next time"));
@@ -277,7 +279,8 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
             .iter()
             .filter(|e| {
                 !checked.contains(e.reference.as_str())
-                    && crate::reference::Reference::parse(&e.reference).is_ok_and(|r| !selection.matches(&r))
+                    && crate::core::reference::Reference::parse(&e.reference)
+                        .is_ok_and(|r| !selection.matches(&r))
             })
             .cloned()
             .collect();
@@ -292,7 +295,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &crate::holds::Holds::load(dir)?);
+    report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     let versions: notify::Versions = rows
         .iter()
@@ -314,7 +317,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
-            for line in render::summary_lines(upgradable, failures.len(), outcome.entries.len()) {
+            for line in output::summary_lines(upgradable, failures.len(), outcome.entries.len()) {
                 p.line(&line);
             }
         }
@@ -334,7 +337,9 @@ fn failure_lines(failures: &[&state::Entry]) -> Vec<String> {
         .into_iter()
         .map(|(error, refs)| {
             let name = |r: &str| {
-                crate::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.to_string())
+                crate::core::reference::Reference::parse(r)
+                    .map(|r| r.familiar())
+                    .unwrap_or_else(|_| r.to_string())
             };
             match refs.as_slice() {
                 [one] => format!("{}: {error}", name(one)),

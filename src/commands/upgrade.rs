@@ -10,23 +10,23 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::checker;
 use crate::cli::UpgradeArgs;
 use crate::commands::autoremove::{self, Host};
 use crate::commands::{confirm, EXIT_FAILED, EXIT_OK};
-use crate::docker::{Engine, LocalImage, PullEvent};
+use crate::core::holds::Holds;
+use crate::core::reference::{short_digest, Reference};
+use crate::core::report::{self, Selection, Target};
+use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
+use crate::core::state::{Entry, State, Superseded};
+use crate::core::tagcache::TagCache;
+use crate::core::verdict::Status;
+use crate::core::versions::{self, Level, TagRules};
+use crate::engine::{Engine, LocalImage, PullEvent};
 use crate::error::{Error, Result};
-use crate::holds::Holds;
-use crate::reference::{short_digest, Reference};
+use crate::output::{self, Printer};
 use crate::registry::Registries;
-use crate::render::{self, Printer};
-use crate::report::{self, Selection, Target};
-use crate::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
+use crate::services::check;
 use crate::settings::Settings;
-use crate::state::{Entry, State, Superseded};
-use crate::tagcache::TagCache;
-use crate::verdict::Status;
-use crate::versions::{self, Level, TagRules};
 
 /// One tag to upgrade: from which image to which digest. With `to`, a
 /// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
@@ -93,7 +93,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         Some(async move {
             let target = Target { reference: r.reference.clone(), image };
             let checked = match host {
-                Ok(h) => checker::check_now(engine, &h, &target).await,
+                Ok(h) => check::check_now(engine, &h, &target).await,
                 Err(e) => Err(e),
             };
             (*r, checked)
@@ -123,8 +123,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     }
 
     // The versions this would retire, as if the tags had already moved.
-    let now = render::now_rfc3339();
-    let rules = Rules { keep: rules_cfg.keep, older_than: None, now: render::now_unix() };
+    let now = output::now_rfc3339();
+    let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
     let mut simulated = state.clone();
     let mut images_after = host.images.clone();
     for pl in &plan {
@@ -537,7 +537,7 @@ impl Bar {
             self.printer.info(&format!(
                 "Pulled {} ({} downloaded)",
                 self.name,
-                crate::space::human_bytes(total)
+                crate::core::space::human_bytes(total)
             ));
         }
     }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::reference::DOCKER_HUB;
+use crate::core::reference::DOCKER_HUB;
 
 /// The key Docker uses for Docker Hub in `config.json` and with helpers.
 pub const DOCKER_HUB_INDEX: &str = "https://index.docker.io/v1/";

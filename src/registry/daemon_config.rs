@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::reference::is_loopback_host;
+use crate::core::reference::is_loopback_host;
 
 #[derive(Debug, Default, Deserialize)]
 struct DaemonJson {

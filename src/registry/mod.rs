@@ -25,9 +25,9 @@ use tokio::sync::Semaphore;
 use self::auth::{parse_challenge, Challenge, TokenAnswer};
 use self::credentials::{Credential, Found, Secret, Store};
 use self::daemon_config::DaemonConfig;
-use crate::reference::{api_host, is_loopback_host, validate_digest};
+use crate::core::reference::{api_host, is_loopback_host, validate_digest};
+use crate::core::verdict::{parse_manifest, Manifest};
 use crate::settings::RegistrySettings;
-use crate::verdict::{parse_manifest, Manifest};
 
 /// Every manifest type, so the registry answers with the index for
 /// multi-arch images instead of picking one platform for us.
@@ -126,9 +126,9 @@ impl Registries {
 
     /// The credentials the engine needs to pull from `registry` (what
     /// `docker login` stored), or None for anonymous pulls.
-    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::docker::PullAuth>, String> {
+    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::engine::PullAuth>, String> {
         let Some(found) = self.creds.lookup(registry).await? else { return Ok(None) };
-        let mut auth = crate::docker::PullAuth {
+        let mut auth = crate::engine::PullAuth {
             server: credentials::server_address(registry),
             username: None,
             password: None,
@@ -174,7 +174,7 @@ impl Registries {
         // Like the daemon, Docker Hub images are asked of the mirrors
         // first, in order, and of Docker Hub itself when they all fail.
         let mut mirrors = Vec::new();
-        if registry == crate::reference::DOCKER_HUB {
+        if registry == crate::core::reference::DOCKER_HUB {
             for m in &self.daemon.mirrors {
                 let mtls = host_client(&self.settings, &m.host, self.daemon.is_insecure(&m.host))?;
                 let scheme = if m.https { Scheme::Https } else { Scheme::Http };
@@ -507,7 +507,7 @@ impl Host {
     }
 
     fn login_name(&self) -> &str {
-        if self.registry == crate::reference::DOCKER_HUB {
+        if self.registry == crate::core::reference::DOCKER_HUB {
             ""
         } else {
             &self.registry
@@ -515,7 +515,7 @@ impl Host {
     }
 
     fn login_hint(&self) -> String {
-        if self.registry == crate::reference::DOCKER_HUB {
+        if self.registry == crate::core::reference::DOCKER_HUB {
             "run 'docker login'".into()
         } else {
             format!("run 'docker login {}'", self.registry)

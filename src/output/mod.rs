@@ -8,13 +8,13 @@ use std::io::Write;
 use comfy_table::{presets, Cell, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::reference::short_digest;
+use crate::core::reference::short_digest;
+use crate::core::report::Row;
+use crate::core::state::RegistryInfo;
+use crate::core::verdict::Status;
+use crate::core::versions::Level;
 use crate::registry::RateLimit;
-use crate::report::Row;
 use crate::settings::OutputSettings;
-use crate::state::RegistryInfo;
-use crate::verdict::Status;
-use crate::versions::Level;
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;

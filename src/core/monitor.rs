@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use crate::reference::Reference;
-use crate::report::Selection;
-use crate::state::{Entry, State};
-use crate::verdict::Status;
+use crate::core::reference::Reference;
+use crate::core::report::Selection;
+use crate::core::state::{Entry, State};
+use crate::core::verdict::Status;
 
 /// The list is stale after a week, as Ubuntu's login message says.
 pub const STALE_AFTER_SECS: i64 = 7 * 86_400;

@@ -8,11 +8,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::docker::{Container, LocalImage};
-use crate::holds::Holds;
-use crate::reference::Reference;
-use crate::report::Selection;
-use crate::state::State;
+use crate::core::holds::Holds;
+use crate::core::reference::Reference;
+use crate::core::report::Selection;
+use crate::core::state::State;
+use crate::engine::{Container, LocalImage};
 
 /// Seconds a dangling image is spared by default (docker-gc's grace period).
 pub const DANGLING_GRACE: i64 = 3600;
@@ -110,7 +110,7 @@ pub fn candidates(
         seen.insert(image.id.clone());
         out.push(Candidate {
             image_id: image.id.clone(),
-            name: format!("{} ({})", reference.familiar(), crate::reference::short_digest(&image.id)),
+            name: format!("{} ({})", reference.familiar(), crate::core::reference::short_digest(&image.id)),
             group: Some(reference.to_string()),
             reference: Some(reference),
             since: unix_of(&rec.replaced_at).unwrap_or(image.created),
@@ -139,7 +139,7 @@ pub fn candidates(
         } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
             out.push(Candidate {
                 image_id: image.id.clone(),
-                name: format!("<none> ({})", crate::reference::short_digest(&image.id)),
+                name: format!("<none> ({})", crate::core::reference::short_digest(&image.id)),
                 group: None,
                 reference: None,
                 since: image.created,
@@ -203,14 +203,14 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
             {
                 return Verdict::Keep(format!(
                     "dangling for less than an hour (created {}); --older-than overrides",
-                    crate::render::age(rules.now - c.since)
+                    crate::output::age(rules.now - c.since)
                 ));
             }
             if let Some(min) = rules.older_than {
                 if rules.now - c.since < min {
                     return Verdict::Keep(format!(
                         "newer than --older-than ({})",
-                        crate::render::age(rules.now - c.since)
+                        crate::output::age(rules.now - c.since)
                     ));
                 }
             }
@@ -222,7 +222,7 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Superseded;
+    use crate::core::state::Superseded;
 
     fn d(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::verdict::Status;
 use crate::error::{Error, Result};
 use crate::registry::RateLimit;
-use crate::verdict::Status;
 
 pub const STATE_FILE: &str = "state.json";
 pub const LOCK_FILE: &str = "lock";

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use tokio::io::AsyncWriteExt;
 
-use crate::reference::short_digest;
+use crate::core::reference::short_digest;
 use crate::registry::credentials::Secret;
 
 /// The version of the payload document; fields are only ever added.

@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
+use crate::core::reference::{Pattern, Reference};
+use crate::core::unattended::Policy;
+use crate::core::versions::{Level, TagRules};
 use crate::error::{Error, Result};
 use crate::notify::{Target, TargetConfig};
-use crate::reference::{Pattern, Reference};
-use crate::unattended::Policy;
-use crate::versions::{Level, TagRules};
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
@@ -179,7 +179,7 @@ impl Settings {
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
-            let d = crate::announce::parse_duration(text)
+            let d = crate::core::notified::parse_duration(text)
                 .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
@@ -266,7 +266,7 @@ impl Settings {
         exclude: &[String],
     ) -> Result<RetireSettings> {
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::space::parse_duration(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::space::parse_duration(d).map_err(Error::Usage)?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
@@ -379,7 +379,8 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
     config.checked.notify = targets;
     if let Some(r) = config.renotify_after.take() {
         let span = r.span();
-        let d = crate::announce::parse_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
+        let d =
+            crate::core::notified::parse_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
         config.checked.renotify_after = Some(d);
     }
     if let Some(u) = config.unattended.take() {

@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::checker::Outcome;
+use crate::core::report::Target;
+use crate::core::state::RegistryInfo;
+use crate::core::tagcache::{Listing, RemoteImage, TagCache};
+use crate::core::verdict::Status;
+use crate::core::versions::{Level, Version};
 use crate::registry::Registries;
-use crate::report::Target;
+use crate::services::check::Outcome;
 use crate::settings::Settings;
-use crate::state::RegistryInfo;
-use crate::tagcache::{Listing, RemoteImage, TagCache};
-use crate::verdict::Status;
-use crate::versions::{Level, Version};
 
 /// What the pass did, for `-v` and the tests' request accounting.
 #[derive(Debug, Default)]
@@ -72,7 +72,7 @@ pub async fn refresh(
             if cache.images.contains_key(&remote) {
                 return None;
             }
-            let r = crate::reference::Reference::parse(&e.reference).ok()?;
+            let r = crate::core::reference::Reference::parse(&e.reference).ok()?;
             Some((r.registry, r.repository, remote, config.clone()))
         })
         .collect();

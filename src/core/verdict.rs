@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::docker::Platform;
+use crate::engine::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::reference::{Pattern, Reference};
+use crate::core::state::{self, Lock};
 use crate::error::{Error, Result};
-use crate::reference::{Pattern, Reference};
-use crate::state::{self, Lock};
 
 pub const HOLDS_FILE: &str = "holds.json";
 const SCHEMA_VERSION: u32 = 1;

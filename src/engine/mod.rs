@@ -12,8 +12,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::core::reference::Reference;
 use crate::error::{Error, Result};
-use crate::reference::Reference;
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 const ENGINE_TIMEOUT_SECS: u64 = 120;
@@ -257,7 +257,7 @@ impl Engine {
         let entries: Vec<i64> = history.iter().rev().map(|h| h.size).collect();
         Ok(Some(ImageLayers {
             id: inspect.id.unwrap_or_else(|| id.to_string()),
-            sizes: crate::space::layer_sizes(&entries, diff_ids.len()),
+            sizes: crate::core::space::layer_sizes(&entries, diff_ids.len()),
             diff_ids,
         }))
     }

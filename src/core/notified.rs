@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::state::{write_atomic, Entry, Lock};
+use crate::core::verdict::Status;
 use crate::error::{Error, Result};
-use crate::state::{write_atomic, Entry, Lock};
-use crate::verdict::Status;
 
 pub const NOTIFIED_FILE: &str = "notified.json";
 pub const SCHEMA_VERSION: u32 = 1;
@@ -132,7 +132,7 @@ impl Record {
 /// same grammar as every other duration freshen reads; zero is refused,
 /// since "announce again after no time" means every run.
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    match crate::space::parse_duration(text) {
+    match crate::core::space::parse_duration(text) {
         Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
         _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 12h, 7d or 1d12h")),
     }

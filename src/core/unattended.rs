@@ -3,9 +3,9 @@
 //! and which images it may touch (`allowed` patterns; nothing when empty).
 //! This module decides what is allowed; it touches nothing itself.
 
-use crate::reference::{Pattern, Reference};
-use crate::state::Entry;
-use crate::verdict::Status;
+use crate::core::reference::{Pattern, Reference};
+use crate::core::state::Entry;
+use crate::core::verdict::Status;
 
 /// The validated `[unattended]` section.
 #[derive(Debug, Clone, Default)]

@@ -31,7 +31,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::reference::{glob, Reference};
+use crate::core::reference::{glob, Reference};
 
 /// Releases with more components than this are not versions (they are
 /// dates with times, IP-like names, or noise).

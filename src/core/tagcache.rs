@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::state::{write_atomic, Lock};
 use crate::error::Result;
 use crate::registry::tags::ImageConfig;
-use crate::state::{write_atomic, Lock};
 
 pub const TAGS_FILE: &str = "tags.json";
 /// Entries not refreshed for this long are dropped when the file is written.
@@ -44,7 +44,7 @@ impl Listing {
     /// Keeps only the tags that are versions: the others never become
     /// candidates, and large repositories list thousands of them.
     pub fn new(listed_at: i64, tags: Vec<String>) -> Listing {
-        let tags = tags.into_iter().filter(|t| crate::versions::Version::parse(t).is_some()).collect();
+        let tags = tags.into_iter().filter(|t| crate::core::versions::Version::parse(t).is_some()).collect();
         Listing { listed_at, tags }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::docker::ImageLayers;
+use crate::engine::ImageLayers;
 
 /// Sizes of the real layers, bottom first, from the sizes of all history
 /// entries (bottom first). The engine's history does not say which entries

@@ -4,13 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::docker::{Container, LocalImage};
-use crate::reference::{Forms, Pattern, Reference};
+use crate::core::reference::{Forms, Pattern, Reference};
+use crate::core::state::State;
+use crate::core::tagcache::{TagCache, LABEL_VERSION};
+use crate::core::verdict::Status;
+use crate::core::versions::{self, Level, Version};
+use crate::engine::{Container, LocalImage};
 use crate::settings::ImagePolicy;
-use crate::state::State;
-use crate::tagcache::{TagCache, LABEL_VERSION};
-use crate::verdict::Status;
-use crate::versions::{self, Level, Version};
 
 /// The user's selection: patterns to include (all when empty) and
 /// patterns from the config file to leave alone.
@@ -136,7 +136,7 @@ impl Row {
 }
 
 /// Marks the rows a hold covers.
-pub fn mark_held(rows: &mut [Row], holds: &crate::holds::Holds) {
+pub fn mark_held(rows: &mut [Row], holds: &crate::core::holds::Holds) {
     for r in rows {
         r.held = holds.is_held(&r.reference);
     }
@@ -260,7 +260,7 @@ pub fn rows(
     selection: &Selection,
 ) -> Vec<Row> {
     // One lookup per tag: thousands of tags must not cost a scan each.
-    let entries: HashMap<&str, &crate::state::Entry> =
+    let entries: HashMap<&str, &crate::core::state::Entry> =
         state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
     let mut out = Vec::new();
     for t in targets(images, selection) {
@@ -305,7 +305,7 @@ pub fn rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Entry;
+    use crate::core::state::Entry;
 
     fn d(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn versions_from_labels_listings_and_policy() {
-        use crate::tagcache::{Listing, RemoteImage};
+        use crate::core::tagcache::{Listing, RemoteImage};
         let mut pg = image('a', &["postgres:16.2"], &[]);
         pg.labels.insert(LABEL_VERSION.into(), "16.2.0".into());
         let web = image('b', &["web:1.27", "web:latest"], &[]);

@@ -10,12 +10,12 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
-use crate::docker::{Engine, Platform};
-use crate::reference::Reference;
+use crate::core::reference::Reference;
+use crate::core::report::{local_digest, Target};
+use crate::core::state::{Entry, RegistryInfo};
+use crate::core::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, Status};
+use crate::engine::{Engine, Platform};
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
-use crate::report::{local_digest, Target};
-use crate::state::{Entry, RegistryInfo};
-use crate::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, Status};
 
 /// The outcome of checking a set of targets.
 pub struct Outcome {
