@@ -13,3 +13,4 @@ pub mod tagcache;
 pub mod unattended;
 pub mod verdict;
 pub mod versions;
+pub mod recreate;
