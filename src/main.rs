@@ -12,6 +12,7 @@ mod registry;
 mod run;
 mod services;
 mod settings;
+mod store;
 
 use clap::Parser;
 

@@ -508,8 +508,10 @@ pub struct JournalEntry {
     pub new_image: String,
     pub was_running: bool,
     pub step: Step,
+    /// For a Compose service: the project as its labels described it
+    /// (names and file paths, to run Compose again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compose: Option<(String, String)>,
+    pub compose: Option<ComposeService>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependents: Vec<String>,
 }

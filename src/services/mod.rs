@@ -2,3 +2,4 @@
 
 pub mod check;
 pub mod tag_refresh;
+pub mod recreate;

@@ -1,0 +1,572 @@
+//! Recreating the containers of an upgraded tag: each through the Engine
+//! API (stop, park under another name, create from the old one's settings,
+//! start) or through Compose, then the health gate for all of them at once;
+//! if one fails, the whole tag goes back (containers and tag) so they agree.
+//! Every step is written to the journal before it is taken, and
+//! [`repair`] finishes or undoes what a killed run left.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::core::recreate::{
+    self, creation, gate, has_healthcheck, parked_name, ComposeService, Gate, How, JournalEntry, Observed,
+    Planned, Repair, Skip, Step,
+};
+use crate::core::reference::Reference;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::journal::Journal;
+
+/// How often the gate looks at a starting container.
+const POLL: Duration = Duration::from_millis(250);
+/// Log lines sent with a rollback notice.
+pub const LOG_LINES: usize = 10;
+
+/// Where Compose runs and what it talks to.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub wait: Duration,
+    /// `-H`/`DOCKER_HOST`, handed to Compose.
+    pub docker_host: Option<String>,
+}
+
+/// The containers of one upgraded tag.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub reference: Reference,
+    pub old_image: String,
+    pub new_image: String,
+    pub members: Vec<Planned>,
+}
+
+/// One container that runs the new version and passed the gate.
+#[derive(Debug, Clone)]
+pub struct Recreated {
+    pub name: String,
+    pub id: String,
+    pub previous_id: String,
+    pub reference: String,
+    pub compose: Option<ComposeService>,
+    /// From the stop of the old container to the gate passing.
+    pub downtime: Duration,
+}
+
+/// One container that runs the old version again.
+#[derive(Debug, Clone)]
+pub struct RolledBack {
+    pub name: String,
+    pub reference: String,
+    /// Why the group went back (the first container that failed, or this one).
+    pub reason: String,
+    /// The failing container's last log lines (empty for the others).
+    pub logs: Vec<String>,
+}
+
+/// What recreating one group did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub recreated: Vec<Recreated>,
+    pub rolled_back: Vec<RolledBack>,
+    /// The reason the group was rolled back, if it was.
+    pub failure: Option<String>,
+    /// Problems that left something for a person to look at.
+    pub errors: Vec<String>,
+}
+
+/// A container on its way: what was done so far.
+struct Flight {
+    planned: Planned,
+    entry: JournalEntry,
+    started: Instant,
+    /// Containers to gate (Compose may run several replicas).
+    new_ids: Vec<String>,
+    checked: bool,
+}
+
+/// Whether Compose can recreate `service`; the reason if not.
+pub fn compose_problem(service: &ComposeService, compose: Option<&ComposeCli>) -> Option<Skip> {
+    let Some(_) = compose else {
+        return Some(Skip::Compose(format!(
+            "compose project {}: neither the 'docker compose' plugin nor docker-compose v2 is installed",
+            service.project
+        )));
+    };
+    if service.config_files.is_empty() {
+        return Some(Skip::Compose(format!(
+            "compose project {}: its containers do not say which files define it",
+            service.project
+        )));
+    }
+    for file in service.config_files.iter().chain(&service.env_files) {
+        if !Path::new(file).exists() {
+            return Some(Skip::Compose(format!("compose project {}: {file} is missing", service.project)));
+        }
+    }
+    if let Some(dir) = &service.working_dir {
+        if !Path::new(dir).is_dir() {
+            return Some(Skip::Compose(format!("compose project {}: {dir} is missing", service.project)));
+        }
+    }
+    None
+}
+
+/// The Compose command line found on this host.
+#[derive(Debug, Clone)]
+pub struct ComposeCli {
+    program: PathBuf,
+    prefix: Vec<String>,
+}
+
+impl ComposeCli {
+    /// `docker compose` (the v2 plugin), else `docker-compose` if it is v2.
+    pub async fn find(docker_host: Option<&str>) -> Option<ComposeCli> {
+        let candidates = [
+            ComposeCli { program: "docker".into(), prefix: vec!["compose".into()] },
+            ComposeCli { program: "docker-compose".into(), prefix: vec![] },
+        ];
+        for c in candidates {
+            let mut cmd = c.command(docker_host);
+            cmd.args(["version", "--short"]);
+            if let Ok(out) = cmd.output().await {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let v = text.trim().trim_start_matches('v');
+                if out.status.success() && v.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 2) {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    fn command(&self, docker_host: Option<&str>) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.prefix).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if let Some(h) = docker_host {
+            cmd.env("DOCKER_HOST", h);
+        }
+        cmd
+    }
+
+    /// `up -d --no-deps --pull never SERVICE` with the project's name,
+    /// directory, files and env files, as the labels recorded them.
+    async fn up(&self, s: &ComposeService, docker_host: Option<&str>) -> Result<()> {
+        let mut cmd = self.command(docker_host);
+        cmd.args(["-p", &s.project]);
+        if let Some(dir) = &s.working_dir {
+            cmd.args(["--project-directory", dir]);
+            cmd.current_dir(dir);
+        }
+        for f in &s.config_files {
+            cmd.args(["-f", f]);
+        }
+        for e in &s.env_files {
+            cmd.args(["--env-file", e]);
+        }
+        cmd.args(["up", "-d", "--no-deps", "--pull", "never", &s.service]);
+        let out = cmd.output().await.map_err(|e| Error::Daemon {
+            action: format!("run compose for project {}", s.project),
+            detail: e.to_string(),
+        })?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        Err(Error::Daemon {
+            action: format!("docker compose up {} (project {})", s.service, s.project),
+            detail: last.to_string(),
+        })
+    }
+}
+
+/// The containers Compose runs for one service.
+async fn compose_containers(engine: &Engine, s: &ComposeService) -> Result<Vec<String>> {
+    Ok(engine
+        .recreate_candidates()
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.labels.get("com.docker.compose.project") == Some(&s.project)
+                && c.labels.get("com.docker.compose.service") == Some(&s.service)
+                && c.labels.get("com.docker.compose.oneoff").is_none_or(|v| v != "True")
+        })
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Recreates one group. The tag already points at `new_image`.
+pub async fn recreate_group(
+    engine: &Engine,
+    journal: &mut Journal,
+    compose: Option<&ComposeCli>,
+    group: &Group,
+    opts: &Options,
+    info: &dyn Fn(&str),
+) -> Outcome {
+    let mut out = Outcome::default();
+    let mut flights: Vec<Flight> = Vec::new();
+    let mut failure: Option<(String, String)> = None;
+    for planned in &group.members {
+        info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
+        match start_one(engine, journal, compose, group, planned, opts).await {
+            Ok(f) => flights.push(f),
+            Err((f, e)) => {
+                if let Some(f) = f {
+                    flights.push(f);
+                }
+                failure = Some((planned.name.clone(), format!("{}: {e}", planned.name)));
+                break;
+            }
+        }
+    }
+    // The gate, for all of them at once.
+    if failure.is_none() {
+        let wait = opts.wait;
+        let verdicts =
+            futures_util::future::join_all(flights.iter().map(|f| gate_all(engine, &f.new_ids, f.checked, f.started, wait)))
+                .await;
+        for (f, v) in flights.iter().zip(verdicts) {
+            if let Err(why) = v {
+                failure = Some((f.planned.name.clone(), format!("{}: {why}", f.planned.name)));
+                break;
+            }
+        }
+    }
+    match failure {
+        None => {
+            for f in &mut flights {
+                let downtime = f.started.elapsed();
+                f.entry.step = Step::Passed;
+                journal_set(journal, &f.entry, &mut out.errors);
+                if let Err(e) = finish(engine, journal, &f.entry, info).await {
+                    out.errors.push(format!("{}: {e}", f.entry.name));
+                }
+                out.recreated.push(Recreated {
+                    name: f.planned.name.clone(),
+                    id: f.new_ids.first().cloned().unwrap_or_default(),
+                    previous_id: f.planned.id.clone(),
+                    reference: group.reference.to_string(),
+                    compose: f.entry.compose.clone(),
+                    downtime,
+                });
+            }
+        }
+        Some((culprit, reason)) => {
+            let logs = match flights.iter().find(|f| f.planned.name == culprit) {
+                Some(f) => match f.new_ids.first() {
+                    Some(id) => engine.log_tail(id, LOG_LINES).await,
+                    None => Vec::new(),
+                },
+                None => Vec::new(),
+            };
+            // The tag first: Compose recreates from it.
+            if let Err(e) = engine.tag(&group.old_image, &group.reference).await {
+                out.errors.push(format!("{}: cannot point the tag back: {e}", group.reference.familiar()));
+            }
+            for f in flights.iter_mut().rev() {
+                f.entry.step = Step::RollingBack;
+                journal_set(journal, &f.entry, &mut out.errors);
+                if let Err(e) = undo(engine, journal, compose, &f.entry, opts).await {
+                    out.errors.push(format!("{}: rollback failed: {e}", f.entry.name));
+                }
+                out.rolled_back.push(RolledBack {
+                    name: f.planned.name.clone(),
+                    reference: group.reference.to_string(),
+                    reason: reason.clone(),
+                    logs: if f.planned.name == culprit { logs.clone() } else { Vec::new() },
+                });
+            }
+            out.rolled_back.reverse();
+            out.failure = Some(reason);
+        }
+    }
+    out
+}
+
+fn journal_set(journal: &mut Journal, entry: &JournalEntry, errors: &mut Vec<String>) {
+    if let Err(e) = journal.set(entry.clone()) {
+        errors.push(format!("journal: {e}"));
+    }
+}
+
+/// Stops, parks, creates and starts one container (or has Compose do it).
+/// On an error, the flight so far (to be undone with the others).
+async fn start_one(
+    engine: &Engine,
+    journal: &mut Journal,
+    compose: Option<&ComposeCli>,
+    group: &Group,
+    planned: &Planned,
+    opts: &Options,
+) -> std::result::Result<Flight, (Option<Flight>, Error)> {
+    let mut entry = JournalEntry {
+        name: planned.name.clone(),
+        old_id: planned.id.clone(),
+        new_id: None,
+        reference: group.reference.to_string(),
+        old_image: group.old_image.clone(),
+        new_image: group.new_image.clone(),
+        was_running: true,
+        step: Step::Stopping,
+        compose: None,
+        dependents: planned.dependents.clone(),
+    };
+    let fail = |e: Error| (None, e);
+    match &planned.how {
+        How::Compose(service) => {
+            let cli = compose.ok_or_else(|| fail(Error::Daemon {
+                action: "recreate through compose".into(),
+                detail: "compose is not installed".into(),
+            }))?;
+            entry.compose = Some(service.clone());
+            entry.step = Step::Creating;
+            journal.set(entry.clone()).map_err(fail)?;
+            let started = Instant::now();
+            let mut flight = Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            if let Err(e) = cli.up(service, opts.docker_host.as_deref()).await {
+                return Err((Some(flight), e));
+            }
+            let ids = match compose_containers(engine, service).await {
+                Ok(ids) => ids,
+                Err(e) => return Err((Some(flight), e)),
+            };
+            flight.checked = checked_any(engine, &ids, &group.new_image).await;
+            flight.entry.new_id = ids.first().cloned();
+            flight.entry.step = Step::Gating;
+            let _ = journal.set(flight.entry.clone());
+            flight.new_ids = ids;
+            Ok(flight)
+        }
+        How::Container => {
+            let old = engine
+                .inspect_container_json(&planned.id)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| fail(Error::Daemon { action: format!("inspect {}", planned.name), detail: "it is gone".into() }))?;
+            let old_image = engine.inspect_image_json(&group.old_image).await.map_err(fail)?.unwrap_or(Value::Null);
+            let image = group.reference.familiar();
+            let body = creation(&old, &old_image, &image, None);
+            journal.set(entry.clone()).map_err(fail)?;
+            let started = Instant::now();
+            engine.stop_container(&planned.id, None).await.map_err(fail)?;
+            entry.step = Step::Parking;
+            journal.set(entry.clone()).map_err(fail)?;
+            let mut flight = Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            if let Err(e) = engine.rename_container(&planned.id, &parked_name(&planned.name)).await {
+                return Err((Some(flight), e));
+            }
+            flight.entry.step = Step::Creating;
+            if let Err(e) = journal.set(flight.entry.clone()) {
+                return Err((Some(flight), e));
+            }
+            let id = match engine.create_container(&planned.name, &body).await {
+                Ok(id) => id,
+                Err(e) => return Err((Some(flight), e)),
+            };
+            flight.entry.new_id = Some(id.clone());
+            flight.new_ids = vec![id.clone()];
+            if let Err(e) = journal.set(flight.entry.clone()) {
+                return Err((Some(flight), e));
+            }
+            if let Err(e) = engine.start_container(&id).await {
+                return Err((Some(flight), e));
+            }
+            flight.entry.step = Step::Gating;
+            let _ = journal.set(flight.entry.clone());
+            let new = engine.inspect_container_json(&id).await.ok().flatten().unwrap_or(Value::Null);
+            let new_image = engine.inspect_image_json(&group.new_image).await.ok().flatten().unwrap_or(Value::Null);
+            flight.checked = has_healthcheck(&new, &new_image);
+            Ok(flight)
+        }
+    }
+}
+
+async fn checked_any(engine: &Engine, ids: &[String], image: &str) -> bool {
+    let image = engine.inspect_image_json(image).await.ok().flatten().unwrap_or(Value::Null);
+    for id in ids {
+        if let Ok(Some(c)) = engine.inspect_container_json(id).await {
+            if has_healthcheck(&c, &image) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Waits until every container passes, or one fails.
+async fn gate_all(
+    engine: &Engine,
+    ids: &[String],
+    checked: bool,
+    started: Instant,
+    wait: Duration,
+) -> std::result::Result<(), String> {
+    if ids.is_empty() {
+        return Err("no container runs after the recreation".into());
+    }
+    let begun = Instant::now();
+    let mut passed = vec![false; ids.len()];
+    loop {
+        for (i, id) in ids.iter().enumerate() {
+            if passed[i] {
+                continue;
+            }
+            let observed = match engine.inspect_container_json(id).await {
+                Ok(Some(v)) => Observed::from_inspect(&v),
+                Ok(None) => return Err("the new container disappeared".into()),
+                Err(e) => return Err(e.to_string()),
+            };
+            match gate(&observed, checked, begun.elapsed(), wait) {
+                Gate::Pass => passed[i] = true,
+                Gate::Fail(why) => return Err(why),
+                Gate::Wait => {}
+            }
+        }
+        if passed.iter().all(|p| *p) {
+            let _ = started;
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The new container passed: the parked one goes, dependents follow the new
+/// one, the journal entry is done.
+async fn finish(engine: &Engine, journal: &mut Journal, entry: &JournalEntry, info: &dyn Fn(&str)) -> Result<()> {
+    if entry.compose.is_none() {
+        engine.remove_container(&entry.old_id).await?;
+        if let Some(new_id) = &entry.new_id {
+            for dep in &entry.dependents {
+                info(&format!("Recreating {dep} (it shares the network of {})…", entry.name));
+                recreate_dependent(engine, dep, new_id).await?;
+            }
+        }
+    }
+    journal.remove(&entry.name)
+}
+
+/// A container whose network is `container:PARENT`: recreated on its own
+/// image, joined to the parent's new container.
+async fn recreate_dependent(engine: &Engine, name: &str, parent_id: &str) -> Result<()> {
+    let Some(old) = engine.inspect_container_json(name).await? else { return Ok(()) };
+    let old_id = old["Id"].as_str().unwrap_or_default().to_string();
+    let image_id = old["Image"].as_str().unwrap_or_default().to_string();
+    let image_name = old["Config"]["Image"].as_str().unwrap_or(&image_id).to_string();
+    let image = engine.inspect_image_json(&image_id).await?.unwrap_or(Value::Null);
+    // Created from the image id, so a tag that moved meanwhile does not
+    // change what it runs.
+    let image_ref = if image.is_null() { image_name } else { image_id };
+    let body = creation(&old, &image, &image_ref, Some(parent_id));
+    engine.stop_container(&old_id, None).await?;
+    engine.rename_container(&old_id, &parked_name(name)).await?;
+    match engine.create_container(name, &body).await {
+        Ok(id) => {
+            engine.start_container(&id).await?;
+            engine.remove_container(&old_id).await
+        }
+        Err(e) => {
+            let _ = engine.rename_container(&old_id, name).await;
+            Err(e)
+        }
+    }
+}
+
+/// Takes one container back to where it was: the new one removed, the old
+/// one under its name and running (if it ran). The tag was pointed back
+/// already; Compose recreates from it.
+async fn undo(
+    engine: &Engine,
+    journal: &mut Journal,
+    compose: Option<&ComposeCli>,
+    entry: &JournalEntry,
+    opts: &Options,
+) -> Result<()> {
+    if let Some(service) = &entry.compose {
+        let cli = compose.ok_or_else(|| Error::Daemon {
+            action: format!("roll back compose project {}, service {}", service.project, service.service),
+            detail: "compose is not available".into(),
+        })?;
+        cli.up(service, opts.docker_host.as_deref()).await?;
+        return journal.remove(&entry.name);
+    }
+    undo_container(engine, entry).await?;
+    journal.remove(&entry.name)
+}
+
+async fn undo_container(engine: &Engine, entry: &JournalEntry) -> Result<()> {
+    if let Some(new_id) = &entry.new_id {
+        engine.stop_container(new_id, Some(10)).await?;
+        engine.remove_container(new_id).await?;
+    }
+    // Whatever holds the name now that is not the old container.
+    if let Some(holder) = engine.inspect_container_json(&entry.name).await? {
+        let id = holder["Id"].as_str().unwrap_or_default();
+        if id != entry.old_id {
+            engine.stop_container(id, Some(10)).await?;
+            engine.remove_container(id).await?;
+        }
+    }
+    if let Some(old) = engine.inspect_container_json(&entry.old_id).await? {
+        let current = old["Name"].as_str().unwrap_or_default().trim_start_matches('/').to_string();
+        if current != entry.name {
+            engine.rename_container(&entry.old_id, &entry.name).await?;
+        }
+        if entry.was_running {
+            engine.start_container(&entry.old_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts right what a killed run left in the journal: finishes recreations
+/// that passed, undoes the others (tag back on the old image). Returns one
+/// line per container, to print.
+pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Vec<String>> {
+    let mut journal = Journal::load(dir)?;
+    if journal.is_empty() {
+        return Ok(Vec::new());
+    }
+    let compose = ComposeCli::find(opts.docker_host.as_deref()).await;
+    let mut lines = Vec::new();
+    for entry in journal.entries() {
+        match recreate::repair(&entry) {
+            Repair::Finish => {
+                finish(engine, &mut journal, &entry, &|_| {}).await?;
+                lines.push(format!(
+                    "{}: an interrupted upgrade was finished; it runs the new version of {}.",
+                    entry.name, entry.reference
+                ));
+            }
+            Repair::Undo => {
+                if let Ok(reference) = Reference::parse(&entry.reference) {
+                    let now = engine.image_id(&reference.to_string()).await.ok().flatten();
+                    if now.as_deref() != Some(entry.old_image.as_str()) {
+                        engine.tag(&entry.old_image, &reference).await?;
+                    }
+                }
+                if let Some(service) = &entry.compose {
+                    match &compose {
+                        Some(cli) => cli.up(service, opts.docker_host.as_deref()).await?,
+                        None => lines.push(format!(
+                            "{}: an interrupted upgrade of compose project {}, service {} needs \
+                             'docker compose up -d {}' in its directory.",
+                            entry.name, service.project, service.service, service.service
+                        )),
+                    }
+                    journal.remove(&entry.name)?;
+                } else {
+                    undo_container(engine, &entry).await?;
+                    journal.remove(&entry.name)?;
+                }
+                lines.push(format!(
+                    "{}: an upgrade was interrupted; it runs the previous version of {} again.",
+                    entry.name, entry.reference
+                ));
+            }
+        }
+    }
+    Ok(lines)
+}

@@ -1,0 +1,176 @@
+//! The recreation journal, `journal.json` in the state directory: one
+//! record per container whose recreation is under way, written (atomically,
+//! owner-only) before each step, so that a run killed midway can be finished
+//! or undone by the next. It holds names, ids, image ids and steps: never a
+//! container's environment, command or other settings (the stopped old
+//! container is the backup of those).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::recreate::JournalEntry;
+use crate::error::{Error, Result};
+
+const FILE: &str = "journal.json";
+const SCHEMA: u32 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    schema_version: u32,
+    entries: Vec<JournalEntry>,
+}
+
+/// The journal of one state directory.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    entries: Vec<JournalEntry>,
+}
+
+impl Journal {
+    /// Reads the journal; no file is an empty journal.
+    pub fn load(dir: &Path) -> Result<Journal> {
+        let path = dir.join(FILE);
+        let entries = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
+                    path: path.clone(),
+                    detail: format!(
+                        "{e}; it records container recreations in progress: check 'docker ps -a' for \
+                         containers named NAME-freshen-old, then remove the file"
+                    ),
+                })?;
+                if stored.schema_version > SCHEMA {
+                    return Err(Error::StateFromFuture {
+                        path: path.clone(),
+                        found: stored.schema_version,
+                        supported: SCHEMA,
+                    });
+                }
+                stored.entries
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        Ok(Journal { path, entries })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.entries.clone()
+    }
+
+    /// Records (or updates) the entry for `entry.name` and writes the file.
+    pub fn set(&mut self, entry: JournalEntry) -> Result<()> {
+        self.entries.retain(|e| e.name != entry.name);
+        self.entries.push(entry);
+        self.save()
+    }
+
+    /// Drops the entry of a container that is done with; the file goes when
+    /// the last one does.
+    pub fn remove(&mut self, name: &str) -> Result<()> {
+        self.entries.retain(|e| e.name != name);
+        if self.entries.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io("remove", &self.path, e)),
+            };
+        }
+        self.save()
+    }
+
+    fn save(&self) -> Result<()> {
+        let stored = Stored { schema_version: SCHEMA, entries: self.entries.clone() };
+        let mut bytes = serde_json::to_vec_pretty(&stored).expect("the journal serialises");
+        bytes.push(b'\n');
+        write_private(&self.path, &bytes)
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename,
+/// fsync of the directory), readable by the owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io("create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
+        f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::recreate::Step;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn entry(name: &str) -> JournalEntry {
+        JournalEntry {
+            name: name.into(),
+            old_id: "old".into(),
+            new_id: None,
+            reference: "reg/app:1".into(),
+            old_image: "sha256:1".into(),
+            new_image: "sha256:2".into(),
+            was_running: true,
+            step: Step::Stopping,
+            compose: None,
+            dependents: vec![],
+        }
+    }
+
+    #[test]
+    fn entries_survive_a_reload_and_the_file_is_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::load(dir.path()).unwrap();
+        assert!(j.is_empty());
+        j.set(entry("web")).unwrap();
+        j.set(entry("db")).unwrap();
+        j.set(JournalEntry { step: Step::Gating, new_id: Some("new".into()), ..entry("web") }).unwrap();
+        let mode = std::fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = Journal::load(dir.path()).unwrap();
+        let steps: Vec<(String, Step)> = again.entries().into_iter().map(|e| (e.name, e.step)).collect();
+        assert_eq!(steps, [("db".to_string(), Step::Stopping), ("web".to_string(), Step::Gating)]);
+        let mut again = again;
+        again.remove("db").unwrap();
+        again.remove("web").unwrap();
+        assert!(!dir.path().join(FILE).exists(), "an empty journal leaves no file");
+    }
+
+    #[test]
+    fn a_damaged_journal_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE), "{not json").unwrap();
+        let err = Journal::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("freshen-old"), "{err}");
+    }
+}
