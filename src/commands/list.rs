@@ -30,6 +30,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
     };
     let mut rows = report::rows(&state, &images, &containers, &selection);
     report::mark_held(&mut rows, &holds);
+    report::mark_rolled_back(&mut rows, &state);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     if args.upgradable {

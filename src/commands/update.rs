@@ -83,6 +83,8 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             change: ChangeOptions { yes: true, dry_run: false, keep: None },
             keep_previous: !plan.retire,
             tags: false,
+            recreate: crate::cli::RecreateOptions { no_recreate: !plan.recreate, wait: crate::cli::DEFAULT_WAIT },
+            format: SummaryFormat::Text,
         };
         if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
             code = EXIT_FAILED;

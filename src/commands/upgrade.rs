@@ -10,22 +10,26 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::cli::UpgradeArgs;
+use crate::cli::{SummaryFormat, UpgradeArgs};
 use crate::commands::autoremove::{self, Host};
 use crate::commands::{confirm, EXIT_FAILED, EXIT_OK};
 use crate::core::holds::Holds;
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{self, Selection, Target};
 use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
-use crate::core::state::{Entry, State, Superseded};
+use crate::core::recreate::{Plan as RecreatePlan, Skip};
+use crate::core::state::{Entry, RolledBack, State, Superseded};
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
 use crate::core::versions::{self, Level, TagRules};
 use crate::engine::{Engine, LocalImage, PullEvent};
 use crate::error::{Error, Result};
+use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
 use crate::services::check;
+use crate::services::recreate::{self, ComposeCli, Group};
+use crate::store::journal::Journal;
 use crate::settings::Settings;
 
 /// One tag to upgrade: from which image to which digest. With `to`, a
@@ -58,13 +62,32 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         p.warn(&w);
     }
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let json = args.format == SummaryFormat::Json;
+    // With --format json the report is the only thing on stdout.
+    let say = |text: &str| {
+        if !json {
+            p.line(text)
+        }
+    };
+    let mut out = ChangeReport::new(args.change.dry_run);
+    let opts = recreate::Options {
+        wait: Duration::from_secs(args.recreate.wait),
+        docker_host: settings.docker_host.clone(),
+    };
+    if !args.change.dry_run {
+        for line in recreate::repair(&engine, dir, &opts).await? {
+            p.warn(&line);
+        }
+    }
     let host = Host::read(&engine).await?;
     let rows = report::rows(&state, &host.images, &host.containers, &selection);
-    let mut kept_back = Vec::new();
+    let mut kept_back: Vec<(Reference, &str)> = Vec::new();
     let mut wanted = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
-            kept_back.push(r.reference.clone());
+            kept_back.push((r.reference.clone(), "held"));
+        } else if rolled_back_digest(&state, &r.reference) == r.remote_digest.as_deref() && r.remote_digest.is_some() {
+            kept_back.push((r.reference.clone(), "failed, rolled back"));
         } else {
             wanted.push(r);
         }
@@ -101,6 +124,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     });
     for (r, checked) in futures_util::future::join_all(checks).await {
         match checked {
+            Ok((Status::Upgradable, digest)) if rolled_back_digest(&state, &r.reference) == Some(digest.as_str()) => {
+                kept_back.push((r.reference.clone(), "failed, rolled back"))
+            }
             Ok((Status::Upgradable, digest)) => plan.push(Planned {
                 reference: r.reference.clone(),
                 old_id: r.image_id.clone(),
@@ -114,6 +140,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             Err(e) => {
                 failed += 1;
                 p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
+                out.failed.push(report_json::Failed { reference: r.reference.to_string(), error: e.to_string() });
             }
         }
     }
@@ -121,6 +148,15 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     if args.tags {
         failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
     }
+
+    // The containers that run what is upgraded (not tag moves: their
+    // containers keep the old tag).
+    let upgraded_ids: BTreeMap<String, String> = plan
+        .iter()
+        .filter(|pl| pl.to.is_none())
+        .map(|pl| (pl.old_id.clone(), pl.reference.to_string()))
+        .collect();
+    let (rplan, compose) = recreation_plan(settings, args, &engine, &upgraded_ids).await?;
 
     // The versions this would retire, as if the tags had already moved.
     let now = output::now_rfc3339();
@@ -141,10 +177,17 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         }
     }
     let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
+    // Recreated containers will run the new version.
+    let mut host_after = Host { images: Vec::new(), containers: host.containers.clone(), parents: host.parents.clone() };
+    for c in host_after.containers.iter_mut() {
+        if rplan.recreate.iter().any(|r| r.name == c.name) {
+            c.image_id = "(new)".into();
+        }
+    }
     let to_retire = if args.keep_previous {
         Vec::new()
     } else {
-        retire_plan(&simulated, &images_after, &host, &holds, &rules, &groups)
+        retire_plan(&simulated, &images_after, &host_after, &holds, &rules, &groups)
             .into_iter()
             .filter(|(_, v)| *v == Verdict::Retire)
             .map(|(c, _)| c)
@@ -152,9 +195,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     };
 
     if plan.iter().any(|pl| pl.to.is_none()) {
-        p.line("The following images will be upgraded:");
+        say("The following images will be upgraded:");
         for pl in plan.iter().filter(|pl| pl.to.is_none()) {
-            p.line(&format!(
+            say(&format!(
                 "  {} ({} => {})",
                 pl.reference.familiar(),
                 short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
@@ -163,41 +206,92 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         }
     }
     if plan.iter().any(|pl| pl.to.is_some()) {
-        p.line("The following tags will be moved to newer versions:");
+        say("The following tags will be moved to newer versions:");
         for pl in &plan {
             if let Some((to, level)) = &pl.to {
-                p.line(&format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
+                say(&format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
             }
         }
     }
     if !kept_back.is_empty() {
-        p.line("The following images have been kept back:");
-        for r in &kept_back {
-            p.line(&format!("  {} (held)", r.familiar()));
+        say("The following images have been kept back:");
+        for (r, why) in &kept_back {
+            say(&format!("  {} ({why})", r.familiar()));
+        }
+    }
+    let familiar = |reference: &str| Reference::parse(reference).map(|r| r.familiar()).unwrap_or(reference.to_string());
+    if !rplan.recreate.is_empty() {
+        say("The following containers will be recreated:");
+        for c in &rplan.recreate {
+            let how = match &c.how {
+                crate::core::recreate::How::Container => "container".to_string(),
+                crate::core::recreate::How::Compose(s) => {
+                    format!("compose project {}, service {}", s.project, s.service)
+                }
+            };
+            say(&format!("  {} ({}): {how}", c.name, familiar(&c.reference)));
+            for d in &c.dependents {
+                say(&format!("  {d}: container, it shares the network of {}", c.name));
+            }
+        }
+    }
+    let shown_skips: Vec<&(String, String, Skip)> =
+        rplan.skipped.iter().filter(|(_, _, s)| *s != Skip::NoRecreate).collect();
+    if !shown_skips.is_empty() {
+        say("The following containers will not be recreated:");
+        for (name, reference, why) in &shown_skips {
+            say(&format!("  {name} ({}): {why}", familiar(reference)));
         }
     }
     if !to_retire.is_empty() {
-        p.line("The following images will be retired:");
+        say("The following images will be retired:");
         for c in &to_retire {
-            p.line(&format!("  {}", c.name));
+            say(&format!("  {}", c.name));
         }
     }
-    p.line(&format!(
-        "{} upgraded, {} to retire, {} kept back.",
+    say(&format!(
+        "{} upgraded, {}{} to retire, {} kept back.",
         plan.len(),
+        if rplan.recreate.is_empty() { String::new() } else { format!("{} to recreate, ", rplan.recreate.len()) },
         to_retire.len(),
         kept_back.len()
     ));
+    for (r, why) in &kept_back {
+        out.kept_back.push(report_json::KeptBack { reference: r.to_string(), reason: why.to_string() });
+    }
+    for (name, reference, why) in &rplan.skipped {
+        out.not_recreated.push(report_json::NotRecreated {
+            name: name.clone(),
+            reference: reference.clone(),
+            reason: why.to_string(),
+        });
+        if why.is_failure() {
+            failed += 1;
+            p.warn(&format!("{name}: not recreated: {why}"));
+        }
+    }
     if plan.is_empty() || args.change.dry_run {
+        if json {
+            for pl in &plan {
+                out.upgraded.push(upgraded_json(pl, None));
+            }
+            for c in &rplan.recreate {
+                out.recreated.push(recreated_json(c, None));
+            }
+            for c in &to_retire {
+                out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+            }
+            out.print();
+        }
         return Ok(if failed > 0 { EXIT_FAILED } else { EXIT_OK });
     }
     if !confirm(args.change.yes, "upgrade these images")? {
-        p.line("Abort.");
+        say("Abort.");
         return Ok(EXIT_FAILED);
     }
 
     let progress = Progress::new(p);
-    let mut upgraded: Vec<&Planned> = Vec::new();
+    let mut upgraded: Vec<(&Planned, String)> = Vec::new();
     for pl in &plan {
         let source = format!("{}@{}", pl.target().name(), pl.digest);
         let name = pl.target().familiar();
@@ -228,21 +322,98 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
                 upgrade_entry(&mut state, pl, &new_id, &now);
                 state.superseded.push(record(pl, &now, &new_id));
                 state.save(dir, &lock)?;
-                upgraded.push(pl);
+                upgraded.push((pl, new_id));
             }
             Err(e) => {
                 bar.finish(false);
                 failed += 1;
                 p.warn(&format!("{name}: not upgraded, it stays as it was: {e}"));
+                out.failed.push(report_json::Failed { reference: pl.reference.to_string(), error: e.to_string() });
             }
         }
     }
 
     progress.done();
 
+    // Recreate the containers of each upgraded tag; a tag whose containers
+    // fail the gate goes back, containers and tag.
+    let mut recreated = 0usize;
+    let mut rolled_back = 0usize;
+    if !rplan.recreate.is_empty() {
+        let mut journal = Journal::load(dir)?;
+        let mut kept: Vec<(&Planned, String)> = Vec::new();
+        for (pl, new_id) in std::mem::take(&mut upgraded) {
+            let members: Vec<_> =
+                rplan.recreate.iter().filter(|c| c.reference == pl.reference.to_string() && pl.to.is_none()).cloned().collect();
+            if members.is_empty() {
+                kept.push((pl, new_id));
+                continue;
+            }
+            let group = Group {
+                reference: pl.reference.clone(),
+                old_image: pl.old_id.clone(),
+                new_image: new_id.clone(),
+                members,
+            };
+            let info = |text: &str| p.info(text);
+            let o = recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+            for e in &o.errors {
+                failed += 1;
+                p.warn(e);
+            }
+            for r in &o.recreated {
+                recreated += 1;
+                out.recreated.push(report_json::Recreated {
+                    name: r.name.clone(),
+                    id: Some(r.id.clone()),
+                    previous_id: r.previous_id.clone(),
+                    reference: r.reference.clone(),
+                    how: if r.compose.is_some() { "compose" } else { "container" },
+                    compose_project: r.compose.as_ref().map(|c| c.project.clone()),
+                    compose_service: r.compose.as_ref().map(|c| c.service.clone()),
+                    downtime_seconds: Some((r.downtime.as_millis() as f64) / 1000.0),
+                });
+            }
+            match &o.failure {
+                None => {
+                    state.rolled_back.remove(&pl.reference.to_string());
+                    kept.push((pl, new_id));
+                }
+                Some(reason) => {
+                    rolled_back += 1;
+                    let names: Vec<&str> = o.rolled_back.iter().map(|r| r.name.as_str()).collect();
+                    p.warn(&format!(
+                        "{}: the new version ({}) did not pass the health gate: {reason}; rolled back: {} \
+                         run{} {} again and the tag points at it. Later upgrades skip this version until \
+                         the registry's tag moves.",
+                        pl.reference.familiar(),
+                        short_digest(&pl.digest),
+                        names.join(", "),
+                        if names.len() == 1 { "s" } else { "" },
+                        short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+                    ));
+                    for r in &o.rolled_back {
+                        for line in &r.logs {
+                            p.info(&format!("  {}| {line}", r.name));
+                        }
+                        out.rolled_back.push(report_json::RolledBack {
+                            name: r.name.clone(),
+                            reference: r.reference.clone(),
+                            digest: pl.digest.clone(),
+                            reason: r.reason.clone(),
+                        });
+                    }
+                    undo_upgrade_entry(&mut state, pl, &new_id, &now, reason);
+                }
+            }
+            state.save(dir, &lock)?;
+        }
+        upgraded = kept;
+    }
+
     // Retire what the successful upgrades replaced.
     let after = Host::read(&engine).await?;
-    let groups: HashSet<String> = upgraded.iter().map(|pl| pl.reference.to_string()).collect();
+    let groups: HashSet<String> = upgraded.iter().map(|(pl, _)| pl.reference.to_string()).collect();
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
         let decided = retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
@@ -250,23 +421,150 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             decided.iter().filter(|(_, v)| *v == Verdict::Retire).map(|(c, _)| c).collect();
         let done = autoremove::remove_all(&engine, &go, p).await?;
         retired = done.removed.len();
+        for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
+            out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+        }
+        for (c, v) in &decided {
+            if let Verdict::Keep(reason) = v {
+                out.kept.push(report_json::Kept {
+                    image_id: c.image_id.clone(),
+                    name: c.name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        for (name, reason) in &done.refused {
+            if let Some(c) = go.iter().find(|c| &c.name == name) {
+                out.kept.push(report_json::Kept {
+                    image_id: c.image_id.clone(),
+                    name: name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
         let now_host = Host::read(&engine).await?;
         autoremove::forget_gone(&mut state, &now_host);
         state.save(dir, &lock)?;
     }
     drop(lock);
 
+    let after = if rplan.recreate.is_empty() { after } else { Host::read(&engine).await? };
     let old_ids: HashMap<&str, &Reference> =
-        upgraded.iter().map(|pl| (pl.old_id.as_str(), &pl.reference)).collect();
-    still_running(p, &after, &old_ids);
-    p.line(&format!(
-        "{} upgraded, {} retired, {} kept back{}.",
+        upgraded.iter().map(|(pl, _)| (pl.old_id.as_str(), &pl.reference)).collect();
+    if !json {
+        still_running(p, &after, &old_ids);
+    }
+    say(&format!(
+        "{} upgraded, {}{} retired, {} kept back{}{}.",
         upgraded.len(),
+        if rplan.recreate.is_empty() { String::new() } else { format!("{recreated} recreated, ") },
         retired,
         kept_back.len(),
+        if rolled_back > 0 { format!(", {rolled_back} rolled back") } else { String::new() },
         if failed > 0 { format!(", {} failed", failed) } else { String::new() }
     ));
-    Ok(if failed > 0 { EXIT_FAILED } else { EXIT_OK })
+    if json {
+        for (pl, new_id) in &upgraded {
+            out.upgraded.push(upgraded_json(pl, Some(new_id)));
+        }
+        out.print();
+    }
+    Ok(if failed > 0 || rolled_back > 0 { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// The digest of `reference` whose containers were rolled back, if any.
+fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option<&'a str> {
+    state.rolled_back.get(&reference.to_string()).map(|r| r.digest.as_str())
+}
+
+/// Which containers to recreate, and the Compose command if any needs it.
+async fn recreation_plan(
+    settings: &Settings,
+    args: &UpgradeArgs,
+    engine: &Engine,
+    upgraded: &BTreeMap<String, String>,
+) -> Result<(RecreatePlan, Option<ComposeCli>)> {
+    if upgraded.is_empty() {
+        return Ok((RecreatePlan::default(), None));
+    }
+    let containers = engine.recreate_candidates().await?;
+    let mut plan = crate::core::recreate::plan(&containers, upgraded, |reference| {
+        if args.recreate.no_recreate {
+            return Some(Skip::NoRecreate);
+        }
+        let r = Reference::parse(reference).ok()?;
+        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
+    });
+    let needs_compose = plan.recreate.iter().any(|c| matches!(c.how, crate::core::recreate::How::Compose(_)));
+    let compose = if needs_compose { ComposeCli::find(settings.docker_host.as_deref()).await } else { None };
+    let mut keep = Vec::new();
+    for c in std::mem::take(&mut plan.recreate) {
+        let problem = match &c.how {
+            crate::core::recreate::How::Compose(s) => recreate::compose_problem(s, compose.as_ref()),
+            crate::core::recreate::How::Container => None,
+        };
+        match problem {
+            Some(skip) => plan.skipped.push((c.name.clone(), c.reference.clone(), skip)),
+            None => keep.push(c),
+        }
+    }
+    plan.recreate = keep;
+    Ok((plan, compose))
+}
+
+fn upgraded_json(pl: &Planned, new_id: Option<&String>) -> report_json::Upgraded {
+    report_json::Upgraded {
+        reference: pl.target().to_string(),
+        from_image_id: pl.old_id.clone(),
+        from_digest: pl.old_digest.clone(),
+        to_image_id: new_id.cloned(),
+        to_digest: pl.digest.clone(),
+    }
+}
+
+fn recreated_json(c: &crate::core::recreate::Planned, downtime: Option<f64>) -> report_json::Recreated {
+    let compose = match &c.how {
+        crate::core::recreate::How::Compose(s) => Some(s),
+        crate::core::recreate::How::Container => None,
+    };
+    report_json::Recreated {
+        name: c.name.clone(),
+        id: None,
+        previous_id: c.id.clone(),
+        reference: c.reference.clone(),
+        how: if compose.is_some() { "compose" } else { "container" },
+        compose_project: compose.map(|s| s.project.clone()),
+        compose_service: compose.map(|s| s.service.clone()),
+        downtime_seconds: downtime,
+    }
+}
+
+/// The tag went back to the old image: the entry says upgradable again,
+/// the old version is no longer superseded, the new one is (so autoremove
+/// can retire it), and the digest is recorded as rolled back.
+fn undo_upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str, reason: &str) {
+    let key = pl.reference.to_string();
+    state.entries.retain(|e| e.reference != key);
+    state.entries.push(Entry {
+        reference: key.clone(),
+        status: Status::Upgradable,
+        image_id: pl.old_id.clone(),
+        local_digest: pl.old_digest.clone(),
+        remote_digest: Some(pl.digest.clone()),
+        checked_at: now.to_string(),
+        error: None,
+    });
+    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
+    state.superseded.push(Superseded {
+        image_id: new_id.to_string(),
+        reference: key.clone(),
+        digest: Some(pl.digest.clone()),
+        replaced_at: now.to_string(),
+        replaced_by: pl.old_id.clone(),
+        tag_moved: false,
+    });
+    state.rolled_back.insert(key, RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() });
 }
 
 fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {

@@ -14,6 +14,8 @@ pub struct Policy {
     pub upgrade: bool,
     /// Remove the images that upgrades replaced and nothing uses.
     pub retire: bool,
+    /// Recreate the containers that run what it upgrades.
+    pub recreate: bool,
     /// Only tags matching one of these; none means nothing is allowed.
     pub allowed: Vec<Pattern>,
 }
@@ -27,6 +29,8 @@ pub struct Plan {
     pub kept_back: Vec<(String, String)>,
     /// Whether to retire what the upgrades replaced.
     pub retire: bool,
+    /// Whether to recreate the containers of what it upgrades.
+    pub recreate: bool,
 }
 
 impl Policy {
@@ -37,7 +41,7 @@ impl Policy {
     /// Splits the upgradable entries into what may be upgraded and what is
     /// kept back. `entries` are already restricted to the user's selection.
     pub fn plan(&self, entries: &[&Entry]) -> Plan {
-        let mut plan = Plan { retire: self.retire, ..Plan::default() };
+        let mut plan = Plan { retire: self.retire, recreate: self.recreate, ..Plan::default() };
         for e in entries.iter().filter(|e| e.status == Status::Upgradable) {
             let Ok(r) = Reference::parse(&e.reference) else { continue };
             let reason = if !self.upgrade {
@@ -75,7 +79,7 @@ mod tests {
     }
 
     fn policy(upgrade: bool, retire: bool, allowed: &[&str]) -> Policy {
-        Policy { upgrade, retire, allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect() }
+        Policy { upgrade, retire, recreate: false, allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect() }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! lines for people, the JSON schema for scripts, the apt summary, and
 //! warnings. Colour only when asked for or on a terminal without NO_COLOR.
 
+pub mod upgrade_report;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -108,6 +110,8 @@ impl Printer {
                 Cell::new(r.reference.familiar()),
                 Cell::new(if r.held {
                     format!("{} (held)", self.status(r.status))
+                } else if r.rolled_back.is_some() {
+                    format!("{} (failed, rolled back)", self.status(r.status))
                 } else {
                     self.status(r.status)
                 }),
@@ -161,6 +165,8 @@ impl Printer {
             };
             if r.held {
                 self.line(&format!("{line} [held]"));
+            } else if r.rolled_back.is_some() {
+                self.line(&format!("{line} [failed, rolled back]"));
             } else {
                 self.line(&line);
             }
@@ -226,6 +232,7 @@ struct JsonImage<'a> {
     created: Option<String>,
     size: i64,
     held: bool,
+    rolled_back: Option<&'a crate::core::state::RolledBack>,
     current_version: Option<&'a str>,
     candidate_version: Option<&'a str>,
     candidate_tag: Option<&'a str>,
@@ -249,6 +256,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             created: rfc3339(r.created),
             size: r.size,
             held: r.held,
+            rolled_back: r.rolled_back.as_ref(),
             current_version: r.version.current.as_deref(),
             candidate_version: r.candidate_version(),
             candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),

@@ -75,6 +75,9 @@ pub struct ImageSection {
     /// Never upgrade or remove matching images.
     #[serde(default)]
     pub hold: bool,
+    /// `false`: an upgrade leaves the containers of matching images on the
+    /// version they run (pull and retag only).
+    pub recreate: Option<bool>,
 }
 
 /// The version policy that applies to one image.
@@ -94,6 +97,9 @@ pub struct UnattendedConfig {
     pub upgrade: bool,
     #[serde(default)]
     pub retire: bool,
+    /// Recreate the containers of what it upgrades.
+    #[serde(default)]
+    pub recreate: bool,
     #[serde(default)]
     pub allowed: Vec<toml::Spanned<String>>,
 }
@@ -281,6 +287,17 @@ impl Settings {
     /// `[images."PATTERN"]` section (the pattern with the most characters
     /// that are not `*` or `?`; on a tie, the one that sorts first), else
     /// the default (every level, every tag, not held).
+    /// Whether an upgrade may recreate the containers of this tag: not
+    /// when its `[images."…"]` section says `recreate = false`. The section
+    /// that names it says so, as in the message.
+    pub fn recreate_off(&self, reference: &Reference) -> Option<String> {
+        self.images
+            .iter()
+            .find(|(p, s)| s.recreate.is_some() && p.matches(reference))
+            .filter(|(_, s)| s.recreate == Some(false))
+            .map(|(p, _)| p.to_string())
+    }
+
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
         match self.images.iter().find(|(p, _)| p.matches(reference)) {
             None => ImagePolicy::default(),
@@ -394,7 +411,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
                     .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, allowed });
+        config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, allowed });
     }
     let bad = |needle: &str, detail: String| Error::Config {
         path: path.to_path_buf(),
