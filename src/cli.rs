@@ -322,6 +322,10 @@ pub struct AutoremoveArgs {
     /// Also remove dangling images (no tag, no digest), like 'docker image prune'; only without PATTERNs
     #[arg(long)]
     pub dangling: bool,
+
+    /// Print a JSON report of what was retired and kept
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
 
 #[derive(Debug, Args)]

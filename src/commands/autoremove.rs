@@ -17,6 +17,7 @@ use crate::core::space;
 use crate::core::state::{Lock, State};
 use crate::engine::{Container, Engine, ImageLayers, LocalImage, Removal};
 use crate::error::Result;
+use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::settings::Settings;
 
@@ -176,6 +177,9 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         p.warn("dangling images have no name for a pattern to match: --dangling is ignored with patterns");
     }
     let dir = &settings.state_dir;
+    if !args.change.dry_run {
+        crate::commands::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = Holds::load(dir)?;
@@ -203,41 +207,83 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let layers = if go.is_empty() { HashMap::new() } else { all_layers(&engine, &host).await? };
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();
     let expected = freed(&host, &layers, &planned);
+    let json = args.format == crate::cli::SummaryFormat::Json;
+    // With --format json the report is the only thing on stdout.
+    let p_text = *p;
+    let say = |text: &str| {
+        if !json {
+            p_text.line(text)
+        }
+    };
+    let mut report = ChangeReport::new(args.change.dry_run);
+    for (c, reason) in &kept {
+        report.kept.push(report_json::Kept {
+            image_id: c.image_id.clone(),
+            name: c.name.clone(),
+            reason: reason.to_string(),
+        });
+    }
 
     if !go.is_empty() {
-        p.line("The following images will be retired:");
+        say("The following images will be retired:");
         for c in &go {
-            p.line(&format!("  {}", describe(c, rules.now)));
+            say(&format!("  {}", describe(c, rules.now)));
         }
     }
     if !kept.is_empty() {
-        p.line("These images are kept:");
+        say("These images are kept:");
         for (c, reason) in &kept {
-            p.line(&format!("  {}: {reason}", c.name));
+            say(&format!("  {}: {reason}", c.name));
         }
     }
-    p.line(&format!("{} to retire, {} kept.", go.len(), kept.len()));
+    say(&format!("{} to retire, {} kept.", go.len(), kept.len()));
     if go.is_empty() {
         if !args.change.dry_run {
             forget_and_save(&mut state, &host, dir, &lock)?;
         }
+        if json {
+            report.print();
+        }
         return Ok(EXIT_OK);
     }
-    p.line(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
+    say(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
     if args.change.dry_run {
+        if json {
+            for c in &go {
+                report
+                    .retired
+                    .push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+            }
+            report.print();
+        }
         return Ok(EXIT_OK);
     }
     if !confirm(args.change.yes, "retire these images")? {
-        p.line("Abort.");
+        say("Abort.");
         return Ok(crate::commands::EXIT_FAILED);
     }
     let done = remove_all(&engine, &go, p).await?;
     let real = deleted_bytes(&host, &layers, &done);
     let after = Host::read(&engine).await?;
     forget_and_save(&mut state, &after, dir, &lock)?;
-    p.line(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
+    say(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
+    for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
+        report.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+    }
+    for (name, reason) in &done.refused {
+        if let Some(c) = go.iter().find(|c| &c.name == name) {
+            report.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    if json {
+        report.print();
+    }
     if !done.refused.is_empty() {
-        p.line(&format!(
+        say(&format!(
             "{} kept after all (see the warnings above).",
             count(done.refused.len(), "image", "images")
         ));

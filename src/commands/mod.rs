@@ -27,6 +27,63 @@ pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<c
     })
 }
 
+/// Finishes or undoes a container recreation that a killed run left (see
+/// `services::recreate::repair`), before a command changes anything: the
+/// container of each name exists and runs, on the old or the new version.
+/// Without a journal this costs one `stat`.
+pub async fn repair_interrupted(
+    settings: &crate::settings::Settings,
+    p: &crate::output::Printer,
+) -> Result<()> {
+    use crate::core::state::{State, Superseded};
+    let dir = &settings.state_dir;
+    if !crate::store::journal::Journal::exists(dir) {
+        return Ok(());
+    }
+    let lock = lock_state(dir, p)?;
+    let engine = crate::engine::Engine::connect(settings.docker_host.as_deref()).await?;
+    let opts = crate::services::recreate::Options {
+        wait: std::time::Duration::from_secs(crate::cli::DEFAULT_WAIT),
+        docker_host: settings.docker_host.clone(),
+    };
+    let repaired = crate::services::recreate::repair(&engine, dir, &opts).await?;
+    for line in &repaired.lines {
+        p.warn(line);
+    }
+    if repaired.undone.is_empty() {
+        return Ok(());
+    }
+    // The tag is on the old image again: it is upgradable again (an
+    // interruption is no verdict on the new version), and the new version
+    // is the one superseded now.
+    let mut state = State::load(dir)?;
+    let now = crate::output::now_rfc3339();
+    for (reference, old, new) in &repaired.undone {
+        let old_digest = state
+            .superseded
+            .iter()
+            .find(|s| &s.reference == reference && &s.image_id == old)
+            .and_then(|s| s.digest.clone());
+        state.superseded.retain(|s| !(&s.reference == reference && &s.image_id == old));
+        let mut new_digest = None;
+        for e in state.entries.iter_mut().filter(|e| &e.reference == reference && &e.image_id == new) {
+            e.status = crate::core::verdict::Status::Upgradable;
+            e.image_id = old.clone();
+            new_digest = e.local_digest.take();
+            e.local_digest = old_digest.clone();
+        }
+        state.superseded.push(Superseded {
+            image_id: new.clone(),
+            reference: reference.clone(),
+            digest: new_digest,
+            replaced_at: now.clone(),
+            replaced_by: old.clone(),
+            tag_moved: false,
+        });
+    }
+    state.save(dir, &lock)
+}
+
 /// Moves an unreadable file of the state directory aside (as
 /// `NAME.json.corrupt`, for a person to look at) so the run can rebuild it,
 /// and says so.

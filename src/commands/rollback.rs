@@ -10,7 +10,9 @@ use crate::core::verdict::Status;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
+use crate::services::recreate;
 use crate::settings::Settings;
+use crate::store::journal::Journal;
 
 pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
     let mut target = Reference::parse(&args.image)
@@ -27,6 +29,9 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let name = target.familiar();
     let key = target.to_string();
     let dir = &settings.state_dir;
+    if !args.dry_run {
+        crate::commands::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
@@ -60,6 +65,60 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         return Ok(EXIT_OK);
     }
     engine.tag(&previous.image_id, &target).await?;
+    // The containers that run the version it leaves go back with it; if
+    // they do not pass the gate, the tag and they stay where they were.
+    let mut recreated: Vec<String> = Vec::new();
+    if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
+        let upgraded = std::collections::BTreeMap::from([(cur.clone(), key.clone())]);
+        let containers = engine.recreate_candidates().await?;
+        let plan = crate::core::recreate::plan(&containers, &upgraded, |reference| {
+            let r = Reference::parse(reference).ok()?;
+            settings.recreate_off(&r).map(|_| crate::core::recreate::Skip::ConfigFalse)
+        });
+        let compose = if plan.recreate.iter().any(|c| c.how != crate::core::recreate::How::Container) {
+            recreate::ComposeCli::find(settings.docker_host.as_deref()).await
+        } else {
+            None
+        };
+        let mut members = Vec::new();
+        for c in plan.recreate {
+            let problem = match &c.how {
+                crate::core::recreate::How::Compose(s) => recreate::compose_problem(s, compose.as_ref()),
+                crate::core::recreate::How::Container => None,
+            };
+            match problem {
+                Some(why) => p.warn(&format!("{}: not recreated: {why}", c.name)),
+                None => members.push(c),
+            }
+        }
+        if !members.is_empty() {
+            let group = recreate::Group {
+                reference: target.clone(),
+                old_image: cur.clone(),
+                new_image: previous.image_id.clone(),
+                members,
+            };
+            let opts = recreate::Options {
+                wait: std::time::Duration::from_secs(args.recreate.wait),
+                docker_host: settings.docker_host.clone(),
+            };
+            let mut journal = Journal::load(dir)?;
+            let info = |text: &str| p.info(text);
+            let o =
+                recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+            for e in &o.errors {
+                p.warn(e);
+            }
+            if let Some(reason) = &o.failure {
+                p.warn(&format!(
+                    "{name}: the containers did not pass the health gate on {shown}: {reason}; \
+                     they and the tag stay on the current version."
+                ));
+                return Ok(EXIT_FAILED);
+            }
+            recreated = o.recreated.iter().map(|r| r.name.clone()).collect();
+        }
+    }
     let now = output::now_rfc3339();
     state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
     if let Some(cur) = &current {
@@ -92,9 +151,14 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         "{name} points at {shown} again (the version replaced {}).",
         age_of(&previous.replaced_at)
     ));
-    p.line(&format!(
-        "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
-    ));
+    if recreated.is_empty() {
+        p.line(&format!(
+            "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
+        ));
+    } else {
+        p.line(&format!("Recreated {} on it.", recreated.join(", ")));
+        p.line(&format!("Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again."));
+    }
     Ok(EXIT_OK)
 }
 

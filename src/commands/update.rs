@@ -83,7 +83,10 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             change: ChangeOptions { yes: true, dry_run: false, keep: None },
             keep_previous: !plan.retire,
             tags: false,
-            recreate: crate::cli::RecreateOptions { no_recreate: !plan.recreate, wait: crate::cli::DEFAULT_WAIT },
+            recreate: crate::cli::RecreateOptions {
+                no_recreate: !plan.recreate,
+                wait: crate::cli::DEFAULT_WAIT,
+            },
             format: SummaryFormat::Text,
         };
         if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
@@ -188,6 +191,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
 async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Printer) -> Result<Ran> {
     let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
+    crate::commands::repair_interrupted(settings, p).await?;
     let lock = crate::commands::lock_state(dir, p)?;
     let old = match State::load(dir) {
         Ok(s) => s,

@@ -14,10 +14,10 @@ use crate::cli::{SummaryFormat, UpgradeArgs};
 use crate::commands::autoremove::{self, Host};
 use crate::commands::{confirm, EXIT_FAILED, EXIT_OK};
 use crate::core::holds::Holds;
+use crate::core::recreate::{Plan as RecreatePlan, Skip};
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{self, Selection, Target};
 use crate::core::retire::{self, Candidate, Inventory, Origin, Rules, Verdict};
-use crate::core::recreate::{Plan as RecreatePlan, Skip};
 use crate::core::state::{Entry, RolledBack, State, Superseded};
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
@@ -29,8 +29,8 @@ use crate::output::{self, Printer};
 use crate::registry::Registries;
 use crate::services::check;
 use crate::services::recreate::{self, ComposeCli, Group};
-use crate::store::journal::Journal;
 use crate::settings::Settings;
+use crate::store::journal::Journal;
 
 /// One tag to upgrade: from which image to which digest. With `to`, a
 /// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
@@ -54,6 +54,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     let rules_cfg = settings.retire(args.change.keep, None, &[])?;
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
+    if !args.change.dry_run {
+        crate::commands::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::commands::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = Holds::load(dir)?;
@@ -74,11 +77,6 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         wait: Duration::from_secs(args.recreate.wait),
         docker_host: settings.docker_host.clone(),
     };
-    if !args.change.dry_run {
-        for line in recreate::repair(&engine, dir, &opts).await? {
-            p.warn(&line);
-        }
-    }
     let host = Host::read(&engine).await?;
     let rows = report::rows(&state, &host.images, &host.containers, &selection);
     let mut kept_back: Vec<(Reference, &str)> = Vec::new();
@@ -86,7 +84,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
             kept_back.push((r.reference.clone(), "held"));
-        } else if rolled_back_digest(&state, &r.reference) == r.remote_digest.as_deref() && r.remote_digest.is_some() {
+        } else if rolled_back_digest(&state, &r.reference) == r.remote_digest.as_deref()
+            && r.remote_digest.is_some()
+        {
             kept_back.push((r.reference.clone(), "failed, rolled back"));
         } else {
             wanted.push(r);
@@ -124,7 +124,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     });
     for (r, checked) in futures_util::future::join_all(checks).await {
         match checked {
-            Ok((Status::Upgradable, digest)) if rolled_back_digest(&state, &r.reference) == Some(digest.as_str()) => {
+            Ok((Status::Upgradable, digest))
+                if rolled_back_digest(&state, &r.reference) == Some(digest.as_str()) =>
+            {
                 kept_back.push((r.reference.clone(), "failed, rolled back"))
             }
             Ok((Status::Upgradable, digest)) => plan.push(Planned {
@@ -140,7 +142,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             Err(e) => {
                 failed += 1;
                 p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
-                out.failed.push(report_json::Failed { reference: r.reference.to_string(), error: e.to_string() });
+                out.failed
+                    .push(report_json::Failed { reference: r.reference.to_string(), error: e.to_string() });
             }
         }
     }
@@ -178,7 +181,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     }
     let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
     // Recreated containers will run the new version.
-    let mut host_after = Host { images: Vec::new(), containers: host.containers.clone(), parents: host.parents.clone() };
+    let mut host_after =
+        Host { images: Vec::new(), containers: host.containers.clone(), parents: host.parents.clone() };
     for c in host_after.containers.iter_mut() {
         if rplan.recreate.iter().any(|r| r.name == c.name) {
             c.image_id = "(new)".into();
@@ -219,7 +223,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
             say(&format!("  {} ({why})", r.familiar()));
         }
     }
-    let familiar = |reference: &str| Reference::parse(reference).map(|r| r.familiar()).unwrap_or(reference.to_string());
+    let familiar =
+        |reference: &str| Reference::parse(reference).map(|r| r.familiar()).unwrap_or(reference.to_string());
     if !rplan.recreate.is_empty() {
         say("The following containers will be recreated:");
         for c in &rplan.recreate {
@@ -252,7 +257,11 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
     say(&format!(
         "{} upgraded, {}{} to retire, {} kept back.",
         plan.len(),
-        if rplan.recreate.is_empty() { String::new() } else { format!("{} to recreate, ", rplan.recreate.len()) },
+        if rplan.recreate.is_empty() {
+            String::new()
+        } else {
+            format!("{} to recreate, ", rplan.recreate.len())
+        },
         to_retire.len(),
         kept_back.len()
     ));
@@ -328,7 +337,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
                 bar.finish(false);
                 failed += 1;
                 p.warn(&format!("{name}: not upgraded, it stays as it was: {e}"));
-                out.failed.push(report_json::Failed { reference: pl.reference.to_string(), error: e.to_string() });
+                out.failed
+                    .push(report_json::Failed { reference: pl.reference.to_string(), error: e.to_string() });
             }
         }
     }
@@ -343,8 +353,12 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         let mut journal = Journal::load(dir)?;
         let mut kept: Vec<(&Planned, String)> = Vec::new();
         for (pl, new_id) in std::mem::take(&mut upgraded) {
-            let members: Vec<_> =
-                rplan.recreate.iter().filter(|c| c.reference == pl.reference.to_string() && pl.to.is_none()).cloned().collect();
+            let members: Vec<_> = rplan
+                .recreate
+                .iter()
+                .filter(|c| c.reference == pl.reference.to_string() && pl.to.is_none())
+                .cloned()
+                .collect();
             if members.is_empty() {
                 kept.push((pl, new_id));
                 continue;
@@ -356,7 +370,8 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
                 members,
             };
             let info = |text: &str| p.info(text);
-            let o = recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+            let o =
+                recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
             for e in &o.errors {
                 failed += 1;
                 p.warn(e);
@@ -564,7 +579,10 @@ fn undo_upgrade_entry(state: &mut State, pl: &Planned, new_id: &str, now: &str, 
         replaced_by: pl.old_id.clone(),
         tag_moved: false,
     });
-    state.rolled_back.insert(key, RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() });
+    state.rolled_back.insert(
+        key,
+        RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() },
+    );
 }
 
 fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {

@@ -3,6 +3,7 @@
 pub mod holds;
 pub mod monitor;
 pub mod notified;
+pub mod recreate;
 pub mod reference;
 pub mod report;
 pub mod retire;
@@ -13,4 +14,3 @@ pub mod tagcache;
 pub mod unattended;
 pub mod verdict;
 pub mod versions;
-pub mod recreate;

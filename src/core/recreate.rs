@@ -143,8 +143,9 @@ pub fn plan(
         let Some(reference) = upgraded.get(&c.image_id) else { continue };
         let skip = if let Some(skip) = no_recreate(reference) {
             Some(skip)
-        } else if let Some(label) =
-            OPT_OUT_LABELS.iter().find(|l| c.labels.get(**l).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
+        } else if let Some(label) = OPT_OUT_LABELS
+            .iter()
+            .find(|l| c.labels.get(**l).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
         {
             Some(Skip::OptOut(label.to_string()))
         } else if c.image.contains("@sha256:") {
@@ -176,10 +177,38 @@ pub fn plan(
         } else {
             Vec::new()
         };
-        out.recreate.push(Planned { name: c.name.clone(), id: c.id.clone(), reference: reference.clone(), how, dependents });
+        out.recreate.push(Planned {
+            name: c.name.clone(),
+            id: c.id.clone(),
+            reference: reference.clone(),
+            how,
+            dependents,
+        });
     }
     out.recreate.sort_by(|a, b| a.name.cmp(&b.name));
     out.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    // A container that joins another's network (`container:X`) comes after
+    // X: it must be created into X's new namespace.
+    let parent_of = |p: &Planned| -> Option<String> {
+        let c = containers.iter().find(|c| c.name == p.name)?;
+        let target = c.network_mode.strip_prefix("container:")?;
+        containers.iter().find(|x| x.id == target || x.name == target).map(|x| x.name.clone())
+    };
+    let mut ordered: Vec<Planned> = Vec::new();
+    let mut rest = std::mem::take(&mut out.recreate);
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|p| {
+                parent_of(p).is_none_or(|parent| {
+                    ordered.iter().any(|o| o.name == parent) || !rest.iter().any(|r| r.name == parent)
+                })
+            })
+            // A cycle cannot be created by the engine; keep going anyway.
+            .unwrap_or(0);
+        ordered.push(rest.remove(ready));
+    }
+    out.recreate = ordered;
     // A dependent that is itself recreated (it runs an upgraded version too)
     // is recreated once, as itself, pointed at its parent's new container.
     let own: BTreeSet<String> = out.recreate.iter().map(|p| p.name.clone()).collect();
@@ -237,7 +266,12 @@ const OWN: [&str; 9] = [
 /// the image it ran: its `Config` tells what the user did not set. A
 /// `network_container` rewrites `container:…` network modes to the parent's
 /// new container.
-pub fn creation(container: &Value, old_image: &Value, image: &str, network_container: Option<&str>) -> Creation {
+pub fn creation(
+    container: &Value,
+    old_image: &Value,
+    image: &str,
+    network_container: Option<&str>,
+) -> Creation {
     let c = get(container, &["Config"]);
     let i = get(old_image, &["Config"]);
     let id = get(container, &["Id"]).as_str().unwrap_or_default();
@@ -245,7 +279,8 @@ pub fn creation(container: &Value, old_image: &Value, image: &str, network_conta
     body.insert("Image".into(), Value::String(image.to_string()));
 
     // Env: the variables the image does not set to the same value.
-    let image_env: BTreeSet<&str> = get(i, &["Env"]).as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let image_env: BTreeSet<&str> =
+        get(i, &["Env"]).as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let env: Vec<Value> = get(c, &["Env"])
         .as_array()
         .into_iter()
@@ -285,10 +320,16 @@ pub fn creation(container: &Value, old_image: &Value, image: &str, network_conta
             body.insert(key.into(), mine.clone());
         }
     }
-    // The engine names an unnamed host after the short id.
-    if let Some(h) = get(c, &["Hostname"]).as_str() {
-        if !h.is_empty() && !id.starts_with(h) {
-            body.insert("Hostname".into(), Value::String(h.to_string()));
+    // The engine names an unnamed host after the short id. A container in
+    // another's network namespace has that one's host name and MAC, and may
+    // not set its own.
+    let joined =
+        get(container, &["HostConfig", "NetworkMode"]).as_str().is_some_and(|m| m.starts_with("container:"));
+    if !joined {
+        if let Some(h) = get(c, &["Hostname"]).as_str() {
+            if !h.is_empty() && !id.starts_with(h) {
+                body.insert("Hostname".into(), Value::String(h.to_string()));
+            }
         }
     }
     for key in ["ExposedPorts", "Volumes"] {
@@ -302,6 +343,12 @@ pub fn creation(container: &Value, old_image: &Value, image: &str, network_conta
             .collect();
         if !own.is_empty() {
             body.insert(key.into(), Value::Object(own));
+        }
+    }
+
+    if joined {
+        for key in ["Domainname", "MacAddress", "ExposedPorts"] {
+            body.remove(key);
         }
     }
 
@@ -320,7 +367,11 @@ pub fn creation(container: &Value, old_image: &Value, image: &str, network_conta
     if !anonymous.is_empty() {
         let mut binds: Vec<Value> = host.get("Binds").and_then(Value::as_array).cloned().unwrap_or_default();
         for (name, dest, rw) in anonymous {
-            binds.push(Value::String(if rw { format!("{name}:{dest}") } else { format!("{name}:{dest}:ro") }));
+            binds.push(Value::String(if rw {
+                format!("{name}:{dest}")
+            } else {
+                format!("{name}:{dest}:ro")
+            }));
         }
         host["Binds"] = Value::Array(binds);
     }
@@ -467,9 +518,7 @@ pub fn gate(o: &Observed, checked: bool, elapsed: Duration, wait: Duration) -> G
     match (checked, o.health.as_deref()) {
         (true, Some("healthy")) => Gate::Pass,
         (true, Some("unhealthy")) => Gate::Fail("it is unhealthy".into()),
-        (true, _) if elapsed >= wait => {
-            Gate::Fail(format!("it was not healthy within {}s", wait.as_secs()))
-        }
+        (true, _) if elapsed >= wait => Gate::Fail(format!("it was not healthy within {}s", wait.as_secs())),
         (false, _) if elapsed >= wait => Gate::Pass,
         _ => Gate::Wait,
     }
@@ -587,6 +636,13 @@ mod tests {
         let p = plan(&all, &upgraded(), |_| None);
         let names: Vec<&str> = p.recreate.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["shop-web-1", "web"]);
+        // A dependent on the same version comes after its parent.
+        let mut first = candidate("a-first", "sha256:old", true);
+        first.network_mode = "container:web-id".into();
+        let both = plan(&[first, candidate("web", "sha256:old", true)], &upgraded(), |_| None);
+        let names: Vec<&str> = both.recreate.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["web", "a-first"]);
+        assert!(both.recreate[0].dependents.is_empty(), "recreated as itself, not as a dependent");
         assert_eq!(p.recreate[1].how, How::Container);
         assert_eq!(p.recreate[1].dependents, ["side"]);
         match &p.recreate[0].how {
@@ -597,7 +653,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let skipped: Vec<(String, String)> = p.skipped.iter().map(|(n, _, s)| (n.clone(), s.to_string())).collect();
+        let skipped: Vec<(String, String)> =
+            p.skipped.iter().map(|(n, _, s)| (n.clone(), s.to_string())).collect();
         assert_eq!(
             skipped,
             [
@@ -703,8 +760,10 @@ mod tests {
     fn creation_points_a_dependent_at_the_new_parent() {
         let mut v = container();
         v["HostConfig"]["NetworkMode"] = json!("container:oldparentid");
+        v["Config"]["Hostname"] = json!("parenthost");
         let c = creation(&v, &image(), "reg/other:1", Some("newparentid"));
         assert_eq!(c.body["HostConfig"]["NetworkMode"], "container:newparentid");
+        assert!(c.body.get("Hostname").is_none(), "the engine refuses a host name in another's namespace");
         assert!(c.body.get("NetworkingConfig").is_none());
         assert!(c.connect.is_empty());
     }

@@ -147,7 +147,9 @@ pub fn mark_rolled_back(rows: &mut [Row], state: &State) {
         r.rolled_back = state
             .rolled_back
             .get(&r.reference.to_string())
-            .filter(|rb| r.status == Status::Upgradable && r.remote_digest.as_deref() == Some(rb.digest.as_str()))
+            .filter(|rb| {
+                r.status == Status::Upgradable && r.remote_digest.as_deref() == Some(rb.digest.as_str())
+            })
             .cloned();
     }
 }

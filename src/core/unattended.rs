@@ -79,7 +79,12 @@ mod tests {
     }
 
     fn policy(upgrade: bool, retire: bool, allowed: &[&str]) -> Policy {
-        Policy { upgrade, retire, recreate: false, allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect() }
+        Policy {
+            upgrade,
+            retire,
+            recreate: false,
+            allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect(),
+        }
     }
 
     #[test]

@@ -45,9 +45,10 @@ impl Engine {
     /// `GET /containers/{id}/json`; None when there is no such container.
     pub async fn inspect_container_json(&self, id: &str) -> Result<Option<Value>> {
         match self.docker.inspect_container(id, None::<InspectContainerOptions>).await {
-            Ok(c) => serde_json::to_value(c)
-                .map(Some)
-                .map_err(|e| Error::Daemon { action: format!("inspect container {id}"), detail: e.to_string() }),
+            Ok(c) => serde_json::to_value(c).map(Some).map_err(|e| Error::Daemon {
+                action: format!("inspect container {id}"),
+                detail: e.to_string(),
+            }),
             Err(e) if is_status(&e, 404) => Ok(None),
             Err(e) => Err(self.failed(&format!("inspect container {id}"), e)),
         }
@@ -72,7 +73,8 @@ impl Engine {
         let body: ContainerCreateBody = serde_json::from_value(creation.body.clone())
             .map_err(|e| Error::Daemon { action: action.clone(), detail: e.to_string() })?;
         let opts = CreateContainerOptionsBuilder::default().name(name).build();
-        let id = self.docker.create_container(Some(opts), body).await.map_err(|e| self.failed(&action, e))?.id;
+        let id =
+            self.docker.create_container(Some(opts), body).await.map_err(|e| self.failed(&action, e))?.id;
         for (network, settings) in &creation.connect {
             let endpoint: EndpointSettings = serde_json::from_value(settings.clone()).unwrap_or_default();
             let req = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint) };
@@ -101,15 +103,19 @@ impl Engine {
             b = b.t(t);
         }
         match self.docker.stop_container(id, Some(b.build())).await {
+            // 304: not running; 404: not there (a step that was undone).
             Ok(()) => Ok(()),
-            Err(e) if is_status(&e, 304) => Ok(()),
+            Err(e) if is_status(&e, 304) || is_status(&e, 404) => Ok(()),
             Err(e) => Err(self.failed(&format!("stop container {id}"), e)),
         }
     }
 
     pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
         let opts = RenameContainerOptionsBuilder::default().name(name).build();
-        self.docker.rename_container(id, opts).await.map_err(|e| self.failed(&format!("rename container {id} to {name}"), e))
+        self.docker
+            .rename_container(id, opts)
+            .await
+            .map_err(|e| self.failed(&format!("rename container {id} to {name}"), e))
     }
 
     /// Removes a stopped container, keeping its volumes. Gone already is fine.

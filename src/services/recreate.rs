@@ -133,7 +133,9 @@ impl ComposeCli {
             if let Ok(out) = cmd.output().await {
                 let text = String::from_utf8_lossy(&out.stdout);
                 let v = text.trim().trim_start_matches('v');
-                if out.status.success() && v.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 2) {
+                if out.status.success()
+                    && v.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 2)
+                {
                     return Some(c);
                 }
             }
@@ -211,7 +213,11 @@ pub async fn recreate_group(
     let mut failure: Option<(String, String)> = None;
     for planned in &group.members {
         info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
-        match start_one(engine, journal, compose, group, planned, opts).await {
+        let earlier: Vec<(String, String, String)> = flights
+            .iter()
+            .filter_map(|f| Some((f.planned.id.clone(), f.planned.name.clone(), f.new_ids.first()?.clone())))
+            .collect();
+        match start_one(engine, journal, compose, group, planned, opts, &earlier).await {
             Ok(f) => flights.push(f),
             Err((f, e)) => {
                 if let Some(f) = f {
@@ -225,9 +231,10 @@ pub async fn recreate_group(
     // The gate, for all of them at once.
     if failure.is_none() {
         let wait = opts.wait;
-        let verdicts =
-            futures_util::future::join_all(flights.iter().map(|f| gate_all(engine, &f.new_ids, f.checked, f.started, wait)))
-                .await;
+        let verdicts = futures_util::future::join_all(
+            flights.iter().map(|f| gate_all(engine, &f.new_ids, f.checked, f.started, wait)),
+        )
+        .await;
         for (f, v) in flights.iter().zip(verdicts) {
             if let Err(why) = v {
                 failure = Some((f.planned.name.clone(), format!("{}: {why}", f.planned.name)));
@@ -266,9 +273,19 @@ pub async fn recreate_group(
             if let Err(e) = engine.tag(&group.old_image, &group.reference).await {
                 out.errors.push(format!("{}: cannot point the tag back: {e}", group.reference.familiar()));
             }
+            // New containers go first, last one first; then the old ones
+            // come back in order, so a `container:` dependent finds its
+            // parent running.
             for f in flights.iter_mut().rev() {
                 f.entry.step = Step::RollingBack;
                 journal_set(journal, &f.entry, &mut out.errors);
+                if f.entry.compose.is_none() {
+                    if let Err(e) = remove_new(engine, &f.entry).await {
+                        out.errors.push(format!("{}: rollback failed: {e}", f.entry.name));
+                    }
+                }
+            }
+            for f in flights.iter() {
                 if let Err(e) = undo(engine, journal, compose, &f.entry, opts).await {
                     out.errors.push(format!("{}: rollback failed: {e}", f.entry.name));
                 }
@@ -279,7 +296,6 @@ pub async fn recreate_group(
                     logs: if f.planned.name == culprit { logs.clone() } else { Vec::new() },
                 });
             }
-            out.rolled_back.reverse();
             out.failure = Some(reason);
         }
     }
@@ -301,6 +317,7 @@ async fn start_one(
     group: &Group,
     planned: &Planned,
     opts: &Options,
+    earlier: &[(String, String, String)],
 ) -> std::result::Result<Flight, (Option<Flight>, Error)> {
     let mut entry = JournalEntry {
         name: planned.name.clone(),
@@ -317,15 +334,18 @@ async fn start_one(
     let fail = |e: Error| (None, e);
     match &planned.how {
         How::Compose(service) => {
-            let cli = compose.ok_or_else(|| fail(Error::Daemon {
-                action: "recreate through compose".into(),
-                detail: "compose is not installed".into(),
-            }))?;
+            let cli = compose.ok_or_else(|| {
+                fail(Error::Daemon {
+                    action: "recreate through compose".into(),
+                    detail: "compose is not installed".into(),
+                })
+            })?;
             entry.compose = Some(service.clone());
             entry.step = Step::Creating;
             journal.set(entry.clone()).map_err(fail)?;
             let started = Instant::now();
-            let mut flight = Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            let mut flight =
+                Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
             if let Err(e) = cli.up(service, opts.docker_host.as_deref()).await {
                 return Err((Some(flight), e));
             }
@@ -341,20 +361,31 @@ async fn start_one(
             Ok(flight)
         }
         How::Container => {
-            let old = engine
-                .inspect_container_json(&planned.id)
-                .await
-                .map_err(fail)?
-                .ok_or_else(|| fail(Error::Daemon { action: format!("inspect {}", planned.name), detail: "it is gone".into() }))?;
-            let old_image = engine.inspect_image_json(&group.old_image).await.map_err(fail)?.unwrap_or(Value::Null);
+            let old = engine.inspect_container_json(&planned.id).await.map_err(fail)?.ok_or_else(|| {
+                fail(Error::Daemon {
+                    action: format!("inspect {}", planned.name),
+                    detail: "it is gone".into(),
+                })
+            })?;
+            let old_image =
+                engine.inspect_image_json(&group.old_image).await.map_err(fail)?.unwrap_or(Value::Null);
             let image = group.reference.familiar();
-            let body = creation(&old, &old_image, &image, None);
+            // `container:X` where X was recreated just before: X's new one.
+            let mode = old["HostConfig"]["NetworkMode"].as_str().unwrap_or_default();
+            let parent = mode.strip_prefix("container:").and_then(|target| {
+                earlier
+                    .iter()
+                    .find(|(id, name, _)| id == target || name == target)
+                    .map(|(_, _, new)| new.as_str())
+            });
+            let body = creation(&old, &old_image, &image, parent);
             journal.set(entry.clone()).map_err(fail)?;
             let started = Instant::now();
             engine.stop_container(&planned.id, None).await.map_err(fail)?;
             entry.step = Step::Parking;
             journal.set(entry.clone()).map_err(fail)?;
-            let mut flight = Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            let mut flight =
+                Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
             if let Err(e) = engine.rename_container(&planned.id, &parked_name(&planned.name)).await {
                 return Err((Some(flight), e));
             }
@@ -377,7 +408,8 @@ async fn start_one(
             flight.entry.step = Step::Gating;
             let _ = journal.set(flight.entry.clone());
             let new = engine.inspect_container_json(&id).await.ok().flatten().unwrap_or(Value::Null);
-            let new_image = engine.inspect_image_json(&group.new_image).await.ok().flatten().unwrap_or(Value::Null);
+            let new_image =
+                engine.inspect_image_json(&group.new_image).await.ok().flatten().unwrap_or(Value::Null);
             flight.checked = has_healthcheck(&new, &new_image);
             Ok(flight)
         }
@@ -435,7 +467,12 @@ async fn gate_all(
 
 /// The new container passed: the parked one goes, dependents follow the new
 /// one, the journal entry is done.
-async fn finish(engine: &Engine, journal: &mut Journal, entry: &JournalEntry, info: &dyn Fn(&str)) -> Result<()> {
+async fn finish(
+    engine: &Engine,
+    journal: &mut Journal,
+    entry: &JournalEntry,
+    info: &dyn Fn(&str),
+) -> Result<()> {
     if entry.compose.is_none() {
         engine.remove_container(&entry.old_id).await?;
         if let Some(new_id) = &entry.new_id {
@@ -496,11 +533,17 @@ async fn undo(
     journal.remove(&entry.name)
 }
 
-async fn undo_container(engine: &Engine, entry: &JournalEntry) -> Result<()> {
+/// Stops and removes the new container of an entry, if it got that far.
+async fn remove_new(engine: &Engine, entry: &JournalEntry) -> Result<()> {
     if let Some(new_id) = &entry.new_id {
         engine.stop_container(new_id, Some(10)).await?;
         engine.remove_container(new_id).await?;
     }
+    Ok(())
+}
+
+async fn undo_container(engine: &Engine, entry: &JournalEntry) -> Result<()> {
+    remove_new(engine, entry).await?;
     // Whatever holds the name now that is not the old container.
     if let Some(holder) = engine.inspect_container_json(&entry.name).await? {
         let id = holder["Id"].as_str().unwrap_or_default();
@@ -521,21 +564,38 @@ async fn undo_container(engine: &Engine, entry: &JournalEntry) -> Result<()> {
     Ok(())
 }
 
+/// What [`repair`] did.
+#[derive(Debug, Default)]
+pub struct Repaired {
+    /// One line per container, to print.
+    pub lines: Vec<String>,
+    /// Tags pointed back at their old image: (reference, old image, new image).
+    pub undone: Vec<(String, String, String)>,
+}
+
 /// Puts right what a killed run left in the journal: finishes recreations
-/// that passed, undoes the others (tag back on the old image). Returns one
-/// line per container, to print.
-pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Vec<String>> {
+/// that passed, undoes the others (new containers removed, the old ones
+/// back under their names and running, the tag on the old image).
+pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Repaired> {
     let mut journal = Journal::load(dir)?;
+    let mut out = Repaired::default();
     if journal.is_empty() {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let compose = ComposeCli::find(opts.docker_host.as_deref()).await;
-    let mut lines = Vec::new();
-    for entry in journal.entries() {
+    let entries = journal.entries();
+    // New containers go first (last one first), then the old ones come back
+    // in order, as in a rollback.
+    for entry in entries.iter().rev() {
+        if recreate::repair(entry) == Repair::Undo && entry.compose.is_none() {
+            remove_new(engine, entry).await?;
+        }
+    }
+    for entry in entries {
         match recreate::repair(&entry) {
             Repair::Finish => {
                 finish(engine, &mut journal, &entry, &|_| {}).await?;
-                lines.push(format!(
+                out.lines.push(format!(
                     "{}: an interrupted upgrade was finished; it runs the new version of {}.",
                     entry.name, entry.reference
                 ));
@@ -545,28 +605,34 @@ pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Vec<S
                     let now = engine.image_id(&reference.to_string()).await.ok().flatten();
                     if now.as_deref() != Some(entry.old_image.as_str()) {
                         engine.tag(&entry.old_image, &reference).await?;
+                        out.undone.push((
+                            entry.reference.clone(),
+                            entry.old_image.clone(),
+                            entry.new_image.clone(),
+                        ));
                     }
                 }
                 if let Some(service) = &entry.compose {
                     match &compose {
                         Some(cli) => cli.up(service, opts.docker_host.as_deref()).await?,
-                        None => lines.push(format!(
+                        None => out.lines.push(format!(
                             "{}: an interrupted upgrade of compose project {}, service {} needs \
                              'docker compose up -d {}' in its directory.",
                             entry.name, service.project, service.service, service.service
                         )),
                     }
-                    journal.remove(&entry.name)?;
                 } else {
                     undo_container(engine, &entry).await?;
-                    journal.remove(&entry.name)?;
                 }
-                lines.push(format!(
+                journal.remove(&entry.name)?;
+                out.lines.push(format!(
                     "{}: an upgrade was interrupted; it runs the previous version of {} again.",
                     entry.name, entry.reference
                 ));
             }
         }
     }
-    Ok(lines)
+    out.undone.sort();
+    out.undone.dedup();
+    Ok(out)
 }

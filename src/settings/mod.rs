@@ -411,7 +411,8 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
                     .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, allowed });
+        config.checked.unattended =
+            Some(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, allowed });
     }
     let bad = |needle: &str, detail: String| Error::Config {
         path: path.to_path_buf(),

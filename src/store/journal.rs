@@ -32,6 +32,12 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// Whether a journal file is there (cheap: no engine needed to know
+    /// there is nothing to repair).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(FILE).exists()
+    }
+
     /// Reads the journal; no file is an empty journal.
     pub fn load(dir: &Path) -> Result<Journal> {
         let path = dir.join(FILE);

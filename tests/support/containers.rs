@@ -133,9 +133,8 @@ impl Runnable {
             Health::Healthy => {
                 text.push_str("HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD [\"/prog\", \"ok\"]\n")
             }
-            Health::Unhealthy => {
-                text.push_str("HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD [\"/prog\", \"fail\"]\n")
-            }
+            Health::Unhealthy => text
+                .push_str("HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD [\"/prog\", \"fail\"]\n"),
             Health::Starting => text.push_str(
                 "HEALTHCHECK --interval=1h --start-period=1h --timeout=2s CMD [\"/prog\", \"ok\"]\n",
             ),
@@ -194,7 +193,13 @@ impl TestEnv {
 
     /// Makes the registry's `name:tag` hold `image` without leaving it on
     /// this host: the new version an upgrade will pull.
-    pub fn publish_runnable_remote(&self, registry: &Registry, name: &str, tag: &str, image: &Runnable) -> Published {
+    pub fn publish_runnable_remote(
+        &self,
+        registry: &Registry,
+        name: &str,
+        tag: &str,
+        image: &Runnable,
+    ) -> Published {
         let scratch_tag = format!("fixture-{}", super::nonce());
         let scratch = self.reference(registry.host(), name, &scratch_tag);
         let id = image.build(&scratch);
@@ -326,7 +331,8 @@ impl Containers {
 
     /// Every container of this test, by name (sorted).
     pub fn all(&self) -> Vec<String> {
-        let out = docker(&["ps", "-a", "--filter", &format!("label={}", self.label()), "--format", "{{.Names}}"]);
+        let out =
+            docker(&["ps", "-a", "--filter", &format!("label={}", self.label()), "--format", "{{.Names}}"]);
         let mut names: Vec<String> = out.lines().map(str::to_string).collect();
         names.sort();
         names
@@ -442,7 +448,13 @@ impl Kept {
                 .collect();
             aliases.sort();
             aliases.dedup();
-            networks.insert(net.clone(), (aliases, cfg["IPAMConfig"].clone()));
+            // No static address reads as null or {} depending on how the
+            // container joined the network.
+            let ipam = match &cfg["IPAMConfig"] {
+                Value::Object(o) if o.is_empty() => Value::Null,
+                other => other.clone(),
+            };
+            networks.insert(net.clone(), (aliases, ipam));
         }
         let mut mounts = BTreeMap::new();
         for m in v["Mounts"].as_array().into_iter().flatten() {
@@ -453,8 +465,12 @@ impl Kept {
                 (kind, source.unwrap_or_default().to_string()),
             );
         }
-        let mut env: Vec<String> =
-            v["Config"]["Env"].as_array().into_iter().flatten().filter_map(|e| e.as_str().map(str::to_string)).collect();
+        let mut env: Vec<String> = v["Config"]["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect();
         env.sort();
         Kept {
             env,
