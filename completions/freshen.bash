@@ -157,7 +157,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__autoremove)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,6 +173,10 @@ _freshen() {
                     ;;
                 --exclude)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --state-dir)
@@ -793,12 +797,16 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__rollback)
-            opts="-s -H -q -v -h -V --dry-run --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-s -H -q -v -h -V --dry-run --no-recreate --wait --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1015,7 +1023,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__upgrade)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --tags --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --tags --no-recreate --wait --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1023,6 +1031,14 @@ _freshen() {
             case "${prev}" in
                 --keep)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --state-dir)
