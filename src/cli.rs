@@ -296,10 +296,10 @@ pub struct RecreateOptions {
     pub wait: u64,
 }
 
-/// The default health gate: Docker runs a HEALTHCHECK first one interval
-/// (30 s by default) after the start and gives it up to its timeout (30 s
-/// by default), so a shorter wait would fail every image that keeps
-/// Docker's defaults.
+/// The default health gate, in seconds: Docker runs a HEALTHCHECK first one
+/// interval (30 s by default) after the start and gives it up to its
+/// timeout (30 s by default), so a shorter wait would fail every image that
+/// keeps Docker's defaults.
 pub const DEFAULT_WAIT: u64 = 60;
 
 #[derive(Debug, Args)]

@@ -11,10 +11,11 @@ pub enum Error {
     DaemonUnreachable { host: String, detail: String },
     /// The daemon answered, but with an error.
     Daemon { action: String, detail: String },
-    /// A state file that cannot be read or parsed.
-    StateCorrupt { path: PathBuf, detail: String },
-    /// A state file written by a newer freshen.
-    StateFromFuture { path: PathBuf, found: u32, supported: u32 },
+    /// A file of the state directory that cannot be parsed; the message
+    /// says what to do about that file.
+    CorruptStore { file: StoreFile, path: PathBuf, detail: String },
+    /// A file of the state directory written by a newer freshen.
+    StoreFromFuture { file: StoreFile, path: PathBuf, found: u32, supported: u32 },
     /// The lock on the state directory is held by another process.
     Locked { path: PathBuf, holder: String },
     /// A config file that cannot be read or parsed.
@@ -25,6 +26,24 @@ pub enum Error {
     Io { action: String, path: PathBuf, source: std::io::Error },
     /// Something the user asked for that cannot be done, with the reason.
     Usage(String),
+    /// A registry client that cannot be set up (TLS roots, certificates).
+    Registry(String),
+    /// freshen itself failed (runtime start, encoding its own files).
+    Internal(String),
+}
+
+/// The files of the state directory, each with its own advice when it is
+/// unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFile {
+    /// `state.json`: rebuilt by the next update.
+    State,
+    /// `holds.json`: only the user knows what was held.
+    Holds,
+    /// `notified.json`: what each notification target has been told.
+    Notified,
+    /// `journal.json`: container recreations in progress.
+    Journal,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -40,12 +59,35 @@ impl std::fmt::Display for Error {
             Error::Daemon { action, detail } => {
                 write!(f, "the Docker daemon failed to {action}: {detail}")
             }
-            Error::StateCorrupt { path, detail } => write!(
+            Error::CorruptStore { file, path, detail } => {
+                let path = path.display();
+                match file {
+                    StoreFile::State => {
+                        write!(f, "state file {path} is unreadable ({detail}): run 'freshen update' to rebuild it")
+                    }
+                    StoreFile::Holds => write!(
+                        f,
+                        "holds file {path} is unreadable ({detail}): fix or remove it, then set the holds again"
+                    ),
+                    StoreFile::Notified => write!(
+                        f,
+                        "notification record {path} is unreadable ({detail}): remove it, and the next \
+                         'freshen update --notify' announces the pending updates again"
+                    ),
+                    StoreFile::Journal => write!(
+                        f,
+                        "recreation journal {path} is unreadable ({detail}): check 'docker ps -a' for \
+                         containers named NAME-freshen-old (rename each back to NAME and start it if \
+                         NAME is missing), then remove the file"
+                    ),
+                }
+            }
+            Error::StoreFromFuture { file: StoreFile::Holds, path, found, .. } => write!(
                 f,
-                "state file {} is unreadable ({detail}): run 'freshen update' to rebuild it",
+                "holds file {} has format version {found}, newer than this freshen understands: upgrade freshen",
                 path.display()
             ),
-            Error::StateFromFuture { path, found, supported } => write!(
+            Error::StoreFromFuture { path, found, supported, .. } => write!(
                 f,
                 "state file {} has format version {found}, newer than this freshen understands \
                  ({supported}): upgrade freshen, or remove the file and run 'freshen update'",
@@ -65,7 +107,7 @@ impl std::fmt::Display for Error {
             Error::Io { action, path, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            Error::Usage(msg) => f.write_str(msg),
+            Error::Usage(msg) | Error::Registry(msg) | Error::Internal(msg) => f.write_str(msg),
         }
     }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod core;
 mod engine;
 mod error;
+mod net;
 mod notify;
 mod output;
 mod registry;
@@ -20,5 +21,5 @@ fn main() -> std::process::ExitCode {
     // rustls needs one process-wide crypto provider; ring keeps the build free of C toolchains beyond cc.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
-    std::process::ExitCode::from(run::run(cli))
+    std::process::ExitCode::from(run::run(cli).code())
 }

@@ -2,12 +2,13 @@
 //! runtime, dispatch to the subcommand, and print a failure as one line.
 
 use crate::cli::{Cli, Command};
-use crate::commands::{self, EXIT_FAILED};
+use crate::commands;
+use crate::core::exit::ExitStatus;
 use crate::error::Result;
 use crate::output::Printer;
 use crate::settings::Settings;
 
-pub fn run(cli: Cli) -> u8 {
+pub fn run(cli: Cli) -> ExitStatus {
     // A Nagios plugin must answer with a status line and 3 even when it
     // cannot start (bad config, no daemon).
     let nagios = matches!(&cli.command, Command::Check(a) if a.nagios);
@@ -15,16 +16,16 @@ pub fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) if nagios => {
             println!("{}", crate::core::monitor::nagios_failure(&e.to_string()));
-            crate::core::monitor::NagiosState::Unknown as u8
+            ExitStatus::Nagios(crate::core::monitor::NagiosState::Unknown)
         }
         Err(e) => {
             eprintln!("freshen: {e}");
-            EXIT_FAILED
+            ExitStatus::Failed
         }
     }
 }
 
-fn dispatch(cli: Cli) -> Result<u8> {
+fn dispatch(cli: Cli) -> Result<ExitStatus> {
     let check_opts = match &cli.command {
         Command::Update(a) => Some(&a.check),
         Command::Check(a) => Some(&a.check),
@@ -49,7 +50,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| crate::error::Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| crate::error::Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,

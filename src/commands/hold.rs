@@ -1,12 +1,12 @@
 //! `freshen hold`, `unhold` and `showhold`, as `apt-mark` does them.
 
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
 use crate::core::holds::{self, Holds};
 use crate::error::Result;
 use crate::output::Printer;
 use crate::settings::Settings;
 
-pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
+pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
     change(
         settings,
         images,
@@ -17,7 +17,7 @@ pub fn hold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
     )
 }
 
-pub fn unhold(settings: &Settings, images: &[String], p: &Printer) -> Result<u8> {
+pub fn unhold(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
     // apt-mark exits 0 for a name that was not held, too.
     change(
         settings,
@@ -38,9 +38,9 @@ fn change(
     apply: impl Fn(&mut Holds, &str) -> bool,
     done: impl Fn(&str) -> String,
     unchanged: impl Fn(&str) -> String,
-) -> Result<u8> {
+) -> Result<ExitStatus> {
     let stored: Vec<String> = images.iter().map(|i| holds::normalise(i)).collect::<Result<_>>()?;
-    let lock = crate::commands::lock_state(&settings.state_dir, p)?;
+    let lock = crate::services::lock_state(&settings.state_dir, p)?;
     let mut h = Holds::load(&settings.state_dir)?;
     let mut changed = false;
     for s in stored {
@@ -55,19 +55,19 @@ fn change(
     if changed {
         h.save(&settings.state_dir, &lock)?;
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
-pub fn showhold(settings: &Settings, p: &Printer) -> Result<u8> {
+pub fn showhold(settings: &Settings, p: &Printer) -> Result<ExitStatus> {
     let h = match Holds::load(&settings.state_dir) {
         Ok(h) => h,
         Err(e) => {
             p.warn(&e.to_string());
-            return Ok(EXIT_FAILED);
+            return Ok(ExitStatus::Failed);
         }
     };
     for s in &h.holds {
         p.line(&holds::display(s));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

@@ -2,21 +2,22 @@
 //! host now. No registry traffic, so it works offline.
 
 use crate::cli::{ListArgs, ListFormat};
-use crate::commands::EXIT_OK;
+use crate::core::exit::ExitStatus;
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::core::holds::Holds;
+use crate::core::image::LocalImage;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
-use crate::engine::{Engine, LocalImage};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;
 
-pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u8> {
+pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
@@ -41,7 +42,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<u
         ListFormat::Apt => p.apt(&rows),
         ListFormat::Table => p.table(&rows, output::now_unix()),
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 async fn upgradable_images(engine: &Engine, state: &State, selection: &Selection) -> Result<Vec<LocalImage>> {

@@ -3,32 +3,32 @@
 //! engine, no network), so they take milliseconds and work offline.
 
 use crate::cli::{MetricsArgs, MotdArgs};
-use crate::commands::EXIT_OK;
+use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::report::Selection;
-use crate::core::state::{self, State};
+use crate::core::state::State;
 use crate::error::Result;
 use crate::output::{self, Printer};
 use crate::settings::Settings;
 
-pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<u8> {
+pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let entries = monitor::selected(&state, &selection);
     for line in monitor::motd(monitor::counts(&entries), state.updated_at.as_deref(), output::now_unix()) {
         p.line(&line);
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
-pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<u8> {
+pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let text = monitor::metrics(&monitor::selected(&state, &selection), state.updated_at.as_deref());
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
-        Some(path) => state::write_atomic(path, text.as_bytes())?,
+        Some(path) => crate::store::write_atomic(path, text.as_bytes())?,
         None => text.lines().for_each(|l| p.line(l)),
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

@@ -7,18 +7,20 @@
 use std::collections::BTreeMap;
 
 use crate::cli::PolicyArgs;
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
+use crate::core::image::{LocalImage, Platform};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::local_digest;
 use crate::core::state::State;
 use crate::core::tagcache::{Listing, RemoteImage, TagCache, LABEL_REVISION, LABEL_SOURCE, LABEL_VERSION};
 use crate::core::verdict::{pick_platform, Manifest};
 use crate::core::versions::{self, Level, Version};
-use crate::engine::{Engine, LocalImage, Platform};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
-use crate::settings::{ImagePolicy, Settings};
+use crate::settings::Settings;
 
 /// One side of the comparison, as printed.
 #[derive(Debug, Default)]
@@ -31,7 +33,7 @@ struct Side {
     source: Option<String>,
 }
 
-pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<u8> {
+pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<ExitStatus> {
     let mut reference = Reference::parse(&args.image)
         .map_err(|detail| Error::BadReference { input: args.image.clone(), detail })?;
     if reference.digest.is_some() {
@@ -47,7 +49,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let images = engine.images().await?;
     let local = images.iter().find(|i| i.tags.contains(&reference));
 
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
@@ -55,7 +57,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     let hint = state.registries.get(&reference.registry).and_then(|i| i.scheme.clone());
     let host = registries
         .host(&reference.registry, vec![reference.repository.clone()], hint.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(|e| Error::Registry(e.to_string()))?;
 
     let name = reference.name();
     let now = output::now_unix();
@@ -90,7 +92,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             other => other,
         },
     };
-    if let Ok(lock) = crate::commands::lock_state(&settings.state_dir, p) {
+    if let Ok(lock) = crate::services::lock_state(&settings.state_dir, p) {
         if let Err(e) = cache.save(&settings.state_dir, &lock, now) {
             p.warn(&e.to_string());
         }
@@ -140,7 +142,7 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         None => p.line(&format!(" *** {tag:width$}  {what} (not a version: followed by digest)")),
         Some(_) => p.line(&format!(" *** {tag:width$}  {what}")),
     }
-    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+    Ok(if failed { ExitStatus::Failed } else { ExitStatus::Ok })
 }
 
 fn clone_side(s: &Side) -> Side {
@@ -206,7 +208,7 @@ fn installed_side(image: &LocalImage, reference: &Reference) -> Side {
     Side {
         version: label(&image.labels, LABEL_VERSION).or_else(|| Version::parse(&tag).map(|v| v.display())),
         digest: local_digest(image, reference, None).or_else(|| Some(image.id.clone())),
-        created: output::rfc3339(image.created),
+        created: crate::core::time::format_rfc3339(image.created),
         revision: label(&image.labels, LABEL_REVISION),
         source: label(&image.labels, LABEL_SOURCE),
         tag,

@@ -3,7 +3,7 @@
 //! it leaves as superseded in turn.
 
 use crate::cli::RollbackArgs;
-use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::core::exit::ExitStatus;
 use crate::core::reference::{short_digest, Reference};
 use crate::core::state::{State, Superseded};
 use crate::core::verdict::Status;
@@ -12,9 +12,8 @@ use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::services::recreate;
 use crate::settings::Settings;
-use crate::store::journal::Journal;
 
-pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<u8> {
+pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<ExitStatus> {
     let mut target = Reference::parse(&args.image)
         .map_err(|e| Error::BadReference { input: args.image.clone(), detail: e })?;
     if target.digest.is_some() {
@@ -30,9 +29,9 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let key = target.to_string();
     let dir = &settings.state_dir;
     if !args.dry_run {
-        crate::commands::repair_interrupted(settings, p).await?;
+        crate::services::recreate::repair_interrupted(settings, p).await?;
     }
-    let lock = crate::commands::lock_state(dir, p)?;
+    let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;
@@ -49,7 +48,7 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!(
             "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
         ));
-        return Ok(EXIT_FAILED);
+        return Ok(ExitStatus::Failed);
     }
     let present = |id: &str| images.iter().any(|i| i.id == id);
     let Some(previous) = records.iter().find(|r| present(&r.image_id)).map(|r| (*r).clone()) else {
@@ -57,67 +56,32 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
             "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
             short_digest(&records[0].image_id)
         ));
-        return Ok(EXIT_FAILED);
+        return Ok(ExitStatus::Failed);
     };
     let shown = short_digest(previous.digest.as_deref().unwrap_or(&previous.image_id)).to_string();
     if args.dry_run {
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     engine.tag(&previous.image_id, &target).await?;
     // The containers that run the version it leaves go back with it; if
-    // they do not pass the gate, the tag and they stay where they were.
+    // they do not pass the gate, they and the tag stay where they were.
     let mut recreated: Vec<String> = Vec::new();
     if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
-        let upgraded = std::collections::BTreeMap::from([(cur.clone(), key.clone())]);
-        let containers = engine.recreate_candidates().await?;
-        let plan = crate::core::recreate::plan(&containers, &upgraded, |reference| {
-            let r = Reference::parse(reference).ok()?;
-            settings.recreate_off(&r).map(|_| crate::core::recreate::Skip::ConfigFalse)
-        });
-        let compose = if plan.recreate.iter().any(|c| c.how != crate::core::recreate::How::Container) {
-            recreate::ComposeCli::find(settings.docker_host.as_deref()).await
-        } else {
-            None
-        };
-        let mut members = Vec::new();
-        for c in plan.recreate {
-            let problem = match &c.how {
-                crate::core::recreate::How::Compose(s) => recreate::compose_problem(s, compose.as_ref()),
-                crate::core::recreate::How::Container => None,
-            };
-            match problem {
-                Some(why) => p.warn(&format!("{}: not recreated: {why}", c.name)),
-                None => members.push(c),
-            }
+        let wait = std::time::Duration::from_secs(args.recreate.wait);
+        let o =
+            recreate::move_containers(&engine, settings, &target, cur, &previous.image_id, wait, p).await?;
+        for e in &o.errors {
+            p.warn(e);
         }
-        if !members.is_empty() {
-            let group = recreate::Group {
-                reference: target.clone(),
-                old_image: cur.clone(),
-                new_image: previous.image_id.clone(),
-                members,
-            };
-            let opts = recreate::Options {
-                wait: std::time::Duration::from_secs(args.recreate.wait),
-                docker_host: settings.docker_host.clone(),
-            };
-            let mut journal = Journal::load(dir)?;
-            let info = |text: &str| p.info(text);
-            let o =
-                recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
-            for e in &o.errors {
-                p.warn(e);
-            }
-            if let Some(reason) = &o.failure {
-                p.warn(&format!(
-                    "{name}: the containers did not pass the health gate on {shown}: {reason}; \
-                     they and the tag stay on the current version."
-                ));
-                return Ok(EXIT_FAILED);
-            }
-            recreated = o.recreated.iter().map(|r| r.name.clone()).collect();
+        if let Some(reason) = &o.failure {
+            p.warn(&format!(
+                "{name}: the containers did not pass the health gate on {shown}: {reason}; \
+                 they and the tag stay on the current version."
+            ));
+            return Ok(ExitStatus::Failed);
         }
+        recreated = o.recreated.iter().map(|r| r.name.clone()).collect();
     }
     let now = output::now_rfc3339();
     state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
@@ -159,12 +123,12 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!("Recreated {} on it.", recreated.join(", ")));
         p.line(&format!("Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again."));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 fn age_of(rfc3339: &str) -> String {
-    match crate::core::retire::unix_of(rfc3339) {
-        Some(t) => output::age(output::now_unix() - t),
+    match crate::core::time::parse_rfc3339(rfc3339) {
+        Some(t) => crate::core::time::age(output::now_unix() - t),
         None => rfc3339.to_string(),
     }
 }

@@ -1,16 +1,16 @@
 //! `freshen schedule`: print, install or uninstall the systemd timer (or
 //! the cron job) that runs `freshen update --notify` (`--unattended` when
 //! the config has an `[unattended]` section) with this binary's absolute
-//! path and the state directory and config file in effect now, so the
-//! scheduled run sees what the installing user sees.
+//! path, the state directory, config file and Docker host in effect now, and
+//! the `FRESHEN_*` variables that change behaviour, so the scheduled run sees
+//! what the installing user sees.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::ScheduleArgs;
-use crate::commands::EXIT_OK;
+use crate::core::exit::ExitStatus;
 use crate::core::schedule::{self, CronEvery};
-use crate::core::state;
 use crate::error::{Error, Result};
 use crate::notify;
 use crate::output::Printer;
@@ -49,7 +49,7 @@ fn delay_secs(text: &str) -> Result<u64> {
     if text.trim() == "0" {
         return Ok(0);
     }
-    crate::core::notified::parse_duration(text)
+    crate::core::time::positive_duration(text)
         .map(|d| d.as_secs())
         .map_err(|e| Error::Usage(format!("--randomized-delay: {e}")))
 }
@@ -85,12 +85,16 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
     }
 }
 
-pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<u8> {
+pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<ExitStatus> {
     let cmd = command(settings)?;
     // Registry credentials as the installing user finds them.
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
     schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
-    let env = [("DOCKER_CONFIG", docker_config)];
+    let mut env = vec![("DOCKER_CONFIG", docker_config)];
+    for (name, value) in &settings.behaviour_env {
+        schedule::check_one_line(name, value).map_err(Error::Usage)?;
+        env.push((name, value.clone()));
+    }
     let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
         let every = CronEvery::parse(&args.on_calendar).map_err(Error::Usage)?;
         let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());
@@ -125,7 +129,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
         } else if manage {
             systemctl(&["daemon-reload"], p)?;
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     if !args.install {
         for (i, (name, content)) in files.iter().enumerate() {
@@ -137,7 +141,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
                 p.line(line);
             }
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     for (name, content) in &files {
         let path = dir.join(name);
@@ -148,7 +152,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
                 if args.cron { "cron" } else { "systemd" }
             )));
         }
-        state::write_atomic(&path, content.as_bytes())?;
+        crate::store::write_atomic(&path, content.as_bytes())?;
         p.line(&format!("Wrote {}.", path.display()));
     }
     if manage {
@@ -160,5 +164,5 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
             schedule::TIMER
         ));
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

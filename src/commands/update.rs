@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{ChangeOptions, CheckArgs, CheckOptions, SummaryFormat, UpdateArgs, UpgradeArgs};
-use crate::commands::notify;
-use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_UPGRADABLE};
+use crate::cli::{CheckArgs, CheckOptions, SummaryFormat, UpdateArgs};
+use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::report::{self, Selection};
-use crate::core::state::{self, Lock, State};
+use crate::core::state::{self, State};
 use crate::core::tagcache::TagCache;
 use crate::core::unattended;
 use crate::core::verdict::Status;
@@ -16,9 +15,12 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
+use crate::services::announce;
 use crate::services::check;
 use crate::services::tag_refresh;
+use crate::services::upgrade;
 use crate::settings::Settings;
+use crate::store::Lock;
 
 pub struct UpdateResult {
     pub upgradable: usize,
@@ -52,10 +54,10 @@ struct Ran {
     lock: Lock,
     /// Per upgradable reference, the versions on both sides, for the
     /// notifications.
-    versions: notify::Versions,
+    versions: announce::Versions,
 }
 
-pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<u8> {
+pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<ExitStatus> {
     // Refuse before any registry traffic if the policy is missing.
     let policy = match (args.unattended, &settings.unattended) {
         (false, _) => None,
@@ -63,7 +65,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
         (true, None) => return Err(Error::Usage(no_policy(settings))),
     };
     let ran = run(settings, &args.check, args.format.into(), p).await?;
-    let mut code = if ran.result.failed > 0 { EXIT_FAILED } else { EXIT_OK };
+    let mut code = if ran.result.failed > 0 { ExitStatus::Failed } else { ExitStatus::Ok };
     let plan = policy.map(|policy| policy.plan(&monitor::selected(&ran.state, &ran.selection)));
     if let Some(plan) = &plan {
         log_unattended_plan(plan, args.format, p);
@@ -71,26 +73,28 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     // --unattended notifies when there is somewhere to notify; only an
     // explicit --notify warns that there is not.
     let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
-    if notify && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await? {
-        code = EXIT_FAILED;
+    if notify
+        && !announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+    {
+        code = ExitStatus::Failed;
     }
     drop(ran.lock);
     // The upgrade takes the lock itself, re-checks each tag right before it
     // pulls, and keeps held tags back, exactly as 'freshen upgrade -y' does.
     if let Some(plan) = plan.filter(|plan| !plan.upgrade.is_empty()) {
-        let upgrade = UpgradeArgs {
+        let request = upgrade::Request {
             patterns: plan.upgrade.clone(),
-            change: ChangeOptions { yes: true, dry_run: false, keep: None },
+            yes: true,
+            dry_run: false,
+            keep: None,
             keep_previous: !plan.retire,
             tags: false,
-            recreate: crate::cli::RecreateOptions {
-                no_recreate: !plan.recreate,
-                wait: crate::cli::DEFAULT_WAIT,
-            },
-            format: SummaryFormat::Text,
+            no_recreate: !plan.recreate,
+            wait: std::time::Duration::from_secs(crate::cli::DEFAULT_WAIT),
+            json: false,
         };
-        if crate::commands::upgrade::upgrade(settings, &upgrade, p).await? != EXIT_OK {
-            code = EXIT_FAILED;
+        if upgrade::upgrade(settings, &request, p).await? != ExitStatus::Ok {
+            code = ExitStatus::Failed;
         }
     }
     Ok(code)
@@ -130,33 +134,33 @@ fn log_unattended_plan(plan: &unattended::Plan, format: SummaryFormat, p: &Print
 /// dnf's convention: 100 when something can be upgraded, 1 when nothing
 /// can but a check failed, 0 otherwise. With `--nagios`, one status line
 /// and the plugin's exit codes instead.
-pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result<u8> {
+pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result<ExitStatus> {
     if args.nagios {
         return Ok(nagios(settings, args, p).await);
     }
     let ran = run(settings, &args.check, args.format.into(), p).await?;
     let r = &ran.result;
     let mut code = if r.upgradable > 0 {
-        EXIT_UPGRADABLE
+        ExitStatus::Upgradable
     } else if r.failed > 0 {
-        EXIT_FAILED
+        ExitStatus::Failed
     } else {
-        EXIT_OK
+        ExitStatus::Ok
     };
     if args.notify.notify
-        && !notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+        && !announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
     {
-        code = EXIT_FAILED;
+        code = ExitStatus::Failed;
     }
     Ok(code)
 }
 
-async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
+async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatus {
     let ran = match run(settings, &args.check, Summary::Silent, p).await {
         Ok(ran) => ran,
         Err(e) => {
             p.line(&monitor::nagios_failure(&e.to_string()));
-            return monitor::NagiosState::Unknown as u8;
+            return ExitStatus::Nagios(monitor::NagiosState::Unknown);
         }
     };
     let entries = monitor::selected(&ran.state, &ran.selection);
@@ -180,28 +184,28 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> u8 {
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
         if let Err(e) =
-            notify::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await
+            announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await
         {
             p.warn(&e.to_string());
         }
     }
-    state as u8
+    ExitStatus::Nagios(state)
 }
 
 async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Printer) -> Result<Ran> {
     let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
-    crate::commands::repair_interrupted(settings, p).await?;
-    let lock = crate::commands::lock_state(dir, p)?;
+    crate::services::recreate::repair_interrupted(settings, p).await?;
+    let lock = crate::services::lock_state(dir, p)?;
     let old = match State::load(dir) {
         Ok(s) => s,
-        Err(Error::StateCorrupt { path, detail }) => {
-            crate::commands::set_aside(&path, &detail, p);
+        Err(Error::CorruptStore { path, detail, .. }) => {
+            crate::services::set_aside(&path, &detail, p);
             State::default()
         }
         Err(e) => return Err(e),
     };
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Usage)?;
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
@@ -303,7 +307,7 @@ async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Prin
     let mut rows = report::rows(&new, &images, &containers, &selection);
     report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    let versions: notify::Versions = rows
+    let versions: announce::Versions = rows
         .iter()
         .filter(|r| r.status == Status::Upgradable)
         .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))

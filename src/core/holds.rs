@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::reference::{Pattern, Reference};
-use crate::core::state::{self, Lock};
 use crate::error::{Error, Result};
 
 pub const HOLDS_FILE: &str = "holds.json";
-const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Holds {
@@ -58,39 +57,8 @@ pub fn display(stored: &str) -> String {
 }
 
 impl Holds {
-    pub fn load(dir: &Path) -> Result<Holds> {
-        let path = holds_path(dir);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Holds::default_new()),
-            Err(e) => return Err(Error::io("read holds file", &path, e)),
-        };
-        let holds: Holds = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Usage(format!(
-                "holds file {} is unreadable ({}): fix or remove it, then set the holds again",
-                path.display(),
-                e.to_string().replace('\n', " ")
-            ))
-        })?;
-        if holds.schema_version > SCHEMA_VERSION {
-            return Err(Error::Usage(format!(
-                "holds file {} has format version {}, newer than this freshen understands: upgrade freshen",
-                path.display(),
-                holds.schema_version
-            )));
-        }
-        Ok(holds)
-    }
-
-    fn default_new() -> Holds {
+    pub fn default_new() -> Holds {
         Holds { schema_version: SCHEMA_VERSION, holds: Vec::new() }
-    }
-
-    pub fn save(&self, dir: &Path, _lock: &Lock) -> Result<()> {
-        let mut json =
-            serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(format!("cannot encode holds: {e}")))?;
-        json.push(b'\n');
-        state::write_atomic(&holds_path(dir), &json)
     }
 
     /// Adds a hold; false if it was already there.
@@ -122,7 +90,6 @@ impl Holds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn names_and_patterns() {
@@ -141,18 +108,5 @@ mod tests {
         assert!(h.remove("postgres:*"));
         assert!(!h.is_held(&r("postgres:16")));
         assert!(!h.remove("postgres:*"));
-    }
-
-    #[test]
-    fn round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(Holds::load(dir.path()).unwrap().holds.is_empty());
-        let lock = Lock::acquire(dir.path(), Duration::ZERO, |_| {}).unwrap();
-        let mut h = Holds::load(dir.path()).unwrap();
-        h.add("docker.io/library/nginx:latest".into());
-        h.save(dir.path(), &lock).unwrap();
-        assert_eq!(Holds::load(dir.path()).unwrap(), h);
-        std::fs::write(holds_path(dir.path()), "{").unwrap();
-        assert!(Holds::load(dir.path()).unwrap_err().to_string().contains("holds file"));
     }
 }

@@ -1,16 +1,21 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod exit;
 pub mod holds;
+pub mod image;
 pub mod monitor;
 pub mod notified;
+pub mod policy;
 pub mod recreate;
 pub mod reference;
 pub mod report;
 pub mod retire;
 pub mod schedule;
+pub mod secret;
 pub mod space;
 pub mod state;
 pub mod tagcache;
+pub mod time;
 pub mod unattended;
 pub mod verdict;
 pub mod versions;

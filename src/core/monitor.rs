@@ -38,12 +38,6 @@ pub fn counts(entries: &[&Entry]) -> Counts {
     }
 }
 
-pub fn parse_time(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// The login message: nothing when everything is current.
 pub fn motd(counts: Counts, updated_at: Option<&str>, now: i64) -> Vec<String> {
     let mut lines = Vec::new();
@@ -58,7 +52,8 @@ pub fn motd(counts: Counts, updated_at: Option<&str>, now: i64) -> Vec<String> {
             lines.push("Run 'freshen list --upgradable' to see them.".to_string());
         }
     }
-    let stale = updated_at.and_then(parse_time).is_some_and(|t| now - t > STALE_AFTER_SECS);
+    let stale =
+        updated_at.and_then(crate::core::time::parse_rfc3339).is_some_and(|t| now - t > STALE_AFTER_SECS);
     if stale {
         lines.push("The list of available updates is more than a week old.".to_string());
         lines.push("Run 'freshen update' to refresh it.".to_string());
@@ -106,7 +101,7 @@ pub fn metrics(entries: &[&Entry], updated_at: Option<&str>) -> String {
         })
         .collect();
     family("freshen_image_upgradable", "1 if this image tag can be upgraded, else 0.", &per_image);
-    if let Some(t) = updated_at.and_then(parse_time) {
+    if let Some(t) = updated_at.and_then(crate::core::time::parse_rfc3339) {
         family(
             "freshen_last_update_timestamp_seconds",
             "When freshen last asked the registries (Unix time).",
@@ -212,7 +207,7 @@ mod tests {
 
     #[test]
     fn motd_lines() {
-        let t0 = parse_time(T0).unwrap();
+        let t0 = crate::core::time::parse_rfc3339(T0).unwrap();
         let c = |upgradable| Counts { total: 5, upgradable, errors: 0 };
         assert!(motd(c(0), Some(T0), t0 + DAY).is_empty());
         assert_eq!(

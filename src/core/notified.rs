@@ -7,14 +7,12 @@
 //! Pure logic over the state; the file itself is `notified.json`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::state::{write_atomic, Entry, Lock};
+use crate::core::state::Entry;
 use crate::core::verdict::Status;
-use crate::error::{Error, Result};
 
 pub const NOTIFIED_FILE: &str = "notified.json";
 pub const SCHEMA_VERSION: u32 = 1;
@@ -44,37 +42,6 @@ pub struct Due<'a> {
 }
 
 impl Record {
-    pub fn load(dir: &Path) -> Result<Record> {
-        let path = dir.join(NOTIFIED_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Record { schema_version: SCHEMA_VERSION, ..Record::default() })
-            }
-            Err(e) => return Err(Error::io("read", &path, e)),
-        };
-        let record: Record = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
-            path: path.clone(),
-            detail: e.to_string().replace('\n', " "),
-        })?;
-        if record.schema_version > SCHEMA_VERSION {
-            return Err(Error::StateFromFuture {
-                path,
-                found: record.schema_version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        Ok(record)
-    }
-
-    /// Writes the record atomically; the caller holds the state lock.
-    pub fn save(&self, dir: &Path, _lock: &Lock) -> Result<()> {
-        let mut json = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::Usage(format!("cannot encode record: {e}")))?;
-        json.push(b'\n');
-        write_atomic(&dir.join(NOTIFIED_FILE), &json)
-    }
-
     /// The updates `target` has not been told about (or, with `renotify`,
     /// not for that long), in the order of `upgradable`.
     pub fn due<'a>(
@@ -125,16 +92,6 @@ impl Record {
             });
         }
         self.targets.retain(|_, told| !told.is_empty());
-    }
-}
-
-/// Parses `90s`, `30m`, `12h`, `7d`, `2w` and sums like `1d12h`, with the
-/// same grammar as every other duration freshen reads; zero is refused,
-/// since "announce again after no time" means every run.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    match crate::core::space::parse_duration(text) {
-        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
-        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 12h, 7d or 1d12h")),
     }
 }
 
@@ -199,32 +156,5 @@ mod tests {
         rec.prune(&BTreeSet::from(["hook"]), &now);
         assert_eq!(rec.targets.keys().collect::<Vec<_>>(), vec!["hook"]);
         assert_eq!(rec.targets["hook"].keys().collect::<Vec<_>>(), vec!["r/b:1"]);
-    }
-
-    #[test]
-    fn record_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Record::load(dir.path()).unwrap().schema_version, SCHEMA_VERSION);
-        let lock = Lock::acquire(dir.path(), Duration::ZERO, |_| {}).unwrap();
-        let a = entry("r/a:1", Status::Upgradable, "sha256:a2");
-        let mut rec = Record { schema_version: SCHEMA_VERSION, ..Record::default() };
-        let due = rec.due("hook", &[&a], 5, None);
-        rec.mark_sent("hook", &due, 5);
-        rec.save(dir.path(), &lock).unwrap();
-        assert_eq!(Record::load(dir.path()).unwrap(), rec);
-        std::fs::write(dir.path().join(NOTIFIED_FILE), "{").unwrap();
-        assert!(Record::load(dir.path()).unwrap_err().to_string().contains("unreadable"));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(43_200));
-        assert_eq!(parse_duration("1d12h").unwrap(), Duration::from_secs(129_600));
-        assert_eq!(parse_duration("2w").unwrap(), Duration::from_secs(1_209_600));
-        for bad in ["", "12", "h", "1x", "0d", "99999999999999999999w", "1.5h"] {
-            let e = parse_duration(bad).unwrap_err();
-            assert!(e.contains("is not a duration"), "{bad}: {e}");
-        }
     }
 }

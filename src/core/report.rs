@@ -4,13 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::core::image::{Container, LocalImage};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Forms, Pattern, Reference};
 use crate::core::state::State;
 use crate::core::tagcache::{TagCache, LABEL_VERSION};
 use crate::core::verdict::Status;
 use crate::core::versions::{self, Level, Version};
-use crate::engine::{Container, LocalImage};
-use crate::settings::ImagePolicy;
 
 /// The user's selection: patterns to include (all when empty) and
 /// patterns from the config file to leave alone.
@@ -47,21 +47,21 @@ impl Selection {
 
 /// One local tag to check against its registry.
 #[derive(Debug, Clone)]
-pub struct Target<'a> {
+pub struct LocalTag<'a> {
     pub reference: Reference,
     pub image: &'a LocalImage,
 }
 
 /// Every selected local tag, sorted so runs are reproducible.
-pub fn targets<'a>(images: &'a [LocalImage], selection: &Selection) -> Vec<Target<'a>> {
-    let mut out: Vec<Target<'a>> = images
+pub fn targets<'a>(images: &'a [LocalImage], selection: &Selection) -> Vec<LocalTag<'a>> {
+    let mut out: Vec<LocalTag<'a>> = images
         .iter()
         .flat_map(|image| {
             image
                 .tags
                 .iter()
                 .filter(|t| t.tag.is_some() && selection.matches(t))
-                .map(move |t| Target { reference: t.clone(), image })
+                .map(move |t| LocalTag { reference: t.clone(), image })
         })
         .collect();
     out.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -171,24 +171,24 @@ pub struct VersionView {
     pub remote: Option<String>,
     pub remote_created: Option<String>,
     /// The newest tag within the image's policy, and the newest of all.
-    pub candidate: Option<Candidate>,
-    pub newest: Option<Candidate>,
+    pub candidate: Option<NewerTag>,
+    pub newest: Option<NewerTag>,
     /// The newest newer tag at each level (patch, minor, major), and
     /// whether the policy allows it.
-    pub by_level: Vec<(Candidate, bool)>,
+    pub by_level: Vec<(NewerTag, bool)>,
 }
 
 /// A newer tag as a row shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
+pub struct NewerTag {
     pub tag: String,
     pub version: String,
     pub level: Level,
 }
 
-impl From<&versions::Candidate> for Candidate {
-    fn from(c: &versions::Candidate) -> Candidate {
-        Candidate { tag: c.tag().to_string(), version: c.version.display(), level: c.level }
+impl From<&versions::NewerVersion> for NewerTag {
+    fn from(c: &versions::NewerVersion) -> NewerTag {
+        NewerTag { tag: c.tag().to_string(), version: c.version.display(), level: c.level }
     }
 }
 
@@ -244,11 +244,11 @@ pub fn annotate(
         if let Some(tags) = cache.tags(&row.reference.name()) {
             let rules = policy(&row.reference).rules;
             if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
-                view.candidate = newer.candidate().map(Candidate::from);
-                view.newest = newer.newest().map(Candidate::from);
+                view.candidate = newer.candidate().map(NewerTag::from);
+                view.newest = newer.newest().map(NewerTag::from);
                 for level in [Level::Patch, Level::Minor, Level::Major] {
                     if let Some(c) = newer.table.iter().find(|c| c.level == level) {
-                        view.by_level.push((Candidate::from(c), c.within_policy));
+                        view.by_level.push((NewerTag::from(c), c.within_policy));
                     }
                 }
             }

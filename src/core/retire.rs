@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::holds::Holds;
+use crate::core::image::{Container, LocalImage};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::state::State;
-use crate::engine::{Container, LocalImage};
 
 /// Seconds a dangling image is spared by default (docker-gc's grace period).
 pub const DANGLING_GRACE: i64 = 3600;
@@ -29,7 +29,7 @@ pub enum Origin {
 }
 
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub struct OldVersion {
     pub image_id: String,
     /// What to call it: the tag it was, or its digest reference.
     pub name: String,
@@ -46,7 +46,7 @@ pub struct Candidate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Decision {
     Retire,
     Keep(String),
 }
@@ -69,19 +69,13 @@ pub struct Inventory<'a> {
     pub holds: &'a Holds,
 }
 
-pub fn unix_of(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// Every candidate on the host that the selection covers, each image once.
 pub fn candidates(
     state: &State,
     images: &[LocalImage],
     selection: &Selection,
     dangling: bool,
-) -> Vec<Candidate> {
+) -> Vec<OldVersion> {
     let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
@@ -108,12 +102,12 @@ pub fn candidates(
             continue;
         }
         seen.insert(image.id.clone());
-        out.push(Candidate {
+        out.push(OldVersion {
             image_id: image.id.clone(),
             name: format!("{} ({})", reference.familiar(), crate::core::reference::short_digest(&image.id)),
             group: Some(reference.to_string()),
             reference: Some(reference),
-            since: unix_of(&rec.replaced_at).unwrap_or(image.created),
+            since: crate::core::time::parse_rfc3339(&rec.replaced_at).unwrap_or(image.created),
             origin: Origin::Superseded,
             untag: image.tags.clone(),
         });
@@ -127,7 +121,7 @@ pub fn candidates(
             tagged_repos.contains(&(d.registry.clone(), d.repository.clone())) && selection.matches(d)
         });
         if let Some(d) = previous {
-            out.push(Candidate {
+            out.push(OldVersion {
                 image_id: image.id.clone(),
                 name: d.familiar(),
                 group: Some(d.name()),
@@ -137,7 +131,7 @@ pub fn candidates(
                 untag: Vec::new(),
             });
         } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
-            out.push(Candidate {
+            out.push(OldVersion {
                 image_id: image.id.clone(),
                 name: format!("<none> ({})", crate::core::reference::short_digest(&image.id)),
                 group: None,
@@ -152,7 +146,7 @@ pub fn candidates(
 }
 
 /// The verdict for each candidate, in the same order.
-pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Verdict> {
+pub fn decide(cands: &[OldVersion], inv: &Inventory<'_>, rules: &Rules) -> Vec<Decision> {
     let mut users: HashMap<&str, Vec<&Container>> = HashMap::new();
     for c in inv.containers {
         users.entry(c.image_id.as_str()).or_default().push(c);
@@ -179,21 +173,21 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
                 let mut names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
                 names.sort_unstable();
                 let what = if names.len() == 1 { "container" } else { "containers" };
-                return Verdict::Keep(format!("used by {what} {}", names.join(", ")));
+                return Decision::Keep(format!("used by {what} {}", names.join(", ")));
             }
             if c.reference.as_ref().is_some_and(|r| inv.holds.is_held(r)) {
-                return Verdict::Keep("held".into());
+                return Decision::Keep("held".into());
             }
             if with_children.contains(c.image_id.as_str()) {
-                return Verdict::Keep("has dependent child images".into());
+                return Decision::Keep("has dependent child images".into());
             }
             if let Some(t) =
                 tags.get(c.image_id.as_str()).and_then(|i| i.tags.iter().find(|t| !c.untag.contains(t)))
             {
-                return Verdict::Keep(format!("tagged as {}", t.familiar()));
+                return Decision::Keep(format!("tagged as {}", t.familiar()));
             }
             if kept_for_rollback.contains(&i) {
-                return Verdict::Keep(format!("kept for rollback (--keep {})", rules.keep));
+                return Decision::Keep(format!("kept for rollback (--keep {})", rules.keep));
             }
             // A dangling image may be a build's intermediate that the build
             // is about to tag: an hour's grace unless --older-than says otherwise.
@@ -201,20 +195,20 @@ pub fn decide(cands: &[Candidate], inv: &Inventory<'_>, rules: &Rules) -> Vec<Ve
                 && rules.older_than.is_none()
                 && rules.now - c.since < DANGLING_GRACE
             {
-                return Verdict::Keep(format!(
+                return Decision::Keep(format!(
                     "dangling for less than an hour (created {}); --older-than overrides",
-                    crate::output::age(rules.now - c.since)
+                    crate::core::time::age(rules.now - c.since)
                 ));
             }
             if let Some(min) = rules.older_than {
                 if rules.now - c.since < min {
-                    return Verdict::Keep(format!(
+                    return Decision::Keep(format!(
                         "newer than --older-than ({})",
-                        crate::output::age(rules.now - c.since)
+                        crate::core::time::age(rules.now - c.since)
                     ));
                 }
             }
-            Verdict::Retire
+            Decision::Retire
         })
         .collect()
 }
@@ -268,7 +262,7 @@ mod tests {
         let parents = HashMap::new();
         let holds = Holds::default();
         let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
-        assert_eq!(decide(&c, &inv, &Rules::default()), vec![Verdict::Retire]);
+        assert_eq!(decide(&c, &inv, &Rules::default()), vec![Decision::Retire]);
         // A tag that was not moved on keeps it.
         let mut tagged = images.clone();
         tagged[0].tags.push(Reference::parse("postgres:mine").unwrap());
@@ -312,7 +306,7 @@ mod tests {
             image('4', &[], &[format!("app@{}", d('e'))], 40),
             image('5', &["app:1"], &[], 50),
         ];
-        let cand = |id: char, since: i64| Candidate {
+        let cand = |id: char, since: i64| OldVersion {
             image_id: d(id),
             name: id.to_string(),
             reference: Some(Reference::parse("app:1").unwrap()),
@@ -331,19 +325,19 @@ mod tests {
         assert_eq!(
             v,
             vec![
-                Verdict::Keep("used by container web".into()),
-                Verdict::Keep("has dependent child images".into()),
-                Verdict::Retire,
-                Verdict::Keep("kept for rollback (--keep 1)".into()),
-                Verdict::Keep("tagged as app:1".into()),
+                Decision::Keep("used by container web".into()),
+                Decision::Keep("has dependent child images".into()),
+                Decision::Retire,
+                Decision::Keep("kept for rollback (--keep 1)".into()),
+                Decision::Keep("tagged as app:1".into()),
             ]
         );
         let v = decide(&cands[2..3], &inv, &Rules { keep: 0, older_than: Some(60), now: 45 });
-        assert!(matches!(&v[0], Verdict::Keep(r) if r.starts_with("newer than")));
+        assert!(matches!(&v[0], Decision::Keep(r) if r.starts_with("newer than")));
         let mut holds = Holds::default();
         holds.add("app:*".into());
         let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
-        assert_eq!(decide(&cands[2..3], &inv, &Rules::default()), vec![Verdict::Keep("held".into())]);
+        assert_eq!(decide(&cands[2..3], &inv, &Rules::default()), vec![Decision::Keep("held".into())]);
         // A fresh dangling image may be a build in progress: spared for an hour.
         let mut dangling = cands[2].clone();
         dangling.origin = Origin::Dangling;
@@ -352,11 +346,11 @@ mod tests {
         let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
         let young = Rules { keep: 0, older_than: None, now: dangling.since + 60 };
         assert!(
-            matches!(&decide(&[dangling.clone()], &inv, &young)[0], Verdict::Keep(r) if r.starts_with("dangling for less"))
+            matches!(&decide(&[dangling.clone()], &inv, &young)[0], Decision::Keep(r) if r.starts_with("dangling for less"))
         );
         let old = Rules { keep: 0, older_than: None, now: dangling.since + DANGLING_GRACE };
-        assert_eq!(decide(&[dangling.clone()], &inv, &old), vec![Verdict::Retire]);
+        assert_eq!(decide(&[dangling.clone()], &inv, &old), vec![Decision::Retire]);
         let explicit = Rules { keep: 0, older_than: Some(0), now: dangling.since + 60 };
-        assert_eq!(decide(&[dangling], &inv, &explicit), vec![Verdict::Retire]);
+        assert_eq!(decide(&[dangling], &inv, &explicit), vec![Decision::Retire]);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::ImageLayers;
+use crate::core::image::ImageLayers;
 
 /// Sizes of the real layers, bottom first, from the sizes of all history
 /// entries (bottom first). The engine's history does not say which entries
@@ -89,36 +89,6 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// `7d`, `12h`, `30m`, `90s`, `2w`, or a combination (`1d12h`), in seconds.
-pub fn parse_duration(input: &str) -> Result<i64, String> {
-    let bad = || format!("invalid duration '{input}': use a number with a unit, like 7d, 12h, 30m or 1w");
-    let mut total: i64 = 0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in input.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let n: i64 = number.parse().map_err(|_| bad())?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
-        number.clear();
-        any = true;
-    }
-    if !number.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,14 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_and_bytes() {
-        assert_eq!(parse_duration("7d"), Ok(604_800));
-        assert_eq!(parse_duration("12h"), Ok(43_200));
-        assert_eq!(parse_duration("1d12h"), Ok(129_600));
-        assert_eq!(parse_duration("2w"), Ok(1_209_600));
-        assert!(parse_duration("7").is_err());
-        assert!(parse_duration("d").is_err());
-        assert!(parse_duration("7y").is_err());
+    fn bytes() {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_234_567), "1.2 MB");
     }

@@ -1,4 +1,4 @@
-//! The verdicts, and the rule that decides them (GUIDE §3), as pure
+//! The verdicts, and the rule that decides them, as pure
 //! functions: no I/O, so the multi-arch logic is tested without Docker.
 //!
 //! The rule, in the order that costs the fewest requests:
@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Platform;
+use crate::core::image::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]

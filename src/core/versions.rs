@@ -1,7 +1,7 @@
 //! Version tags: which tags of a repository are versions, how they order,
 //! and which newer tag a local tag may move to. Pure functions, no I/O.
 //!
-//! The rules follow Renovate's docker versioning (GUIDE §5), made precise:
+//! The rules follow Renovate's docker versioning, made precise:
 //! - A leading `v` is dropped (`v2.11.0`), but a candidate must have one
 //!   exactly when the current tag has one, so `v2.11.0` moves to `v2.11.1`
 //!   and never to a duplicate `2.11.1`.
@@ -285,14 +285,14 @@ impl TagRules {
 
 /// One newer tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
+pub struct NewerVersion {
     pub version: Version,
     pub level: Level,
     /// Allowed by the image's policy and patterns.
     pub within_policy: bool,
 }
 
-impl Candidate {
+impl NewerVersion {
     pub fn tag(&self) -> &str {
         &self.version.tag
     }
@@ -303,17 +303,17 @@ impl Candidate {
 pub struct Newer {
     pub current: Version,
     /// Every compatible newer tag, newest first.
-    pub table: Vec<Candidate>,
+    pub table: Vec<NewerVersion>,
 }
 
 impl Newer {
     /// The newest tag the policy allows.
-    pub fn candidate(&self) -> Option<&Candidate> {
+    pub fn candidate(&self) -> Option<&NewerVersion> {
         self.table.iter().find(|c| c.within_policy)
     }
 
     /// The newest tag of all, policy or not.
-    pub fn newest(&self) -> Option<&Candidate> {
+    pub fn newest(&self) -> Option<&NewerVersion> {
         self.table.first()
     }
 }
@@ -323,14 +323,14 @@ impl Newer {
 /// outside the policy) so that `freshen policy` can show them.
 pub fn newer_tags<S: AsRef<str>>(current: &str, tags: &[S], rules: &TagRules) -> Option<Newer> {
     let cur = Version::parse(current)?;
-    let mut table: Vec<Candidate> = tags
+    let mut table: Vec<NewerVersion> = tags
         .iter()
         .filter_map(|t| Version::parse(t.as_ref()))
         .filter(|v| cur.compatible(v) && *v > cur && (cur.is_prerelease() || !v.is_prerelease()))
         .map(|v| {
             let level = cur.level_to(&v);
             let within_policy = level <= rules.max_level && rules.allows_tag(&v.tag);
-            Candidate { version: v, level, within_policy }
+            NewerVersion { version: v, level, within_policy }
         })
         .collect();
     table.sort_by(|a, b| b.version.cmp(&a.version));
@@ -491,7 +491,7 @@ mod tests {
         assert_eq!(newest("7.4-rc1", set), Some("8.0-rc1".into()));
         assert_eq!(newest("7.2", "7.2 7.4-rc1 7.4-rc2 8.0-rc1 7.3"), Some("7.3".into()));
         let n = newer_tags("7.4-rc1", &tags("7.4-rc2 7.4 7.5"), &TagRules::default()).unwrap();
-        assert_eq!(n.table.iter().map(Candidate::tag).collect::<Vec<_>>(), vec!["7.5", "7.4", "7.4-rc2"]);
+        assert_eq!(n.table.iter().map(NewerVersion::tag).collect::<Vec<_>>(), vec!["7.5", "7.4", "7.4-rc2"]);
     }
 
     #[test]
@@ -505,7 +505,7 @@ mod tests {
         assert_eq!(newest("1", nginx), None);
         let patch = TagRules { max_level: Level::Patch, ..TagRules::default() };
         let n = newer_tags("1.25.3", &tags(nginx), &patch).unwrap();
-        assert_eq!(n.candidate().map(Candidate::tag), Some("1.25.5"));
+        assert_eq!(n.candidate().map(NewerVersion::tag), Some("1.25.5"));
 
         let node = "18 20 22 18.20.4 20.18.0 22.11.0 20-alpine 22-alpine 20.18.0-alpine3.20 \
                     20.18.1-alpine3.20 20.18.1-alpine3.21 22.11.0-bookworm-slim 20-bookworm-slim lts iron";
@@ -559,7 +559,7 @@ mod tests {
         assert_eq!(newest("1.2.3.4", four), Some("1.3.0.0".into()));
         let patch = TagRules { max_level: Level::Patch, ..TagRules::default() };
         let n = newer_tags("1.2.3.4", &tags(four), &patch).unwrap();
-        assert_eq!(n.candidate().map(Candidate::tag), Some("1.2.4.0"));
+        assert_eq!(n.candidate().map(NewerVersion::tag), Some("1.2.4.0"));
         let n = newer_tags("1.2.3.4", &tags("1.2.3.10"), &TagRules::default()).unwrap();
         assert_eq!(n.candidate().map(|c| c.level), Some(Level::Patch));
     }
@@ -581,11 +581,11 @@ mod tests {
         let set = "16.2 16.3 16.4 17.0 17.1";
         let rules = TagRules { include: vec!["16.*".into()], ..TagRules::default() };
         let n = newer_tags("16.2", &tags(set), &rules).unwrap();
-        assert_eq!(n.candidate().map(Candidate::tag), Some("16.4"));
-        assert_eq!(n.newest().map(Candidate::tag), Some("17.1"));
+        assert_eq!(n.candidate().map(NewerVersion::tag), Some("16.4"));
+        assert_eq!(n.newest().map(NewerVersion::tag), Some("17.1"));
         let rules = TagRules { exclude: vec!["*.4".into(), "17.1".into()], ..TagRules::default() };
         let n = newer_tags("16.2", &tags(set), &rules).unwrap();
-        assert_eq!(n.candidate().map(Candidate::tag), Some("17.0"));
+        assert_eq!(n.candidate().map(NewerVersion::tag), Some("17.0"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::core::image::{Container, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
 use crate::core::reference::Reference;
 use crate::error::{Error, Result};
 
@@ -25,56 +26,6 @@ pub struct Engine {
     host: String,
 }
 
-/// One image in the local store.
-#[derive(Debug, Clone)]
-pub struct LocalImage {
-    /// `sha256:…`: the config digest on the classic store, the manifest or
-    /// index digest on the containerd store.
-    pub id: String,
-    /// Tags, parsed and normalised; `<none>:<none>` placeholders dropped.
-    pub tags: Vec<Reference>,
-    /// `repo@sha256:…` records of what was pulled or pushed, normalised.
-    pub digests: Vec<Reference>,
-    /// Seconds since the epoch.
-    pub created: i64,
-    pub size: i64,
-    /// The image's labels (`org.opencontainers.image.version`, …).
-    pub labels: std::collections::BTreeMap<String, String>,
-}
-
-impl LocalImage {
-    /// The digests this image is known by in one repository.
-    pub fn digests_in<'a>(&'a self, name: &'a Reference) -> impl Iterator<Item = &'a str> + 'a {
-        self.digests
-            .iter()
-            .filter(move |d| d.registry == name.registry && d.repository == name.repository)
-            .filter_map(|d| d.digest.as_deref())
-    }
-}
-
-/// One container, running or stopped.
-#[derive(Debug, Clone, Default)]
-pub struct Container {
-    /// Without the leading `/`.
-    pub name: String,
-    /// The image as the container was created with it (`nginx:latest`).
-    pub image: String,
-    pub image_id: String,
-    pub running: bool,
-    pub labels: HashMap<String, String>,
-}
-
-/// What `inspect` and `history` tell about one image's filesystem.
-#[derive(Debug, Clone, Default)]
-pub struct ImageLayers {
-    pub id: String,
-    /// Diff ids of its layers, bottom first (`RootFS.Layers`).
-    pub diff_ids: Vec<String>,
-    /// Size of each layer, bottom first, one per diff id (from `history`,
-    /// see `space::layer_sizes`).
-    pub sizes: Vec<i64>,
-}
-
 /// One event of a pull, from the engine's progress stream.
 #[derive(Debug, Clone)]
 pub struct PullEvent {
@@ -84,15 +35,6 @@ pub struct PullEvent {
     pub status: String,
     pub current: Option<u64>,
     pub total: Option<u64>,
-}
-
-/// Credentials handed to the engine for a pull (`X-Registry-Auth`).
-pub struct PullAuth {
-    pub server: String,
-    pub username: Option<String>,
-    pub password: Option<crate::registry::credentials::Secret>,
-    pub identity_token: Option<crate::registry::credentials::Secret>,
-    pub registry_token: Option<crate::registry::credentials::Secret>,
 }
 
 /// The outcome of asking the engine to remove one image without force.
@@ -107,32 +49,19 @@ pub enum Removal {
     Missing,
 }
 
-/// os/architecture/variant of a local image, from `inspect`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
 impl Engine {
+    /// Images, containers and parents read together: one consistent view
+    /// for the decisions that need all three.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let (images, containers, parents) =
+            tokio::try_join!(self.images(), self.containers(), self.parents())?;
+        Ok(Snapshot { images, containers, parents })
+    }
+
     /// Connects and agrees on an API version. Fails with one line that names
     /// the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {
-        let host = host
-            .map(str::to_string)
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let host = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
         let unreachable = |detail: String| Error::DaemonUnreachable { host: host.clone(), detail };
         let docker = if host.starts_with("unix://") {
             Docker::connect_with_unix(&host, ENGINE_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
@@ -184,11 +113,7 @@ impl Engine {
             }
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
-        let created = i
-            .created
-            .as_deref()
-            .and_then(|c| time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
-            .map_or(0, |t| t.unix_timestamp());
+        let created = i.created.as_deref().and_then(crate::core::time::parse_rfc3339).unwrap_or(0);
         Ok(Some(LocalImage {
             id: i.id.unwrap_or_default(),
             tags: vec![tag.clone()],

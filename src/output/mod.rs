@@ -5,18 +5,19 @@
 pub mod upgrade_report;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use comfy_table::{presets, Cell, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::core::reference::short_digest;
 use crate::core::report::Row;
+use crate::core::state::RateLimit;
 use crate::core::state::RegistryInfo;
+use crate::core::time::age;
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
-use crate::registry::RateLimit;
-use crate::settings::OutputSettings;
+use crate::error::{Error, Result};
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -95,7 +96,7 @@ impl Printer {
             let available = match (&r.remote_digest, r.status) {
                 (Some(d), Status::Upgradable) => {
                     let what = r.version.remote.clone().unwrap_or_else(|| short_digest(d).to_string());
-                    match r.version.remote_created.as_deref().and_then(parse_rfc3339) {
+                    match r.version.remote_created.as_deref().and_then(crate::core::time::parse_rfc3339) {
                         Some(at) => format!("{what} ({})", age(now - at)),
                         None => what,
                     }
@@ -253,7 +254,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             remote_digest: r.remote_digest.as_deref(),
             checked_at: r.checked_at.as_deref(),
             error: r.error.as_deref(),
-            created: rfc3339(r.created),
+            created: crate::core::time::format_rfc3339(r.created),
             size: r.size,
             held: r.held,
             rolled_back: r.rolled_back.as_ref(),
@@ -291,18 +292,6 @@ fn newer_cell(r: &Row) -> String {
     }
 }
 
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-pub fn rfc3339(unix: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-}
-
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -313,21 +302,6 @@ pub fn now_rfc3339() -> String {
 
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// `3 weeks ago`, as `docker images` says it.
-pub fn age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (n, unit) = match s {
-        0..=59 => return "just now".into(),
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=1_209_599 => (s / 86_400, "day"),
-        1_209_600..=5_183_999 => (s / 604_800, "week"),
-        5_184_000..=63_071_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
 /// The apt summary after an update: `3 images can be upgraded. Run …`.
@@ -351,6 +325,43 @@ pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<St
         n => lines.push(format!("{n} images could not be checked. Run 'freshen list' to see why.")),
     }
     lines
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutputSettings {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub color: bool,
+}
+
+/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it; without a
+/// terminal to ask on, stop rather than guess.
+pub fn confirm(yes: bool, what: &str) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "there is no terminal to ask whether to {what}: run again with --yes to go ahead, \
+             or --dry-run to only see the plan"
+        )));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "Do you want to continue? [Y/n] ");
+    let _ = out.flush();
+    drop(out);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    let a = answer.trim().to_ascii_lowercase();
+    Ok(a.is_empty() || a == "y" || a == "yes")
+}
+
+/// `1 image`, `2 images`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -389,6 +400,6 @@ mod tests {
         assert_eq!(age(90 * 86_400), "3 months ago");
         assert_eq!(age(800 * 86_400), "2 years ago");
         assert_eq!(age(-5), "just now");
-        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(crate::core::time::format_rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
     }
 }

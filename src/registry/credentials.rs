@@ -14,29 +14,11 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::core::reference::DOCKER_HUB;
+use crate::core::secret::Secret;
 
 /// The key Docker uses for Docker Hub in `config.json` and with helpers.
 pub const DOCKER_HUB_INDEX: &str = "https://index.docker.io/v1/";
 const HELPER_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A string that must never be printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
 
 #[derive(Clone, Debug)]
 pub enum Credential {

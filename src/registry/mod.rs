@@ -12,6 +12,7 @@ pub mod daemon_config;
 pub mod tags;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,11 +24,13 @@ use sha2::Digest as _;
 use tokio::sync::Semaphore;
 
 use self::auth::{parse_challenge, Challenge, TokenAnswer};
-use self::credentials::{Credential, Found, Secret, Store};
+use self::credentials::{Credential, Found, Store};
 use self::daemon_config::DaemonConfig;
 use crate::core::reference::{api_host, is_loopback_host, validate_digest};
+use crate::core::secret::Secret;
+use crate::core::state::RateLimit;
 use crate::core::verdict::{parse_manifest, Manifest};
-use crate::settings::RegistrySettings;
+use crate::net::{self, backoff, CapError, Failure};
 
 /// Every manifest type, so the registry answers with the index for
 /// multi-arch images instead of picking one platform for us.
@@ -42,6 +45,8 @@ const MAX_TOKEN_BYTES: usize = 1024 * 1024;
 /// 8 KiB that common servers accept.
 const MAX_TOKEN_URL: usize = 6000;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// The first retry waits 0.2–0.3 s, doubling from there.
+const REGISTRY_BACKOFF_MS: u64 = 100;
 const USER_AGENT: &str = concat!("freshen/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +88,6 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> RegistryError {
     RegistryError { kind, message: message.into() }
 }
 
-/// The last rate-limit headers a registry sent (Docker Hub's
-/// `ratelimit-limit: 100;w=21600`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RateLimit {
-    pub limit: Option<u64>,
-    pub remaining: Option<u64>,
-    pub window_seconds: Option<u64>,
-}
-
 /// All registries of one run. Cheap to share; hosts are created on first use.
 pub struct Registries {
     settings: RegistrySettings,
@@ -126,9 +122,9 @@ impl Registries {
 
     /// The credentials the engine needs to pull from `registry` (what
     /// `docker login` stored), or None for anonymous pulls.
-    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::engine::PullAuth>, String> {
+    pub async fn pull_auth(&self, registry: &str) -> Result<Option<crate::core::image::PullAuth>, String> {
         let Some(found) = self.creds.lookup(registry).await? else { return Ok(None) };
-        let mut auth = crate::engine::PullAuth {
+        let mut auth = crate::core::image::PullAuth {
             server: credentials::server_address(registry),
             username: None,
             password: None,
@@ -574,7 +570,7 @@ impl Host {
                     }
                     if attempt < self.retries {
                         attempt += 1;
-                        tokio::time::sleep(backoff(attempt)).await;
+                        tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
                         continue;
                     }
                     let what = if e.is_timeout() {
@@ -631,7 +627,10 @@ impl Host {
                         let wait = retry_after(resp.headers());
                         if attempt < self.retries && wait.is_none_or(|w| w <= MAX_RETRY_WAIT) {
                             attempt += 1;
-                            tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt + 2))).await;
+                            tokio::time::sleep(
+                                wait.unwrap_or_else(|| backoff(attempt + 2, REGISTRY_BACKOFF_MS)),
+                            )
+                            .await;
                             continue;
                         }
                         let when = wait
@@ -648,7 +647,7 @@ impl Host {
                     if status.is_server_error() {
                         if attempt < self.retries {
                             attempt += 1;
-                            tokio::time::sleep(backoff(attempt)).await;
+                            tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
                             continue;
                         }
                         return Err(err(
@@ -981,7 +980,7 @@ impl Host {
             };
             if retryable && attempt < self.retries {
                 attempt += 1;
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
                 continue;
             }
             let resp = result.map_err(|e| {
@@ -1130,17 +1129,6 @@ fn strip_query(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
-fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1 << attempt.min(8));
-    // Jitter from the clock's nanoseconds: enough to keep a fleet apart.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let jitter = u64::from(nanos) % (base / 2 + 1);
-    Duration::from_millis(base / 2 + jitter).min(Duration::from_secs(30))
-}
-
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -1166,33 +1154,27 @@ fn status_text(s: StatusCode) -> String {
     }
 }
 
-/// reqwest's errors nest the useful part (connection refused, certificate
-/// unknown) a few sources down; one line with the innermost distinct parts.
+/// A reqwest error on one line: what kind of failure, and the innermost
+/// distinct part of its cause (connection refused, certificate unknown).
 fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        let t = s.to_string();
+    for t in net::causes(e) {
         if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
             parts.push(t);
         }
-        src = s.source();
     }
     let inner = parts.last().cloned();
-    let base = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else if e.is_body() || e.is_decode() {
-        "connection broke while reading the answer".to_string()
-    } else {
-        "request failed".to_string()
+    let base = match net::failure(e) {
+        Failure::Timeout => "timed out",
+        Failure::Connect => "connection failed",
+        Failure::Body => "connection broke while reading the answer",
+        Failure::Other => "request failed",
     };
     match inner {
         Some(i) if !i.contains("operation timed out") || !e.is_timeout() => {
             format!("{base} ({})", printable(&i))
         }
-        _ => base,
+        _ => base.to_string(),
     }
 }
 
@@ -1206,38 +1188,21 @@ fn printable(s: &str) -> String {
     }
 }
 
-/// Reads a body up to `limit` bytes; a longer one is refused, not buffered.
-async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
-    if resp.content_length().is_some_and(|n| n as usize > limit) {
-        return Err(err(
+/// Reads a manifest or token answer of at most `limit` bytes.
+async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
+    net::read_capped(resp, limit).await.map_err(|e| match e {
+        CapError::TooBig { announced: Some(n) } => err(
             ErrorKind::BadResponse,
-            format!(
-                "registry sent a {} byte answer, more than the {limit} bytes a manifest may have",
-                resp.content_length().unwrap_or(0)
-            ),
-        ));
-    }
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(err(
-                        ErrorKind::BadResponse,
-                        format!("registry sent more than the {limit} bytes a manifest may have"),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(err(
-                    ErrorKind::BadResponse,
-                    format!("the answer was cut off: {}", describe_reqwest(&e)),
-                ))
-            }
+            format!("registry sent a {n} byte answer, more than the {limit} bytes a manifest may have"),
+        ),
+        CapError::TooBig { announced: None } => err(
+            ErrorKind::BadResponse,
+            format!("registry sent more than the {limit} bytes a manifest may have"),
+        ),
+        CapError::CutOff(e) => {
+            err(ErrorKind::BadResponse, format!("the answer was cut off: {}", describe_reqwest(&e)))
         }
-    }
+    })
 }
 
 fn verify_digest(digest: &str, body: &[u8]) -> Result<(), RegistryError> {
@@ -1250,6 +1215,21 @@ fn verify_digest(digest: &str, body: &[u8]) -> Result<(), RegistryError> {
         return Err(err(ErrorKind::BadResponse, format!("manifest body does not match its digest {digest}")));
     }
     Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub insecure: Vec<String>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Where Docker's client config lives (`config.json`).
+    pub docker_config_dir: PathBuf,
+    /// Where per-registry CAs and client certificates live.
+    pub certs_dir: PathBuf,
+    /// The daemon's config, for insecure registries and mirrors.
+    pub daemon_json: PathBuf,
+    pub verbose: bool,
 }
 
 #[cfg(test)]
@@ -1279,13 +1259,6 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        assert!(backoff(1) >= Duration::from_millis(200) && backoff(1) <= Duration::from_millis(400));
-        assert!(backoff(3) >= Duration::from_millis(800));
-        assert!(backoff(30) <= Duration::from_secs(30));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::{describe_reqwest, err, printable, status_text, ErrorKind, Host, RegistryError};
+use crate::core::image::ImageConfig;
+use crate::net::{self, CapError};
 
 /// Tags asked for per page; registries may send fewer (or all).
 const PAGE_SIZE: usize = 1000;
@@ -29,14 +31,6 @@ const MAX_CONFIG_BYTES: usize = 8 * 1024 * 1024;
 struct TagPage {
     #[serde(default)]
     tags: Option<Vec<String>>,
-}
-
-/// What an image's config blob says about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageConfig {
-    /// RFC 3339, as the builder wrote it.
-    pub created: Option<String>,
-    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -173,32 +167,16 @@ impl Host {
     }
 }
 
-/// Reads a body of at most `limit` bytes; a longer one is refused as soon
-/// as it is known to be too long, never buffered whole.
-async fn read_capped(
-    mut resp: reqwest::Response,
-    limit: usize,
-    what: &str,
-) -> Result<Vec<u8>, RegistryError> {
-    let too_big =
-        || err(ErrorKind::BadResponse, format!("the registry sent a {what} larger than {limit} bytes"));
-    if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > limit => return Err(too_big()),
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(err(
-                    ErrorKind::BadResponse,
-                    format!("the {what} was cut off: {}", describe_reqwest(&e)),
-                ))
-            }
+/// Reads a tag list page or an image config of at most `limit` bytes.
+async fn read_capped(resp: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, RegistryError> {
+    net::read_capped(resp, limit).await.map_err(|e| match e {
+        CapError::TooBig { .. } => {
+            err(ErrorKind::BadResponse, format!("the registry sent a {what} larger than {limit} bytes"))
         }
-    }
+        CapError::CutOff(e) => {
+            err(ErrorKind::BadResponse, format!("the {what} was cut off: {}", describe_reqwest(&e)))
+        }
+    })
 }
 
 /// The target of `rel="next"` in one `Link` header value.

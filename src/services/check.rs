@@ -10,11 +10,12 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
+use crate::core::image::Platform;
 use crate::core::reference::Reference;
-use crate::core::report::{local_digest, Target};
+use crate::core::report::{local_digest, LocalTag};
 use crate::core::state::{Entry, RegistryInfo};
 use crate::core::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, Status};
-use crate::engine::{Engine, Platform};
+use crate::engine::Engine;
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
 
 /// The outcome of checking a set of targets.
@@ -29,7 +30,7 @@ pub struct Outcome {
 
 /// One check's result: the verdict, the remote digest, and the remote
 /// config digest when the check had to learn it.
-type Checked = (Status, String, Option<String>);
+type Answer = (Status, String, Option<String>);
 
 /// Platforms of local images, inspected at most once each and only when an
 /// index has to be matched.
@@ -115,12 +116,12 @@ impl Drop for Prefetch {
     }
 }
 
-type Item<'t, 'i> = (&'t Target<'i>, Option<JoinHandle<Result<String, RegistryError>>>);
+type Item<'t, 'i> = (&'t LocalTag<'i>, Option<JoinHandle<Result<String, RegistryError>>>);
 
 pub async fn check_all(
     engine: &Engine,
     registries: &Registries,
-    targets: &[Target<'_>],
+    targets: &[LocalTag<'_>],
     known: &BTreeMap<String, RegistryInfo>,
     checked_at: &str,
     mut prefetch: Prefetch,
@@ -207,14 +208,14 @@ async fn check_group(
 pub async fn check_now(
     engine: &Engine,
     host: &Host,
-    t: &Target<'_>,
+    t: &LocalTag<'_>,
 ) -> Result<(Status, String), RegistryError> {
     check_one(engine, host, t, &Platforms::default(), None).await.map(|(status, remote, _)| (status, remote))
 }
 
 fn with_config(
-    t: &Target<'_>,
-    result: Result<Checked, RegistryError>,
+    t: &LocalTag<'_>,
+    result: Result<Answer, RegistryError>,
     checked_at: &str,
 ) -> (Entry, Option<String>) {
     match result {
@@ -227,10 +228,10 @@ fn with_config(
 async fn check_one(
     engine: &Engine,
     host: &Host,
-    t: &Target<'_>,
+    t: &LocalTag<'_>,
     platforms: &Platforms,
     head: Option<JoinHandle<Result<String, RegistryError>>>,
-) -> Result<Checked, RegistryError> {
+) -> Result<Answer, RegistryError> {
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
     let remote = match head {
@@ -280,7 +281,7 @@ async fn check_one(
     Ok((status, remote, config))
 }
 
-fn entry_for(t: &Target<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {
+fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, checked_at: &str) -> Entry {
     let never_pushed = t.image.digests_in(&t.reference).next().is_none();
     let (status, remote, error) = match result {
         Ok((status, remote)) => (status, Some(remote), None),

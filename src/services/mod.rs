@@ -1,5 +1,34 @@
 //! Workflows shared by commands; they return data and leave printing to commands.
 
+pub mod announce;
 pub mod check;
 pub mod recreate;
+pub mod retire;
 pub mod tag_refresh;
+pub mod upgrade;
+
+use crate::error::Result;
+
+/// How long a second freshen waits for the first to finish with the state.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Takes the state lock for a command that writes the state, saying once
+/// (on stderr) whose lock it waits for.
+pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<crate::store::Lock> {
+    crate::store::Lock::acquire(dir, LOCK_WAIT, |holder| {
+        p.info(&format!("Waiting for another freshen ({holder}) to finish…"));
+    })
+}
+
+/// Moves an unreadable file of the state directory aside (as
+/// `NAME.json.corrupt`, for a person to look at) so the run can rebuild it,
+/// and says so.
+pub fn set_aside(path: &std::path::Path, detail: &str, p: &crate::output::Printer) {
+    let aside = path.with_extension("json.corrupt");
+    let _ = std::fs::rename(path, &aside);
+    p.warn(&format!(
+        "state file {} was unreadable ({detail}); kept it as {} and starting afresh",
+        path.display(),
+        aside.display()
+    ));
+}

@@ -113,6 +113,38 @@ pub fn compose_problem(service: &ComposeService, compose: Option<&ComposeCli>) -
     None
 }
 
+/// Moves the Compose services that cannot be recreated (no Compose, or a
+/// file of the project gone) from `plan.recreate` to `plan.skipped`;
+/// returns the Compose command when one is needed and found.
+pub async fn check_compose(plan: &mut recreate::Plan, docker_host: Option<&str>) -> Option<ComposeCli> {
+    let needed = plan.recreate.iter().any(|c| matches!(c.how, How::Compose(_)));
+    let compose = if needed { ComposeCli::find(docker_host).await } else { None };
+    let mut keep = Vec::new();
+    for c in std::mem::take(&mut plan.recreate) {
+        let problem = match &c.how {
+            How::Compose(s) => compose_problem(s, compose.as_ref()),
+            How::Container => None,
+        };
+        match problem {
+            Some(skip) => plan.skipped.push((c.name.clone(), c.reference.clone(), skip)),
+            None => keep.push(c),
+        }
+    }
+    plan.recreate = keep;
+    compose
+}
+
+/// A rollback, for the notification targets: the tag, the digest that
+/// failed, why, and each container with its last log lines.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub reference: String,
+    pub image: String,
+    pub digest: String,
+    pub reason: String,
+    pub containers: Vec<(String, Vec<String>)>,
+}
+
 /// The Compose command line found on this host.
 #[derive(Debug, Clone)]
 pub struct ComposeCli {
@@ -635,4 +667,103 @@ pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Repai
     out.undone.sort();
     out.undone.dedup();
     Ok(out)
+}
+
+/// Finishes or undoes a container recreation that a killed run left (see
+/// [`repair`]), before a command changes anything: the container of each
+/// name exists and runs, on the old or the new version. Without a journal
+/// this costs one `stat`. The state follows: a tag pointed back is
+/// upgradable again (an interruption is no verdict on the new version), and
+/// the new version is the one superseded.
+pub async fn repair_interrupted(
+    settings: &crate::settings::Settings,
+    p: &crate::output::Printer,
+) -> Result<()> {
+    use crate::core::state::{State, Superseded};
+    let dir = &settings.state_dir;
+    if !Journal::exists(dir) {
+        return Ok(());
+    }
+    let lock = crate::services::lock_state(dir, p)?;
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let opts = Options {
+        // A repair gates nothing.
+        wait: Duration::ZERO,
+        docker_host: settings.docker_host.clone(),
+    };
+    let repaired = repair(&engine, dir, &opts).await?;
+    for line in &repaired.lines {
+        p.warn(line);
+    }
+    if repaired.undone.is_empty() {
+        return Ok(());
+    }
+    let mut state = State::load(dir)?;
+    let now = crate::output::now_rfc3339();
+    for (reference, old, new) in &repaired.undone {
+        let old_digest = state
+            .superseded
+            .iter()
+            .find(|s| &s.reference == reference && &s.image_id == old)
+            .and_then(|s| s.digest.clone());
+        state.superseded.retain(|s| !(&s.reference == reference && &s.image_id == old));
+        let mut new_digest = None;
+        for e in state.entries.iter_mut().filter(|e| &e.reference == reference && &e.image_id == new) {
+            e.status = crate::core::verdict::Status::Upgradable;
+            e.image_id = old.clone();
+            new_digest = e.local_digest.take();
+            e.local_digest = old_digest.clone();
+        }
+        state.superseded.push(Superseded {
+            image_id: new.clone(),
+            reference: reference.clone(),
+            digest: new_digest,
+            replaced_at: now.clone(),
+            replaced_by: old.clone(),
+            tag_moved: false,
+        });
+    }
+    state.save(dir, &lock)
+}
+
+/// Recreates the running containers of `from` (the image the tag leaves) on
+/// `to`, the tag already pointing at `to`: `freshen rollback`'s second half.
+/// If they fail the gate, they and the tag are back on `from`.
+pub async fn move_containers(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    reference: &Reference,
+    from: &str,
+    to: &str,
+    wait: Duration,
+    p: &crate::output::Printer,
+) -> Result<Outcome> {
+    let upgraded = std::collections::BTreeMap::from([(from.to_string(), reference.to_string())]);
+    let containers = engine.recreate_candidates().await?;
+    let mut plan = recreate::plan(&containers, &upgraded, |r| {
+        let r = Reference::parse(r).ok()?;
+        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
+    });
+    let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
+    let mut out = Outcome::default();
+    for (name, _, why) in &plan.skipped {
+        if why.is_failure() {
+            out.errors.push(format!("{name}: not recreated: {why}"));
+        }
+    }
+    if plan.recreate.is_empty() {
+        return Ok(out);
+    }
+    let group = Group {
+        reference: reference.clone(),
+        old_image: from.to_string(),
+        new_image: to.to_string(),
+        members: plan.recreate,
+    };
+    let opts = Options { wait, docker_host: settings.docker_host.clone() };
+    let mut journal = Journal::load(&settings.state_dir)?;
+    let info = |text: &str| p.info(text);
+    let mut o = recreate_group(engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+    o.errors.splice(0..0, out.errors);
+    Ok(o)
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::report::Target;
+use crate::core::report::LocalTag;
 use crate::core::state::RegistryInfo;
 use crate::core::tagcache::{Listing, RemoteImage, TagCache};
 use crate::core::verdict::Status;
@@ -27,7 +27,7 @@ pub struct Pass {
 /// checked without error, a version tag, a policy that allows tag moves.
 pub fn wanted_listings(
     settings: &Settings,
-    targets: &[Target<'_>],
+    targets: &[LocalTag<'_>],
     outcome: &Outcome,
 ) -> BTreeSet<(String, String)> {
     let ok: BTreeSet<&str> = outcome
@@ -48,7 +48,7 @@ pub fn wanted_listings(
 pub async fn refresh(
     registries: &Registries,
     settings: &Settings,
-    targets: &[Target<'_>],
+    targets: &[LocalTag<'_>],
     outcome: &Outcome,
     known: &BTreeMap<String, RegistryInfo>,
     cache: &mut TagCache,

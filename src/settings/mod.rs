@@ -8,11 +8,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
+use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Pattern, Reference};
 use crate::core::unattended::Policy;
 use crate::core::versions::{Level, TagRules};
 use crate::error::{Error, Result};
 use crate::notify::{Target, TargetConfig};
+use crate::output::OutputSettings;
+use crate::registry::RegistrySettings;
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
@@ -80,15 +83,6 @@ pub struct ImageSection {
     pub recreate: Option<bool>,
 }
 
-/// The version policy that applies to one image.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImagePolicy {
-    pub rules: TagRules,
-    pub hold: bool,
-    /// The `[images."…"]` section it came from; None for the default.
-    pub section: Option<String>,
-}
-
 /// `[unattended]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,7 +109,13 @@ pub struct Checked {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub state_dir: PathBuf,
+    /// The daemon: `--host`, else `$DOCKER_HOST`; None for the engine's
+    /// default socket.
     pub docker_host: Option<String>,
+    /// The `FRESHEN_*` variables of this run that change what freshen does,
+    /// besides the state directory and config file (which `schedule`
+    /// passes as flags): a scheduled run gets them too.
+    pub behaviour_env: Vec<(&'static str, String)>,
     pub registry: RegistrySettings,
     pub output: OutputSettings,
     pub exclude: Vec<Pattern>,
@@ -145,28 +145,6 @@ pub struct RetireSettings {
     pub exclude: Vec<Pattern>,
 }
 
-#[derive(Debug, Clone)]
-pub struct RegistrySettings {
-    pub insecure: Vec<String>,
-    pub concurrency: usize,
-    pub timeout: Duration,
-    pub retries: u32,
-    /// Where Docker's client config lives (`config.json`).
-    pub docker_config_dir: PathBuf,
-    /// Where per-registry CAs and client certificates live.
-    pub certs_dir: PathBuf,
-    /// The daemon's config, for insecure registries and mirrors.
-    pub daemon_json: PathBuf,
-    pub verbose: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct OutputSettings {
-    pub quiet: bool,
-    pub verbose: bool,
-    pub color: bool,
-}
-
 impl Settings {
     pub fn resolve(global: &GlobalArgs, check: Option<&CheckOptions>) -> Result<Settings> {
         let config_path = match &global.config {
@@ -185,7 +163,7 @@ impl Settings {
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
-            let d = crate::core::notified::parse_duration(text)
+            let d = crate::core::time::positive_duration(text)
                 .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
@@ -227,8 +205,22 @@ impl Settings {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
         };
+        let mut behaviour_env = Vec::new();
+        if let Some(list) = std::env::var("FRESHEN_INSECURE_REGISTRIES").ok().filter(|l| !l.trim().is_empty())
+        {
+            behaviour_env.push(("FRESHEN_INSECURE_REGISTRIES", list));
+        }
+        for name in ["FRESHEN_CERTS_DIR", "FRESHEN_DAEMON_JSON"] {
+            if let Some(path) = env_path(name) {
+                behaviour_env.push((name, absolute(&path).display().to_string()));
+            }
+        }
         let certs_dir = env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into());
         let daemon_json = env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
+        let docker_host = global
+            .docker_host
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -239,7 +231,8 @@ impl Settings {
         };
         Ok(Settings {
             state_dir,
-            docker_host: global.docker_host.clone(),
+            docker_host,
+            behaviour_env,
             registry: RegistrySettings {
                 insecure,
                 concurrency,
@@ -272,7 +265,7 @@ impl Settings {
         exclude: &[String],
     ) -> Result<RetireSettings> {
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::core::space::parse_duration(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::time::duration_secs(d).map_err(Error::Usage)?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
@@ -325,6 +318,15 @@ fn image_sections(config: &BTreeMap<String, ImageSection>) -> Vec<(Pattern, Imag
     // Stable sort: among equally specific patterns the map's order (sorted) stays.
     out.sort_by_key(|(p, _)| std::cmp::Reverse(specificity(&p.to_string())));
     out
+}
+
+/// `path` made absolute against the current directory (as it is now, for a
+/// run that will start elsewhere).
+fn absolute(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(path),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
@@ -397,7 +399,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
     if let Some(r) = config.renotify_after.take() {
         let span = r.span();
         let d =
-            crate::core::notified::parse_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
+            crate::core::time::positive_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
         config.checked.renotify_after = Some(d);
     }
     if let Some(u) = config.unattended.take() {

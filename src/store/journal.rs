@@ -5,15 +5,12 @@
 //! container's environment, command or other settings (the stopped old
 //! container is the backup of those).
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::recreate::JournalEntry;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreFile};
 
 const FILE: &str = "journal.json";
 const SCHEMA: u32 = 1;
@@ -43,20 +40,7 @@ impl Journal {
         let path = dir.join(FILE);
         let entries = match std::fs::read(&path) {
             Ok(bytes) => {
-                let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
-                    path: path.clone(),
-                    detail: format!(
-                        "{e}; it records container recreations in progress: check 'docker ps -a' for \
-                         containers named NAME-freshen-old, then remove the file"
-                    ),
-                })?;
-                if stored.schema_version > SCHEMA {
-                    return Err(Error::StateFromFuture {
-                        path: path.clone(),
-                        found: stored.schema_version,
-                        supported: SCHEMA,
-                    });
-                }
+                let stored: Stored = super::parse_versioned(StoreFile::Journal, &path, &bytes, SCHEMA)?;
                 stored.entries
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -98,38 +82,9 @@ impl Journal {
         let stored = Stored { schema_version: SCHEMA, entries: self.entries.clone() };
         let mut bytes = serde_json::to_vec_pretty(&stored).expect("the journal serialises");
         bytes.push(b'\n');
-        write_private(&self.path, &bytes)
+        // Owner-only, like every state file (see `write_atomic`).
+        super::write_atomic(&self.path, &bytes)
     }
-}
-
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename,
-/// fsync of the directory), readable by the owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io("create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
