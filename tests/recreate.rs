@@ -317,8 +317,13 @@ fn sigkill_during_the_health_wait_is_repaired_by_the_next_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Names change under our feet (the old container is renamed): look
+    // each up once and take what answers.
     containers::wait_for("the new container to run", Duration::from_secs(30), || {
-        c.all().iter().any(|n| containers::exists(n) && image_of(n) == v2.id && running(n))
+        c.all()
+            .iter()
+            .filter_map(|n| containers::try_inspect(n))
+            .any(|v| v["Image"] == v2.id.as_str() && v["State"]["Running"] == true)
     });
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();

@@ -218,6 +218,17 @@ pub fn inspect(name: &str) -> Value {
     all.pop().expect("one container")
 }
 
+/// `docker inspect` of a container that may be gone (or renamed) meanwhile.
+pub fn try_inspect(name: &str) -> Option<Value> {
+    let out =
+        Command::new("docker").args(["container", "inspect", name]).stdin(Stdio::null()).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut all: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    all.pop()
+}
+
 /// Whether a container by that name or Id exists.
 pub fn exists(name: &str) -> bool {
     docker_ok(&["container", "inspect", "--format", "{{.Id}}", name])
