@@ -161,6 +161,18 @@ pub fn plan(
         }
         let how = match ComposeService::from_labels(&c.labels) {
             Some(s) => How::Compose(s),
+            // Compose made it, but the labels do not say enough to ask
+            // Compose again: recreating it behind Compose's back would make
+            // Compose's next `up` recreate it once more.
+            None if c.labels.contains_key("com.docker.compose.project") => {
+                let project = &c.labels["com.docker.compose.project"];
+                out.skipped.push((
+                    c.name.clone(),
+                    reference.clone(),
+                    Skip::Compose(format!("compose project {project}: its labels do not name the service")),
+                ));
+                continue;
+            }
             None => How::Container,
         };
         let dependents = if how == How::Container {
