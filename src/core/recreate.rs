@@ -121,6 +121,9 @@ pub struct Planned {
     /// Containers that share its network namespace (`container:NAME`):
     /// recreated after it, on their own image.
     pub dependents: Vec<String>,
+    /// The recreated container whose namespace it joins, if that one is
+    /// recreated too (it goes first).
+    pub joins: Option<String>,
 }
 
 /// Containers to recreate and containers left, per upgraded tag.
@@ -195,6 +198,7 @@ pub fn plan(
             reference: reference.clone(),
             how,
             dependents,
+            joins: None,
         });
     }
     out.recreate.sort_by(|a, b| a.name.cmp(&b.name));
@@ -219,6 +223,12 @@ pub fn plan(
             // A cycle cannot be created by the engine; keep going anyway.
             .unwrap_or(0);
         ordered.push(rest.remove(ready));
+    }
+    let planned: BTreeSet<String> = ordered.iter().map(|p| p.name.clone()).collect();
+    let joins: Vec<Option<String>> =
+        ordered.iter().map(|p| parent_of(p).filter(|parent| planned.contains(parent))).collect();
+    for (p, j) in ordered.iter_mut().zip(joins) {
+        p.joins = j;
     }
     out.recreate = ordered;
     // A dependent that is itself recreated (it runs an upgraded version too)
@@ -655,6 +665,7 @@ mod tests {
         let names: Vec<&str> = both.recreate.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["web", "a-first"]);
         assert!(both.recreate[0].dependents.is_empty(), "recreated as itself, not as a dependent");
+        assert_eq!(both.recreate[1].joins.as_deref(), Some("web"));
         assert_eq!(p.recreate[1].how, How::Container);
         assert_eq!(p.recreate[1].dependents, ["side"]);
         match &p.recreate[0].how {

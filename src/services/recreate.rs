@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::core::recreate::{
@@ -20,6 +21,8 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::journal::Journal;
 
+/// Containers of one tag recreated at the same time.
+const PARALLEL: usize = 4;
 /// How often the gate looks at a starting container.
 const POLL: Duration = Duration::from_millis(250);
 /// Log lines sent with a rollback notice.
@@ -84,6 +87,8 @@ struct Flight {
     /// Containers to gate (Compose may run several replicas).
     new_ids: Vec<String>,
     checked: bool,
+    /// From the stop to the gate's verdict.
+    downtime: Duration,
 }
 
 /// Whether Compose can recreate `service`; the reason if not.
@@ -234,7 +239,7 @@ async fn compose_containers(engine: &Engine, s: &ComposeService) -> Result<Vec<S
 /// Recreates one group. The tag already points at `new_image`.
 pub async fn recreate_group(
     engine: &Engine,
-    journal: &mut Journal,
+    journal: &Journal,
     compose: Option<&ComposeCli>,
     group: &Group,
     opts: &Options,
@@ -243,41 +248,63 @@ pub async fn recreate_group(
     let mut out = Outcome::default();
     let mut flights: Vec<Flight> = Vec::new();
     let mut failure: Option<(String, String)> = None;
-    for planned in &group.members {
-        info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
+    // Containers that join another of the group's namespace (`container:X`)
+    // wait for X; the others go side by side, a few at a time, each from
+    // its stop straight to its own gate, so each one's downtime is its own.
+    let mut waves: Vec<Vec<&Planned>> = vec![Vec::new()];
+    for m in &group.members {
+        let parent_in_wave = m
+            .joins
+            .as_ref()
+            .is_some_and(|parent| waves.last().is_some_and(|w| w.iter().any(|x| &x.name == parent)));
+        if parent_in_wave {
+            waves.push(Vec::new());
+        }
+        waves.last_mut().expect("a wave").push(m);
+    }
+    for wave in waves {
         let earlier: Vec<(String, String, String)> = flights
             .iter()
             .filter_map(|f| Some((f.planned.id.clone(), f.planned.name.clone(), f.new_ids.first()?.clone())))
             .collect();
-        match start_one(engine, journal, compose, group, planned, opts, &earlier).await {
-            Ok(f) => flights.push(f),
-            Err((f, e)) => {
-                if let Some(f) = f {
-                    flights.push(f);
+        let runs = futures_util::stream::iter(wave.into_iter().map(|planned| {
+            let earlier = &earlier;
+            async move {
+                info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
+                match start_one(engine, journal, compose, group, planned, opts, earlier).await {
+                    Ok(mut f) => {
+                        let verdict = gate_all(engine, &f.new_ids, f.checked, opts.wait).await;
+                        f.downtime = f.started.elapsed();
+                        (Some(f), verdict.map_err(|why| format!("{}: {why}", planned.name)))
+                    }
+                    Err((f, e)) => (f, Err(format!("{}: {e}", planned.name))),
                 }
-                failure = Some((planned.name.clone(), format!("{}: {e}", planned.name)));
-                break;
             }
-        }
-    }
-    // The gate, for all of them at once.
-    if failure.is_none() {
-        let wait = opts.wait;
-        let verdicts = futures_util::future::join_all(
-            flights.iter().map(|f| gate_all(engine, &f.new_ids, f.checked, f.started, wait)),
-        )
+        }))
+        .buffer_unordered(PARALLEL)
+        .collect::<Vec<_>>()
         .await;
-        for (f, v) in flights.iter().zip(verdicts) {
-            if let Err(why) = v {
-                failure = Some((f.planned.name.clone(), format!("{}: {why}", f.planned.name)));
-                break;
+        for (f, verdict) in runs {
+            if let Err(why) = verdict {
+                if failure.is_none() {
+                    let culprit = why.split(": ").next().unwrap_or_default().to_string();
+                    failure = Some((culprit, why));
+                }
+            }
+            if let Some(f) = f {
+                flights.push(f);
             }
         }
+        if failure.is_some() {
+            break;
+        }
     }
+    // Back in the group's order: a rollback restores parents first.
+    flights.sort_by_key(|f| group.members.iter().position(|m| m.name == f.planned.name));
     match failure {
         None => {
             for f in &mut flights {
-                let downtime = f.started.elapsed();
+                let downtime = f.downtime;
                 f.entry.step = Step::Passed;
                 journal_set(journal, &f.entry, &mut out.errors);
                 if let Err(e) = finish(engine, journal, &f.entry, info).await {
@@ -334,7 +361,7 @@ pub async fn recreate_group(
     out
 }
 
-fn journal_set(journal: &mut Journal, entry: &JournalEntry, errors: &mut Vec<String>) {
+fn journal_set(journal: &Journal, entry: &JournalEntry, errors: &mut Vec<String>) {
     if let Err(e) = journal.set(entry.clone()) {
         errors.push(format!("journal: {e}"));
     }
@@ -344,7 +371,7 @@ fn journal_set(journal: &mut Journal, entry: &JournalEntry, errors: &mut Vec<Str
 /// On an error, the flight so far (to be undone with the others).
 async fn start_one(
     engine: &Engine,
-    journal: &mut Journal,
+    journal: &Journal,
     compose: Option<&ComposeCli>,
     group: &Group,
     planned: &Planned,
@@ -376,8 +403,14 @@ async fn start_one(
             entry.step = Step::Creating;
             journal.set(entry.clone()).map_err(fail)?;
             let started = Instant::now();
-            let mut flight =
-                Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            let mut flight = Flight {
+                planned: planned.clone(),
+                entry,
+                started,
+                new_ids: Vec::new(),
+                checked: false,
+                downtime: Duration::ZERO,
+            };
             if let Err(e) = cli.up(service, opts.docker_host.as_deref()).await {
                 return Err((Some(flight), e));
             }
@@ -416,8 +449,14 @@ async fn start_one(
             engine.stop_container(&planned.id, None).await.map_err(fail)?;
             entry.step = Step::Parking;
             journal.set(entry.clone()).map_err(fail)?;
-            let mut flight =
-                Flight { planned: planned.clone(), entry, started, new_ids: Vec::new(), checked: false };
+            let mut flight = Flight {
+                planned: planned.clone(),
+                entry,
+                started,
+                new_ids: Vec::new(),
+                checked: false,
+                downtime: Duration::ZERO,
+            };
             if let Err(e) = engine.rename_container(&planned.id, &parked_name(&planned.name)).await {
                 return Err((Some(flight), e));
             }
@@ -465,7 +504,6 @@ async fn gate_all(
     engine: &Engine,
     ids: &[String],
     checked: bool,
-    started: Instant,
     wait: Duration,
 ) -> std::result::Result<(), String> {
     if ids.is_empty() {
@@ -490,7 +528,6 @@ async fn gate_all(
             }
         }
         if passed.iter().all(|p| *p) {
-            let _ = started;
             return Ok(());
         }
         tokio::time::sleep(POLL).await;
@@ -499,12 +536,7 @@ async fn gate_all(
 
 /// The new container passed: the parked one goes, dependents follow the new
 /// one, the journal entry is done.
-async fn finish(
-    engine: &Engine,
-    journal: &mut Journal,
-    entry: &JournalEntry,
-    info: &dyn Fn(&str),
-) -> Result<()> {
+async fn finish(engine: &Engine, journal: &Journal, entry: &JournalEntry, info: &dyn Fn(&str)) -> Result<()> {
     if entry.compose.is_none() {
         engine.remove_container(&entry.old_id).await?;
         if let Some(new_id) = &entry.new_id {
@@ -548,7 +580,7 @@ async fn recreate_dependent(engine: &Engine, name: &str, parent_id: &str) -> Res
 /// already; Compose recreates from it.
 async fn undo(
     engine: &Engine,
-    journal: &mut Journal,
+    journal: &Journal,
     compose: Option<&ComposeCli>,
     entry: &JournalEntry,
     opts: &Options,
@@ -609,7 +641,7 @@ pub struct Repaired {
 /// that passed, undoes the others (new containers removed, the old ones
 /// back under their names and running, the tag on the old image).
 pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Repaired> {
-    let mut journal = Journal::load(dir)?;
+    let journal = Journal::load(dir)?;
     let mut out = Repaired::default();
     if journal.is_empty() {
         return Ok(out);
@@ -626,7 +658,7 @@ pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Repai
     for entry in entries {
         match recreate::repair(&entry) {
             Repair::Finish => {
-                finish(engine, &mut journal, &entry, &|_| {}).await?;
+                finish(engine, &journal, &entry, &|_| {}).await?;
                 out.lines.push(format!(
                     "{}: an interrupted upgrade was finished; it runs the new version of {}.",
                     entry.name, entry.reference
@@ -761,9 +793,9 @@ pub async fn move_containers(
         members: plan.recreate,
     };
     let opts = Options { wait, docker_host: settings.docker_host.clone() };
-    let mut journal = Journal::load(&settings.state_dir)?;
+    let journal = Journal::load(&settings.state_dir)?;
     let info = |text: &str| p.info(text);
-    let mut o = recreate_group(engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+    let mut o = recreate_group(engine, &journal, compose.as_ref(), &group, &opts, &info).await;
     o.errors.splice(0..0, out.errors);
     Ok(o)
 }

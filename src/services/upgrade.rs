@@ -371,7 +371,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let mut recreated = 0usize;
     let mut rolled_back = 0usize;
     if !rplan.recreate.is_empty() {
-        let mut journal = Journal::load(dir)?;
+        let journal = Journal::load(dir)?;
         let mut kept: Vec<(&Planned, String)> = Vec::new();
         for (pl, new_id) in std::mem::take(&mut upgraded) {
             let members: Vec<_> = rplan
@@ -391,8 +391,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
                 members,
             };
             let info = |text: &str| p.info(text);
-            let o =
-                recreate::recreate_group(&engine, &mut journal, compose.as_ref(), &group, &opts, &info).await;
+            let o = recreate::recreate_group(&engine, &journal, compose.as_ref(), &group, &opts, &info).await;
             for e in &o.errors {
                 failed += 1;
                 p.warn(e);

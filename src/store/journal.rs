@@ -6,6 +6,7 @@
 //! container is the backup of those).
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +22,13 @@ struct Stored {
     entries: Vec<JournalEntry>,
 }
 
-/// The journal of one state directory.
+/// The journal of one state directory. Containers of one upgrade are
+/// recreated side by side, so it takes `&self` and writes under a mutex, in
+/// the order the steps happen.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    entries: Vec<JournalEntry>,
+    entries: Mutex<Vec<JournalEntry>>,
 }
 
 impl Journal {
@@ -46,40 +49,47 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io("read", &path, e)),
         };
-        Ok(Journal { path, entries })
+        Ok(Journal { path, entries: Mutex::new(entries) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JournalEntry>> {
+        // A panic elsewhere while holding it leaves the list as it was.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.lock().is_empty()
     }
 
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.entries.clone()
+        self.lock().clone()
     }
 
     /// Records (or updates) the entry for `entry.name` and writes the file.
-    pub fn set(&mut self, entry: JournalEntry) -> Result<()> {
-        self.entries.retain(|e| e.name != entry.name);
-        self.entries.push(entry);
-        self.save()
+    pub fn set(&self, entry: JournalEntry) -> Result<()> {
+        let mut entries = self.lock();
+        entries.retain(|e| e.name != entry.name);
+        entries.push(entry);
+        self.save(&entries)
     }
 
     /// Drops the entry of a container that is done with; the file goes when
     /// the last one does.
-    pub fn remove(&mut self, name: &str) -> Result<()> {
-        self.entries.retain(|e| e.name != name);
-        if self.entries.is_empty() {
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let mut entries = self.lock();
+        entries.retain(|e| e.name != name);
+        if entries.is_empty() {
             return match std::fs::remove_file(&self.path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(Error::io("remove", &self.path, e)),
             };
         }
-        self.save()
+        self.save(&entries)
     }
 
-    fn save(&self) -> Result<()> {
-        let stored = Stored { schema_version: SCHEMA, entries: self.entries.clone() };
+    fn save(&self, entries: &[JournalEntry]) -> Result<()> {
+        let stored = Stored { schema_version: SCHEMA, entries: entries.to_vec() };
         let mut bytes = serde_json::to_vec_pretty(&stored).expect("the journal serialises");
         bytes.push(b'\n');
         // Owner-only, like every state file (see `write_atomic`).
@@ -111,7 +121,7 @@ mod tests {
     #[test]
     fn entries_survive_a_reload_and_the_file_is_owner_only() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::load(dir.path()).unwrap();
+        let j = Journal::load(dir.path()).unwrap();
         assert!(j.is_empty());
         j.set(entry("web")).unwrap();
         j.set(entry("db")).unwrap();
@@ -121,7 +131,6 @@ mod tests {
         let again = Journal::load(dir.path()).unwrap();
         let steps: Vec<(String, Step)> = again.entries().into_iter().map(|e| (e.name, e.step)).collect();
         assert_eq!(steps, [("db".to_string(), Step::Stopping), ("web".to_string(), Step::Gating)]);
-        let mut again = again;
         again.remove("db").unwrap();
         again.remove("web").unwrap();
         assert!(!dir.path().join(FILE).exists(), "an empty journal leaves no file");
