@@ -62,7 +62,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
             Command::Showhold => commands::hold::showhold(&settings, &printer),
             Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,
-            Command::Notify(a) => commands::notify::test(&settings, a, &printer).await,
+            Command::Notify(_) => commands::notify::test(&settings, &printer).await,
             Command::Generate(_) | Command::Motd(_) | Command::Metrics(_) | Command::Schedule(_) => {
                 unreachable!("handled above")
             }

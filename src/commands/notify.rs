@@ -3,7 +3,6 @@
 
 use futures_util::future::join_all;
 
-use crate::cli::NotifyArgs;
 use crate::core::exit::ExitStatus;
 use crate::error::{Error, Result};
 use crate::notify;
@@ -12,7 +11,7 @@ use crate::services::announce::{no_targets, payload};
 use crate::settings::Settings;
 
 /// `freshen notify --test`: one line per target, exit 1 if any failed.
-pub async fn test(settings: &Settings, _args: &NotifyArgs, p: &Printer) -> Result<ExitStatus> {
+pub async fn test(settings: &Settings, p: &Printer) -> Result<ExitStatus> {
     if settings.notify.is_empty() {
         return Err(Error::Usage(no_targets(settings)));
     }

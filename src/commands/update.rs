@@ -6,26 +6,14 @@ use std::collections::BTreeMap;
 use crate::cli::{CheckArgs, CheckOptions, SummaryFormat, UpdateArgs};
 use crate::core::exit::ExitStatus;
 use crate::core::monitor;
-use crate::core::report::{self, Selection};
-use crate::core::state::{self, State};
-use crate::core::tagcache::TagCache;
+use crate::core::state::Entry;
 use crate::core::unattended;
 use crate::core::verdict::Status;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
-use crate::registry::Registries;
-use crate::services::announce;
-use crate::services::check;
-use crate::services::tag_refresh;
-use crate::services::upgrade;
+use crate::services::update::{self as update_service, Ran};
+use crate::services::{announce, upgrade};
 use crate::settings::Settings;
-use crate::store::Lock;
-
-pub struct UpdateResult {
-    pub upgradable: usize,
-    pub failed: usize,
-}
 
 /// How the summary is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,18 +33,6 @@ impl From<SummaryFormat> for Summary {
     }
 }
 
-/// A finished update whose lock is still held, so that what follows
-/// (notifications, unattended upgrades) sees and records a consistent state.
-struct Ran {
-    result: UpdateResult,
-    state: State,
-    selection: Selection,
-    lock: Lock,
-    /// Per upgradable reference, the versions on both sides, for the
-    /// notifications.
-    versions: announce::Versions,
-}
-
 pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Result<ExitStatus> {
     // Refuse before any registry traffic if the policy is missing.
     let policy = match (args.unattended, &settings.unattended) {
@@ -64,7 +40,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
         (true, Some(policy)) => Some(policy),
         (true, None) => return Err(Error::Usage(no_policy(settings))),
     };
-    let ran = run(settings, &args.check, args.format.into(), p).await?;
+    let ran = run_and_summarise(settings, &args.check, args.format.into(), p).await?;
     let mut code = if ran.result.failed > 0 { ExitStatus::Failed } else { ExitStatus::Ok };
     let plan = policy.map(|policy| policy.plan(&monitor::selected(&ran.state, &ran.selection)));
     if let Some(plan) = &plan {
@@ -138,7 +114,7 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
     if args.nagios {
         return Ok(nagios(settings, args, p).await);
     }
-    let ran = run(settings, &args.check, args.format.into(), p).await?;
+    let ran = run_and_summarise(settings, &args.check, args.format.into(), p).await?;
     let r = &ran.result;
     let mut code = if r.upgradable > 0 {
         ExitStatus::Upgradable
@@ -156,7 +132,7 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
 }
 
 async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatus {
-    let ran = match run(settings, &args.check, Summary::Silent, p).await {
+    let ran = match run_and_summarise(settings, &args.check, Summary::Silent, p).await {
         Ok(ran) => ran,
         Err(e) => {
             p.line(&monitor::nagios_failure(&e.to_string()));
@@ -192,153 +168,45 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatu
     ExitStatus::Nagios(state)
 }
 
-async fn run(settings: &Settings, opts: &CheckOptions, format: Summary, p: &Printer) -> Result<Ran> {
-    let selection = Selection::new(&opts.patterns, settings.exclude.clone())?;
-    let dir = &settings.state_dir;
-    crate::services::recreate::repair_interrupted(settings, p).await?;
-    let lock = crate::services::lock_state(dir, p)?;
-    let old = match State::load(dir) {
-        Ok(s) => s,
-        Err(Error::CorruptStore { path, detail, .. }) => {
-            crate::services::set_aside(&path, &detail, p);
-            State::default()
-        }
-        Err(e) => return Err(e),
-    };
-    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
-    for w in registries.warnings() {
-        p.warn(&w);
-    }
-    // Ask the registries about the tags the last update saw while the
-    // engine lists what is here now.
-    let prefetch = check::Prefetch::start(
-        &registries,
-        old.entries
-            .iter()
-            .filter_map(|e| crate::core::reference::Reference::parse(&e.reference).ok())
-            .filter(|r| selection.matches(r)),
-        &old.registries,
-    );
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
-    let targets = report::targets(&images, &selection);
-    let registry_count = targets
-        .iter()
-        .map(|t| t.reference.registry.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !targets.is_empty() {
-        p.info(&format!(
-            "Checking {} {} on {} {}…",
-            targets.len(),
-            if targets.len() == 1 { "image" } else { "images" },
-            registry_count,
-            if registry_count == 1 { "registry" } else { "registries" }
-        ));
-    }
-    let checked_at = output::now_rfc3339();
-    let outcome =
-        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
-    let now = output::now_unix();
-    let mut cache = TagCache::load(dir);
-    let pass =
-        tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
-            .await;
-    if pass.listed + pass.configs > 0 {
-        if let Err(e) = cache.save(dir, &lock, now) {
-            p.warn(&format!("{e}; tag listings will be fetched again next time"));
-        }
-    }
-    if p.verbose() {
-        let n = targets.len();
-        p.info(&format!(
-            "{} registry requests for {n} {}",
-            registries.request_count(),
-            if n == 1 { "image" } else { "images" }
-        ));
-        p.info(&format!(
-            "{} tag {} listed, {} image {} read",
-            pass.listed,
-            if pass.listed == 1 { "list" } else { "lists" },
-            pass.configs,
-            if pass.configs == 1 { "config" } else { "configs" }
-        ));
-        for (reg, info) in &outcome.registries {
-            if let Some(rl) = &info.rate_limit {
-                p.info(&format!(
-                    "{reg}: rate limit {} remaining of {} per {}s",
-                    rl.remaining.map_or("?".into(), |n| n.to_string()),
-                    rl.limit.map_or("?".into(), |n| n.to_string()),
-                    rl.window_seconds.map_or("?".into(), |n| n.to_string())
-                ));
-            }
-        }
-    }
-
-    let mut new = State {
-        updated_at: Some(checked_at.clone()),
-        superseded: old.superseded.clone(),
-        ..State::default()
-    };
-    let checked: std::collections::HashSet<&str> =
-        outcome.entries.iter().map(|e| e.reference.as_str()).collect();
-    if !selection.is_everything() {
-        // A partial update keeps what it did not look at.
-        new.entries = old
-            .entries
-            .iter()
-            .filter(|e| {
-                !checked.contains(e.reference.as_str())
-                    && crate::core::reference::Reference::parse(&e.reference)
-                        .is_ok_and(|r| !selection.matches(&r))
-            })
-            .cloned()
-            .collect();
-    }
-    new.entries.extend(outcome.entries.iter().cloned());
-    new.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
-    let mut regs: BTreeMap<_, _> = old.registries.clone();
-    regs.extend(outcome.registries.clone());
-    new.registries = regs;
-    new.save(dir, &lock)?;
-
-    let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
-    let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
-    let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
-    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    let versions: announce::Versions = rows
-        .iter()
-        .filter(|r| r.status == Status::Upgradable)
-        .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))
-        .collect();
+/// The summary after an update, in the asked format.
+fn print_summary(ran: &Ran, format: Summary, p: &Printer) {
+    let failures: Vec<&Entry> = ran.failures.iter().collect();
     match format {
         Summary::Silent => {}
         Summary::Json => {
-            p.json(new.updated_at.as_deref(), &rows, &outcome.registries);
-            for w in &pass.warnings {
+            p.json(ran.state.updated_at.as_deref(), &ran.rows, &ran.registries);
+            for w in &ran.warnings {
                 p.warn(w);
             }
         }
         Summary::Text => {
-            for w in &pass.warnings {
+            for w in &ran.warnings {
                 p.warn(w);
             }
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
-            for line in output::summary_lines(upgradable, failures.len(), outcome.entries.len()) {
+            for line in output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked) {
                 p.line(&line);
             }
         }
     }
-    let result = UpdateResult { upgradable, failed: failures.len() };
-    Ok(Ran { result, state: new, selection, lock, versions })
+}
+
+async fn run_and_summarise(
+    settings: &Settings,
+    opts: &CheckOptions,
+    format: Summary,
+    p: &Printer,
+) -> Result<Ran> {
+    let ran = update_service::run(settings, &opts.patterns, p).await?;
+    print_summary(&ran, format, p);
+    Ok(ran)
 }
 
 /// One warning per distinct failure: a registry that is down gives one
 /// line for all its images, not one line each.
-fn failure_lines(failures: &[&state::Entry]) -> Vec<String> {
+fn failure_lines(failures: &[&Entry]) -> Vec<String> {
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in failures {
         groups.entry(f.error.as_deref().unwrap_or("unknown error")).or_default().push(&f.reference);

@@ -17,5 +17,7 @@ pub mod state;
 pub mod tagcache;
 pub mod time;
 pub mod unattended;
+pub mod update;
+pub mod upgrade;
 pub mod verdict;
 pub mod versions;

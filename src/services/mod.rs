@@ -5,6 +5,7 @@ pub mod check;
 pub mod recreate;
 pub mod retire;
 pub mod tag_refresh;
+pub mod update;
 pub mod upgrade;
 
 use crate::error::Result;

@@ -1,0 +1,117 @@
+//! The state an update leaves: what this check found, merged with what the
+//! last one recorded. Pure, so the merge is tested without an engine.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::core::reference::Reference;
+use crate::core::report::Selection;
+use crate::core::state::{Entry, RegistryInfo, State};
+
+/// The new state after checking `entries` at `checked_at`. A partial update
+/// (patterns or excludes) keeps the old entries it did not look at; every
+/// update keeps the superseded versions and what it knew of registries it
+/// did not ask this time.
+pub fn merge_update(
+    old: &State,
+    entries: &[Entry],
+    registries: &BTreeMap<String, RegistryInfo>,
+    selection: &Selection,
+    checked_at: &str,
+) -> State {
+    let mut new = State {
+        updated_at: Some(checked_at.to_string()),
+        superseded: old.superseded.clone(),
+        ..State::default()
+    };
+    let checked: HashSet<&str> = entries.iter().map(|e| e.reference.as_str()).collect();
+    if !selection.is_everything() {
+        new.entries = old
+            .entries
+            .iter()
+            .filter(|e| {
+                !checked.contains(e.reference.as_str())
+                    && Reference::parse(&e.reference).is_ok_and(|r| !selection.matches(&r))
+            })
+            .cloned()
+            .collect();
+    }
+    new.entries.extend(entries.iter().cloned());
+    new.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    let mut regs = old.registries.clone();
+    regs.extend(registries.clone());
+    new.registries = regs;
+    new
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::state::Superseded;
+    use crate::core::verdict::Status;
+
+    fn entry(reference: &str, status: Status) -> Entry {
+        Entry {
+            reference: Reference::parse(reference).unwrap().to_string(),
+            status,
+            image_id: "sha256:1".into(),
+            local_digest: None,
+            remote_digest: None,
+            checked_at: "2026-01-01T00:00:00Z".into(),
+            error: None,
+        }
+    }
+
+    fn old() -> State {
+        State {
+            updated_at: Some("2026-01-01T00:00:00Z".into()),
+            entries: vec![entry("nginx:latest", Status::Upgradable), entry("redis:7", Status::UpToDate)],
+            registries: [(
+                "docker.io".to_string(),
+                RegistryInfo { scheme: Some("https".into()), rate_limit: None },
+            )]
+            .into_iter()
+            .collect(),
+            superseded: vec![Superseded {
+                image_id: "sha256:0".into(),
+                reference: "docker.io/library/nginx:latest".into(),
+                digest: None,
+                replaced_at: "2026-01-01T00:00:00Z".into(),
+                replaced_by: "sha256:1".into(),
+                tag_moved: false,
+            }],
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn a_full_update_replaces_every_entry_and_keeps_records() {
+        let old = old();
+        let found = vec![entry("nginx:latest", Status::UpToDate)];
+        let regs = [("ghcr.io".to_string(), RegistryInfo { scheme: Some("https".into()), rate_limit: None })]
+            .into_iter()
+            .collect();
+        let new = merge_update(&old, &found, &regs, &Selection::default(), "2026-02-01T00:00:00Z");
+        assert_eq!(new.updated_at.as_deref(), Some("2026-02-01T00:00:00Z"));
+        assert_eq!(new.entries, found, "redis, not seen this time, is gone");
+        assert_eq!(new.superseded, old.superseded);
+        assert_eq!(new.registries.keys().collect::<Vec<_>>(), ["docker.io", "ghcr.io"]);
+    }
+
+    #[test]
+    fn a_partial_update_keeps_what_it_did_not_look_at() {
+        let old = old();
+        let selection = Selection::new(&["nginx".to_string()], Vec::new()).unwrap();
+        let found = vec![entry("nginx:latest", Status::UpToDate), entry("nginx:1.27", Status::Upgradable)];
+        let new = merge_update(&old, &found, &BTreeMap::new(), &selection, "2026-02-01T00:00:00Z");
+        let got: Vec<(&str, Status)> = new.entries.iter().map(|e| (e.reference.as_str(), e.status)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("docker.io/library/nginx:1.27", Status::Upgradable),
+                ("docker.io/library/nginx:latest", Status::UpToDate),
+                ("docker.io/library/redis:7", Status::UpToDate),
+            ]
+        );
+        assert_eq!(new.registries, old.registries);
+    }
+}

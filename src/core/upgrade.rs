@@ -1,0 +1,500 @@
+//! The planning steps of an upgrade, pure: which upgradable tags are held
+//! back, what the plan would retire (as if the tags had already moved),
+//! the plan as apt words it, and the state after one tag was pulled. The
+//! upgrade service (`services::upgrade`) runs them against the engine and
+//! the registries; here they are driven by a `Snapshot` alone.
+
+use std::collections::HashSet;
+
+use crate::core::holds::Holds;
+use crate::core::image::{LocalImage, Snapshot};
+use crate::core::recreate::{self, How, Skip};
+use crate::core::reference::{short_digest, Reference};
+use crate::core::report::{Row, Selection};
+use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
+use crate::core::state::{Entry, RolledBack, State, Superseded};
+use crate::core::verdict::Status;
+use crate::core::versions::Level;
+
+/// One tag to upgrade: from which image to which digest. With `to`, a
+/// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
+/// tagged as `to`, and `reference` is the tag it makes obsolete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub reference: Reference,
+    pub old_id: String,
+    pub old_digest: Option<String>,
+    pub digest: String,
+    pub to: Option<(Reference, Level)>,
+}
+
+impl Planned {
+    /// The tag the pulled image gets.
+    pub fn target(&self) -> &Reference {
+        self.to.as_ref().map_or(&self.reference, |(to, _)| to)
+    }
+}
+
+/// Why a tag is kept back, as the plan says it.
+pub const HELD: &str = "held";
+pub const FAILED: &str = "failed, rolled back";
+
+/// The upgradable rows to re-check and pull, and those kept back with the
+/// reason: held, or the registry still has the version whose containers
+/// were rolled back.
+pub fn split_held<'r>(
+    rows: &'r [Row],
+    holds: &Holds,
+    state: &State,
+) -> (Vec<&'r Row>, Vec<(Reference, &'static str)>) {
+    let mut wanted = Vec::new();
+    let mut kept_back = Vec::new();
+    for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
+        if holds.is_held(&r.reference) {
+            kept_back.push((r.reference.clone(), HELD));
+        } else if r.remote_digest.is_some()
+            && rolled_back_digest(state, &r.reference) == r.remote_digest.as_deref()
+        {
+            kept_back.push((r.reference.clone(), FAILED));
+        } else {
+            wanted.push(r);
+        }
+    }
+    (wanted, kept_back)
+}
+
+/// The digest of `reference` whose containers were rolled back, if any.
+pub fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option<&'a str> {
+    state.rolled_back.get(&reference.to_string()).map(|r| r.digest.as_str())
+}
+
+/// The containers of a pulled tag did not pass the health gate and the tag
+/// points at the old image again: the entry says upgradable again, the old
+/// version is no longer superseded, the new one is (so autoremove can
+/// retire it), and the digest is recorded so later upgrades leave it.
+pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, reason: &str) {
+    let key = pl.reference.to_string();
+    state.entries.retain(|e| e.reference != key);
+    state.entries.push(Entry {
+        reference: key.clone(),
+        status: Status::Upgradable,
+        image_id: pl.old_id.clone(),
+        local_digest: pl.old_digest.clone(),
+        remote_digest: Some(pl.digest.clone()),
+        checked_at: now.to_string(),
+        error: None,
+    });
+    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
+    state.superseded.push(Superseded {
+        image_id: new_id.to_string(),
+        reference: key.clone(),
+        digest: Some(pl.digest.clone()),
+        replaced_at: now.to_string(),
+        replaced_by: pl.old_id.clone(),
+        tag_moved: false,
+    });
+    state.rolled_back.insert(
+        key,
+        RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() },
+    );
+}
+
+/// The record of the version a planned upgrade replaces.
+pub fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {
+    Superseded {
+        image_id: pl.old_id.clone(),
+        reference: pl.reference.to_string(),
+        digest: pl.old_digest.clone(),
+        replaced_at: now.to_string(),
+        replaced_by: replaced_by.to_string(),
+        tag_moved: pl.to.is_some(),
+    }
+}
+
+/// After one tag was pulled and tagged: the tag is current (so `list`
+/// agrees without another `update`) and the version it replaced is
+/// superseded.
+pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
+    let key = pl.target().to_string();
+    state.entries.retain(|e| e.reference != key);
+    state.entries.push(Entry {
+        reference: key,
+        status: Status::UpToDate,
+        image_id: new_id.to_string(),
+        local_digest: Some(pl.digest.clone()),
+        remote_digest: Some(pl.digest.clone()),
+        checked_at: now.to_string(),
+        error: None,
+    });
+    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    state.superseded.push(record(pl, now, new_id));
+}
+
+/// The superseded versions of the upgraded tags (`groups`), with their
+/// decisions.
+pub fn retire_plan(
+    state: &State,
+    images: &[LocalImage],
+    snapshot: &Snapshot,
+    holds: &Holds,
+    rules: &Rules,
+    groups: &HashSet<String>,
+) -> Vec<(OldVersion, Decision)> {
+    let cands: Vec<OldVersion> = retire::candidates(state, images, &Selection::default(), false)
+        .into_iter()
+        .filter(|c| c.origin == Origin::Superseded && c.group.as_ref().is_some_and(|g| groups.contains(g)))
+        .collect();
+    let inv = Inventory { images, parents: &snapshot.parents, containers: &snapshot.containers, holds };
+    let decisions = retire::decide(&cands, &inv, rules);
+    cands.into_iter().zip(decisions).collect()
+}
+
+/// The versions the plan would retire, decided as if the tags had already
+/// moved: each planned tag's old version superseded, the tag gone from it
+/// (unless it moves to a newer tag, which keeps the old tag until its
+/// version is retired), and a newer tag already here landing on its image.
+pub fn retirement_preview(
+    state: &State,
+    snapshot: &Snapshot,
+    plan: &[Planned],
+    holds: &Holds,
+    rules: &Rules,
+    now: &str,
+) -> Vec<OldVersion> {
+    let mut simulated = state.clone();
+    let mut images_after = snapshot.images.clone();
+    for pl in plan {
+        simulated.superseded.push(record(pl, now, "(new)"));
+        for i in images_after.iter_mut().filter(|i| i.id == pl.old_id && pl.to.is_none()) {
+            i.tags.retain(|t| t != &pl.reference);
+        }
+        if let Some((to, _)) = &pl.to {
+            for i in images_after.iter_mut().filter(|i| i.digests_in(to).any(|d| d == pl.digest)) {
+                i.tags.push(to.clone());
+            }
+        }
+    }
+    let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
+    retire_plan(&simulated, &images_after, snapshot, holds, rules, &groups)
+        .into_iter()
+        .filter(|(_, d)| *d == Decision::Retire)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// The plan as apt shows it, before asking: with the containers to recreate
+/// (and how) and those left as they are (and why; `--no-recreate` goes
+/// without saying).
+pub fn plan_lines(
+    plan: &[Planned],
+    kept_back: &[(Reference, &str)],
+    containers: &recreate::Plan,
+    to_retire: &[OldVersion],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if plan.iter().any(|pl| pl.to.is_none()) {
+        lines.push("The following images will be upgraded:".to_string());
+        for pl in plan.iter().filter(|pl| pl.to.is_none()) {
+            lines.push(format!(
+                "  {} ({} => {})",
+                pl.reference.familiar(),
+                short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+                short_digest(&pl.digest)
+            ));
+        }
+    }
+    if plan.iter().any(|pl| pl.to.is_some()) {
+        lines.push("The following tags will be moved to newer versions:".to_string());
+        for pl in plan {
+            if let Some((to, level)) = &pl.to {
+                lines.push(format!("  {} => {} ({level})", pl.reference.familiar(), to.familiar()));
+            }
+        }
+    }
+    if !kept_back.is_empty() {
+        lines.push("The following images have been kept back:".to_string());
+        for (r, why) in kept_back {
+            lines.push(format!("  {} ({why})", r.familiar()));
+        }
+    }
+    let familiar =
+        |reference: &str| Reference::parse(reference).map_or(reference.to_string(), |r| r.familiar());
+    if !containers.recreate.is_empty() {
+        lines.push("The following containers will be recreated:".to_string());
+        for c in &containers.recreate {
+            let how = match &c.how {
+                How::Container => "container".to_string(),
+                How::Compose(s) => format!("compose project {}, service {}", s.project, s.service),
+            };
+            lines.push(format!("  {} ({}): {how}", c.name, familiar(&c.reference)));
+            for d in &c.dependents {
+                lines.push(format!("  {d}: container, it shares the network of {}", c.name));
+            }
+        }
+    }
+    let skipped: Vec<_> = containers.skipped.iter().filter(|(_, _, s)| *s != Skip::NoRecreate).collect();
+    if !skipped.is_empty() {
+        lines.push("The following containers will not be recreated:".to_string());
+        for (name, reference, why) in skipped {
+            lines.push(format!("  {name} ({}): {why}", familiar(reference)));
+        }
+    }
+    if !to_retire.is_empty() {
+        lines.push("The following images will be retired:".to_string());
+        for c in to_retire {
+            lines.push(format!("  {}", c.name));
+        }
+    }
+    let recreating = match containers.recreate.len() {
+        0 => String::new(),
+        n => format!("{n} to recreate, "),
+    };
+    lines.push(format!(
+        "{} upgraded, {recreating}{} to retire, {} kept back.",
+        plan.len(),
+        to_retire.len(),
+        kept_back.len()
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::image::Container;
+    use crate::core::report::rows;
+
+    const NOW: &str = "2026-03-01T00:00:00Z";
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn r(s: &str) -> Reference {
+        Reference::parse(s).unwrap()
+    }
+
+    fn image(id: char, tags: &[&str], digest: Option<(&str, char)>) -> LocalImage {
+        LocalImage {
+            id: d(id),
+            tags: tags.iter().map(|t| r(t)).collect(),
+            digests: digest.map(|(repo, c)| r(&format!("{repo}@{}", d(c)))).into_iter().collect(),
+            created: 1_700_000_000,
+            size: 10,
+            labels: Default::default(),
+        }
+    }
+
+    fn entry(reference: &str, status: Status, id: char, local: char, remote: char) -> Entry {
+        Entry {
+            reference: r(reference).to_string(),
+            status,
+            image_id: d(id),
+            local_digest: Some(d(local)),
+            remote_digest: Some(d(remote)),
+            checked_at: "2026-02-28T00:00:00Z".into(),
+            error: None,
+        }
+    }
+
+    /// nginx:latest (image a, upgradable to digest b) and redis:7 (image c,
+    /// up to date), with a stopped container on nothing of theirs.
+    fn snapshot() -> (State, Snapshot) {
+        let state = State {
+            entries: vec![
+                entry("nginx:latest", Status::Upgradable, 'a', '1', 'b'),
+                entry("redis:7", Status::UpToDate, 'c', '2', '2'),
+            ],
+            ..State::default()
+        };
+        let snapshot = Snapshot {
+            images: vec![
+                image('a', &["nginx:latest"], Some(("nginx", '1'))),
+                image('c', &["redis:7"], Some(("redis", '2'))),
+            ],
+            containers: vec![],
+            parents: [(d('a'), String::new()), (d('c'), String::new())].into_iter().collect(),
+        };
+        (state, snapshot)
+    }
+
+    fn planned(reference: &str, old: char, old_digest: char, digest: char) -> Planned {
+        Planned {
+            reference: r(reference),
+            old_id: d(old),
+            old_digest: Some(d(old_digest)),
+            digest: d(digest),
+            to: None,
+        }
+    }
+
+    fn rules(keep: usize) -> Rules {
+        Rules { keep, older_than: None, now: 1_800_000_000 }
+    }
+
+    #[test]
+    fn held_tags_are_kept_back_and_the_rest_wanted() {
+        let (state, snap) = snapshot();
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), &state);
+        assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
+        assert!(kept.is_empty());
+
+        let mut holds = Holds::default_new();
+        holds.add(r("nginx:latest").to_string());
+        let (wanted, kept) = split_held(&rows, &holds, &state);
+        assert!(wanted.is_empty());
+        assert_eq!(kept, vec![(r("nginx:latest"), HELD)]);
+    }
+
+    #[test]
+    fn the_replaced_version_is_retired_unless_something_needs_it() {
+        let (state, mut snap) = snapshot();
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
+        let go = retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(0), NOW);
+        assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('a')]);
+        assert_eq!(go[0].name, format!("nginx:latest ({})", short_digest(&d('a'))));
+
+        // --keep 1 keeps it for rollback.
+        assert!(retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(1), NOW).is_empty());
+
+        // A container on the old version keeps it too.
+        snap.containers.push(Container { name: "web".into(), image_id: d('a'), ..Container::default() });
+        assert!(retirement_preview(&state, &snap, &plan, &Holds::default_new(), &rules(0), NOW).is_empty());
+
+        // The preview leaves the state alone.
+        assert!(state.superseded.is_empty());
+    }
+
+    #[test]
+    fn a_tag_move_keeps_the_old_tag_until_its_version_goes() {
+        let (state, snap) = snapshot();
+        let mut pl = planned("redis:7", 'c', '2', 'e');
+        pl.to = Some((r("redis:8"), Level::Major));
+        assert_eq!(pl.target(), &r("redis:8"));
+        let go = retirement_preview(&state, &snap, &[pl.clone()], &Holds::default_new(), &rules(0), NOW);
+        assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('c')]);
+        assert_eq!(go[0].untag, vec![r("redis:7")], "retiring it removes the obsolete tag");
+    }
+
+    #[test]
+    fn merging_a_pulled_tag_makes_it_current_and_supersedes_the_old_version() {
+        let (mut state, _) = snapshot();
+        let pl = planned("nginx:latest", 'a', '1', 'b');
+        merge_upgrade(&mut state, &pl, &d('n'), NOW);
+        let e = state.entries.iter().find(|e| e.reference == r("nginx:latest").to_string()).unwrap();
+        assert_eq!(e.status, Status::UpToDate);
+        assert_eq!(
+            (e.image_id.as_str(), e.local_digest.as_deref()),
+            (d('n').as_str(), Some(d('b').as_str()))
+        );
+        assert_eq!(e.remote_digest, e.local_digest);
+        assert_eq!(e.checked_at, NOW);
+        assert_eq!(state.entries.len(), 2, "replaced, not added");
+        let refs: Vec<&str> = state.entries.iter().map(|e| e.reference.as_str()).collect();
+        let mut sorted = refs.clone();
+        sorted.sort();
+        assert_eq!(refs, sorted);
+        assert_eq!(state.superseded, vec![record(&pl, NOW, &d('n'))]);
+        assert_eq!(state.superseded[0].image_id, d('a'));
+        assert!(!state.superseded[0].tag_moved);
+
+        // A move records under the new tag and marks the old one obsolete.
+        let mut mv = planned("redis:7", 'c', '2', 'e');
+        mv.to = Some((r("redis:8"), Level::Major));
+        merge_upgrade(&mut state, &mv, &d('m'), NOW);
+        assert!(state
+            .entries
+            .iter()
+            .any(|e| e.reference == r("redis:8").to_string() && e.image_id == d('m')));
+        assert!(state
+            .entries
+            .iter()
+            .any(|e| e.reference == r("redis:7").to_string() && e.image_id == d('c')));
+        assert!(state.superseded[1].tag_moved);
+    }
+
+    #[test]
+    fn the_plan_reads_like_apt() {
+        let mut mv = planned("redis:7", 'c', '2', 'e');
+        mv.to = Some((r("redis:8"), Level::Major));
+        let (state, snap) = snapshot();
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
+        let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
+        let lines = plan_lines(&plan, &[(r("postgres:16"), HELD)], &recreate::Plan::default(), &go);
+        assert_eq!(
+            lines,
+            vec![
+                "The following images will be upgraded:".to_string(),
+                format!("  nginx:latest ({} => {})", short_digest(&d('1')), short_digest(&d('b'))),
+                "The following tags will be moved to newer versions:".to_string(),
+                "  redis:7 => redis:8 (major)".to_string(),
+                "The following images have been kept back:".to_string(),
+                "  postgres:16 (held)".to_string(),
+                "The following images will be retired:".to_string(),
+                format!("  nginx:latest ({})", short_digest(&d('a'))),
+                "2 upgraded, 1 to retire, 1 kept back.".to_string(),
+            ]
+        );
+        assert_eq!(
+            plan_lines(&[], &[], &recreate::Plan::default(), &[]),
+            vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]
+        );
+    }
+
+    #[test]
+    fn the_plan_names_the_containers_and_why_some_stay() {
+        let containers = recreate::Plan {
+            recreate: vec![recreate::Planned {
+                name: "web".into(),
+                id: "1".into(),
+                reference: r("nginx:latest").to_string(),
+                how: How::Container,
+                dependents: vec!["side".into()],
+                joins: None,
+            }],
+            skipped: vec![
+                ("idle".into(), r("nginx:latest").to_string(), Skip::Stopped),
+                ("quiet".into(), r("nginx:latest").to_string(), Skip::NoRecreate),
+            ],
+        };
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
+        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED)], &containers, &[]);
+        assert_eq!(
+            lines[2..],
+            [
+                "The following images have been kept back:".to_string(),
+                "  redis:7 (failed, rolled back)".to_string(),
+                "The following containers will be recreated:".to_string(),
+                "  web (nginx:latest): container".to_string(),
+                "  side: container, it shares the network of web".to_string(),
+                "The following containers will not be recreated:".to_string(),
+                "  idle (nginx:latest): stopped".to_string(),
+                "1 upgraded, 1 to recreate, 0 to retire, 1 kept back.".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rollback_makes_the_tag_upgradable_again_and_remembers_the_digest() {
+        let (mut state, snap) = snapshot();
+        let pl = planned("nginx:latest", 'a', '1', 'b');
+        merge_upgrade(&mut state, &pl, &d('n'), NOW);
+        merge_rollback(&mut state, &pl, &d('n'), NOW, "web: it is unhealthy");
+        let key = r("nginx:latest").to_string();
+        let e = state.entries.iter().find(|e| e.reference == key).unwrap();
+        assert_eq!((e.status, e.image_id.as_str()), (Status::Upgradable, d('a').as_str()));
+        assert_eq!(e.remote_digest.as_deref(), Some(d('b').as_str()));
+        assert_eq!(state.superseded.len(), 1);
+        assert_eq!(
+            (state.superseded[0].image_id.as_str(), state.superseded[0].replaced_by.as_str()),
+            (d('n').as_str(), d('a').as_str())
+        );
+        assert_eq!(rolled_back_digest(&state, &r("nginx:latest")), Some(d('b').as_str()));
+        // The next plan keeps it back while the registry has that digest.
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let (_, kept) = split_held(&rows, &Holds::default_new(), &state);
+        assert_eq!(kept, vec![(r("nginx:latest"), FAILED)]);
+    }
+}

@@ -1,0 +1,159 @@
+//! `update`'s workflow, shared by `freshen update` and `freshen check`: ask
+//! the registries about every selected local tag, refresh the tag listings,
+//! and record the answers. It returns what it found; the command prints it.
+
+use std::collections::BTreeMap;
+
+use crate::core::report::{self, Row, Selection};
+use crate::core::state::{Entry, RegistryInfo, State};
+use crate::core::tagcache::TagCache;
+use crate::core::update::merge_update;
+use crate::core::verdict::Status;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::output::{self, Printer};
+use crate::registry::Registries;
+use crate::services::{announce, check, tag_refresh};
+use crate::settings::Settings;
+use crate::store::Lock;
+
+pub struct UpdateResult {
+    pub upgradable: usize,
+    pub failed: usize,
+}
+
+/// A finished update whose lock is still held, so that what follows
+/// (notifications, unattended upgrades) sees and records a consistent state.
+pub struct Ran {
+    pub result: UpdateResult,
+    pub state: State,
+    pub selection: Selection,
+    pub lock: Lock,
+    /// Per upgradable reference, the versions on both sides, for the
+    /// notifications.
+    pub versions: announce::Versions,
+    /// The rows of the selected tags, held and annotated, for the JSON summary.
+    pub rows: Vec<Row>,
+    /// What this run learnt about each registry.
+    pub registries: BTreeMap<String, RegistryInfo>,
+    /// Tag listing problems, for the summary.
+    pub warnings: Vec<String>,
+    /// The entries that could not be checked.
+    pub failures: Vec<Entry>,
+    /// How many entries this run checked.
+    pub checked: usize,
+}
+
+/// Checks every selected local tag, refreshes the tag listings, records the
+/// new state and returns it with the lock still held. Notes go to stderr;
+/// the summary is the caller's to print.
+pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Result<Ran> {
+    let selection = Selection::new(patterns, settings.exclude.clone())?;
+    let dir = &settings.state_dir;
+    crate::services::recreate::repair_interrupted(settings, p).await?;
+    let lock = crate::services::lock_state(dir, p)?;
+    let old = match State::load(dir) {
+        Ok(s) => s,
+        Err(Error::CorruptStore { path, detail, .. }) => {
+            crate::services::set_aside(&path, &detail, p);
+            State::default()
+        }
+        Err(e) => return Err(e),
+    };
+    let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
+    for w in registries.warnings() {
+        p.warn(&w);
+    }
+    // Ask the registries about the tags the last update saw while the
+    // engine lists what is here now.
+    let prefetch = check::Prefetch::start(
+        &registries,
+        old.entries
+            .iter()
+            .filter_map(|e| crate::core::reference::Reference::parse(&e.reference).ok())
+            .filter(|r| selection.matches(r)),
+        &old.registries,
+    );
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+    let targets = report::targets(&images, &selection);
+    let registry_count = targets
+        .iter()
+        .map(|t| t.reference.registry.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !targets.is_empty() {
+        p.info(&format!(
+            "Checking {} {} on {} {}…",
+            targets.len(),
+            if targets.len() == 1 { "image" } else { "images" },
+            registry_count,
+            if registry_count == 1 { "registry" } else { "registries" }
+        ));
+    }
+    let checked_at = output::now_rfc3339();
+    let outcome =
+        check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
+    let now = output::now_unix();
+    let mut cache = TagCache::load(dir);
+    let pass =
+        tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
+            .await;
+    if pass.listed + pass.configs > 0 {
+        if let Err(e) = cache.save(dir, &lock, now) {
+            p.warn(&format!("{e}; tag listings will be fetched again next time"));
+        }
+    }
+    if p.verbose() {
+        let n = targets.len();
+        p.info(&format!(
+            "{} registry requests for {n} {}",
+            registries.request_count(),
+            if n == 1 { "image" } else { "images" }
+        ));
+        p.info(&format!(
+            "{} tag {} listed, {} image {} read",
+            pass.listed,
+            if pass.listed == 1 { "list" } else { "lists" },
+            pass.configs,
+            if pass.configs == 1 { "config" } else { "configs" }
+        ));
+        for (reg, info) in &outcome.registries {
+            if let Some(rl) = &info.rate_limit {
+                p.info(&format!(
+                    "{reg}: rate limit {} remaining of {} per {}s",
+                    rl.remaining.map_or("?".into(), |n| n.to_string()),
+                    rl.limit.map_or("?".into(), |n| n.to_string()),
+                    rl.window_seconds.map_or("?".into(), |n| n.to_string())
+                ));
+            }
+        }
+    }
+
+    let new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
+    new.save(dir, &lock)?;
+
+    let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
+    let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
+    let mut rows = report::rows(&new, &images, &containers, &selection);
+    report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
+    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    let versions: announce::Versions = rows
+        .iter()
+        .filter(|r| r.status == Status::Upgradable)
+        .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))
+        .collect();
+    let result = UpdateResult { upgradable, failed: failures.len() };
+    Ok(Ran {
+        result,
+        state: new,
+        selection,
+        lock,
+        versions,
+        rows,
+        registries: outcome.registries,
+        warnings: pass.warnings,
+        failures: failures.into_iter().cloned().collect(),
+        checked: outcome.entries.len(),
+    })
+}
