@@ -257,6 +257,57 @@ fn a_version_that_exits_at_once_is_rolled_back() {
     assert!(running(&web));
 }
 
+/// A rollback is announced to every notification target, with the failing
+/// container's last log lines unless the target says `logs = false`.
+#[test]
+fn a_rollback_is_announced_with_the_last_log_lines() {
+    let t = TestEnv::new("recreate_rollback_notice");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &[], &s.reference);
+    let v2 = s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::Exit));
+    let dir = t.state_dir().join("..");
+    let (with, without) = (dir.join("with-logs.json"), dir.join("without-logs.json"));
+    let config = dir.join("notify.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[notify]]\nkind = \"exec\"\nname = \"with\"\ncommand = [\"sh\", \"-c\", \"cat > {}\"]\n\n\
+             [[notify]]\nkind = \"exec\"\nname = \"without\"\nlogs = false\n\
+             command = [\"sh\", \"-c\", \"cat > {}\"]\n",
+            with.display(),
+            without.display()
+        ),
+    )
+    .unwrap();
+
+    let run = t
+        .freshen()
+        .env("FRESHEN_CONFIG", config.to_str().unwrap())
+        .args(["upgrade", "-y", "--wait", "3", &s.pattern])
+        .run();
+    run.expect_code(1);
+    assert_contains(&run, &format!("{web}| prog: exit, exiting soon"));
+    let read = |path: &std::path::Path| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}\n{run}", path.display())),
+        )
+        .unwrap()
+    };
+    let full = read(&with);
+    assert_eq!(full["event"], "rollback");
+    assert_eq!(full["updates"], Value::Array(vec![]));
+    let rb = &full["rollbacks"][0];
+    assert_eq!(rb["reference"], s.reference.as_str());
+    assert_eq!(rb["digest"], v2.digest.as_str());
+    assert!(rb["reason"].as_str().unwrap().contains("exited with code 3"), "{full:#}");
+    assert_eq!(rb["containers"][0]["name"], web.as_str());
+    assert_eq!(rb["containers"][0]["logs"], serde_json::json!(["prog: exit, exiting soon"]));
+    let quiet = read(&without);
+    assert_eq!(quiet["rollbacks"][0]["containers"][0]["logs"], Value::Array(vec![]));
+    assert_eq!(quiet["rollbacks"][0]["digest"], v2.digest.as_str());
+}
+
 /// A new version whose HEALTHCHECK never passes is rolled back too.
 #[test]
 fn a_version_that_never_becomes_healthy_is_rolled_back() {

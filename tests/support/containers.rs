@@ -26,6 +26,7 @@ pub const TEST_LABEL: &str = "freshen.test.namespace";
 /// What the fixture program does with its arguments (see [`PROGRAM`]).
 const PROGRAM: &str = r#"
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +37,11 @@ static void stop(int sig) { (void)sig; _exit(0); }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "ok") == 0) return 0;
+    if (argc > 1 && strcmp(argv[1], "fail") != 0) {
+        /* A line in the container's log, for rollback notices. */
+        printf("prog: %s, exiting soon\n", argv[1]);
+        fflush(stdout);
+    }
     if (argc > 1 && strcmp(argv[1], "fail") == 0) return 1;
     if (argc > 1 && strcmp(argv[1], "exit") == 0) return 3;
     if (argc > 2 && strcmp(argv[1], "exit-after") == 0) {
