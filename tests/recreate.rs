@@ -687,6 +687,48 @@ fn rollback_recreates_the_containers_on_the_previous_version() {
     assert_eq!(c.all(), vec![web.clone()], "\n{run}");
 }
 
+/// `update --unattended` recreates only when `[unattended] recreate = true`
+/// says so; otherwise it pulls and retags, as before.
+#[test]
+fn unattended_recreates_only_when_the_policy_says_so() {
+    let t = TestEnv::new("recreate_unattended");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &[], &s.reference);
+    let old_id = id_of(&web);
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+    let config = |recreate: bool| {
+        let path = t.state_dir().join(format!("../unattended-{recreate}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[unattended]\nupgrade = true\nretire = true\nrecreate = {recreate}\nwait = 2\nallowed = [\"{}\"]\n",
+                s.pattern
+            ),
+        )
+        .unwrap();
+        path
+    };
+
+    let off = config(false);
+    let run =
+        t.freshen().args(["--config", off.to_str().unwrap(), "update", "--unattended", &s.pattern]).run();
+    run.expect_code(0);
+    assert_eq!(docker::inspect(&s.reference).id, v2.id, "\n{run}");
+    assert_eq!(id_of(&web), old_id, "recreated without recreate = true\n{run}");
+
+    // A container on v2, and v3 with recreation allowed.
+    let web2 = c.run("web2", &[], &s.reference);
+    let v3 = s.v2(&t, &Runnable::new("v3"));
+    let on = config(true);
+    let run =
+        t.freshen().args(["--config", on.to_str().unwrap(), "update", "--unattended", &s.pattern]).run();
+    run.expect_code(0);
+    assert_eq!(image_of(&web2), v3.id, "not recreated with recreate = true\n{run}");
+    assert!(running(&web2));
+    assert_eq!(id_of(&web), old_id, "a container on v1 is not v2's to recreate");
+}
+
 /// Measurement for the report (run with `--ignored --nocapture`): ten
 /// running containers with a health check, one upgrade; prints the wall time
 /// and each container's downtime (stop of the old → healthy new).

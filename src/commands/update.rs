@@ -66,7 +66,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             keep_previous: !plan.retire,
             tags: false,
             no_recreate: !plan.recreate,
-            wait: std::time::Duration::from_secs(crate::cli::DEFAULT_WAIT),
+            wait: std::time::Duration::from_secs(plan.wait.unwrap_or(crate::cli::DEFAULT_WAIT)),
             json: false,
         };
         if upgrade::upgrade(settings, &request, p).await? != ExitStatus::Ok {

@@ -16,6 +16,8 @@ pub struct Policy {
     pub retire: bool,
     /// Recreate the containers that run what it upgrades.
     pub recreate: bool,
+    /// The health gate for those containers, in seconds (None: the default).
+    pub wait: Option<u64>,
     /// Only tags matching one of these; none means nothing is allowed.
     pub allowed: Vec<Pattern>,
 }
@@ -31,6 +33,8 @@ pub struct Plan {
     pub retire: bool,
     /// Whether to recreate the containers of what it upgrades.
     pub recreate: bool,
+    /// Their health gate in seconds (None: the default).
+    pub wait: Option<u64>,
 }
 
 impl Policy {
@@ -41,7 +45,8 @@ impl Policy {
     /// Splits the upgradable entries into what may be upgraded and what is
     /// kept back. `entries` are already restricted to the user's selection.
     pub fn plan(&self, entries: &[&Entry]) -> Plan {
-        let mut plan = Plan { retire: self.retire, recreate: self.recreate, ..Plan::default() };
+        let mut plan =
+            Plan { retire: self.retire, recreate: self.recreate, wait: self.wait, ..Plan::default() };
         for e in entries.iter().filter(|e| e.status == Status::Upgradable) {
             let Ok(r) = Reference::parse(&e.reference) else { continue };
             let reason = if !self.upgrade {
@@ -83,6 +88,7 @@ mod tests {
             upgrade,
             retire,
             recreate: false,
+            wait: None,
             allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect(),
         }
     }

@@ -94,6 +94,8 @@ pub struct UnattendedConfig {
     /// Recreate the containers of what it upgrades.
     #[serde(default)]
     pub recreate: bool,
+    /// Their health gate, in seconds.
+    pub wait: Option<u64>,
     #[serde(default)]
     pub allowed: Vec<toml::Spanned<String>>,
 }
@@ -413,8 +415,13 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
                     .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        config.checked.unattended =
-            Some(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, allowed });
+        config.checked.unattended = Some(Policy {
+            upgrade: u.upgrade,
+            retire: u.retire,
+            recreate: u.recreate,
+            wait: u.wait,
+            allowed,
+        });
     }
     let bad = |needle: &str, detail: String| Error::Config {
         path: path.to_path_buf(),
