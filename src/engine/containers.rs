@@ -23,7 +23,7 @@ impl Engine {
         let opts = ListContainersOptionsBuilder::default().all(true).build();
         let list =
             self.docker.list_containers(Some(opts)).await.map_err(|e| self.failed("list containers", e))?;
-        Ok(list
+        let mut out: Vec<Candidate> = list
             .into_iter()
             .map(|c| Candidate {
                 name: c
@@ -39,7 +39,15 @@ impl Engine {
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
                 network_mode: c.host_config.and_then(|h| h.network_mode).unwrap_or_default(),
             })
-            .collect())
+            .collect();
+        // podman's list has no HostConfig: ask each container, so that a
+        // `container:` dependent is known as one.
+        for c in out.iter_mut().filter(|c| c.network_mode.is_empty()) {
+            if let Some(v) = self.inspect_container_json(&c.id).await? {
+                c.network_mode = v["HostConfig"]["NetworkMode"].as_str().unwrap_or_default().to_string();
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /containers/{id}/json`; None when there is no such container.
@@ -138,5 +146,40 @@ impl Engine {
         }
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         lines[lines.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// Whether the engine is podman (its `/version` names a Podman component).
+    pub async fn is_podman(&self) -> bool {
+        match self.docker.version().await {
+            Ok(v) => v
+                .components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman")),
+            Err(_) => false,
+        }
+    }
+
+    /// Runs a container's health check now, through podman's own API
+    /// (`/libpod/containers/{id}/healthcheck`): podman schedules health
+    /// checks with systemd timers, so without systemd they never run and a
+    /// container stays `starting`. Only over a unix socket; best effort.
+    pub async fn run_healthcheck(&self, id: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Some(path) = self
+            .host
+            .strip_prefix("unix://")
+            .or_else(|| self.host.starts_with('/').then_some(self.host.as_str()))
+        else {
+            return;
+        };
+        let Ok(mut stream) = tokio::net::UnixStream::connect(path).await else { return };
+        let request =
+            format!("GET /v1.41/libpod/containers/{id}/healthcheck HTTP/1.0\r\nHost: podman\r\n\r\n");
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut sink)).await;
     }
 }

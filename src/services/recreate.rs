@@ -23,6 +23,8 @@ use crate::store::journal::Journal;
 
 /// Containers of one tag recreated at the same time.
 const PARALLEL: usize = 4;
+/// How often the gate runs a podman container's health check itself.
+const KICK: Duration = Duration::from_secs(1);
 /// How often the gate looks at a starting container.
 const POLL: Duration = Duration::from_millis(250);
 /// Log lines sent with a rollback notice.
@@ -251,6 +253,7 @@ pub async fn recreate_group(
     // Containers that join another of the group's namespace (`container:X`)
     // wait for X; the others go side by side, a few at a time, each from
     // its stop straight to its own gate, so each one's downtime is its own.
+    let podman = engine.is_podman().await;
     let mut waves: Vec<Vec<&Planned>> = vec![Vec::new()];
     for m in &group.members {
         let parent_in_wave = m
@@ -273,7 +276,7 @@ pub async fn recreate_group(
                 info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
                 match start_one(engine, journal, compose, group, planned, opts, earlier).await {
                     Ok(mut f) => {
-                        let verdict = gate_all(engine, &f.new_ids, f.checked, opts.wait).await;
+                        let verdict = gate_all(engine, &f.new_ids, f.checked, opts.wait, podman).await;
                         f.downtime = f.started.elapsed();
                         (Some(f), verdict.map_err(|why| format!("{}: {why}", planned.name)))
                     }
@@ -304,12 +307,19 @@ pub async fn recreate_group(
     match failure {
         None => {
             for f in &mut flights {
-                let downtime = f.downtime;
                 f.entry.step = Step::Passed;
                 journal_set(journal, &f.entry, &mut out.errors);
+            }
+            // Parked containers go last one first: podman refuses to remove
+            // a container another one (a `container:` dependent) still
+            // refers to.
+            for f in flights.iter().rev() {
                 if let Err(e) = finish(engine, journal, &f.entry, info).await {
                     out.errors.push(format!("{}: {e}", f.entry.name));
                 }
+            }
+            for f in &flights {
+                let downtime = f.downtime;
                 out.recreated.push(Recreated {
                     name: f.planned.name.clone(),
                     id: f.new_ids.first().cloned().unwrap_or_default(),
@@ -505,12 +515,14 @@ async fn gate_all(
     ids: &[String],
     checked: bool,
     wait: Duration,
+    podman: bool,
 ) -> std::result::Result<(), String> {
     if ids.is_empty() {
         return Err("no container runs after the recreation".into());
     }
     let begun = Instant::now();
     let mut passed = vec![false; ids.len()];
+    let mut kicked: Option<Instant> = None;
     loop {
         for (i, id) in ids.iter().enumerate() {
             if passed[i] {
@@ -521,6 +533,13 @@ async fn gate_all(
                 Ok(None) => return Err("the new container disappeared".into()),
                 Err(e) => return Err(e.to_string()),
             };
+            // podman without systemd never runs the check by itself.
+            let starting = observed.health.as_deref() == Some("starting");
+            if podman && checked && starting && kicked.is_none_or(|k| k.elapsed() >= KICK) {
+                kicked = Some(Instant::now());
+                engine.run_healthcheck(id).await;
+                continue;
+            }
             match gate(&observed, checked, begun.elapsed(), wait) {
                 Gate::Pass => passed[i] = true,
                 Gate::Fail(why) => return Err(why),
@@ -538,13 +557,14 @@ async fn gate_all(
 /// one, the journal entry is done.
 async fn finish(engine: &Engine, journal: &Journal, entry: &JournalEntry, info: &dyn Fn(&str)) -> Result<()> {
     if entry.compose.is_none() {
-        engine.remove_container(&entry.old_id).await?;
+        // Dependents first: they still refer to the old container.
         if let Some(new_id) = &entry.new_id {
             for dep in &entry.dependents {
                 info(&format!("Recreating {dep} (it shares the network of {})…", entry.name));
                 recreate_dependent(engine, dep, new_id).await?;
             }
         }
+        engine.remove_container(&entry.old_id).await?;
     }
     journal.remove(&entry.name)
 }
