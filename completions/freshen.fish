@@ -44,6 +44,9 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "autoremove" -d 'Ret
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "unhold" -d 'Cancel holds'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "unskip" -d 'Offer skipped versions again'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "showskip" -d 'List the skipped versions, one per line'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "notify" -d 'Send a test message to every notification target'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
@@ -54,6 +57,7 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print thi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
@@ -88,6 +92,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand list" -s V -l version -d
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
@@ -120,6 +125,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand generate" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l min-age -d 'Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l format -d 'Print a JSON report of what was upgraded, recreated, rolled back, retired and kept' -r -f -a "text\t''
 json\t''"
@@ -191,6 +197,39 @@ complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)' -r -F
@@ -268,19 +307,22 @@ complete -c freshen -n "__fish_freshen_using_subcommand policy" -s q -l quiet -d
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "unhold" -d 'Cancel holds'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "notify" -d 'Send a test message to every notification target'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold rollback notify schedule motd metrics policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unskip" -d 'Offer skipped versions again'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showskip" -d 'List the skipped versions, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "notify" -d 'Send a test message to every notification target'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

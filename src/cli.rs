@@ -105,6 +105,20 @@ pub enum Command {
     /// List the held tags and patterns, one per line
     Showhold,
 
+    /// Skip the version the registry offers now for these tags, until it offers another
+    #[command(long_about = "Skips the version the registry offers now for the matching tags: \
+the new digest the last update found, and the newer tag the image's policy offers. A skipped \
+version is not listed as upgradable, not upgraded, not announced and not counted by 'check', \
+until the registry moves the tag to another digest. Skips are kept in skips.json in the state \
+directory; a new version that an upgrade rolled back is recorded there too.")]
+    Skip(SkipArgs),
+
+    /// Offer skipped versions again
+    Unskip(SkipArgs),
+
+    /// List the skipped versions, one per line
+    Showskip,
+
     /// Point a tag back at the version an upgrade replaced, if it is still here
     Rollback(RollbackArgs),
 
@@ -123,8 +137,10 @@ pub enum Command {
     #[command(
         long_about = "Shows the installed version of one image (tag, digest, version, created, \
 revision and source labels), the candidate an upgrade would bring within the image's policy, \
-and a table of the newer version tags within and beyond the policy. Unlike 'list', this asks \
-the registry: it lists the repository's tags and reads the candidate's config.",
+and a table of the newer version tags within and beyond the policy, with a link to the \
+candidate's release notes (from its org.opencontainers.image.source label on GitHub or GitLab, \
+or the image's changelog template in the config). Unlike 'list', this asks the registry: it \
+lists the repository's tags and reads the candidate's config.",
         after_help = EXIT_CODES
     )]
     Policy(PolicyArgs),
@@ -153,6 +169,10 @@ pub struct CheckOptions {
     /// Retries of a request that failed with 429, 5xx or a network error
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+
+    /// Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +296,10 @@ pub struct UpgradeArgs {
     #[arg(long)]
     pub tags: bool,
 
+    /// Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
+
     #[command(flatten)]
     pub recreate: RecreateOptions,
 
@@ -331,6 +355,13 @@ pub struct AutoremoveArgs {
 #[derive(Debug, Args)]
 pub struct HoldArgs {
     /// Tags (nginx:latest) or patterns (postgres:*)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SkipArgs {
+    /// Tags (nginx:latest) or patterns (postgres:*), matched against the local tags
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<String>,
 }

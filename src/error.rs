@@ -42,6 +42,8 @@ pub enum StoreFile {
     Holds,
     /// `notified.json`: what each notification target has been told.
     Notified,
+    /// `skips.json`: only the user knows what was skipped.
+    Skips,
     /// `journal.json`: container recreations in progress.
     Journal,
 }
@@ -74,6 +76,10 @@ impl std::fmt::Display for Error {
                         "notification record {path} is unreadable ({detail}): remove it, and the next \
                          'freshen update --notify' announces the pending updates again"
                     ),
+                    StoreFile::Skips => write!(
+                        f,
+                        "skips file {path} is unreadable ({detail}): fix or remove it, then skip the versions again"
+                    ),
                     StoreFile::Journal => write!(
                         f,
                         "recreation journal {path} is unreadable ({detail}): check 'docker ps -a' for \
@@ -85,6 +91,11 @@ impl std::fmt::Display for Error {
             Error::StoreFromFuture { file: StoreFile::Holds, path, found, .. } => write!(
                 f,
                 "holds file {} has format version {found}, newer than this freshen understands: upgrade freshen",
+                path.display()
+            ),
+            Error::StoreFromFuture { file: StoreFile::Skips, path, found, .. } => write!(
+                f,
+                "skips file {} has format version {found}, newer than this freshen understands: upgrade freshen",
                 path.display()
             ),
             Error::StoreFromFuture { path, found, supported, .. } => write!(

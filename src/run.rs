@@ -35,6 +35,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match &cli.command {
         Command::Update(a) => settings = settings.with_notify_options(&a.notify)?,
         Command::Check(a) => settings = settings.with_notify_options(&a.notify)?,
+        Command::Upgrade(a) => settings = settings.with_min_age(a.min_age.as_deref())?,
         _ => {}
     }
     let printer = Printer::new(settings.output);
@@ -61,6 +62,9 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer),
             Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
             Command::Showhold => commands::hold::showhold(&settings, &printer),
+            Command::Skip(a) => commands::skip::skip(&settings, &a.images, &printer),
+            Command::Unskip(a) => commands::skip::unskip(&settings, &a.images, &printer),
+            Command::Showskip => commands::skip::showskip(&settings, &printer),
             Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,
             Command::Notify(_) => commands::notify::test(&settings, &printer).await,
             Command::Generate(_) | Command::Motd(_) | Command::Metrics(_) | Command::Schedule(_) => {

@@ -472,8 +472,11 @@ fn motd_metrics_and_nagios_match_the_state() {
     assert_eq!(
         samples,
         vec![
+            "freshen_images 3".to_string(),
             "freshen_images_total 3".to_string(),
             "freshen_images_upgradable 2".to_string(),
+            "freshen_images_cooldown 0".to_string(),
+            "freshen_images_skipped 0".to_string(),
             "freshen_check_errors 0".to_string(),
             format!("freshen_image_upgradable{{reference=\"{app}\"}} 1"),
             format!("freshen_image_upgradable{{reference=\"{db}\"}} 1"),
@@ -481,7 +484,7 @@ fn motd_metrics_and_nagios_match_the_state() {
             format!("freshen_last_update_timestamp_seconds {updated_at}"),
         ]
     );
-    for family in ["freshen_images_total", "freshen_images_upgradable", "freshen_image_upgradable"] {
+    for family in ["freshen_images", "freshen_images_upgradable", "freshen_image_upgradable"] {
         assert!(text.contains(&format!("\n# TYPE {family} gauge\n")), "{text}");
     }
     let stdout = t.freshen().args(nowhere).args(["metrics", &pattern]).run();

@@ -34,8 +34,12 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     report::mark_rolled_back(&mut rows, &state);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    report::mark_controls(&mut rows, &state, &controls);
     if args.upgradable {
-        rows.retain(|r| r.status == Status::Upgradable);
+        // A tag waiting out its minimum age is an update, only not yet; a
+        // skipped version is not one.
+        rows.retain(|r| r.status == Status::Upgradable && r.skipped.is_none());
     }
     match args.format {
         ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),

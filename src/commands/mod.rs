@@ -11,5 +11,6 @@ pub mod notify;
 pub mod policy;
 pub mod rollback;
 pub mod schedule;
+pub mod skip;
 pub mod update;
 pub mod upgrade;

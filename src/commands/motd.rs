@@ -15,7 +15,10 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let entries = monitor::selected(&state, &selection);
-    for line in monitor::motd(monitor::counts(&entries), state.updated_at.as_deref(), output::now_unix()) {
+    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    for line in
+        monitor::motd(monitor::counts(&entries, &controls), state.updated_at.as_deref(), output::now_unix())
+    {
         p.line(&line);
     }
     Ok(ExitStatus::Ok)
@@ -24,7 +27,9 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
 pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
-    let text = monitor::metrics(&monitor::selected(&state, &selection), state.updated_at.as_deref());
+    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    let text =
+        monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => crate::store::write_atomic(path, text.as_bytes())?,

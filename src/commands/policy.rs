@@ -104,7 +104,18 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         None => p.line("  Installed: (none)"),
     }
     match &candidate {
-        Ok(side) => print_side(p, "Candidate", side),
+        Ok(side) => {
+            print_side(p, "Candidate", side);
+            // What changed: only when the candidate is not what is installed.
+            let new = installed.as_ref().is_none_or(|i| i.digest != side.digest);
+            let source = side.source.as_deref().or(installed.as_ref().and_then(|i| i.source.as_deref()));
+            let link = side.version.as_deref().filter(|_| new).and_then(|v| {
+                crate::core::controls::release_notes(policy.changelog.as_deref(), source, v, Some(&side.tag))
+            });
+            if let Some(link) = link {
+                p.line(&format!("    Release notes: {link}"));
+            }
+        }
         Err(e) => {
             failed = true;
             p.line(&format!("  Candidate: (unknown: {e})"))

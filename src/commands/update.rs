@@ -8,7 +8,6 @@ use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::state::Entry;
 use crate::core::unattended;
-use crate::core::verdict::Status;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::services::update::{self as update_service, Ran};
@@ -42,7 +41,30 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     };
     let ran = run_and_summarise(settings, &args.check, args.format.into(), p).await?;
     let mut code = if ran.result.failed > 0 { ExitStatus::Failed } else { ExitStatus::Ok };
-    let plan = policy.map(|policy| policy.plan(&monitor::selected(&ran.state, &ran.selection)));
+    let plan = policy.map(|policy| {
+        let selected = monitor::selected(&ran.state, &ran.selection);
+        let mut plan = policy.plan(&selected);
+        // Skipped versions and images younger than their minimum age stay
+        // back, with the reason, as in 'freshen upgrade'.
+        let mut kept = Vec::new();
+        plan.upgrade.retain(|r| {
+            let why = selected
+                .iter()
+                .find(|e| &e.reference == r)
+                .and_then(|e| ran.controls.hold_back(e))
+                .map(|h| h.reason(ran.controls.now));
+            match why {
+                Some(why) => {
+                    kept.push((r.clone(), why));
+                    false
+                }
+                None => true,
+            }
+        });
+        plan.kept_back.extend(kept);
+        plan.kept_back.sort();
+        plan
+    });
     if let Some(plan) = &plan {
         log_unattended_plan(plan, args.format, p);
     }
@@ -50,7 +72,16 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     // explicit --notify warns that there is not.
     let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
     if notify
-        && !announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+        && !announce::announce(
+            settings,
+            &ran.state,
+            &ran.selection,
+            &ran.versions,
+            &ran.controls,
+            &ran.lock,
+            p,
+        )
+        .await?
     {
         code = ExitStatus::Failed;
     }
@@ -124,7 +155,16 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
         ExitStatus::Ok
     };
     if args.notify.notify
-        && !announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await?
+        && !announce::announce(
+            settings,
+            &ran.state,
+            &ran.selection,
+            &ran.versions,
+            &ran.controls,
+            &ran.lock,
+            p,
+        )
+        .await?
     {
         code = ExitStatus::Failed;
     }
@@ -142,7 +182,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatu
     let entries = monitor::selected(&ran.state, &ran.selection);
     let upgradable: Vec<String> = entries
         .iter()
-        .filter(|e| e.status == Status::Upgradable)
+        .filter(|e| ran.controls.offered(e))
         .map(|e| {
             crate::core::reference::Reference::parse(&e.reference)
                 .map(|r| r.familiar())
@@ -151,7 +191,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatu
         .collect();
     let names: Vec<&str> = upgradable.iter().map(String::as_str).collect();
     let (state, line) = monitor::nagios(
-        monitor::counts(&entries),
+        monitor::counts(&entries, &ran.controls),
         &names,
         args.warning as usize,
         args.critical.map(|n| n as usize),
@@ -159,8 +199,16 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatu
     p.line(&line);
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
-        if let Err(e) =
-            announce::announce(settings, &ran.state, &ran.selection, &ran.versions, &ran.lock, p).await
+        if let Err(e) = announce::announce(
+            settings,
+            &ran.state,
+            &ran.selection,
+            &ran.versions,
+            &ran.controls,
+            &ran.lock,
+            p,
+        )
+        .await
         {
             p.warn(&e.to_string());
         }
@@ -188,6 +236,13 @@ fn print_summary(ran: &Ran, format: Summary, p: &Printer) {
             }
             for line in output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked) {
                 p.line(&line);
+            }
+            match ran.waiting {
+                0 => {}
+                1 => p.info("1 more update waits out its minimum age. Run 'freshen list --upgradable' to see when."),
+                n => p.info(&format!(
+                    "{n} more updates wait out their minimum age. Run 'freshen list --upgradable' to see when."
+                )),
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod controls;
 pub mod exit;
 pub mod holds;
 pub mod image;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod retire;
 pub mod schedule;
 pub mod secret;
+pub mod skips;
 pub mod space;
 pub mod state;
 pub mod tagcache;

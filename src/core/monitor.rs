@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
+use crate::core::skips::{Controls, HoldBack};
 use crate::core::state::{Entry, State};
 use crate::core::verdict::Status;
 
@@ -17,8 +18,13 @@ pub const STALE_AFTER_SECS: i64 = 7 * 86_400;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub total: usize,
+    /// Upgradable now: neither skipped nor waiting out a minimum age.
     pub upgradable: usize,
     pub errors: usize,
+    /// Upgradable once their minimum age has passed.
+    pub cooldown: usize,
+    /// Upgradable to a version the user skipped.
+    pub skipped: usize,
 }
 
 /// The entries the user's selection (and the config's `exclude`) allows.
@@ -30,12 +36,18 @@ pub fn selected<'a>(state: &'a State, selection: &Selection) -> Vec<&'a Entry> {
         .collect()
 }
 
-pub fn counts(entries: &[&Entry]) -> Counts {
-    Counts {
-        total: entries.len(),
-        upgradable: entries.iter().filter(|e| e.status == Status::Upgradable).count(),
-        errors: entries.iter().filter(|e| e.status == Status::Unknown).count(),
+pub fn counts(entries: &[&Entry], controls: &Controls) -> Counts {
+    let mut c = Counts { total: entries.len(), ..Counts::default() };
+    for e in entries {
+        match (e.status, controls.hold_back(e)) {
+            (Status::Upgradable, None) => c.upgradable += 1,
+            (Status::Upgradable, Some(HoldBack::Cooldown(_))) => c.cooldown += 1,
+            (Status::Upgradable, Some(HoldBack::Skipped(_))) => c.skipped += 1,
+            (Status::Unknown, _) => c.errors += 1,
+            _ => {}
+        }
     }
+    c
 }
 
 /// The login message: nothing when everything is current.
@@ -68,25 +80,46 @@ fn label(value: &str) -> String {
 }
 
 /// The node_exporter textfile-collector document.
-pub fn metrics(entries: &[&Entry], updated_at: Option<&str>) -> String {
-    let c = counts(entries);
+pub fn metrics(entries: &[&Entry], controls: &Controls, updated_at: Option<&str>) -> String {
+    let c = counts(entries, controls);
     let mut s = String::new();
-    let mut family = |name: &str, help: &str, samples: &[(String, String)]| {
+    let mut typed = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
         let _ = writeln!(s, "# HELP {name} {help}");
-        let _ = writeln!(s, "# TYPE {name} gauge");
+        let _ = writeln!(s, "# TYPE {name} {kind}");
         for (labels, value) in samples {
             let _ = writeln!(s, "{name}{labels} {value}");
         }
     };
-    family(
-        "freshen_images_total",
+    typed(
+        "freshen_images",
+        "gauge",
         "Local image tags in freshen's last update.",
         &[(String::new(), c.total.to_string())],
     );
+    // The name before 0.2: a gauge may not end in _total (promtool), so it
+    // is kept one more release untyped, then removed.
+    typed(
+        "freshen_images_total",
+        "untyped",
+        "Deprecated: use freshen_images; this name goes away in the next release.",
+        &[(String::new(), c.total.to_string())],
+    );
+    let mut family =
+        |name: &str, help: &str, samples: &[(String, String)]| typed(name, "gauge", help, samples);
     family(
         "freshen_images_upgradable",
-        "Local image tags whose registry tag points at a newer image.",
+        "Local image tags that can be upgraded now (not skipped, not waiting out a minimum age).",
         &[(String::new(), c.upgradable.to_string())],
+    );
+    family(
+        "freshen_images_cooldown",
+        "Local image tags whose new image is younger than its minimum age (min_age).",
+        &[(String::new(), c.cooldown.to_string())],
+    );
+    family(
+        "freshen_images_skipped",
+        "Local image tags whose new image is a version the user skipped (freshen skip).",
+        &[(String::new(), c.skipped.to_string())],
     );
     family(
         "freshen_check_errors",
@@ -96,7 +129,7 @@ pub fn metrics(entries: &[&Entry], updated_at: Option<&str>) -> String {
     let per_image: Vec<(String, String)> = entries
         .iter()
         .map(|e| {
-            let up = u8::from(e.status == Status::Upgradable);
+            let up = u8::from(controls.offered(e));
             (format!("{{reference=\"{}\"}}", label(&e.reference)), up.to_string())
         })
         .collect();
@@ -199,6 +232,7 @@ mod tests {
             remote_digest: None,
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -208,7 +242,7 @@ mod tests {
     #[test]
     fn motd_lines() {
         let t0 = crate::core::time::parse_rfc3339(T0).unwrap();
-        let c = |upgradable| Counts { total: 5, upgradable, errors: 0 };
+        let c = |upgradable| Counts { total: 5, upgradable, ..Counts::default() };
         assert!(motd(c(0), Some(T0), t0 + DAY).is_empty());
         assert_eq!(
             motd(c(3), Some(T0), t0 + DAY),
@@ -235,28 +269,57 @@ mod tests {
         let a = entry("127.0.0.1:5000/a\"b\\c:1", Status::Upgradable);
         let b = entry("docker.io/library/nginx:latest", Status::UpToDate);
         let c = entry("ghcr.io/o/x:1", Status::Unknown);
-        let text = metrics(&[&a, &b, &c], Some("1970-01-02T00:00:00Z"));
+        let mut d = entry("ghcr.io/o/waits:1", Status::Upgradable);
+        d.remote_digest = Some("sha256:d2".into());
+        d.age = Some(crate::core::controls::Age {
+            digest: d.remote_digest.clone(),
+            first_seen: "1970-01-02T00:00:00Z".into(),
+            since: "1970-01-02T00:00:00Z".into(),
+            source: crate::core::controls::AgeSource::FirstSeen,
+            min_age_seconds: 3 * DAY as u64,
+        });
+        let mut e = entry("ghcr.io/o/skipped:1", Status::Upgradable);
+        e.remote_digest = Some("sha256:e2".into());
+        let mut controls = Controls { now: 2 * DAY, ..Controls::default() };
+        controls.skips.record(crate::core::skips::Skip {
+            reference: e.reference.clone(),
+            digest: e.remote_digest.clone(),
+            tag: None,
+            version: None,
+            reason: "test".into(),
+            at: T0.into(),
+        });
+        let text = metrics(&[&a, &b, &c, &d, &e], &controls, Some("1970-01-02T00:00:00Z"));
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             samples,
             vec![
-                "freshen_images_total 3",
+                "freshen_images 5",
+                "freshen_images_total 5",
                 "freshen_images_upgradable 1",
+                "freshen_images_cooldown 1",
+                "freshen_images_skipped 1",
                 "freshen_check_errors 1",
                 "freshen_image_upgradable{reference=\"127.0.0.1:5000/a\\\"b\\\\c:1\"} 1",
                 "freshen_image_upgradable{reference=\"docker.io/library/nginx:latest\"} 0",
                 "freshen_image_upgradable{reference=\"ghcr.io/o/x:1\"} 0",
+                "freshen_image_upgradable{reference=\"ghcr.io/o/waits:1\"} 0",
+                "freshen_image_upgradable{reference=\"ghcr.io/o/skipped:1\"} 0",
                 "freshen_last_update_timestamp_seconds 86400",
             ]
         );
         assert!(text.contains("# TYPE freshen_images_upgradable gauge\n"));
-        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 5);
-        assert!(!metrics(&[], None).contains("timestamp"));
+        assert!(text.contains("# TYPE freshen_images_total untyped\n"));
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 8);
+        // Four days after it was first seen, the 3-day cooldown is over.
+        let later = Controls { now: 5 * DAY, ..controls.clone() };
+        assert!(metrics(&[&d], &later, None).contains("freshen_images_upgradable 1\n"));
+        assert!(!metrics(&[], &controls, None).contains("timestamp"));
     }
 
     #[test]
     fn nagios_lines() {
-        let c = |total, upgradable, errors| Counts { total, upgradable, errors };
+        let c = |total, upgradable, errors| Counts { total, upgradable, errors, ..Counts::default() };
         assert_eq!(
             nagios(c(12, 0, 0), &[], 1, None),
             (

@@ -108,6 +108,7 @@ mod tests {
             remote_digest: Some(remote.into()),
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 

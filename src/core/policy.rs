@@ -10,4 +10,9 @@ pub struct ImagePolicy {
     pub hold: bool,
     /// The `[images."…"]` section it came from; None for the default.
     pub section: Option<String>,
+    /// Seconds a new image must have before it is offered (0: at once),
+    /// from the section, else the global `min_age`.
+    pub min_age: u64,
+    /// The section's `changelog` template.
+    pub changelog: Option<String>,
 }

@@ -8,7 +8,7 @@ use crate::core::image::{Container, LocalImage};
 use crate::core::policy::ImagePolicy;
 use crate::core::reference::{Forms, Pattern, Reference};
 use crate::core::state::State;
-use crate::core::tagcache::{TagCache, LABEL_VERSION};
+use crate::core::tagcache::{TagCache, LABEL_SOURCE, LABEL_VERSION};
 use crate::core::verdict::Status;
 use crate::core::versions::{self, Level, Version};
 
@@ -117,6 +117,10 @@ pub struct Row {
     /// the tag moves.
     pub rolled_back: Option<crate::core::state::RolledBack>,
     pub version: VersionView,
+    /// The registry's new image must wait out its minimum age.
+    pub cooldown: Option<crate::core::controls::Cooldown>,
+    /// The registry's new image is a version the user skipped.
+    pub skipped: Option<crate::core::skips::Skip>,
 }
 
 impl Row {
@@ -135,6 +139,40 @@ impl Row {
             held: false,
             rolled_back: None,
             version: VersionView::default(),
+            cooldown: None,
+            skipped: None,
+        }
+    }
+}
+
+/// Marks the rows whose update is skipped or waits out its minimum age.
+pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::skips::Controls) {
+    use crate::core::skips::HoldBack;
+    let entries: HashMap<&str, &crate::core::state::Entry> =
+        state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
+    for r in rows.iter_mut() {
+        let key = r.reference.to_string();
+        // A skipped newer tag is not a candidate any more.
+        let tag_skip = r
+            .version
+            .candidate
+            .as_ref()
+            .and_then(|c| controls.skips.covering(&key, None, Some(&c.tag)))
+            .cloned();
+        if let Some(s) = tag_skip {
+            r.version.candidate = None;
+            if r.status != Status::Upgradable {
+                r.skipped = Some(s);
+            }
+        }
+        if r.status != Status::Upgradable {
+            continue;
+        }
+        let Some(e) = entries.get(key.as_str()).filter(|e| e.image_id == r.image_id) else { continue };
+        match controls.hold_back(e) {
+            Some(HoldBack::Skipped(s)) => r.skipped = Some(s.clone()),
+            Some(HoldBack::Cooldown(c)) => r.cooldown = Some(c),
+            None => {}
         }
     }
 }
@@ -176,6 +214,8 @@ pub struct VersionView {
     /// The newest newer tag at each level (patch, minor, major), and
     /// whether the policy allows it.
     pub by_level: Vec<(NewerTag, bool)>,
+    /// A link to what changed in the candidate version.
+    pub release_notes: Option<String>,
 }
 
 /// A newer tag as a row shows it.
@@ -254,6 +294,26 @@ pub fn annotate(
             }
         }
         row.version = view;
+        if let Some(version) = row.candidate_version().map(str::to_string) {
+            let remote_source = match &row.version.candidate {
+                None => row
+                    .remote_digest
+                    .as_deref()
+                    .and_then(|d| cache.images.get(d))
+                    .and_then(|i| i.source.clone()),
+                Some(_) => None,
+            };
+            let source = remote_source.or_else(|| {
+                by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned()
+            });
+            let new_tag = row.version.candidate.as_ref().map_or(tag.as_str(), |c| c.tag.as_str());
+            row.version.release_notes = crate::core::controls::release_notes(
+                policy(&row.reference).changelog.as_deref(),
+                source.as_deref(),
+                &version,
+                Some(new_tag),
+            );
+        }
     }
 }
 
@@ -349,6 +409,7 @@ mod tests {
             remote_digest: remote,
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -457,5 +518,25 @@ mod tests {
         let latest = &rows[2];
         assert_eq!(latest.version, VersionView::default(), "latest is not a version and has no label");
         assert_eq!(latest.update_level(), None);
+
+        // Skipping the newer tag 16.4 of postgres:16.2, and web's new digest.
+        use crate::core::skips::{Controls, Skip};
+        let mut controls = Controls::default();
+        let skip = |reference: &str, digest: Option<String>, tag: Option<&str>| Skip {
+            reference: reference.into(),
+            digest,
+            tag: tag.map(String::from),
+            version: None,
+            reason: "test".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        controls.skips.record(skip("docker.io/library/postgres:16.2", None, Some("16.4")));
+        controls.skips.record(skip("docker.io/library/web:1.27", Some(d('c')), None));
+        mark_controls(&mut rows, &state, &controls);
+        assert_eq!(rows[0].version.candidate, None, "a skipped newer tag is no candidate");
+        assert_eq!(rows[0].update_level(), None);
+        assert!(rows[0].skipped.is_some());
+        assert_eq!(rows[1].skipped.as_ref().and_then(|s| s.digest.clone()), Some(d('c')));
+        assert!(rows[2].skipped.is_none());
     }
 }

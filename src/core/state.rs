@@ -75,6 +75,10 @@ pub struct Entry {
     pub checked_at: String,
     #[serde(default)]
     pub error: Option<String>,
+    /// For an upgradable tag: how old the registry's new image is, for the
+    /// minimum age (`min_age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<crate::core::controls::Age>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

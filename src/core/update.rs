@@ -58,6 +58,7 @@ mod tests {
             remote_digest: None,
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 

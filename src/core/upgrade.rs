@@ -35,33 +35,41 @@ impl Planned {
     }
 }
 
-/// Why a tag is kept back, as the plan says it.
-pub const HELD: &str = "held";
-pub const FAILED: &str = "failed, rolled back";
-
 /// The upgradable rows to re-check and pull, and those kept back with the
-/// reason: held, or the registry still has the version whose containers
-/// were rolled back.
+/// reason: held, a skipped version, or a new image younger than its
+/// minimum age (the rows marked by `report::mark_controls`; `now` words
+/// the wait).
+/// Also kept back: a tag whose registry version was tried and rolled back
+/// (`state.rolled_back`), until the registry's tag moves.
 pub fn split_held<'r>(
     rows: &'r [Row],
     holds: &Holds,
+    now: i64,
     state: &State,
-) -> (Vec<&'r Row>, Vec<(Reference, &'static str)>) {
+) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
     let mut wanted = Vec::new();
     let mut kept_back = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
-            kept_back.push((r.reference.clone(), HELD));
+            kept_back.push((r.reference.clone(), "held".to_string()));
+        } else if r.skipped.is_some() {
+            kept_back.push((r.reference.clone(), "skipped".to_string()));
+        } else if let Some(c) = &r.cooldown {
+            let when = crate::core::controls::in_words(c.available_at - now);
+            kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
         } else if r.remote_digest.is_some()
             && rolled_back_digest(state, &r.reference) == r.remote_digest.as_deref()
         {
-            kept_back.push((r.reference.clone(), FAILED));
+            kept_back.push((r.reference.clone(), FAILED.to_string()));
         } else {
             wanted.push(r);
         }
     }
     (wanted, kept_back)
 }
+
+/// Why a tag is kept back after a rollback, as the plan says it.
+pub const FAILED: &str = "failed, rolled back";
 
 /// The digest of `reference` whose containers were rolled back, if any.
 pub fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option<&'a str> {
@@ -74,6 +82,7 @@ pub fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option
 /// retire it), and the digest is recorded so later upgrades leave it.
 pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, reason: &str) {
     let key = pl.reference.to_string();
+    let age = state.entries.iter().find(|e| e.reference == key).and_then(|e| e.age.clone());
     state.entries.retain(|e| e.reference != key);
     state.entries.push(Entry {
         reference: key.clone(),
@@ -83,6 +92,7 @@ pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, 
         remote_digest: Some(pl.digest.clone()),
         checked_at: now.to_string(),
         error: None,
+        age,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
@@ -126,6 +136,7 @@ pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         remote_digest: Some(pl.digest.clone()),
         checked_at: now.to_string(),
         error: None,
+        age: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.push(record(pl, now, new_id));
@@ -188,7 +199,7 @@ pub fn retirement_preview(
 /// without saying).
 pub fn plan_lines(
     plan: &[Planned],
-    kept_back: &[(Reference, &str)],
+    kept_back: &[(Reference, String)],
     containers: &recreate::Plan,
     to_retire: &[OldVersion],
 ) -> Vec<String> {
@@ -295,6 +306,7 @@ mod tests {
             remote_digest: Some(d(remote)),
             checked_at: "2026-02-28T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 
@@ -337,15 +349,26 @@ mod tests {
     fn held_tags_are_kept_back_and_the_rest_wanted() {
         let (state, snap) = snapshot();
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (wanted, kept) = split_held(&rows, &Holds::default_new(), &state);
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
         assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
         assert!(kept.is_empty());
 
         let mut holds = Holds::default_new();
         holds.add(r("nginx:latest").to_string());
-        let (wanted, kept) = split_held(&rows, &holds, &state);
+        let (wanted, kept) = split_held(&rows, &holds, 0, &state);
         assert!(wanted.is_empty());
-        assert_eq!(kept, vec![(r("nginx:latest"), HELD)]);
+        assert_eq!(kept, vec![(r("nginx:latest"), "held".to_string())]);
+
+        // A skipped version, and one still in its cooldown, stay back too.
+        let mut marked = rows.clone();
+        marked[0].cooldown = Some(crate::core::controls::Cooldown {
+            available_at: 2 * 86_400,
+            source: crate::core::controls::AgeSource::Created,
+            min_age_seconds: 3 * 86_400,
+        });
+        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0, &state);
+        assert!(wanted.is_empty());
+        assert_eq!(kept, vec![(r("nginx:latest"), "cooldown: available in 2 days".to_string())]);
     }
 
     #[test]
@@ -422,7 +445,8 @@ mod tests {
         let (state, snap) = snapshot();
         let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
         let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
-        let lines = plan_lines(&plan, &[(r("postgres:16"), HELD)], &recreate::Plan::default(), &go);
+        let lines =
+            plan_lines(&plan, &[(r("postgres:16"), "held".to_string())], &recreate::Plan::default(), &go);
         assert_eq!(
             lines,
             vec![
@@ -460,7 +484,7 @@ mod tests {
             ],
         };
         let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
-        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED)], &containers, &[]);
+        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED.to_string())], &containers, &[]);
         assert_eq!(
             lines[2..],
             [
@@ -494,7 +518,7 @@ mod tests {
         assert_eq!(rolled_back_digest(&state, &r("nginx:latest")), Some(d('b').as_str()));
         // The next plan keeps it back while the registry has that digest.
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (_, kept) = split_held(&rows, &Holds::default_new(), &state);
-        assert_eq!(kept, vec![(r("nginx:latest"), FAILED)]);
+        let (_, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
+        assert_eq!(kept, vec![(r("nginx:latest"), FAILED.to_string())]);
     }
 }

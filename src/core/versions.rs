@@ -148,7 +148,9 @@ impl Version {
             tag: tag.to_string(),
             release,
             pre,
-            suffix: parts.join("-").to_ascii_lowercase(),
+            // Exactly as written: `-Debian` and `-debian` are different
+            // variants as far as anyone can tell from the tag.
+            suffix: parts.join("-"),
             build,
             v_prefix,
         })
@@ -188,8 +190,10 @@ impl Version {
     }
 }
 
-impl Ord for Version {
-    fn cmp(&self, other: &Version) -> Ordering {
+impl Version {
+    /// The order of the versions themselves, blind to their spelling:
+    /// `18.04` and `18.4` are equal here.
+    fn version_cmp(&self, other: &Version) -> Ordering {
         self.release
             .cmp(&other.release)
             .then_with(|| match (&self.pre, &other.pre) {
@@ -199,9 +203,28 @@ impl Ord for Version {
                 (Some(a), Some(b)) => (a.rank, a.number).cmp(&(b.rank, b.number)),
             })
             .then_with(|| self.build.as_ref().map(|b| b.1).cmp(&other.build.as_ref().map(|b| b.1)))
-            // Equal versions spelt differently (`1.02` and `1.2`): order by
-            // text so results never depend on the registry's listing order.
-            .then_with(|| other.tag.cmp(&self.tag))
+    }
+
+    /// A later version than `other`; never true of an equal version spelt
+    /// differently (`18.04` is not newer than `18.4`, nor the reverse).
+    pub fn newer_than(&self, other: &Version) -> bool {
+        self.version_cmp(other) == Ordering::Greater
+    }
+
+    /// Whether `candidate` may follow `self` as far as pre-releases go
+    /// (Renovate's rule): a stable release always; a pre-release only from
+    /// a pre-release of the same release (`3.7.0b1` → `3.7.0b5`, never
+    /// `3.8.0b1`).
+    fn prerelease_allows(&self, candidate: &Version) -> bool {
+        !candidate.is_prerelease() || (self.is_prerelease() && self.release == candidate.release)
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Version) -> Ordering {
+        // Equal versions spelt differently (`1.02` and `1.2`): order by
+        // text so results never depend on the registry's listing order.
+        self.version_cmp(other).then_with(|| other.tag.cmp(&self.tag))
     }
 }
 
@@ -326,7 +349,7 @@ pub fn newer_tags<S: AsRef<str>>(current: &str, tags: &[S], rules: &TagRules) ->
     let mut table: Vec<NewerVersion> = tags
         .iter()
         .filter_map(|t| Version::parse(t.as_ref()))
-        .filter(|v| cur.compatible(v) && *v > cur && (cur.is_prerelease() || !v.is_prerelease()))
+        .filter(|v| cur.compatible(v) && v.newer_than(&cur) && cur.prerelease_allows(v))
         .map(|v| {
             let level = cur.level_to(&v);
             let within_policy = level <= rules.max_level && rules.allows_tag(&v.tag);
@@ -488,7 +511,9 @@ mod tests {
     fn prereleases_only_from_prereleases() {
         let set = "7.2.4 7.2.5 7.4-rc1 7.4-rc2 7.4 8.0-rc1 8.0-m01";
         assert_eq!(newest("7.2.4", set), Some("7.2.5".into()));
-        assert_eq!(newest("7.4-rc1", set), Some("8.0-rc1".into()));
+        // From a pre-release: its own release's later pre-releases and any
+        // stable release, never another release's pre-release.
+        assert_eq!(newest("7.4-rc1", set), Some("7.4".into()));
         assert_eq!(newest("7.2", "7.2 7.4-rc1 7.4-rc2 8.0-rc1 7.3"), Some("7.3".into()));
         let n = newer_tags("7.4-rc1", &tags("7.4-rc2 7.4 7.5"), &TagRules::default()).unwrap();
         assert_eq!(n.table.iter().map(NewerVersion::tag).collect::<Vec<_>>(), vec!["7.5", "7.4", "7.4-rc2"]);
@@ -619,5 +644,70 @@ mod tests {
             (r("postgres:17.0"), listing.as_slice(), &default, false),
         ];
         assert!(tag_upgrades(&local).is_empty());
+    }
+
+    /// Equal versions spelt differently are never "newer" (leading zeros).
+    #[test]
+    fn equal_versions_are_not_newer_whatever_their_spelling() {
+        assert_eq!(best("18.4", "18.04 18.4"), (None, None));
+        assert_eq!(best("18.04", "18.4 18.04"), (None, None));
+        assert_eq!(best("18.4", "18.04 18.10"), (Some("18.10".into()), Some("18.10".into())));
+        assert_eq!(best("1.02.3", "1.2.3 1.2.03 1.2.4"), (Some("1.2.4".into()), Some("1.2.4".into())));
+        assert_eq!(best("v1.2", "v1.02 v01.2"), (None, None));
+        // Different spellings of one release with a build counter: only a
+        // higher counter is newer.
+        assert_eq!(newest("4.2.1-ls45", "4.02.1-ls45 4.2.1-ls045"), None);
+        assert_eq!(newest("4.2.1-ls45", "4.2.01-ls46"), Some("4.2.01-ls46".into()));
+        // And pre-releases: rc01 is rc1.
+        assert_eq!(newest("7.4-rc1", "7.4-rc01 7.04-rc1"), None);
+        // Ord still orders them deterministically (by text), so sorting
+        // stays stable; only "newer" ignores the spelling.
+        let a = Version::parse("18.04").unwrap();
+        let b = Version::parse("18.4").unwrap();
+        assert!(!a.newer_than(&b) && !b.newer_than(&a));
+        assert_eq!(a.version_cmp(&b), Ordering::Equal);
+    }
+
+    /// The suffix must match exactly, case included.
+    #[test]
+    fn suffix_is_case_sensitive() {
+        assert_eq!(best("1.0-Debian", "1.2-debian 1.1-DEBIAN"), (None, None));
+        assert_eq!(
+            best("1.0-Debian", "1.2-debian 1.1-Debian"),
+            (Some("1.1-Debian".into()), Some("1.1-Debian".into()))
+        );
+        assert_eq!(
+            best("1.0-debian", "1.1-Debian 1.2-debian"),
+            (Some("1.2-debian".into()), Some("1.2-debian".into()))
+        );
+        assert_eq!(Version::parse("1.0-Debian").unwrap().suffix, "Debian");
+        // The pre-release word and the build counter are not the suffix:
+        // `-RC1` is still a pre-release of 7.4.
+        assert!(Version::parse("7.4-RC1").unwrap().is_prerelease());
+    }
+
+    /// From a pre-release: later pre-releases of the same release and any
+    /// stable release; never another release's pre-release (Renovate).
+    #[test]
+    fn prerelease_moves_stay_within_their_release() {
+        assert_eq!(
+            best("3.13.0a1", "3.13.0 3.14.0a1 3.13.0a2"),
+            (Some("3.13.0".into()), Some("3.13.0".into()))
+        );
+        assert_eq!(best("3.13.0a1", "3.14.0a1 3.13.0a2"), (Some("3.13.0a2".into()), Some("3.13.0a2".into())));
+        assert_eq!(best("3.13.0a1", "3.14.0a1"), (None, None));
+        assert_eq!(best("3.7.0b1", "3.7.0b5 3.8.0b1"), (Some("3.7.0b5".into()), Some("3.7.0b5".into())));
+        assert_eq!(
+            best("3.7.0b1", "3.7.0b5 3.7.0rc1 3.8.0b1"),
+            (Some("3.7.0rc1".into()), Some("3.7.0rc1".into()))
+        );
+        // Any stable release, also of a later release.
+        assert_eq!(best("3.7.0b1", "3.7.0b5 3.8.0b1 3.8.1"), (Some("3.8.1".into()), Some("3.8.1".into())));
+        // An earlier pre-release of the same release is not newer.
+        assert_eq!(best("3.7.0b5", "3.7.0b1 3.7.0a9"), (None, None));
+        // Dash-separated pre-releases follow the same rule.
+        assert_eq!(best("7.4-rc1", "7.4-rc2 8.0-rc1"), (Some("7.4-rc2".into()), Some("7.4-rc2".into())));
+        // From a stable release, still no pre-releases at all.
+        assert_eq!(best("3.13.0", "3.14.0a1 3.13.1rc1"), (None, None));
     }
 }

@@ -264,6 +264,10 @@ pub struct Update {
     pub old_version: Option<String>,
     /// The version label of the registry's new image for the tag, if any.
     pub new_version: Option<String>,
+    /// A link to what changed in the new version (its release page on
+    /// GitHub or GitLab, or the image's `changelog` template), if known.
+    #[serde(default)]
+    pub release_notes: Option<String>,
     /// True when this update was announced before and `--renotify-after`
     /// says to announce it again.
     pub repeat: bool,
@@ -349,6 +353,9 @@ impl Payload {
                 u.image,
                 if u.repeat { " (reminder)" } else { "" }
             ));
+            if let Some(link) = &u.release_notes {
+                s.push_str(&format!("  release notes: {link}\n"));
+            }
         }
         s
     }
@@ -622,6 +629,7 @@ mod tests {
                 repeat: false,
                 old_version: None,
                 new_version: Some("1.27.4".into()),
+                release_notes: None,
             }],
             rollbacks: vec![],
         };
@@ -630,6 +638,11 @@ mod tests {
         let mut p = p;
         p.updates[0].old_version = Some("1.27.3".into());
         assert_eq!(p.text(), "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n");
+        p.updates[0].release_notes = Some("https://github.com/nginx/nginx/releases/tag/v1.27.4".into());
+        assert_eq!(
+            p.text(),
+            "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n  release notes: https://github.com/nginx/nginx/releases/tag/v1.27.4\n"
+        );
         assert!(backoff(1, NOTIFY_BACKOFF_MS) >= Duration::from_millis(500));
     }
 

@@ -111,6 +111,14 @@ impl Printer {
                 Cell::new(r.reference.familiar()),
                 Cell::new(if r.held {
                     format!("{} (held)", self.status(r.status))
+                } else if r.skipped.is_some() && r.status == Status::Upgradable {
+                    "skipped".to_string()
+                } else if let Some(c) = &r.cooldown {
+                    format!(
+                        "{} ({})",
+                        self.status(r.status),
+                        crate::core::controls::in_words(c.available_at - now)
+                    )
                 } else if r.rolled_back.is_some() {
                     format!("{} (failed, rolled back)", self.status(r.status))
                 } else {
@@ -164,8 +172,16 @@ impl Printer {
                     format!("{name} [unknown: {}]", r.error.as_deref().unwrap_or("not checked"))
                 }
             };
+            let now = now_unix();
             if r.held {
                 self.line(&format!("{line} [held]"));
+            } else if r.skipped.is_some() && r.status == Status::Upgradable {
+                self.line(&format!("{line} [skipped]"));
+            } else if let Some(c) = &r.cooldown {
+                self.line(&format!(
+                    "{line} [available {}]",
+                    crate::core::controls::in_words(c.available_at - now)
+                ));
             } else if r.rolled_back.is_some() {
                 self.line(&format!("{line} [failed, rolled back]"));
             } else {
@@ -239,6 +255,20 @@ struct JsonImage<'a> {
     candidate_tag: Option<&'a str>,
     update_level: Option<Level>,
     newest_tag: Option<&'a str>,
+    cooldown: Option<JsonCooldown>,
+    skipped: Option<&'a crate::core::skips::Skip>,
+    release_notes: Option<&'a str>,
+}
+
+/// An update that waits out its minimum age.
+#[derive(Serialize)]
+struct JsonCooldown {
+    /// When it becomes an upgrade candidate.
+    available_at: Option<String>,
+    /// `created` (the image's creation time) or `first_seen` (when freshen
+    /// first saw the digest), what the age counts from.
+    age_source: &'static str,
+    min_age_seconds: u64,
 }
 
 impl<'a> From<&'a Row> for JsonImage<'a> {
@@ -263,6 +293,13 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),
             update_level: r.update_level(),
             newest_tag: r.version.newest.as_ref().map(|c| c.tag.as_str()),
+            cooldown: r.cooldown.as_ref().map(|c| JsonCooldown {
+                available_at: crate::core::time::format_rfc3339(c.available_at),
+                age_source: c.source.as_str(),
+                min_age_seconds: c.min_age_seconds,
+            }),
+            skipped: r.skipped.as_ref(),
+            release_notes: r.version.release_notes.as_deref(),
         }
     }
 }

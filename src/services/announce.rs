@@ -12,8 +12,8 @@ use crate::core::monitor;
 use crate::core::notified::{Due, Record};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
+use crate::core::skips::Controls;
 use crate::core::state::{Entry, State};
-use crate::core::verdict::Status;
 use crate::error::{Error, Result};
 use crate::notify::{self, Payload, Update, PAYLOAD_SCHEMA_VERSION};
 use crate::output::{self, Printer};
@@ -38,16 +38,18 @@ pub fn payload(event: &str, updates: Vec<Update>) -> Payload {
 }
 
 /// Per reference: the local image's version and the registry image's, when
-/// known (labels, or the tag when it is a version).
-pub type Versions = std::collections::HashMap<String, (Option<String>, Option<String>)>;
+/// known (labels, or the tag when it is a version), and the release-notes
+/// link of the new one.
+pub type Versions = std::collections::HashMap<String, (Option<String>, Option<String>, Option<String>)>;
 
 fn update_of(d: &Due<'_>, versions: &Versions) -> Update {
     let e: &Entry = d.entry;
     let parsed = Reference::parse(&e.reference).ok();
-    let (old_version, new_version) = versions.get(&e.reference).cloned().unwrap_or_default();
+    let (old_version, new_version, release_notes) = versions.get(&e.reference).cloned().unwrap_or_default();
     Update {
         old_version,
         new_version,
+        release_notes,
         reference: e.reference.clone(),
         image: parsed.as_ref().map_or_else(|| e.reference.clone(), Reference::familiar),
         tag: parsed.and_then(|r| r.tag),
@@ -59,14 +61,16 @@ fn update_of(d: &Due<'_>, versions: &Versions) -> Update {
     }
 }
 
-/// Announces what each target has not been told yet. Returns false if a
-/// target failed (it is retried on the next run). The caller holds the
-/// state lock.
+/// Announces what each target has not been told yet: the updates offered
+/// now, so a skipped version is never announced and one waiting out its
+/// minimum age is announced when that is over. Returns false if a target
+/// failed (it is retried on the next run). The caller holds the state lock.
 pub async fn announce(
     settings: &Settings,
     state: &State,
     selection: &Selection,
     versions: &Versions,
+    controls: &Controls,
     lock: &Lock,
     p: &Printer,
 ) -> Result<bool> {
@@ -86,7 +90,7 @@ pub async fn announce(
     };
     let loaded = record.clone();
     let upgradable: Vec<&Entry> =
-        monitor::selected(state, selection).into_iter().filter(|e| e.status == Status::Upgradable).collect();
+        monitor::selected(state, selection).into_iter().filter(|e| controls.offered(e)).collect();
     let now = output::now_unix();
     let client = notify::client().map_err(Error::Internal)?;
     let work: Vec<_> = settings

@@ -299,5 +299,6 @@ fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, 
         remote_digest: remote,
         checked_at: checked_at.to_string(),
         error,
+        age: None,
     }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::controls::Age;
 use crate::core::report::{self, Row, Selection};
+use crate::core::skips::{Controls, HoldBack, Skips};
 use crate::core::state::{Entry, RegistryInfo, State};
 use crate::core::tagcache::TagCache;
 use crate::core::update::merge_update;
@@ -42,6 +44,10 @@ pub struct Ran {
     pub failures: Vec<Entry>,
     /// How many entries this run checked.
     pub checked: usize,
+    /// Skips and the clock: which upgradable tags are offered now.
+    pub controls: Controls,
+    /// How many upgradable tags wait out their minimum age.
+    pub waiting: usize,
 }
 
 /// Checks every selected local tag, refreshes the tag listings, records the
@@ -92,7 +98,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         ));
     }
     let checked_at = output::now_rfc3339();
-    let outcome =
+    let mut outcome =
         check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
     let now = output::now_unix();
     let mut cache = TagCache::load(dir);
@@ -130,18 +136,35 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         }
     }
 
+    record_ages(settings, &old, &mut outcome.entries, &cache, &checked_at, now);
+    let mut controls = Controls { skips: Skips::load(dir)?, now, min_age: None };
+    if controls.skips.prune(&outcome.entries) {
+        controls.skips.save(dir, &lock)?;
+    }
+
     let new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
     new.save(dir, &lock)?;
 
-    let upgradable = outcome.entries.iter().filter(|e| e.status == Status::Upgradable).count();
+    // What can be upgraded now: neither skipped nor waiting out its minimum
+    // age. `check`'s 100, Nagios and the notifications count the same.
+    let upgradable = outcome.entries.iter().filter(|e| controls.offered(e)).count();
+    let waiting = outcome
+        .entries
+        .iter()
+        .filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_))))
+        .count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
     report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
+    report::mark_controls(&mut rows, &new, &controls);
     let versions: announce::Versions = rows
         .iter()
         .filter(|r| r.status == Status::Upgradable)
-        .map(|r| (r.reference.to_string(), (r.version.current.clone(), r.version.remote.clone())))
+        .map(|r| {
+            let v = &r.version;
+            (r.reference.to_string(), (v.current.clone(), v.remote.clone(), v.release_notes.clone()))
+        })
         .collect();
     let result = UpdateResult { upgradable, failed: failures.len() };
     Ok(Ran {
@@ -155,5 +178,45 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         warnings: pass.warnings,
         failures: failures.into_iter().cloned().collect(),
         checked: outcome.entries.len(),
+        controls,
+        waiting,
     })
+}
+
+/// How old each new image is, for the minimum age: from its creation time
+/// when plausible, else from when an update first saw the digest here (kept
+/// from the previous state for the same digest, and across a failed check).
+fn record_ages(
+    settings: &Settings,
+    old: &State,
+    entries: &mut [Entry],
+    cache: &TagCache,
+    checked_at: &str,
+    now: i64,
+) {
+    let previous: std::collections::HashMap<&str, &Entry> =
+        old.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
+    for e in entries.iter_mut() {
+        let before = previous.get(e.reference.as_str()).and_then(|o| o.age.as_ref());
+        if e.status == Status::Unknown {
+            e.age = before.cloned();
+            continue;
+        }
+        if e.status != Status::Upgradable {
+            continue;
+        }
+        let created =
+            e.remote_digest.as_deref().and_then(|d| cache.images.get(d)).and_then(|i| i.created.clone());
+        let min_age = crate::core::reference::Reference::parse(&e.reference)
+            .map(|r| settings.min_age_for(&r))
+            .unwrap_or(0);
+        e.age = Some(Age::record(
+            e.remote_digest.as_deref(),
+            before,
+            created.as_deref(),
+            checked_at,
+            now,
+            min_age,
+        ));
+    }
 }

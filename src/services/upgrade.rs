@@ -82,8 +82,12 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let mut out = ChangeReport::new(args.dry_run);
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let host = engine.snapshot().await?;
-    let rows = report::rows(&state, &host.images, &host.containers, &selection);
-    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, &state);
+    let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
+    // Skipped versions and images younger than their minimum age (the one
+    // the last update applied, or --min-age) stay back, with the reason.
+    let controls = super::skip::controls(dir, settings.min_age_flag)?;
+    report::mark_controls(&mut rows, &state, &controls);
+    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now, &state);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -97,7 +101,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     plan.retain(|pl| {
         let again = plan::rolled_back_digest(&state, &pl.reference) == Some(pl.digest.as_str());
         if again {
-            kept_back.push((pl.reference.clone(), plan::FAILED));
+            kept_back.push((pl.reference.clone(), plan::FAILED.to_string()));
         }
         !again
     });

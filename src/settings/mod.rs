@@ -44,6 +44,9 @@ pub struct ConfigFile {
     pub keep: Option<usize>,
     /// autoremove spares versions replaced more recently than this (`7d`).
     pub older_than: Option<String>,
+    /// A new image becomes an upgrade candidate only once it is this old
+    /// (`3d`; `0` for at once, the default).
+    pub min_age: Option<String>,
     /// Where `--notify` announces new updates: `[[notify]]` tables.
     #[serde(default)]
     pub notify: Vec<toml::Spanned<TargetConfig>>,
@@ -78,6 +81,12 @@ pub struct ImageSection {
     /// Never upgrade or remove matching images.
     #[serde(default)]
     pub hold: bool,
+    /// The minimum age of a new image of these images (beats the global
+    /// `min_age`).
+    pub min_age: Option<String>,
+    /// The release-notes link, a URL template with `{version}`, `{tag}`
+    /// and `{source}` (beats the link made from the source label).
+    pub changelog: Option<String>,
     /// `false`: an upgrade leaves the containers of matching images on the
     /// version they run (pull and retag only).
     pub recreate: Option<bool>,
@@ -136,6 +145,10 @@ pub struct Settings {
     /// From the config file; flags beat it (see [`Settings::retire`]).
     keep: Option<usize>,
     older_than: Option<String>,
+    /// The global `min_age` of the config file, in seconds.
+    min_age: u64,
+    /// `--min-age` of `update`, `check` or `upgrade`, in seconds.
+    pub min_age_flag: Option<u64>,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -160,6 +173,21 @@ impl Settings {
         let mut settings = Settings::from_parts(global, check, config)?;
         settings.config_path = config_path;
         Ok(settings)
+    }
+
+    /// `upgrade --min-age`.
+    pub fn with_min_age(mut self, text: Option<&str>) -> Result<Settings> {
+        if let Some(text) = text {
+            self.min_age_flag =
+                Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?);
+        }
+        Ok(self)
+    }
+
+    /// The minimum age `update` applies to a tag: `--min-age`, else the
+    /// image's `min_age`, else the global one.
+    pub fn min_age_for(&self, reference: &Reference) -> u64 {
+        self.min_age_flag.unwrap_or_else(|| self.image_policy(reference).min_age)
     }
 
     /// Adds the flags of `update`/`check` that concern notifications.
@@ -248,6 +276,14 @@ impl Settings {
             output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
             exclude,
             keep: config.keep,
+            min_age_flag: match check.and_then(|c| c.min_age.as_deref()) {
+                Some(text) => Some(parse_min_age(text).map_err(|e| Error::Usage(format!("--min-age: {e}")))?),
+                None => None,
+            },
+            min_age: match &config.min_age {
+                Some(text) => parse_min_age(text).map_err(Error::Usage)?,
+                None => 0,
+            },
             older_than: config.older_than,
             config_path: None,
             notify: config.checked.notify,
@@ -295,7 +331,7 @@ impl Settings {
 
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
         match self.images.iter().find(|(p, _)| p.matches(reference)) {
-            None => ImagePolicy::default(),
+            None => ImagePolicy { min_age: self.min_age, ..ImagePolicy::default() },
             Some((pattern, section)) => ImagePolicy {
                 rules: TagRules {
                     max_level: section.policy.unwrap_or(Level::Major),
@@ -304,8 +340,26 @@ impl Settings {
                 },
                 hold: section.hold,
                 section: Some(pattern.to_string()),
+                min_age: section
+                    .min_age
+                    .as_deref()
+                    .and_then(|t| parse_min_age(t).ok())
+                    .unwrap_or(self.min_age),
+                changelog: section.changelog.clone(),
             },
         }
+    }
+}
+
+/// A minimum age: a duration (`3d`, `12h`, `1d12h`) or `0` for none, in
+/// seconds.
+pub fn parse_min_age(text: &str) -> std::result::Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    match crate::core::time::duration_secs(text) {
+        Ok(secs) if secs >= 0 => Ok(secs as u64),
+        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 3d, 12h or 1d12h, or 0")),
     }
 }
 
@@ -430,9 +484,30 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
             None => detail,
         },
     };
+    if let Some(text) = &config.min_age {
+        if let Err(e) = parse_min_age(text) {
+            return Err(bad("min_age", format!("key 'min_age': {e}")));
+        }
+    }
     for (key, section) in &config.images {
         if let Err(e) = Pattern::new(key) {
             return Err(bad(key, format!("key 'images.\"{key}\"': not an image pattern ({e})")));
+        }
+        if let Some(text) = &section.min_age {
+            if let Err(e) = parse_min_age(text) {
+                return Err(bad(key, format!("key 'images.\"{key}\".min_age': {e}")));
+            }
+        }
+        if let Some(t) = &section.changelog {
+            if !(t.starts_with("https://") || t.starts_with("http://")) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "key 'images.\"{key}\".changelog': '{t}' is not an http:// or https:// URL template \
+                         (like \"https://example.org/changes/{{version}}\")"
+                    ),
+                ));
+            }
         }
         for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
             if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
@@ -597,6 +672,38 @@ mod tests {
         let none = settings_with("").image_policy(&r("redis:7"));
         assert_eq!(none, ImagePolicy::default());
         assert_eq!(none.rules.max_level, Level::Major);
+    }
+
+    #[test]
+    fn minimum_ages_and_changelog_templates() {
+        let s = settings_with(
+            "min_age = \"2d\"\n\
+             [images.\"postgres\"]\nmin_age = \"12h\"\nchangelog = \"https://x.example/{version}\"\n\
+             [images.\"redis\"]\nmin_age = \"0\"\n\
+             [images.\"nginx\"]\npolicy = \"minor\"\n",
+        );
+        let r = |x: &str| Reference::parse(x).unwrap();
+        let pg = s.image_policy(&r("postgres:16.2"));
+        assert_eq!((pg.min_age, pg.changelog.as_deref()), (12 * 3600, Some("https://x.example/{version}")));
+        assert_eq!(s.image_policy(&r("redis:7")).min_age, 0, "0 turns it off for the section");
+        assert_eq!(s.image_policy(&r("nginx:1")).min_age, 2 * 86_400, "a section without one: the global");
+        assert_eq!(s.image_policy(&r("alpine:3")).min_age, 2 * 86_400);
+        assert_eq!(s.min_age_for(&r("postgres:16.2")), 12 * 3600);
+        let flagged = s.clone().with_min_age(Some("1h")).unwrap();
+        assert_eq!(flagged.min_age_for(&r("postgres:16.2")), 3600, "--min-age beats the config");
+        assert!(s.with_min_age(Some("soon")).unwrap_err().to_string().contains("--min-age: 'soon'"));
+        assert_eq!(parse_min_age("1d12h"), Ok(36 * 3600));
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "keep = 1\nmin_age = \"3 days\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("config file /c.toml: line 2, key 'min_age': '3 days' is not a duration"),
+            "{e}"
+        );
+        let e = parse_config(p, "[images.\"pg\"]\nmin_age = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".min_age'"), "{e}");
+        let e =
+            parse_config(p, "[images.\"pg\"]\nchangelog = \"ftp://x/{version}\"\n").unwrap_err().to_string();
+        assert!(e.contains("key 'images.\"pg\".changelog': 'ftp://x/{version}' is not an http"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod holds;
 pub mod journal;
 mod notified;
+mod skips;
 mod state;
 mod tagcache;
 

@@ -66,6 +66,7 @@ mod tests {
             remote_digest: Some("sha256:2".into()),
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
+            age: None,
         }
     }
 

@@ -1,0 +1,250 @@
+//! Skipped versions (`freshen skip`): the version a registry offers for a
+//! tag that the user does not want, or that a failed upgrade rolled back.
+//! A skip names the digest (and the newer tag, if one was offered) and lasts
+//! until the registry offers something else. Kept in `skips.json` next to
+//! the state, like the holds, so a damaged `state.json` never loses them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::controls::Cooldown;
+use crate::core::state::Entry;
+use crate::core::verdict::Status;
+
+pub const SKIPS_FILE: &str = "skips.json";
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The reason `freshen skip` records.
+pub const REASON_USER: &str = "skipped with 'freshen skip'";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Skips {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    #[serde(default)]
+    pub skips: Vec<Skip>,
+}
+
+impl Default for Skips {
+    fn default() -> Skips {
+        Skips { schema_version: SCHEMA_VERSION, skips: Vec::new() }
+    }
+}
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// One skipped version of one tag.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Skip {
+    /// The local tag, fully qualified (`docker.io/library/nginx:latest`).
+    pub reference: String,
+    /// The registry's digest for the tag that is skipped.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// The newer tag that is skipped (`16.4` for `postgres:16.2`).
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Its version, when known, for people.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Why: `skipped with 'freshen skip'`, or what a failed upgrade said.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+pub fn skips_path(dir: &Path) -> PathBuf {
+    dir.join(SKIPS_FILE)
+}
+
+impl Skips {
+    /// Records a skip; an existing one for the same tag, digest and newer
+    /// tag is replaced (its reason and time updated). False if it was
+    /// already there with the same reason.
+    pub fn record(&mut self, skip: Skip) -> bool {
+        let same = |s: &Skip| s.reference == skip.reference && s.digest == skip.digest && s.tag == skip.tag;
+        if self.skips.iter().any(|s| same(s) && s.reason == skip.reason) {
+            return false;
+        }
+        self.skips.retain(|s| !same(s));
+        self.skips.push(skip);
+        self.skips.sort_by(|a, b| (&a.reference, &a.at).cmp(&(&b.reference, &b.at)));
+        true
+    }
+
+    /// Removes every skip of a tag; how many there were.
+    pub fn remove(&mut self, reference: &str) -> usize {
+        let before = self.skips.len();
+        self.skips.retain(|s| s.reference != reference);
+        before - self.skips.len()
+    }
+
+    /// The skip that covers what the registry offers a tag now: its digest
+    /// `remote` (when it differs from the local image) or its newer tag.
+    pub fn covering(&self, reference: &str, remote: Option<&str>, newer_tag: Option<&str>) -> Option<&Skip> {
+        self.skips.iter().find(|s| {
+            s.reference == reference
+                && ((s.digest.is_some() && s.digest.as_deref() == remote)
+                    || (s.tag.is_some() && s.tag.as_deref() == newer_tag))
+        })
+    }
+
+    /// Whether the digest an entry reports is skipped.
+    pub fn digest_skipped(&self, e: &Entry) -> Option<&Skip> {
+        if e.status != Status::Upgradable {
+            return None;
+        }
+        let remote = e.remote_digest.as_deref()?;
+        self.skips.iter().find(|s| s.reference == e.reference && s.digest.as_deref() == Some(remote))
+    }
+
+    /// Forgets digest skips the registry has moved past: the tag was
+    /// checked and its digest is another one now. A failed check keeps
+    /// them. Skips of a newer tag stay until `unskip`. Returns whether
+    /// anything changed.
+    pub fn prune(&mut self, entries: &[Entry]) -> bool {
+        let checked: std::collections::HashMap<&str, Option<&str>> = entries
+            .iter()
+            .filter(|e| matches!(e.status, Status::UpToDate | Status::Upgradable))
+            .map(|e| (e.reference.as_str(), e.remote_digest.as_deref()))
+            .collect();
+        let before = self.skips.clone();
+        for s in &mut self.skips {
+            let moved = match (s.digest.as_deref(), checked.get(s.reference.as_str())) {
+                (Some(digest), Some(remote)) => *remote != Some(digest),
+                _ => false,
+            };
+            if moved {
+                s.digest = None;
+            }
+        }
+        self.skips.retain(|s| s.digest.is_some() || s.tag.is_some());
+        self.skips != before
+    }
+}
+
+/// Why an upgradable tag is not offered now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldBack<'a> {
+    /// The user skipped this version (or a failed upgrade rolled it back).
+    Skipped(&'a Skip),
+    /// The new image is younger than its minimum age.
+    Cooldown(Cooldown),
+}
+
+impl HoldBack<'_> {
+    /// The reason `upgrade` and `--unattended` give when they keep a tag
+    /// back: `skipped` or `cooldown: available in 2 days`.
+    pub fn reason(&self, now: i64) -> String {
+        match self {
+            HoldBack::Skipped(_) => "skipped".to_string(),
+            HoldBack::Cooldown(c) => {
+                format!("cooldown: available {}", crate::core::controls::in_words(c.available_at - now))
+            }
+        }
+    }
+}
+
+/// What decides whether an upgradable tag is offered now: the skips, the
+/// clock, and a `--min-age` given to this command (else the minimum age
+/// the last `update` recorded for the tag).
+#[derive(Debug, Clone, Default)]
+pub struct Controls {
+    pub skips: Skips,
+    pub now: i64,
+    pub min_age: Option<u64>,
+}
+
+impl Controls {
+    /// Why an upgradable entry is held back, if it is.
+    pub fn hold_back(&self, e: &Entry) -> Option<HoldBack<'_>> {
+        if e.status != Status::Upgradable {
+            return None;
+        }
+        if let Some(s) = self.skips.digest_skipped(e) {
+            return Some(HoldBack::Skipped(s));
+        }
+        e.age.as_ref().and_then(|a| a.cooldown(self.now, self.min_age)).map(HoldBack::Cooldown)
+    }
+
+    /// Upgradable and neither skipped nor cooling down: what `check`
+    /// counts, notifications announce and `upgrade` takes.
+    pub fn offered(&self, e: &Entry) -> bool {
+        e.status == Status::Upgradable && self.hold_back(e).is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip(reference: &str, digest: Option<&str>, tag: Option<&str>) -> Skip {
+        Skip {
+            reference: reference.into(),
+            digest: digest.map(String::from),
+            tag: tag.map(String::from),
+            version: None,
+            reason: REASON_USER.into(),
+            at: "2026-11-25T12:00:00Z".into(),
+        }
+    }
+
+    fn entry(reference: &str, status: Status, remote: Option<&str>) -> Entry {
+        Entry {
+            reference: reference.into(),
+            status,
+            image_id: "sha256:1".into(),
+            local_digest: None,
+            remote_digest: remote.map(String::from),
+            checked_at: "2026-11-25T12:00:00Z".into(),
+            error: None,
+            age: None,
+        }
+    }
+
+    #[test]
+    fn a_skip_covers_its_digest_or_newer_tag_only() {
+        let mut skips = Skips::default();
+        assert!(skips.record(skip("r/a:1", Some("sha256:a2"), None)));
+        assert!(!skips.record(skip("r/a:1", Some("sha256:a2"), None)), "recorded twice");
+        assert!(skips.record(skip("r/b:16.2", None, Some("16.4"))));
+        assert!(skips.covering("r/a:1", Some("sha256:a2"), None).is_some());
+        assert!(skips.covering("r/a:1", Some("sha256:a3"), None).is_none());
+        assert!(skips.covering("r/c:1", Some("sha256:a2"), None).is_none());
+        assert!(skips.covering("r/b:16.2", None, Some("16.4")).is_some());
+        assert!(skips.covering("r/b:16.2", None, Some("16.5")).is_none());
+        let up = entry("r/a:1", Status::Upgradable, Some("sha256:a2"));
+        assert!(skips.digest_skipped(&up).is_some());
+        assert!(skips.digest_skipped(&entry("r/a:1", Status::Unknown, Some("sha256:a2"))).is_none());
+        assert_eq!(skips.remove("r/a:1"), 1);
+        assert_eq!(skips.remove("r/a:1"), 0);
+    }
+
+    #[test]
+    fn prune_forgets_digests_the_registry_moved_past() {
+        let mut skips = Skips::default();
+        skips.record(skip("r/a:1", Some("sha256:a2"), None));
+        skips.record(skip("r/b:1", Some("sha256:b2"), None));
+        skips.record(skip("r/c:1", Some("sha256:c2"), None));
+        let entries = vec![
+            entry("r/a:1", Status::Upgradable, Some("sha256:a3")),
+            entry("r/b:1", Status::Unknown, None),
+            entry("r/c:1", Status::Upgradable, Some("sha256:c2")),
+        ];
+        assert!(skips.prune(&entries));
+        let left: Vec<&str> = skips.skips.iter().map(|s| s.reference.as_str()).collect();
+        assert_eq!(left, vec!["r/b:1", "r/c:1"], "a failed check or the same digest keeps the skip");
+        assert!(!skips.prune(&entries));
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut skips = Skips::default();
+        skips.record(skip("r/a:1", Some("sha256:a2"), Some("1.1")));
+        let text = serde_json::to_string(&skips).unwrap();
+        assert_eq!(serde_json::from_str::<Skips>(&text).unwrap(), skips);
+    }
+}
