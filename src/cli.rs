@@ -10,8 +10,8 @@ Exit status:
   0    success; for 'check': nothing is upgradable and every check succeeded
   1    an error, or (update, check) at least one image could not be checked
        or (with --notify) a notification target failed
-  2    the command line was wrong
-  100  (check) at least one image can be upgraded";
+  2    the command line was wrong (also a bad value or a missing --config file)
+  100  (check) at least one image can be upgraded; wins over 1, as in dnf";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,14 +31,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every subcommand takes; `--help` lists them after the
+/// subcommand's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Directory for freshen's state (default: $XDG_STATE_HOME/freshen)
     #[arg(long, global = true, value_name = "DIR", env = "FRESHEN_STATE_DIR", hide_env_values = true)]
     pub state_dir: Option<PathBuf>,
 
-    /// Config file (default: $XDG_CONFIG_HOME/freshen/config.toml)
-    #[arg(long, global = true, value_name = "FILE", env = "FRESHEN_CONFIG", hide_env_values = true)]
+    /// Config file, which must exist (default: $FRESHEN_CONFIG, else
+    /// $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)

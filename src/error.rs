@@ -26,6 +26,10 @@ pub enum Error {
     Io { action: String, path: PathBuf, source: std::io::Error },
     /// Something the user asked for that cannot be done, with the reason.
     Usage(String),
+    /// A bad value on the command line (exit status 2, like clap's own).
+    CommandLine(String),
+    /// The state directory's path names a file.
+    StateDirIsFile(PathBuf),
     /// A registry client that cannot be set up (TLS roots, certificates).
     Registry(String),
     /// freshen itself failed (runtime start, encoding its own files).
@@ -118,7 +122,15 @@ impl std::fmt::Display for Error {
             Error::Io { action, path, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            Error::Usage(msg) | Error::Registry(msg) | Error::Internal(msg) => f.write_str(msg),
+            Error::Usage(msg) | Error::Registry(msg) | Error::Internal(msg) | Error::CommandLine(msg) => {
+                f.write_str(msg)
+            }
+            Error::StateDirIsFile(path) => write!(
+                f,
+                "the state directory {} is a file, not a directory: remove it, \
+                 or choose another with --state-dir or FRESHEN_STATE_DIR",
+                path.display()
+            ),
         }
     }
 }
@@ -126,6 +138,11 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// Mistakes on the command line: exit status 2, as for clap's own.
+    pub fn is_command_line(&self) -> bool {
+        matches!(self, Error::CommandLine(_) | Error::BadReference { .. })
+    }
+
     pub fn io(action: &str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io { action: action.to_string(), path: path.into(), source }
     }

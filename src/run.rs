@@ -20,7 +20,11 @@ pub fn run(cli: Cli) -> ExitStatus {
         }
         Err(e) => {
             eprintln!("freshen: {e}");
-            ExitStatus::Failed
+            if e.is_command_line() {
+                ExitStatus::CommandLine
+            } else {
+                ExitStatus::Failed
+            }
         }
     }
 }
@@ -59,8 +63,8 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
             Command::Upgrade(a) => commands::upgrade::upgrade(&settings, a, &printer).await,
             Command::Autoremove(a) => commands::autoremove::autoremove(&settings, a, &printer).await,
-            Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer),
-            Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer),
+            Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer).await,
+            Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer).await,
             Command::Showhold => commands::hold::showhold(&settings, &printer),
             Command::Skip(a) => commands::skip::skip(&settings, &a.images, &printer),
             Command::Unskip(a) => commands::skip::unskip(&settings, &a.images, &printer),

@@ -464,6 +464,8 @@ fn motd_metrics_and_nagios_match_the_state() {
     .unwrap()
     .unix_timestamp();
     let out = t.state_dir().join("metrics/freshen.prom");
+    // The collector's directory must exist (a missing one is a typo).
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let run = t.freshen().args(nowhere).args(["metrics", "--output", out.to_str().unwrap(), &pattern]).run();
     run.expect_code(0);
     assert_eq!(run.stdout, "");
@@ -640,12 +642,12 @@ fn schedule_writes_units_and_cron_file() {
 
     let run =
         t.freshen().args(["--config", &config.path(), "schedule", "--on-calendar", "every full moon"]).run();
-    run.expect_code(1);
+    run.expect_code(2);
     if have_systemd_analyze() {
         assert!(run.stderr.contains("is not a systemd calendar expression"), "\n{run}");
     }
     let run = t.freshen().args(["schedule", "--on-calendar", "daily\nExecStartPre=/bin/evil"]).run();
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(run.stderr.contains("--on-calendar must be one non-empty line"), "\n{run}");
 
     let run = t.freshen().args(["schedule", "--uninstall", "--dir", units.to_str().unwrap()]).run();
@@ -693,7 +695,7 @@ fn schedule_writes_units_and_cron_file() {
     let again = t.freshen().args(["--config", &config.path(), "schedule", "--cron"]).run();
     assert!(again.stdout.contains(jobs[0]), "the same minute every time\n{again}");
     let run = t.freshen().args(["schedule", "--cron", "--on-calendar", "Mon 04:00"]).run();
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(run.stderr.contains("--cron runs hourly, daily or weekly"), "\n{run}");
     t.freshen()
         .args(["schedule", "--cron", "--uninstall", "--dir", cron.to_str().unwrap()])

@@ -158,7 +158,7 @@ fn upgrade_moves_the_tag_and_retires_the_previous_version() {
     let s = simple(&t);
     let plan = vec![
         "The following images will be upgraded:".to_string(),
-        format!("  {} ({} => {})", s.familiar, short(&s.v1.digest), short(&s.v2.digest)),
+        format!("  {} ({} => sha256:{})", s.familiar, short(&s.v1.id), short(&s.v2.digest)),
         "The following images will be retired:".to_string(),
         format!("  {} ({})", s.familiar, short(&s.v1.id)),
         "1 upgraded, 1 to retire, 0 kept back.".to_string(),
@@ -368,18 +368,14 @@ fn rollback_restores_the_kept_version() {
     dry.expect_code(0);
     assert_stdout(
         &dry,
-        &[format!("Would point {} back at {}, replaced just now.", s.familiar, short(&s.v1.digest))],
+        &[format!("Would point {} back at {}, replaced just now.", s.familiar, short(&s.v1.id))],
     );
     assert_eq!(docker::inspect(&s.reference).id, s.v2.id);
 
     let back = t.freshen().args(["rollback", &s.reference]).run();
     back.expect_code(0);
     assert!(
-        back.stdout_lines()[0].starts_with(&format!(
-            "{} points at {} again",
-            s.familiar,
-            short(&s.v1.digest)
-        )),
+        back.stdout_lines()[0].starts_with(&format!("{} points at {} again", s.familiar, short(&s.v1.id))),
         "\n{back}"
     );
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
@@ -650,11 +646,12 @@ fn an_image_with_a_child_is_kept() {
 #[test]
 fn bad_input_is_one_line() {
     let t = TestEnv::new("bad_input");
+    // Command-line mistakes exit 2, like clap's own.
     let run = t.freshen().args(["hold", "Not A Ref"]).run();
-    run.expect_code(1);
+    run.expect_code(2);
     assert_eq!(run.stderr.lines().count(), 1, "\n{run}");
     let run = t.freshen().args(["autoremove", "--older-than", "soon", "x"]).run();
-    run.expect_code(1);
+    run.expect_code(2);
     assert_eq!(
         run.stderr.trim(),
         "freshen: invalid duration 'soon': use a number with a unit, like 7d, 12h, 30m or 1w"

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cli::AutoremoveArgs;
 use crate::core::exit::ExitStatus;
-use crate::core::holds::Holds;
 use crate::core::image::Snapshot;
 use crate::core::report::Selection;
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Rules};
@@ -38,7 +37,7 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
-    let holds = Holds::load(dir)?;
+    let holds = crate::services::holds(settings)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let host = engine.snapshot().await?;
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);

@@ -12,6 +12,26 @@ use crate::core::exit::ExitStatus;
 use crate::error::{Error, Result};
 use crate::output::Printer;
 
+mod man_sections;
+
+/// freshen(1): clap's sections, then configuration, environment, files,
+/// exit status and examples (in place of clap's EXTRA, the exit codes of
+/// `--help`), then the version.
+fn main_page(cmd: &clap::Command) -> Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut buf = Vec::new();
+    let fail = |e: std::io::Error| Error::Internal(format!("cannot render the man page: {e}"));
+    man.render_title(&mut buf).map_err(fail)?;
+    man.render_name_section(&mut buf).map_err(fail)?;
+    man.render_synopsis_section(&mut buf).map_err(fail)?;
+    man.render_description_section(&mut buf).map_err(fail)?;
+    man.render_options_section(&mut buf).map_err(fail)?;
+    man.render_subcommands_section(&mut buf).map_err(fail)?;
+    buf.extend_from_slice(man_sections::SECTIONS.as_bytes());
+    man.render_version_section(&mut buf).map_err(fail)?;
+    Ok(buf)
+}
+
 /// Every generated file, relative to the repository root, with its content.
 pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = Vec::new();
@@ -23,11 +43,7 @@ pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         out.push((Path::new("completions").join(name), buf));
     }
     let cmd = Cli::command();
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
-        .render(&mut buf)
-        .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
-    out.push((PathBuf::from("man/freshen.1"), buf));
+    out.push((PathBuf::from("man/freshen.1"), main_page(&cmd)?));
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("freshen-{}", sub.get_name());
         let sub = sub.clone().name(name.clone()).bin_name(name.replace('-', " "));

@@ -5,7 +5,6 @@ use crate::cli::{ListArgs, ListFormat};
 use crate::core::exit::ExitStatus;
 use futures_util::{StreamExt, TryStreamExt};
 
-use crate::core::holds::Holds;
 use crate::core::image::LocalImage;
 use crate::core::reference::Reference;
 use crate::core::report::{self, Selection};
@@ -21,7 +20,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let holds = Holds::load(&settings.state_dir)?;
+    let holds = crate::services::holds(settings)?;
     let (images, containers) = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
         // inspect just those instead of listing every image on the host.
@@ -30,6 +29,9 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
         tokio::try_join!(engine.images(), engine.containers())?
     };
     let mut rows = report::rows(&state, &images, &containers, &selection);
+    if rows.is_empty() && !args.patterns.is_empty() && !args.upgradable {
+        p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
+    }
     report::mark_held(&mut rows, &holds);
     report::mark_rolled_back(&mut rows, &state);
     let cache = TagCache::load(&settings.state_dir);

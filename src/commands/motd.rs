@@ -7,7 +7,7 @@ use crate::core::exit::ExitStatus;
 use crate::core::monitor;
 use crate::core::report::Selection;
 use crate::core::state::State;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::settings::Settings;
 
@@ -32,7 +32,19 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
         monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
-        Some(path) => crate::store::write_atomic(path, text.as_bytes())?,
+        Some(path) => {
+            // A mistyped collector directory is an error, not a new directory.
+            let dir =
+                path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if !dir.is_dir() {
+                return Err(Error::Usage(format!(
+                    "cannot write {}: the directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+            crate::store::write_atomic(path, text.as_bytes())?
+        }
         None => text.lines().for_each(|l| p.line(l)),
     }
     Ok(ExitStatus::Ok)

@@ -58,7 +58,8 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         ));
         return Ok(ExitStatus::Failed);
     };
-    let shown = short_digest(previous.digest.as_deref().unwrap_or(&previous.image_id)).to_string();
+    // The image ID, as `docker images` shows it.
+    let shown = short_digest(&previous.image_id).to_string();
     if args.dry_run {
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
         return Ok(ExitStatus::Ok);

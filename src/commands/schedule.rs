@@ -51,17 +51,17 @@ fn delay_secs(text: &str) -> Result<u64> {
     }
     crate::core::time::positive_duration(text)
         .map(|d| d.as_secs())
-        .map_err(|e| Error::Usage(format!("--randomized-delay: {e}")))
+        .map_err(|e| Error::CommandLine(format!("--randomized-delay: {e}")))
 }
 
 /// Lets systemd judge the calendar expression when it is installed here.
 fn check_calendar(expr: &str) -> Result<()> {
-    schedule::check_one_line("--on-calendar", expr).map_err(Error::Usage)?;
+    schedule::check_one_line("--on-calendar", expr).map_err(Error::CommandLine)?;
     if expr.contains('%') {
-        return Err(Error::Usage("--on-calendar cannot contain '%'".into()));
+        return Err(Error::CommandLine("--on-calendar cannot contain '%'".into()));
     }
     match Command::new("systemd-analyze").arg("calendar").arg(expr).output() {
-        Ok(out) if !out.status.success() => Err(Error::Usage(format!(
+        Ok(out) if !out.status.success() => Err(Error::CommandLine(format!(
             "--on-calendar '{expr}' is not a systemd calendar expression: see 'man systemd.time' \
              (for example daily, weekly, 'Mon..Fri 04:00')"
         ))),
@@ -87,6 +87,26 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
 
 pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<ExitStatus> {
     let cmd = command(settings)?;
+    // A header read from the environment: the unit's run will not have it.
+    if !args.uninstall {
+        for t in &settings.notify {
+            let headers = match &t.action {
+                crate::notify::Action::Webhook { headers, .. }
+                | crate::notify::Action::Ntfy { headers, .. } => headers.as_slice(),
+                crate::notify::Action::Exec { .. } => &[],
+            };
+            for h in headers {
+                if let crate::notify::HeaderSource::Env(var) = &h.source {
+                    p.warn(&format!(
+                        "notification target {} reads header {} from ${var}, which the scheduled run will not \
+                         have: use {{ file = \"…\" }} or add Environment= to the service",
+                        t.label,
+                        h.name.as_str()
+                    ));
+                }
+            }
+        }
+    }
     // Registry credentials as the installing user finds them.
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
     schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
@@ -96,7 +116,7 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
         env.push((name, value.clone()));
     }
     let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
-        let every = CronEvery::parse(&args.on_calendar).map_err(Error::Usage)?;
+        let every = CronEvery::parse(&args.on_calendar).map_err(Error::CommandLine)?;
         let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());
         (args.dir.clone().unwrap_or_else(|| schedule::CRON_DIR.into()), vec![(schedule::CRON_FILE, file)])
     } else {

@@ -8,6 +8,8 @@ pub enum ExitStatus {
     Ok,
     /// 1: something failed, or the user answered no.
     Failed,
+    /// 2: the command line was wrong (a bad value, a malformed reference).
+    CommandLine,
     /// 100: `check` found images that can be upgraded (dnf's convention).
     Upgradable,
     /// `check --nagios`: the plugin's own statuses, 0 to 3.
@@ -28,6 +30,7 @@ impl ExitStatus {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::Failed => 1,
+            ExitStatus::CommandLine => 2,
             ExitStatus::Upgradable => 100,
             ExitStatus::Nagios(state) => state as u8,
         }

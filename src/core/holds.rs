@@ -20,6 +20,10 @@ pub struct Holds {
     /// patterns as the user wrote them (`postgres:*`).
     #[serde(default)]
     pub holds: Vec<String>,
+    /// Patterns of `[images."PATTERN"]` sections with `hold = true` in the
+    /// config file: the same hold, set and lifted by editing the file.
+    #[serde(skip)]
+    pub config: Vec<String>,
 }
 
 fn schema_version() -> u32 {
@@ -58,7 +62,7 @@ pub fn display(stored: &str) -> String {
 
 impl Holds {
     pub fn default_new() -> Holds {
-        Holds { schema_version: SCHEMA_VERSION, holds: Vec::new() }
+        Holds { schema_version: SCHEMA_VERSION, holds: Vec::new(), config: Vec::new() }
     }
 
     /// Adds a hold; false if it was already there.
@@ -78,13 +82,49 @@ impl Holds {
         self.holds.len() != before
     }
 
-    /// Whether a tag is held (by name or by a pattern).
+    /// Whether a tag is held (by name, by a pattern, or by the config file).
     pub fn is_held(&self, r: &Reference) -> bool {
-        self.holds.iter().any(|h| match Pattern::new(h) {
-            Ok(p) => p.matches(r) || h == &r.to_string(),
-            Err(_) => false,
-        })
+        self.holds.iter().chain(&self.config).any(|h| covers(h, r))
     }
+
+    /// The stored hold that covers `r`, if any (the first in order).
+    pub fn covering(&self, r: &Reference) -> Option<&str> {
+        self.holds.iter().find(|h| covers(h, r)).map(String::as_str)
+    }
+
+    /// The config file's hold pattern that covers `r`, if any.
+    pub fn covering_config(&self, r: &Reference) -> Option<&str> {
+        self.config.iter().find(|h| covers(h, r)).map(String::as_str)
+    }
+
+    /// Removes the holds on single tags that a name or pattern hold
+    /// `stored` covers (`unhold nginx` after `hold nginx:1.27`), and
+    /// returns them.
+    pub fn remove_covered(&mut self, stored: &str) -> Vec<String> {
+        if !is_broad(stored) {
+            return Vec::new();
+        }
+        let (gone, kept): (Vec<String>, Vec<String>) =
+            std::mem::take(&mut self.holds).into_iter().partition(|h| {
+                h != stored && !is_broad(h) && Reference::parse(h).is_ok_and(|r| covers(stored, &r))
+            });
+        self.holds = kept;
+        gone
+    }
+}
+
+/// Whether the stored hold `hold` covers the tag `r`.
+pub fn covers(hold: &str, r: &Reference) -> bool {
+    match Pattern::new(hold) {
+        Ok(p) => p.matches(r) || hold == r.to_string(),
+        Err(_) => false,
+    }
+}
+
+/// A hold on more than one tag: a pattern, or a name without a tag.
+pub fn is_broad(stored: &str) -> bool {
+    stored.contains(['*', '?'])
+        || Reference::parse(stored).is_ok_and(|r| r.tag.is_none() && r.digest.is_none())
 }
 
 #[cfg(test)]
@@ -108,5 +148,24 @@ mod tests {
         assert!(h.remove("postgres:*"));
         assert!(!h.is_held(&r("postgres:16")));
         assert!(!h.remove("postgres:*"));
+
+        // A name covers its tags: unholding it lifts their holds; a tag
+        // under a name hold names the hold that covers it.
+        let mut h = Holds::default_new();
+        h.add(normalise("db:1.2.3").unwrap());
+        h.add(normalise("redis:7").unwrap());
+        assert_eq!(
+            h.remove_covered(&normalise("db").unwrap()),
+            vec!["docker.io/library/db:1.2.3".to_string()]
+        );
+        assert_eq!(h.holds, vec!["docker.io/library/redis:7".to_string()]);
+        assert!(h.remove_covered(&normalise("redis:7").unwrap()).is_empty());
+        h.add(normalise("db").unwrap());
+        assert_eq!(h.covering(&r("db:1.2.3")), Some("docker.io/library/db"));
+        assert_eq!(display("docker.io/library/db"), "db");
+        h.config.push("ghcr.io/org/*".into());
+        assert!(h.is_held(&r("ghcr.io/org/app:1")));
+        assert_eq!(h.covering(&r("ghcr.io/org/app:1")), None);
+        assert_eq!(h.covering_config(&r("ghcr.io/org/app:1")), Some("ghcr.io/org/*"));
     }
 }

@@ -77,10 +77,7 @@ pub fn pinned<'a>(
     containers: &[Container],
     selection: &Selection,
 ) -> Vec<(Reference, &'a LocalImage)> {
-    let tagged_repos: HashSet<(String, String)> = images
-        .iter()
-        .flat_map(|i| i.tags.iter().map(|t| (t.registry.clone(), t.repository.clone())))
-        .collect();
+    let newest = newest_tagged(images);
     let by_digest: HashSet<&str> = containers
         .iter()
         .filter(|c| c.image.contains("@sha256:") || c.image.contains("@sha512:"))
@@ -89,14 +86,36 @@ pub fn pinned<'a>(
     let mut out = Vec::new();
     for image in images.iter().filter(|i| i.tags.is_empty()) {
         for d in &image.digests {
-            let repo_tagged = tagged_repos.contains(&(d.registry.clone(), d.repository.clone()));
-            if (by_digest.contains(image.id.as_str()) || !repo_tagged) && selection.matches(d) {
+            if (by_digest.contains(image.id.as_str()) || !is_earlier(image, d, &newest))
+                && selection.matches(d)
+            {
                 out.push((d.clone(), image));
             }
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// The creation time of the newest tagged image of each repository
+/// (`(registry, repository)`).
+pub fn newest_tagged(images: &[LocalImage]) -> HashMap<(String, String), i64> {
+    let mut newest: HashMap<(String, String), i64> = HashMap::new();
+    for i in images {
+        for t in &i.tags {
+            let at = newest.entry((t.registry.clone(), t.repository.clone())).or_insert(i.created);
+            *at = (*at).max(i.created);
+        }
+    }
+    newest
+}
+
+/// Whether the untagged `image`, known by digest `d`, is an earlier version
+/// of its repository: a tagged image of that repository is here and the
+/// untagged one is no newer than the newest of them. A build newer than
+/// what is tagged was pulled by digest on purpose: a pin, not a leftover.
+pub fn is_earlier(image: &LocalImage, d: &Reference, newest: &HashMap<(String, String), i64>) -> bool {
+    newest.get(&(d.registry.clone(), d.repository.clone())).is_some_and(|&at| image.created <= at)
 }
 
 /// One line of `freshen list`.
@@ -371,7 +390,12 @@ pub fn rows(
         row.local_digest = local_digest(image, &row.reference, row.remote_digest.as_deref());
         out.push(row);
     }
+    // A version an upgrade (or a rollback) replaced is an old version, not a pin.
+    let replaced: HashSet<&str> = state.superseded.iter().map(|r| r.image_id.as_str()).collect();
     for (reference, image) in pinned(images, containers, selection) {
+        if replaced.contains(image.id.as_str()) {
+            continue;
+        }
         let mut row = Row::new(reference, Status::Pinned, image);
         row.local_digest = row.reference.digest.clone();
         out.push(row);

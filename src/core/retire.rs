@@ -112,14 +112,12 @@ pub fn candidates(
             untag: image.tags.clone(),
         });
     }
-    let tagged_repos: HashSet<(String, String)> = images
-        .iter()
-        .flat_map(|i| i.tags.iter().map(|t| (t.registry.clone(), t.repository.clone())))
-        .collect();
+    let newest = crate::core::report::newest_tagged(images);
     for image in images.iter().filter(|i| i.tags.is_empty() && !seen.contains(&i.id)) {
-        let previous = image.digests.iter().find(|d| {
-            tagged_repos.contains(&(d.registry.clone(), d.repository.clone())) && selection.matches(d)
-        });
+        let previous = image
+            .digests
+            .iter()
+            .find(|d| crate::core::report::is_earlier(image, d, &newest) && selection.matches(d));
         if let Some(d) = previous {
             out.push(OldVersion {
                 image_id: image.id.clone(),

@@ -26,6 +26,9 @@ pub struct Planned {
     pub old_digest: Option<String>,
     pub digest: String,
     pub to: Option<(Reference, Level)>,
+    /// The local and the new version, when both are known and differ
+    /// (`1.27.3`, `1.27.4`): the plan then names versions, not images.
+    pub versions: Option<(String, String)>,
 }
 
 impl Planned {
@@ -165,6 +168,7 @@ pub fn retire_plan(
 /// moved: each planned tag's old version superseded, the tag gone from it
 /// (unless it moves to a newer tag, which keeps the old tag until its
 /// version is retired), and a newer tag already here landing on its image.
+#[cfg(test)]
 pub fn retirement_preview(
     state: &State,
     snapshot: &Snapshot,
@@ -173,6 +177,23 @@ pub fn retirement_preview(
     rules: &Rules,
     now: &str,
 ) -> Vec<OldVersion> {
+    retirement_preview_all(state, snapshot, plan, holds, rules, now)
+        .into_iter()
+        .filter(|(_, d)| *d == Decision::Retire)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Every old version the upgrade replaces, with what would become of it:
+/// retired, or kept and why (for the plan's `These images are kept:`).
+pub fn retirement_preview_all(
+    state: &State,
+    snapshot: &Snapshot,
+    plan: &[Planned],
+    holds: &Holds,
+    rules: &Rules,
+    now: &str,
+) -> Vec<(OldVersion, Decision)> {
     let mut simulated = state.clone();
     let mut images_after = snapshot.images.clone();
     for pl in plan {
@@ -188,31 +209,35 @@ pub fn retirement_preview(
     }
     let groups: HashSet<String> = plan.iter().map(|pl| pl.reference.to_string()).collect();
     retire_plan(&simulated, &images_after, snapshot, holds, rules, &groups)
-        .into_iter()
-        .filter(|(_, d)| *d == Decision::Retire)
-        .map(|(c, _)| c)
-        .collect()
 }
 
-/// The plan as apt shows it, before asking: with the containers to recreate
-/// (and how) and those left as they are (and why; `--no-recreate` goes
-/// without saying).
+/// The plan as apt shows it, before asking, with the containers to
+/// recreate (and how) and those left as they are (and why; `--no-recreate`
+/// goes without saying).
+///
+/// One kind of identifier: the versions when both are known, else the
+/// image ID `docker images` shows and the digest to pull, labelled as one.
 pub fn plan_lines(
     plan: &[Planned],
     kept_back: &[(Reference, String)],
     containers: &recreate::Plan,
     to_retire: &[OldVersion],
+    kept: &[(OldVersion, String)],
+    failed: usize,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     if plan.iter().any(|pl| pl.to.is_none()) {
         lines.push("The following images will be upgraded:".to_string());
         for pl in plan.iter().filter(|pl| pl.to.is_none()) {
-            lines.push(format!(
-                "  {} ({} => {})",
-                pl.reference.familiar(),
-                short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
-                short_digest(&pl.digest)
-            ));
+            lines.push(match &pl.versions {
+                Some((old, new)) => format!("  {} ({old} => {new})", pl.reference.familiar()),
+                None => format!(
+                    "  {} ({} => sha256:{})",
+                    pl.reference.familiar(),
+                    short_digest(&pl.old_id),
+                    short_digest(&pl.digest)
+                ),
+            });
         }
     }
     if plan.iter().any(|pl| pl.to.is_some()) {
@@ -257,15 +282,22 @@ pub fn plan_lines(
             lines.push(format!("  {}", c.name));
         }
     }
+    if !kept.is_empty() {
+        lines.push("These images are kept:".to_string());
+        for (c, why) in kept {
+            lines.push(format!("  {}: {why}", c.name));
+        }
+    }
     let recreating = match containers.recreate.len() {
         0 => String::new(),
         n => format!("{n} to recreate, "),
     };
     lines.push(format!(
-        "{} upgraded, {recreating}{} to retire, {} kept back.",
+        "{} upgraded, {recreating}{} to retire, {} kept back{}.",
         plan.len(),
         to_retire.len(),
-        kept_back.len()
+        kept_back.len(),
+        if failed > 0 { format!(", {failed} failed") } else { String::new() }
     ));
     lines
 }
@@ -338,6 +370,7 @@ mod tests {
             old_digest: Some(d(old_digest)),
             digest: d(digest),
             to: None,
+            versions: None,
         }
     }
 
@@ -445,13 +478,19 @@ mod tests {
         let (state, snap) = snapshot();
         let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
         let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
-        let lines =
-            plan_lines(&plan, &[(r("postgres:16"), "held".to_string())], &recreate::Plan::default(), &go);
+        let lines = plan_lines(
+            &plan,
+            &[(r("postgres:16"), "held".to_string())],
+            &recreate::Plan::default(),
+            &go,
+            &[],
+            0,
+        );
         assert_eq!(
             lines,
             vec![
                 "The following images will be upgraded:".to_string(),
-                format!("  nginx:latest ({} => {})", short_digest(&d('1')), short_digest(&d('b'))),
+                format!("  nginx:latest ({} => sha256:{})", short_digest(&d('a')), short_digest(&d('b'))),
                 "The following tags will be moved to newer versions:".to_string(),
                 "  redis:7 => redis:8 (major)".to_string(),
                 "The following images have been kept back:".to_string(),
@@ -462,8 +501,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan_lines(&[], &[], &recreate::Plan::default(), &[]),
+            plan_lines(&[], &[], &recreate::Plan::default(), &[], &[], 0),
             vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]
+        );
+        assert_eq!(
+            plan_lines(&[], &[], &recreate::Plan::default(), &[], &[], 1),
+            vec!["0 upgraded, 0 to retire, 0 kept back, 1 failed.".to_string()]
         );
     }
 
@@ -484,7 +527,7 @@ mod tests {
             ],
         };
         let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
-        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED.to_string())], &containers, &[]);
+        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED.to_string())], &containers, &[], &[], 0);
         assert_eq!(
             lines[2..],
             [

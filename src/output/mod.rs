@@ -7,7 +7,6 @@ pub mod upgrade_report;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 
-use comfy_table::{presets, Cell, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::core::reference::short_digest;
@@ -18,6 +17,28 @@ use crate::core::time::age;
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
 use crate::error::{Error, Result};
+
+/// A status's colour (SGR code).
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::UpToDate => "32",
+        Status::Upgradable => "1;33",
+        Status::Unknown => "31",
+        Status::LocalOnly | Status::Pinned => "36",
+    }
+}
+
+/// A row's name in the table: a digest reference shortened to the 12
+/// digits `docker images` shows (`repo@sha256:4f2d1c3b8a9e`).
+fn table_name(r: &Row) -> String {
+    match &r.reference.digest {
+        Some(d) => format!("{}@sha256:{}", r.reference.familiar_name(), short_digest(d)),
+        None => r.reference.familiar(),
+    }
+}
+
+pub mod table;
+pub mod waiting;
 
 /// The version of the JSON document `list --format json` prints.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -66,36 +87,35 @@ impl Printer {
         }
     }
 
-    fn status(&self, s: Status) -> String {
-        let code = match s {
-            Status::UpToDate => "32",
-            Status::Upgradable => "1;33",
-            Status::Unknown => "31",
-            Status::LocalOnly | Status::Pinned => "36",
-        };
-        self.paint(s.as_str(), code)
-    }
-
     pub fn table(&self, rows: &[Row], now: i64) {
+        use table::{Cell, Column, Shrink};
         if rows.is_empty() {
             return;
         }
-        let mut t = Table::new();
-        t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
         let with_notes = rows.iter().any(|r| r.error.is_some());
         let with_newer = rows.iter().any(|r| r.version.newest.is_some());
-        let mut header = vec!["IMAGE", "STATUS", "IMAGE ID", "CREATED", "VERSION", "AVAILABLE"];
+        // Drop ranks: the least useful column goes first when space runs out.
+        let mut columns = vec![
+            Column { heading: "IMAGE", drop_rank: None, shrink: Shrink::Middle(16) },
+            Column { heading: "STATUS", drop_rank: None, shrink: Shrink::Never },
+            Column { heading: "IMAGE ID", drop_rank: Some(3), shrink: Shrink::Never },
+            Column { heading: "CREATED", drop_rank: Some(2), shrink: Shrink::Never },
+            Column { heading: "VERSION", drop_rank: Some(4), shrink: Shrink::End(8) },
+            Column { heading: "AVAILABLE", drop_rank: None, shrink: Shrink::End(12) },
+        ];
         if with_newer {
-            header.push("NEWER TAG");
+            columns.push(Column { heading: "NEWER TAG", drop_rank: Some(1), shrink: Shrink::End(12) });
         }
         if with_notes {
-            header.push("NOTE");
+            columns.push(Column { heading: "NOTE", drop_rank: None, shrink: Shrink::End(12) });
         }
-        t.set_header(header);
+        let mut cells = Vec::with_capacity(rows.len());
         for r in rows {
+            // Versions where known; a digest is always labelled as one.
             let available = match (&r.remote_digest, r.status) {
                 (Some(d), Status::Upgradable) => {
-                    let what = r.version.remote.clone().unwrap_or_else(|| short_digest(d).to_string());
+                    let what =
+                        r.version.remote.clone().unwrap_or_else(|| format!("sha256:{}", short_digest(d)));
                     match r.version.remote_created.as_deref().and_then(crate::core::time::parse_rfc3339) {
                         Some(at) => format!("{what} ({})", age(now - at)),
                         None => what,
@@ -103,43 +123,43 @@ impl Printer {
                 }
                 _ => "-".to_string(),
             };
-            let current = match &r.version.current {
-                Some(v) => v.clone(),
-                None => r.local_digest.as_deref().map(short_digest).unwrap_or("-").to_string(),
-            };
-            let mut cells = vec![
-                Cell::new(r.reference.familiar()),
-                Cell::new(if r.held {
-                    format!("{} (held)", self.status(r.status))
-                } else if r.skipped.is_some() && r.status == Status::Upgradable {
-                    "skipped".to_string()
-                } else if let Some(c) = &r.cooldown {
+            let current = r.version.current.clone().unwrap_or_else(|| "-".to_string());
+            let (status, color) = if r.held {
+                (format!("{} (held)", r.status.as_str()), status_color(r.status))
+            } else if r.skipped.is_some() && r.status == Status::Upgradable {
+                ("skipped".to_string(), "36")
+            } else if let Some(c) = &r.cooldown {
+                (
                     format!(
                         "{} ({})",
-                        self.status(r.status),
+                        r.status.as_str(),
                         crate::core::controls::in_words(c.available_at - now)
-                    )
-                } else if r.rolled_back.is_some() {
-                    format!("{} (failed, rolled back)", self.status(r.status))
-                } else {
-                    self.status(r.status)
-                }),
-                Cell::new(short_digest(&r.image_id)),
-                Cell::new(age(now - r.created)),
-                Cell::new(current),
-                Cell::new(available),
+                    ),
+                    status_color(r.status),
+                )
+            } else if r.rolled_back.is_some() {
+                (format!("{} (failed, rolled back)", r.status.as_str()), status_color(r.status))
+            } else {
+                (r.status.as_str().to_string(), status_color(r.status))
+            };
+            let mut row = vec![
+                Cell::plain(table_name(r)),
+                Cell::colored(status, color),
+                Cell::plain(short_digest(&r.image_id)),
+                Cell::plain(age(now - r.created)),
+                Cell::plain(current),
+                Cell::plain(available),
             ];
             if with_newer {
-                cells.push(Cell::new(newer_cell(r)));
+                row.push(Cell::plain(newer_cell(r)));
             }
             if with_notes {
-                cells.push(Cell::new(r.error.as_deref().unwrap_or("")));
+                row.push(Cell::plain(r.error.as_deref().unwrap_or("")));
             }
-            t.add_row(cells);
+            cells.push(row);
         }
-        for line in t.to_string().lines() {
-            // comfy-table pads the preset's empty borders; trim them.
-            self.line(line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end()));
+        for line in table::render(&columns, &cells, self.out.width, |text, code| self.paint(text, code)) {
+            self.line(&line);
         }
     }
 
@@ -369,6 +389,9 @@ pub struct OutputSettings {
     pub quiet: bool,
     pub verbose: bool,
     pub color: bool,
+    /// The width tables fit (`COLUMNS`, else the terminal's); None: as
+    /// wide as they take.
+    pub width: Option<usize>,
 }
 
 /// apt's `Do you want to continue? [Y/n]`. `--yes` answers it; without a
@@ -388,17 +411,38 @@ pub fn confirm(yes: bool, what: &str) -> Result<bool> {
     let _ = out.flush();
     drop(out);
     let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
-    let a = answer.trim().to_ascii_lowercase();
-    Ok(a.is_empty() || a == "y" || a == "yes")
+    // End of input (Ctrl-D, a closed terminal) or an unreadable answer is
+    // no answer: like apt, abort. Only an empty line takes the default.
+    let read = std::io::stdin().lock().read_line(&mut answer);
+    if !matches!(read, Ok(n) if n > 0) {
+        let _ = writeln!(std::io::stdout());
+        return Ok(false);
+    }
+    Ok(accepts(&answer))
+}
+
+/// Whether a line typed at `[Y/n]` means yes: an empty line, `y` or `yes`.
+pub fn accepts(line: &str) -> bool {
+    let a = line.trim().to_ascii_lowercase();
+    a.is_empty() || a == "y" || a == "yes"
 }
 
 /// `1 image`, `2 images`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod prompt_tests {
+    #[test]
+    fn only_an_empty_line_or_yes_accepts() {
+        for yes in ["\n", "y\n", "YES\n", "  \n"] {
+            assert!(super::accepts(yes), "{yes:?}");
+        }
+        for no in ["n\n", "no\n", "q\n", "ja\n"] {
+            assert!(!super::accepts(no), "{no:?}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,51 @@ pub struct Registries {
     default_client: reqwest::Client,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     requests: Arc<AtomicU64>,
+    activity: Arc<Activity>,
+}
+
+/// Requests in flight per registry and when each registry last answered,
+/// for the terminal line that says which registry freshen waits for.
+#[derive(Debug, Default)]
+pub struct Activity(Mutex<HashMap<String, (usize, std::time::Instant)>>);
+
+impl Activity {
+    fn begin(self: &Arc<Self>, registry: &str) -> InFlight {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(registry.to_string()).or_insert((0, std::time::Instant::now()));
+        if e.0 == 0 {
+            e.1 = std::time::Instant::now();
+        }
+        e.0 += 1;
+        InFlight { activity: self.clone(), registry: registry.to_string() }
+    }
+
+    /// Registries with requests in flight that have not answered anything
+    /// for at least `quiet_for`, and for how long.
+    pub fn silent(&self, quiet_for: Duration) -> Vec<(String, Duration)> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .filter(|(_, (n, at))| *n > 0 && at.elapsed() >= quiet_for)
+            .map(|(host, (_, at))| (host.clone(), at.elapsed()))
+            .collect()
+    }
+}
+
+/// One request in flight; dropping it (answered, failed or cancelled)
+/// counts as activity.
+pub(crate) struct InFlight {
+    activity: Arc<Activity>,
+    registry: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut m = self.activity.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = m.get_mut(&self.registry) {
+            e.0 = e.0.saturating_sub(1);
+            e.1 = std::time::Instant::now();
+        }
+    }
 }
 
 impl Registries {
@@ -83,6 +128,7 @@ impl Registries {
             default_client,
             hosts: Mutex::new(HashMap::new()),
             requests: Arc::new(AtomicU64::new(0)),
+            activity: Arc::new(Activity::default()),
         })
     }
 
@@ -115,6 +161,11 @@ impl Registries {
     }
 
     /// Requests sent so far, token requests included.
+    /// What the registries are doing, for a progress line.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
+    }
+
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
@@ -186,6 +237,7 @@ impl Registries {
             timeout: self.settings.timeout,
             verbose: self.settings.verbose,
             requests: self.requests.clone(),
+            activity: self.activity.clone(),
             mirrors,
             down: AtomicBool::new(false),
             unreachable: std::sync::OnceLock::new(),
@@ -263,6 +315,7 @@ pub struct Host {
     timeout: Duration,
     verbose: bool,
     requests: Arc<AtomicU64>,
+    activity: Arc<Activity>,
     /// Docker Hub's mirrors from daemon.json, asked before the origin.
     mirrors: Vec<Arc<Host>>,
     /// A mirror that could not be reached: not asked again this run.

@@ -91,6 +91,15 @@ impl Host {
     ) -> Result<reqwest::Response, RegistryError> {
         let mut attempt: u32 = 0;
         let mut auth_retries = 0;
+        // `--timeout` bounds the whole request, retries, backoff and scheme
+        // fallback included: a registry that never answers costs that long.
+        let deadline = Instant::now() + self.timeout;
+        let out_of_time = || {
+            err(
+                ErrorKind::Unreachable,
+                format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64()),
+            )
+        };
         // One scheme fallback per request: a registry that is down must not
         // make us alternate between HTTPS and HTTP forever.
         let mut switched = false;
@@ -98,16 +107,26 @@ impl Host {
             if let Some(e) = self.unreachable.get() {
                 return Err(e.clone());
             }
+            if deadline <= Instant::now() {
+                return Err(out_of_time());
+            }
             let (auth, generation) = self.authorization(repository).await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(out_of_time());
+            }
             let scheme = self.scheme();
             let url = format!("{}://{}{}", scheme.as_str(), self.api, path);
-            let mut req = self.client.request(method.clone(), &url).header(ACCEPT, MANIFEST_ACCEPT);
+            let mut req =
+                self.client.request(method.clone(), &url).header(ACCEPT, MANIFEST_ACCEPT).timeout(left);
             if let Some(a) = &auth {
                 req = req.header(AUTHORIZATION, a.expose());
             }
             let started = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let in_flight = self.activity.begin(&self.registry);
             let result = req.send().await;
+            drop(in_flight);
             match result {
                 Err(e) => {
                     let first_contact = !self.contacted.load(Ordering::Relaxed);
@@ -117,6 +136,11 @@ impl Host {
                             describe_reqwest(&e),
                             started.elapsed().as_millis()
                         );
+                    }
+                    if e.is_timeout() {
+                        // The time is spent: neither a retry nor the other
+                        // scheme could answer within it.
+                        return Err(out_of_time());
                     }
                     if first_contact
                         && !switched
@@ -133,7 +157,11 @@ impl Host {
                     }
                     if attempt < self.retries {
                         attempt += 1;
-                        tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
+                        tokio::time::sleep(
+                            backoff(attempt, REGISTRY_BACKOFF_MS)
+                                .min(deadline.saturating_duration_since(Instant::now())),
+                        )
+                        .await;
                         continue;
                     }
                     let what = if e.is_timeout() {
@@ -188,10 +216,12 @@ impl Host {
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         self.slow_down();
                         let wait = retry_after(resp.headers());
-                        if attempt < self.retries && wait.is_none_or(|w| w <= MAX_RETRY_WAIT) {
+                        let fits = |w: Duration| w <= MAX_RETRY_WAIT && Instant::now() + w < deadline;
+                        if attempt < self.retries && wait.is_none_or(fits) {
                             attempt += 1;
                             tokio::time::sleep(
-                                wait.unwrap_or_else(|| backoff(attempt + 2, REGISTRY_BACKOFF_MS)),
+                                wait.unwrap_or_else(|| backoff(attempt + 2, REGISTRY_BACKOFF_MS))
+                                    .min(deadline.saturating_duration_since(Instant::now())),
                             )
                             .await;
                             continue;
@@ -210,7 +240,11 @@ impl Host {
                     if status.is_server_error() {
                         if attempt < self.retries {
                             attempt += 1;
-                            tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
+                            tokio::time::sleep(
+                                backoff(attempt, REGISTRY_BACKOFF_MS)
+                                    .min(deadline.saturating_duration_since(Instant::now())),
+                            )
+                            .await;
                             continue;
                         }
                         return Err(err(

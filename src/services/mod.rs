@@ -11,6 +11,14 @@ pub mod upgrade;
 
 use crate::error::Result;
 
+/// The holds in effect: `holds.json`, plus the config file's sections with
+/// `hold = true` (one meaning of hold everywhere).
+pub fn holds(settings: &crate::settings::Settings) -> Result<crate::core::holds::Holds> {
+    let mut h = crate::core::holds::Holds::load(&settings.state_dir)?;
+    h.config = settings.held_sections();
+    Ok(h)
+}
+
 /// How long a second freshen waits for the first to finish with the state.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 

@@ -88,15 +88,24 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         .map(|t| t.reference.registry.as_str())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !targets.is_empty() {
-        p.info(&format!(
-            "Checking {} {} on {} {}…",
-            targets.len(),
-            if targets.len() == 1 { "image" } else { "images" },
-            registry_count,
-            if registry_count == 1 { "registry" } else { "registries" }
-        ));
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !p.quiet();
+    let checking = format!(
+        "Checking {} {} on {} {}…",
+        targets.len(),
+        if targets.len() == 1 { "image" } else { "images" },
+        registry_count,
+        if registry_count == 1 { "registry" } else { "registries" }
+    );
+    if terminal && !targets.is_empty() {
+        p.info(&checking);
     }
+    // A registry silent for a while gets a line saying so, on a terminal.
+    let activity = registries.activity();
+    let waiting = output::waiting::Waiting::start(
+        terminal && !targets.is_empty(),
+        String::new(),
+        std::sync::Arc::new(move || activity.silent(output::waiting::QUIET_FOR)),
+    );
     let checked_at = output::now_rfc3339();
     let mut outcome =
         check::check_all(&engine, &registries, &targets, &old.registries, &checked_at, prefetch).await;
@@ -105,6 +114,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let pass =
         tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
             .await;
+    waiting.finish();
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {
             p.warn(&format!("{e}; tag listings will be fetched again next time"));
@@ -155,7 +165,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         .count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &crate::core::holds::Holds::load(dir)?);
+    report::mark_held(&mut rows, &crate::services::holds(settings)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     report::mark_controls(&mut rows, &new, &controls);
     let versions: announce::Versions = rows

@@ -68,7 +68,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
-    let holds = Holds::load(dir)?;
+    let holds = crate::services::holds(settings)?;
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
@@ -123,8 +123,8 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // the recreated containers ran the new version.
     let now = output::now_rfc3339();
     let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
-    let to_retire = if args.keep_previous {
-        Vec::new()
+    let (to_retire, kept): (Vec<OldVersion>, Vec<(OldVersion, String)>) = if args.keep_previous {
+        (Vec::new(), Vec::new())
     } else {
         let mut host_after = host.clone();
         for c in host_after.containers.iter_mut() {
@@ -132,9 +132,23 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
                 c.image_id = "(new)".into();
             }
         }
-        plan::retirement_preview(&state, &host_after, &plan, &holds, &rules, &now)
+        let mut go = Vec::new();
+        let mut stay = Vec::new();
+        for (c, d) in plan::retirement_preview_all(&state, &host_after, &plan, &holds, &rules, &now) {
+            match d {
+                Decision::Retire => go.push(c),
+                Decision::Keep(why) => stay.push((c, why)),
+            }
+        }
+        (go, stay)
     };
-    for line in plan::plan_lines(&plan, &kept_back, &containers, &to_retire) {
+    for (name, _, why) in &containers.skipped {
+        if why.is_failure() {
+            failed += 1;
+            p.warn(&format!("{name}: not recreated: {why}"));
+        }
+    }
+    for line in plan::plan_lines(&plan, &kept_back, &containers, &to_retire, &kept, failed) {
         say(&line);
     }
     for (r, why) in &kept_back {
@@ -146,10 +160,6 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
             reference: reference.clone(),
             reason: why.to_string(),
         });
-        if why.is_failure() {
-            failed += 1;
-            p.warn(&format!("{name}: not recreated: {why}"));
-        }
     }
     if plan.is_empty() || args.dry_run {
         if args.json {
@@ -480,6 +490,10 @@ async fn recheck(
                 old_digest: r.local_digest.clone(),
                 digest,
                 to: None,
+                versions: match (&r.version.current, r.candidate_version()) {
+                    (Some(old), Some(new)) if old != new => Some((old.clone(), new.to_string())),
+                    _ => None,
+                },
             }),
             Ok((status, _)) => {
                 p.info(&format!("{} is {status} now; nothing to pull.", r.reference.familiar()))
@@ -560,6 +574,7 @@ async fn plan_tag_moves(
                 old_digest: row.local_digest.clone(),
                 digest,
                 to: Some((m.to.clone(), m.level)),
+                versions: None,
             }),
             Err(e) => {
                 failed += 1;

@@ -162,9 +162,16 @@ pub struct RetireSettings {
 
 impl Settings {
     pub fn resolve(global: &GlobalArgs, check: Option<&CheckOptions>) -> Result<Settings> {
+        // `--config FILE` must exist; FRESHEN_CONFIG and the default path
+        // may be absent (packagers and tests point at files not written yet).
+        if let Some(p) = &global.config {
+            if !p.exists() {
+                return Err(Error::CommandLine(format!("config file {} does not exist", p.display())));
+            }
+        }
         let config_path = match &global.config {
             Some(p) => Some(p.clone()),
-            None => default_config_path(),
+            None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
         };
         let config = match &config_path {
             Some(p) => load_config(p, global.config.is_some())?,
@@ -194,7 +201,7 @@ impl Settings {
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
             let d = crate::core::time::positive_duration(text)
-                .map_err(|e| Error::Usage(format!("--renotify-after: {e}")))?;
+                .map_err(|e| Error::CommandLine(format!("--renotify-after: {e}")))?;
             self.renotify_after = Some(d);
         }
         Ok(self)
@@ -205,20 +212,25 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => default_state_dir()?,
         };
+        if state_dir.exists() && !state_dir.is_dir() {
+            return Err(Error::StateDirIsFile(state_dir));
+        }
         let concurrency =
             check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 1024 {
-            return Err(Error::Usage(format!("concurrency must be between 1 and 1024, not {concurrency}")));
+            return Err(Error::CommandLine(format!(
+                "concurrency must be between 1 and 1024, not {concurrency}"
+            )));
         }
         let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
-            return Err(Error::Usage(format!(
-                "timeout must be a number of seconds between 0 and 3600, not {timeout}"
+        if !(timeout.is_finite() && (1.0..=3600.0).contains(&timeout)) {
+            return Err(Error::CommandLine(format!(
+                "timeout must be a number of seconds between 1 and 3600, not {timeout}"
             )));
         }
         let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
         if retries > 10 {
-            return Err(Error::Usage(format!("retries must be at most 10, not {retries}")));
+            return Err(Error::CommandLine(format!("retries must be at most 10, not {retries}")));
         }
         let mut insecure = config.insecure_registries;
         insecure.extend(global.insecure_registries.iter().cloned());
@@ -273,7 +285,12 @@ impl Settings {
                 daemon_json,
                 verbose: global.verbose,
             },
-            output: OutputSettings { quiet: global.quiet, verbose: global.verbose, color },
+            output: OutputSettings {
+                quiet: global.quiet,
+                verbose: global.verbose,
+                color,
+                width: table_width(),
+            },
             exclude,
             keep: config.keep,
             min_age_flag: match check.and_then(|c| c.min_age.as_deref()) {
@@ -302,14 +319,23 @@ impl Settings {
         older_than: Option<&str>,
         exclude: &[String],
     ) -> Result<RetireSettings> {
+        // A bad value on the command line exits 2; one from the config file 1.
+        let from_flag = older_than.is_some();
         let older_than = match older_than.or(self.older_than.as_deref()) {
-            Some(d) => Some(crate::core::time::duration_secs(d).map_err(Error::Usage)?),
+            Some(d) => Some(crate::core::time::duration_secs(d).map_err(|e| {
+                if from_flag {
+                    Error::CommandLine(e)
+                } else {
+                    Error::Usage(e)
+                }
+            })?),
             None => None,
         };
         let mut patterns = self.exclude.clone();
         for p in exclude {
-            patterns
-                .push(Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}")))?);
+            patterns.push(
+                Pattern::new(p).map_err(|e| Error::CommandLine(format!("bad exclude pattern '{p}': {e}")))?,
+            );
         }
         Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
     }
@@ -327,6 +353,11 @@ impl Settings {
             .find(|(p, s)| s.recreate.is_some() && p.matches(reference))
             .filter(|(_, s)| s.recreate == Some(false))
             .map(|(p, _)| p.to_string())
+    }
+
+    /// The patterns of the `[images."…"]` sections with `hold = true`.
+    pub fn held_sections(&self) -> Vec<String> {
+        self.images.iter().filter(|(_, s)| s.hold).map(|(p, _)| p.to_string()).collect()
     }
 
     pub fn image_policy(&self, reference: &Reference) -> ImagePolicy {
@@ -403,6 +434,20 @@ fn default_state_dir() -> Result<PathBuf> {
             "cannot tell where to keep state: set HOME, XDG_STATE_HOME or FRESHEN_STATE_DIR".into(),
         )),
     }
+}
+
+/// The width `list` fits its table to: `COLUMNS` when set, else the
+/// terminal's when stdout is one, else none (piped output is not cut).
+fn table_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        if n > 0 {
+            return Some(n);
+        }
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w as usize).filter(|&w| w > 0)
 }
 
 fn default_config_path() -> Option<PathBuf> {

@@ -40,24 +40,38 @@ pub fn docker_ok(args: &[&str]) -> bool {
     run(args, &[]).status.success()
 }
 
-/// Panics with a clear message unless the daemon answers. Checked once.
+/// Stops the whole test binary, with one line saying what is missing and how
+/// to get it, unless the daemon answers. Checked once: without a daemon
+/// every integration test would fail the same way, one by one, so the first
+/// one to find out ends the run (cargo then stops at this binary).
 pub fn ensure_daemon() {
-    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = CHECKED.get_or_init(|| {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
         let args = ["version", "--format", "{{.Server.Version}}"];
-        match Command::new("docker").args(args).stdin(Stdio::null()).output() {
-            Ok(output) if output.status.success() => Ok(()),
-            Ok(output) => Err(describe(&args, &output)),
-            Err(err) => Err(format!("cannot run `docker`: {err}")),
-        }
+        let answer = Command::new("docker").args(args).stdin(Stdio::null()).output();
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let why = match answer {
+            Ok(output) if output.status.success() => return,
+            Ok(output) => {
+                String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("").trim().to_string()
+            }
+            Err(err) => format!("cannot run `docker`: {err}"),
+        };
+        missing(&format!(
+            "the Docker daemon at {host} does not answer ({why}); `.ci/run` installs docker.io and \
+             docker-registry and starts dockerd (or: apt-get install docker.io, then start dockerd)"
+        ));
     });
-    if let Err(why) = result {
-        panic!(
-            "the Docker daemon does not answer (DOCKER_HOST={}); \
-             start it (`bash .ci/run` does) and rerun the tests.\n{why}",
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-        );
-    }
+}
+
+/// Says what the integration tests are missing, in one line on stderr, and
+/// ends the test binary.
+pub fn missing(what: &str) -> ! {
+    // Straight to the file descriptor: the test harness captures eprintln!,
+    // and its capture is lost when the process exits.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "freshen tests: {what}");
+    std::process::exit(1);
 }
 
 /// The daemon's own platform, `os/arch` as in an index (`linux/amd64`).

@@ -168,7 +168,7 @@ impl TestEnv {
 
     /// A command line for the real binary with this test's isolation.
     pub fn freshen(&self) -> Freshen<'_> {
-        Freshen { env: self, args: Vec::new(), vars: Vec::new() }
+        Freshen { env: self, args: Vec::new(), vars: Vec::new(), removed: Vec::new() }
     }
 
     /// `freshen list --format json PATTERNS`, which must succeed.
@@ -202,6 +202,7 @@ pub struct Freshen<'a> {
     env: &'a TestEnv,
     args: Vec<String>,
     vars: Vec<(String, String)>,
+    removed: Vec<String>,
 }
 
 impl Freshen<'_> {
@@ -221,6 +222,14 @@ impl Freshen<'_> {
 
     pub fn env(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.vars.push((name.to_string(), value.as_ref().to_string()));
+        self
+    }
+
+    /// Runs without `name` in the environment (e.g. `NO_COLOR`, which the
+    /// harness sets by default).
+    #[allow(dead_code)]
+    pub fn env_remove(mut self, name: &str) -> Self {
+        self.removed.push(name.to_string());
         self
     }
 
@@ -247,6 +256,9 @@ impl Freshen<'_> {
             .stderr(Stdio::piped());
         for (name, value) in &self.vars {
             command.env(name, value);
+        }
+        for name in &self.removed {
+            command.env_remove(name);
         }
         command
     }

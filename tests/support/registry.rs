@@ -75,6 +75,27 @@ pub struct Manifest {
     pub body: Vec<u8>,
 }
 
+/// Ends the test binary with one line when the registry program is not
+/// installed: every test that needs a registry would fail the same way.
+fn ensure_installed(binary: &str) {
+    static CHECKED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let found = if binary.contains('/') {
+            std::path::Path::new(binary).is_file()
+        } else {
+            std::env::var_os("PATH")
+                .map(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
+                .unwrap_or(false)
+        };
+        if !found {
+            super::docker::missing(&format!(
+                "{binary} (the distribution registry) is not installed; `.ci/run` installs it \
+                 (or: apt-get install docker-registry)"
+            ));
+        }
+    });
+}
+
 impl Registry {
     /// Starts an independent registry with its own storage. Dropping it (or
     /// calling [`Registry::stop`]) stops it.
@@ -89,6 +110,7 @@ impl Registry {
     pub fn start_with(setup: &Setup) -> Registry {
         let binary =
             std::env::var("FRESHEN_TEST_REGISTRY_BIN").unwrap_or_else(|_| "docker-registry".to_string());
+        ensure_installed(&binary);
         let mut last_error = String::new();
         // A port picked by binding port 0 can be taken by someone else before
         // the registry binds it: retry with a fresh port.
