@@ -175,7 +175,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__autoremove)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,6 +191,10 @@ _freshen() {
                     ;;
                 --exclude)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --state-dir)
@@ -857,12 +861,16 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__rollback)
-            opts="-s -H -q -v -h -V --dry-run --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-s -H -q -v -h -V --dry-run --no-recreate --wait --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1197,7 +1205,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__upgrade)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --tags --min-age --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --keep-previous --tags --min-age --no-recreate --wait --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1209,6 +1217,14 @@ _freshen() {
                     ;;
                 --min-age)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --state-dir)

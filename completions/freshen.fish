@@ -126,6 +126,9 @@ complete -c freshen -n "__fish_freshen_using_subcommand generate" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l min-age -d 'Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l format -d 'Print a JSON report of what was upgraded, recreated, rolled back, retired and kept' -r -f -a "text\t''
+json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
@@ -137,6 +140,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2); the older tag\'s version is then retired like any replaced version, when nothing uses it'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l no-recreate -d 'Only pull and retag: leave the containers that run the replaced version as they are'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s h -l help -d 'Print help'
@@ -144,6 +148,8 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s V -l version
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l older-than -d 'Spare versions that were replaced (or, untracked, created) more recently than this (7d, 12h, 30m)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l exclude -d 'Never retire images matching this pattern (repeatable; adds to the config\'s exclude)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l format -d 'Print a JSON report of what was retired and kept' -r -f -a "text\t''
+json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
@@ -224,6 +230,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s q -l quiet 
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
@@ -232,6 +239,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'W
 always\t''
 never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s s -l dry-run -d 'Show what would happen and change nothing'
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l no-recreate -d 'Only pull and retag: leave the containers that run the replaced version as they are'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -d 'Print help'

@@ -303,7 +303,32 @@ pub struct UpgradeArgs {
     /// Upgrade only to images at least this old (3d, 12h, 0 for any); default: the minimum age the last update applied
     #[arg(long, value_name = "DURATION")]
     pub min_age: Option<String>,
+
+    #[command(flatten)]
+    pub recreate: RecreateOptions,
+
+    /// Print a JSON report of what was upgraded, recreated, rolled back, retired and kept
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
+
+#[derive(Debug, Args, Clone)]
+pub struct RecreateOptions {
+    /// Only pull and retag: leave the containers that run the replaced version as they are
+    #[arg(long)]
+    pub no_recreate: bool,
+
+    /// Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep
+    /// running (without one) before it counts as upgraded; otherwise it is rolled back
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_WAIT)]
+    pub wait: u64,
+}
+
+/// The default health gate, in seconds: Docker runs a HEALTHCHECK first one
+/// interval (30 s by default) after the start and gives it up to its
+/// timeout (30 s by default), so a shorter wait would fail every image that
+/// keeps Docker's defaults.
+pub const DEFAULT_WAIT: u64 = 60;
 
 #[derive(Debug, Args)]
 pub struct AutoremoveArgs {
@@ -325,6 +350,10 @@ pub struct AutoremoveArgs {
     /// Also remove dangling images (no tag, no digest), like 'docker image prune'; only without PATTERNs
     #[arg(long)]
     pub dangling: bool,
+
+    /// Print a JSON report of what was retired and kept
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +379,9 @@ pub struct RollbackArgs {
     /// Show what would happen and change nothing
     #[arg(short = 's', long = "dry-run")]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub recreate: RecreateOptions,
 }
 
 #[derive(Debug, Args, Clone, Default)]

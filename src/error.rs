@@ -48,6 +48,8 @@ pub enum StoreFile {
     Notified,
     /// `skips.json`: only the user knows what was skipped.
     Skips,
+    /// `journal.json`: container recreations in progress.
+    Journal,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -81,6 +83,12 @@ impl std::fmt::Display for Error {
                     StoreFile::Skips => write!(
                         f,
                         "skips file {path} is unreadable ({detail}): fix or remove it, then skip the versions again"
+                    ),
+                    StoreFile::Journal => write!(
+                        f,
+                        "recreation journal {path} is unreadable ({detail}): check 'docker ps -a' for \
+                         containers named NAME-freshen-old (rename each back to NAME and start it if \
+                         NAME is missing), then remove the file"
                     ),
                 }
             }

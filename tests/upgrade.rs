@@ -233,11 +233,13 @@ fn containers_keep_the_previous_version_and_are_listed() {
     docker::docker(&["create", "--name", &old, &s.reference]);
     guard.0.push(old.clone());
 
-    let dry = t.freshen().args(["upgrade", "-s", &s.pattern]).run();
+    // --no-recreate: the upgrade of before, pull and retag (recreation is
+    // tests/recreate.rs's subject).
+    let dry = t.freshen().args(["upgrade", "-s", "--no-recreate", &s.pattern]).run();
     dry.expect_code(0);
     assert_eq!(dry.last_line(), "1 upgraded, 0 to retire, 0 kept back.", "\n{dry}");
 
-    let run = t.freshen().args(["upgrade", "-y", &s.pattern]).run();
+    let run = t.freshen().args(["upgrade", "-y", "--no-recreate", &s.pattern]).run();
     run.expect_code(0);
     assert_eq!(docker::inspect(&s.reference).id, s.v2.id);
     assert!(docker::exists(&s.v1.id), "v1 is used by containers and must stay\n{run}");

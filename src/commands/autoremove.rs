@@ -14,6 +14,7 @@ use crate::core::space;
 use crate::core::state::State;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::output::{confirm, count};
 use crate::services::retire::{all_layers, deleted_bytes, forget_gone, freed, remove_all};
@@ -31,6 +32,9 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         p.warn("dangling images have no name for a pattern to match: --dangling is ignored with patterns");
     }
     let dir = &settings.state_dir;
+    if !args.change.dry_run {
+        crate::services::recreate::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = crate::services::holds(settings)?;
@@ -58,41 +62,82 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let layers = if go.is_empty() { HashMap::new() } else { all_layers(&engine, &host).await? };
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();
     let expected = freed(&host, &layers, &planned);
+    let json = args.format == crate::cli::SummaryFormat::Json;
+    // With --format json the report is the only thing on stdout.
+    let say = |text: &str| {
+        if !json {
+            p.line(text)
+        }
+    };
+    let mut report = ChangeReport::new(args.change.dry_run);
+    for (c, reason) in &kept {
+        report.kept.push(report_json::Kept {
+            image_id: c.image_id.clone(),
+            name: c.name.clone(),
+            reason: reason.to_string(),
+        });
+    }
 
     if !go.is_empty() {
-        p.line("The following images will be retired:");
+        say("The following images will be retired:");
         for c in &go {
-            p.line(&format!("  {}", describe(c, rules.now)));
+            say(&format!("  {}", describe(c, rules.now)));
         }
     }
     if !kept.is_empty() {
-        p.line("These images are kept:");
+        say("These images are kept:");
         for (c, reason) in &kept {
-            p.line(&format!("  {}: {reason}", c.name));
+            say(&format!("  {}: {reason}", c.name));
         }
     }
-    p.line(&format!("{} to retire, {} kept.", go.len(), kept.len()));
+    say(&format!("{} to retire, {} kept.", go.len(), kept.len()));
     if go.is_empty() {
         if !args.change.dry_run {
             forget_and_save(&mut state, &host, dir, &lock)?;
         }
+        if json {
+            report.print();
+        }
         return Ok(ExitStatus::Ok);
     }
-    p.line(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
+    say(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
     if args.change.dry_run {
+        if json {
+            for c in &go {
+                report
+                    .retired
+                    .push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+            }
+            report.print();
+        }
         return Ok(ExitStatus::Ok);
     }
     if !confirm(args.change.yes, "retire these images")? {
-        p.line("Abort.");
+        say("Abort.");
         return Ok(ExitStatus::Failed);
     }
     let done = remove_all(&engine, &go, p).await?;
     let real = deleted_bytes(&host, &layers, &done);
     let after = engine.snapshot().await?;
     forget_and_save(&mut state, &after, dir, &lock)?;
-    p.line(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
+    say(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
+    for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
+        report.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+    }
+    for (name, reason) in &done.refused {
+        if let Some(c) = go.iter().find(|c| &c.name == name) {
+            report.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    if json {
+        report.print();
+    }
     if !done.refused.is_empty() {
-        p.line(&format!(
+        say(&format!(
             "{} kept after all (see the warnings above).",
             count(done.refused.len(), "image", "images")
         ));

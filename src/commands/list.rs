@@ -33,6 +33,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
         p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
     }
     report::mark_held(&mut rows, &holds);
+    report::mark_rolled_back(&mut rows, &state);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     let controls = crate::services::skip::controls(&settings.state_dir, None)?;

@@ -10,6 +10,7 @@ use crate::core::verdict::Status;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
+use crate::services::recreate;
 use crate::settings::Settings;
 
 pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> Result<ExitStatus> {
@@ -27,6 +28,9 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let name = target.familiar();
     let key = target.to_string();
     let dir = &settings.state_dir;
+    if !args.dry_run {
+        crate::services::recreate::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
@@ -61,6 +65,25 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         return Ok(ExitStatus::Ok);
     }
     engine.tag(&previous.image_id, &target).await?;
+    // The containers that run the version it leaves go back with it; if
+    // they do not pass the gate, they and the tag stay where they were.
+    let mut recreated: Vec<String> = Vec::new();
+    if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
+        let wait = std::time::Duration::from_secs(args.recreate.wait);
+        let o =
+            recreate::move_containers(&engine, settings, &target, cur, &previous.image_id, wait, p).await?;
+        for e in &o.errors {
+            p.warn(e);
+        }
+        if let Some(reason) = &o.failure {
+            p.warn(&format!(
+                "{name}: the containers did not pass the health gate on {shown}: {reason}; \
+                 they and the tag stay on the current version."
+            ));
+            return Ok(ExitStatus::Failed);
+        }
+        recreated = o.recreated.iter().map(|r| r.name.clone()).collect();
+    }
     let now = output::now_rfc3339();
     state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
     if let Some(cur) = &current {
@@ -93,9 +116,14 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         "{name} points at {shown} again (the version replaced {}).",
         age_of(&previous.replaced_at)
     ));
-    p.line(&format!(
-        "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
-    ));
+    if recreated.is_empty() {
+        p.line(&format!(
+            "Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again, and recreate its containers."
+        ));
+    } else {
+        p.line(&format!("Recreated {} on it.", recreated.join(", ")));
+        p.line(&format!("Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again."));
+    }
     Ok(ExitStatus::Ok)
 }
 

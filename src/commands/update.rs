@@ -96,6 +96,9 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             keep: None,
             keep_previous: !plan.retire,
             tags: false,
+            no_recreate: !plan.recreate,
+            wait: std::time::Duration::from_secs(plan.wait.unwrap_or(crate::cli::DEFAULT_WAIT)),
+            json: false,
         };
         if upgrade::upgrade(settings, &request, p).await? != ExitStatus::Ok {
             code = ExitStatus::Failed;

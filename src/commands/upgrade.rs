@@ -16,6 +16,9 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         keep: args.change.keep,
         keep_previous: args.keep_previous,
         tags: args.tags,
+        no_recreate: args.recreate.no_recreate,
+        wait: std::time::Duration::from_secs(args.recreate.wait),
+        json: args.format == crate::cli::SummaryFormat::Json,
     };
     upgrade::upgrade(settings, &request, p).await
 }

@@ -7,6 +7,7 @@ pub mod image;
 pub mod monitor;
 pub mod notified;
 pub mod policy;
+pub mod recreate;
 pub mod reference;
 pub mod report;
 pub mod retire;

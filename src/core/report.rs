@@ -132,6 +132,9 @@ pub struct Row {
     pub size: i64,
     /// On hold (`freshen hold`): never upgraded, shown as kept back.
     pub held: bool,
+    /// The registry's version was tried and rolled back: kept back until
+    /// the tag moves.
+    pub rolled_back: Option<crate::core::state::RolledBack>,
     pub version: VersionView,
     /// The registry's new image must wait out its minimum age.
     pub cooldown: Option<crate::core::controls::Cooldown>,
@@ -153,6 +156,7 @@ impl Row {
             created: image.created,
             size: image.size,
             held: false,
+            rolled_back: None,
             version: VersionView::default(),
             cooldown: None,
             skipped: None,
@@ -193,6 +197,20 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
 }
 
 /// Marks the rows a hold covers.
+/// Marks the rows whose registry version was rolled back (and is still
+/// what the registry has).
+pub fn mark_rolled_back(rows: &mut [Row], state: &State) {
+    for r in rows.iter_mut() {
+        r.rolled_back = state
+            .rolled_back
+            .get(&r.reference.to_string())
+            .filter(|rb| {
+                r.status == Status::Upgradable && r.remote_digest.as_deref() == Some(rb.digest.as_str())
+            })
+            .cloned();
+    }
+}
+
 pub fn mark_held(rows: &mut [Row], holds: &crate::core::holds::Holds) {
     for r in rows {
         r.held = holds.is_held(&r.reference);

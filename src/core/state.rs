@@ -29,6 +29,19 @@ pub struct State {
     /// `rollback` returns to and `autoremove` retires.
     #[serde(default)]
     pub superseded: Vec<Superseded>,
+    /// Per tag (fully qualified): the version whose containers failed the
+    /// health gate and were rolled back. Upgrades leave that digest alone
+    /// until the registry's tag moves to another.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rolled_back: BTreeMap<String, RolledBack>,
+}
+
+/// A version an upgrade tried and took back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RolledBack {
+    pub digest: String,
+    pub at: String,
+    pub reason: String,
 }
 
 /// One version of a tag that an upgrade (or a rollback) replaced.
@@ -85,6 +98,7 @@ impl Default for State {
             entries: Vec::new(),
             registries: BTreeMap::new(),
             superseded: Vec::new(),
+            rolled_back: BTreeMap::new(),
         }
     }
 }

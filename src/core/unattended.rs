@@ -14,6 +14,10 @@ pub struct Policy {
     pub upgrade: bool,
     /// Remove the images that upgrades replaced and nothing uses.
     pub retire: bool,
+    /// Recreate the containers that run what it upgrades.
+    pub recreate: bool,
+    /// The health gate for those containers, in seconds (None: the default).
+    pub wait: Option<u64>,
     /// Only tags matching one of these; none means nothing is allowed.
     pub allowed: Vec<Pattern>,
 }
@@ -27,6 +31,10 @@ pub struct Plan {
     pub kept_back: Vec<(String, String)>,
     /// Whether to retire what the upgrades replaced.
     pub retire: bool,
+    /// Whether to recreate the containers of what it upgrades.
+    pub recreate: bool,
+    /// Their health gate in seconds (None: the default).
+    pub wait: Option<u64>,
 }
 
 impl Policy {
@@ -37,7 +45,8 @@ impl Policy {
     /// Splits the upgradable entries into what may be upgraded and what is
     /// kept back. `entries` are already restricted to the user's selection.
     pub fn plan(&self, entries: &[&Entry]) -> Plan {
-        let mut plan = Plan { retire: self.retire, ..Plan::default() };
+        let mut plan =
+            Plan { retire: self.retire, recreate: self.recreate, wait: self.wait, ..Plan::default() };
         for e in entries.iter().filter(|e| e.status == Status::Upgradable) {
             let Ok(r) = Reference::parse(&e.reference) else { continue };
             let reason = if !self.upgrade {
@@ -76,7 +85,13 @@ mod tests {
     }
 
     fn policy(upgrade: bool, retire: bool, allowed: &[&str]) -> Policy {
-        Policy { upgrade, retire, allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect() }
+        Policy {
+            upgrade,
+            retire,
+            recreate: false,
+            wait: None,
+            allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect(),
+        }
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::collections::HashSet;
 
 use crate::core::holds::Holds;
 use crate::core::image::{LocalImage, Snapshot};
+use crate::core::recreate::{self, How, Skip};
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{Row, Selection};
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
-use crate::core::state::{Entry, State, Superseded};
+use crate::core::state::{Entry, RolledBack, State, Superseded};
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
 
@@ -41,7 +42,14 @@ impl Planned {
 /// reason: held, a skipped version, or a new image younger than its
 /// minimum age (the rows marked by `report::mark_controls`; `now` words
 /// the wait).
-pub fn split_held<'r>(rows: &'r [Row], holds: &Holds, now: i64) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
+/// Also kept back: a tag whose registry version was tried and rolled back
+/// (`state.rolled_back`), until the registry's tag moves.
+pub fn split_held<'r>(
+    rows: &'r [Row],
+    holds: &Holds,
+    now: i64,
+    state: &State,
+) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
     let mut wanted = Vec::new();
     let mut kept_back = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
@@ -52,11 +60,57 @@ pub fn split_held<'r>(rows: &'r [Row], holds: &Holds, now: i64) -> (Vec<&'r Row>
         } else if let Some(c) = &r.cooldown {
             let when = crate::core::controls::in_words(c.available_at - now);
             kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
+        } else if r.remote_digest.is_some()
+            && rolled_back_digest(state, &r.reference) == r.remote_digest.as_deref()
+        {
+            kept_back.push((r.reference.clone(), FAILED.to_string()));
         } else {
             wanted.push(r);
         }
     }
     (wanted, kept_back)
+}
+
+/// Why a tag is kept back after a rollback, as the plan says it.
+pub const FAILED: &str = "failed, rolled back";
+
+/// The digest of `reference` whose containers were rolled back, if any.
+pub fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option<&'a str> {
+    state.rolled_back.get(&reference.to_string()).map(|r| r.digest.as_str())
+}
+
+/// The containers of a pulled tag did not pass the health gate and the tag
+/// points at the old image again: the entry says upgradable again, the old
+/// version is no longer superseded, the new one is (so autoremove can
+/// retire it), and the digest is recorded so later upgrades leave it.
+pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, reason: &str) {
+    let key = pl.reference.to_string();
+    let age = state.entries.iter().find(|e| e.reference == key).and_then(|e| e.age.clone());
+    state.entries.retain(|e| e.reference != key);
+    state.entries.push(Entry {
+        reference: key.clone(),
+        status: Status::Upgradable,
+        image_id: pl.old_id.clone(),
+        local_digest: pl.old_digest.clone(),
+        remote_digest: Some(pl.digest.clone()),
+        checked_at: now.to_string(),
+        error: None,
+        age,
+    });
+    state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
+    state.superseded.push(Superseded {
+        image_id: new_id.to_string(),
+        reference: key.clone(),
+        digest: Some(pl.digest.clone()),
+        replaced_at: now.to_string(),
+        replaced_by: pl.old_id.clone(),
+        tag_moved: false,
+    });
+    state.rolled_back.insert(
+        key,
+        RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() },
+    );
 }
 
 /// The record of the version a planned upgrade replaces.
@@ -157,13 +211,16 @@ pub fn retirement_preview_all(
     retire_plan(&simulated, &images_after, snapshot, holds, rules, &groups)
 }
 
-/// The plan as apt shows it, before asking.
+/// The plan as apt shows it, before asking, with the containers to
+/// recreate (and how) and those left as they are (and why; `--no-recreate`
+/// goes without saying).
 ///
 /// One kind of identifier: the versions when both are known, else the
 /// image ID `docker images` shows and the digest to pull, labelled as one.
 pub fn plan_lines(
     plan: &[Planned],
     kept_back: &[(Reference, String)],
+    containers: &recreate::Plan,
     to_retire: &[OldVersion],
     kept: &[(OldVersion, String)],
     failed: usize,
@@ -197,6 +254,28 @@ pub fn plan_lines(
             lines.push(format!("  {} ({why})", r.familiar()));
         }
     }
+    let familiar =
+        |reference: &str| Reference::parse(reference).map_or(reference.to_string(), |r| r.familiar());
+    if !containers.recreate.is_empty() {
+        lines.push("The following containers will be recreated:".to_string());
+        for c in &containers.recreate {
+            let how = match &c.how {
+                How::Container => "container".to_string(),
+                How::Compose(s) => format!("compose project {}, service {}", s.project, s.service),
+            };
+            lines.push(format!("  {} ({}): {how}", c.name, familiar(&c.reference)));
+            for d in &c.dependents {
+                lines.push(format!("  {d}: container, it shares the network of {}", c.name));
+            }
+        }
+    }
+    let skipped: Vec<_> = containers.skipped.iter().filter(|(_, _, s)| *s != Skip::NoRecreate).collect();
+    if !skipped.is_empty() {
+        lines.push("The following containers will not be recreated:".to_string());
+        for (name, reference, why) in skipped {
+            lines.push(format!("  {name} ({}): {why}", familiar(reference)));
+        }
+    }
     if !to_retire.is_empty() {
         lines.push("The following images will be retired:".to_string());
         for c in to_retire {
@@ -209,8 +288,12 @@ pub fn plan_lines(
             lines.push(format!("  {}: {why}", c.name));
         }
     }
+    let recreating = match containers.recreate.len() {
+        0 => String::new(),
+        n => format!("{n} to recreate, "),
+    };
     lines.push(format!(
-        "{} upgraded, {} to retire, {} kept back{}.",
+        "{} upgraded, {recreating}{} to retire, {} kept back{}.",
         plan.len(),
         to_retire.len(),
         kept_back.len(),
@@ -299,13 +382,13 @@ mod tests {
     fn held_tags_are_kept_back_and_the_rest_wanted() {
         let (state, snap) = snapshot();
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0);
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
         assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
         assert!(kept.is_empty());
 
         let mut holds = Holds::default_new();
         holds.add(r("nginx:latest").to_string());
-        let (wanted, kept) = split_held(&rows, &holds, 0);
+        let (wanted, kept) = split_held(&rows, &holds, 0, &state);
         assert!(wanted.is_empty());
         assert_eq!(kept, vec![(r("nginx:latest"), "held".to_string())]);
 
@@ -316,7 +399,7 @@ mod tests {
             source: crate::core::controls::AgeSource::Created,
             min_age_seconds: 3 * 86_400,
         });
-        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0);
+        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0, &state);
         assert!(wanted.is_empty());
         assert_eq!(kept, vec![(r("nginx:latest"), "cooldown: available in 2 days".to_string())]);
     }
@@ -395,7 +478,14 @@ mod tests {
         let (state, snap) = snapshot();
         let plan = vec![planned("nginx:latest", 'a', '1', 'b'), mv];
         let go = retirement_preview(&state, &snap, &plan[..1], &Holds::default_new(), &rules(0), NOW);
-        let lines = plan_lines(&plan, &[(r("postgres:16"), "held".to_string())], &go, &[], 0);
+        let lines = plan_lines(
+            &plan,
+            &[(r("postgres:16"), "held".to_string())],
+            &recreate::Plan::default(),
+            &go,
+            &[],
+            0,
+        );
         assert_eq!(
             lines,
             vec![
@@ -411,12 +501,67 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan_lines(&[], &[], &[], &[], 0),
+            plan_lines(&[], &[], &recreate::Plan::default(), &[], &[], 0),
             vec!["0 upgraded, 0 to retire, 0 kept back.".to_string()]
         );
         assert_eq!(
-            plan_lines(&[], &[], &[], &[], 1),
+            plan_lines(&[], &[], &recreate::Plan::default(), &[], &[], 1),
             vec!["0 upgraded, 0 to retire, 0 kept back, 1 failed.".to_string()]
         );
+    }
+
+    #[test]
+    fn the_plan_names_the_containers_and_why_some_stay() {
+        let containers = recreate::Plan {
+            recreate: vec![recreate::Planned {
+                name: "web".into(),
+                id: "1".into(),
+                reference: r("nginx:latest").to_string(),
+                how: How::Container,
+                dependents: vec!["side".into()],
+                joins: None,
+            }],
+            skipped: vec![
+                ("idle".into(), r("nginx:latest").to_string(), Skip::Stopped),
+                ("quiet".into(), r("nginx:latest").to_string(), Skip::NoRecreate),
+            ],
+        };
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
+        let lines = plan_lines(&plan, &[(r("redis:7"), FAILED.to_string())], &containers, &[], &[], 0);
+        assert_eq!(
+            lines[2..],
+            [
+                "The following images have been kept back:".to_string(),
+                "  redis:7 (failed, rolled back)".to_string(),
+                "The following containers will be recreated:".to_string(),
+                "  web (nginx:latest): container".to_string(),
+                "  side: container, it shares the network of web".to_string(),
+                "The following containers will not be recreated:".to_string(),
+                "  idle (nginx:latest): stopped".to_string(),
+                "1 upgraded, 1 to recreate, 0 to retire, 1 kept back.".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rollback_makes_the_tag_upgradable_again_and_remembers_the_digest() {
+        let (mut state, snap) = snapshot();
+        let pl = planned("nginx:latest", 'a', '1', 'b');
+        merge_upgrade(&mut state, &pl, &d('n'), NOW);
+        merge_rollback(&mut state, &pl, &d('n'), NOW, "web: it is unhealthy");
+        let key = r("nginx:latest").to_string();
+        let e = state.entries.iter().find(|e| e.reference == key).unwrap();
+        assert_eq!((e.status, e.image_id.as_str()), (Status::Upgradable, d('a').as_str()));
+        assert_eq!(e.remote_digest.as_deref(), Some(d('b').as_str()));
+        assert_eq!(state.superseded.len(), 1);
+        assert_eq!(
+            (state.superseded[0].image_id.as_str(), state.superseded[0].replaced_by.as_str()),
+            (d('n').as_str(), d('a').as_str())
+        );
+        assert_eq!(rolled_back_digest(&state, &r("nginx:latest")), Some(d('b').as_str()));
+        // The next plan keeps it back while the registry has that digest.
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let (_, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
+        assert_eq!(kept, vec![(r("nginx:latest"), FAILED.to_string())]);
     }
 }

@@ -2,6 +2,8 @@
 //! types: the local images (one `images/json` call) and the containers that
 //! use them. Nothing here decides anything; it only reports what is there.
 
+mod containers;
+
 use std::collections::HashMap;
 
 use bollard::auth::DockerCredentials;

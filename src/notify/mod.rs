@@ -50,6 +50,8 @@ pub struct TargetConfig {
     pub timeout: Option<f64>,
     /// webhook, ntfy: retries after a network error, 429 or 5xx.
     pub retries: Option<u32>,
+    /// Send the last log lines of a rolled-back container (default true).
+    pub logs: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -95,6 +97,8 @@ pub struct Target {
     pub action: Action,
     pub timeout: Duration,
     pub retries: u32,
+    /// Whether rollback notices carry the container's last log lines.
+    pub logs: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +197,14 @@ pub fn validate(c: TargetConfig, index: usize) -> Result<Target, (String, String
             (format!("{kind}-{}", &hash[..12]), format!("{kind} #{} ({label_detail})", index + 1))
         }
     };
-    Ok(Target { id, label, action, timeout: Duration::from_secs_f64(timeout), retries })
+    Ok(Target {
+        id,
+        label,
+        action,
+        timeout: Duration::from_secs_f64(timeout),
+        retries,
+        logs: c.logs.unwrap_or(true),
+    })
 }
 
 fn headers(raw: BTreeMap<String, HeaderConfig>) -> Result<Vec<Header>, (String, String)> {
@@ -229,6 +240,9 @@ pub struct Payload {
     /// When the message was made (RFC 3339).
     pub time: String,
     pub updates: Vec<Update>,
+    /// `rollback` events: the versions an upgrade took back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollbacks: Vec<Rollback>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -259,11 +273,44 @@ pub struct Update {
     pub repeat: bool,
 }
 
+/// One tag whose new version did not pass the health gate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Rollback {
+    pub reference: String,
+    pub image: String,
+    /// The digest that was tried and taken back.
+    pub digest: String,
+    pub reason: String,
+    pub containers: Vec<RolledBackContainer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RolledBackContainer {
+    pub name: String,
+    /// Its last few log lines (empty when the target has `logs = false`).
+    pub logs: Vec<String>,
+}
+
 impl Payload {
+    /// The same message without container log lines (a target's `logs = false`).
+    pub fn without_logs(&self) -> Payload {
+        let mut p = self.clone();
+        for r in &mut p.rollbacks {
+            for c in &mut r.containers {
+                c.logs.clear();
+            }
+        }
+        p
+    }
+
     /// The one-line title for ntfy-style targets.
     pub fn title(&self) -> String {
         match (self.event.as_str(), self.updates.len()) {
             ("test", _) => format!("freshen on {}: test notification", self.host),
+            ("rollback", _) => match self.rollbacks.len() {
+                1 => format!("freshen on {}: 1 upgrade rolled back", self.host),
+                n => format!("freshen on {}: {n} upgrades rolled back", self.host),
+            },
             (_, 1) => format!("freshen on {}: 1 image update", self.host),
             (_, n) => format!("freshen on {}: {n} image updates", self.host),
         }
@@ -271,6 +318,23 @@ impl Payload {
 
     /// The plain-text body for ntfy-style targets: one line per update.
     pub fn text(&self) -> String {
+        if self.event == "rollback" {
+            let mut s = String::new();
+            for r in &self.rollbacks {
+                s.push_str(&format!(
+                    "{}: the new version ({}) was rolled back: {}\n",
+                    r.image,
+                    short_digest(&r.digest),
+                    r.reason
+                ));
+                for c in &r.containers {
+                    for line in &c.logs {
+                        s.push_str(&format!("  {}| {line}\n", c.name));
+                    }
+                }
+            }
+            return s;
+        }
         if self.event == "test" {
             return format!(
                 "This is a test notification from freshen on {}. Notifications reach this target.\n",
@@ -311,6 +375,13 @@ pub fn host_name() -> String {
 /// Delivers one payload to one target. The error is one line and never
 /// holds a header value.
 pub async fn send(client: &reqwest::Client, target: &Target, payload: &Payload) -> Result<(), String> {
+    let stripped;
+    let payload = if target.logs {
+        payload
+    } else {
+        stripped = payload.without_logs();
+        &stripped
+    };
     match &target.action {
         Action::Webhook { url, headers } => {
             let body = serde_json::to_vec(payload).map_err(|e| format!("cannot encode the payload: {e}"))?;
@@ -560,6 +631,7 @@ mod tests {
                 new_version: Some("1.27.4".into()),
                 release_notes: None,
             }],
+            rollbacks: vec![],
         };
         assert_eq!(p.title(), "freshen on web-1: 1 image update");
         assert_eq!(p.text(), "nginx:latest can be upgraded: aaaaaaaaaaaa -> bbbbbbbbbbbb\n");
@@ -572,5 +644,32 @@ mod tests {
             "nginx:latest can be upgraded: 1.27.3 -> 1.27.4\n  release notes: https://github.com/nginx/nginx/releases/tag/v1.27.4\n"
         );
         assert!(backoff(1, NOTIFY_BACKOFF_MS) >= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn rollback_text_and_logs_off() {
+        let p = Payload {
+            schema_version: 1,
+            event: "rollback".into(),
+            host: "web-1".into(),
+            time: "2026-01-01T00:00:00Z".into(),
+            updates: vec![],
+            rollbacks: vec![Rollback {
+                reference: "docker.io/library/nginx:latest".into(),
+                image: "nginx:latest".into(),
+                digest: format!("sha256:{}", "b".repeat(64)),
+                reason: "web: it is unhealthy".into(),
+                containers: vec![RolledBackContainer { name: "web".into(), logs: vec!["boom".into()] }],
+            }],
+        };
+        assert_eq!(p.title(), "freshen on web-1: 1 upgrade rolled back");
+        assert_eq!(
+            p.text(),
+            "nginx:latest: the new version (bbbbbbbbbbbb) was rolled back: web: it is unhealthy\n  web| boom\n"
+        );
+        let quiet = p.without_logs();
+        assert_eq!(quiet.rollbacks[0].containers[0].logs, Vec::<String>::new());
+        let json = serde_json::to_value(&quiet).unwrap();
+        assert_eq!(json["rollbacks"][0]["containers"][0]["name"], "web");
     }
 }

@@ -2,6 +2,8 @@
 //! lines for people, the JSON schema for scripts, the apt summary, and
 //! warnings. Colour only when asked for or on a terminal without NO_COLOR.
 
+pub mod upgrade_report;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -135,6 +137,8 @@ impl Printer {
                     ),
                     status_color(r.status),
                 )
+            } else if r.rolled_back.is_some() {
+                (format!("{} (failed, rolled back)", r.status.as_str()), status_color(r.status))
             } else {
                 (r.status.as_str().to_string(), status_color(r.status))
             };
@@ -198,6 +202,8 @@ impl Printer {
                     "{line} [available {}]",
                     crate::core::controls::in_words(c.available_at - now)
                 ));
+            } else if r.rolled_back.is_some() {
+                self.line(&format!("{line} [failed, rolled back]"));
             } else {
                 self.line(&line);
             }
@@ -263,6 +269,7 @@ struct JsonImage<'a> {
     created: Option<String>,
     size: i64,
     held: bool,
+    rolled_back: Option<&'a crate::core::state::RolledBack>,
     current_version: Option<&'a str>,
     candidate_version: Option<&'a str>,
     candidate_tag: Option<&'a str>,
@@ -300,6 +307,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             created: crate::core::time::format_rfc3339(r.created),
             size: r.size,
             held: r.held,
+            rolled_back: r.rolled_back.as_ref(),
             current_version: r.version.current.as_deref(),
             candidate_version: r.candidate_version(),
             candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),

@@ -33,6 +33,7 @@ pub fn payload(event: &str, updates: Vec<Update>) -> Payload {
         host: notify::host_name(),
         time: output::now_rfc3339(),
         updates,
+        rollbacks: Vec::new(),
     }
 }
 
@@ -130,4 +131,42 @@ pub async fn announce(
         record.save(dir, lock)?;
     }
     Ok(all_ok)
+}
+
+/// Tells every notification target which upgrades were rolled back, with
+/// the containers' last log lines (unless a target has `logs = false`).
+/// Sent once, when it happens; a target that fails is warned about, and the
+/// run's exit status is already 1 for the rollback.
+pub async fn rollbacks(settings: &Settings, done: &[crate::services::recreate::Announced], p: &Printer) {
+    if settings.notify.is_empty() || done.is_empty() {
+        return;
+    }
+    let mut message = payload("rollback", Vec::new());
+    message.rollbacks = done
+        .iter()
+        .map(|r| notify::Rollback {
+            reference: r.reference.clone(),
+            image: r.image.clone(),
+            digest: r.digest.clone(),
+            reason: r.reason.clone(),
+            containers: r
+                .containers
+                .iter()
+                .map(|(name, logs)| notify::RolledBackContainer { name: name.clone(), logs: logs.clone() })
+                .collect(),
+        })
+        .collect();
+    let client = match notify::client() {
+        Ok(c) => c,
+        Err(e) => {
+            p.warn(&format!("cannot announce the rollback: {e}"));
+            return;
+        }
+    };
+    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
+    for (t, r) in settings.notify.iter().zip(results) {
+        if let Err(e) = r {
+            p.warn(&format!("notification target {}: the rollback notice failed: {e}", t.label));
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod announce;
 pub mod check;
+pub mod recreate;
 pub mod retire;
 pub mod skip;
 pub mod tag_refresh;

@@ -56,6 +56,7 @@ pub struct Ran {
 pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Result<Ran> {
     let selection = Selection::new(patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
+    crate::services::recreate::repair_interrupted(settings, p).await?;
     let lock = crate::services::lock_state(dir, p)?;
     let old = match State::load(dir) {
         Ok(s) => s,

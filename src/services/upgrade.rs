@@ -14,6 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
 use crate::core::image::{LocalImage, PullAuth, Snapshot};
+use crate::core::recreate::{self as recreate_core, How, Skip};
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{self, LocalTag, Row, Selection};
 use crate::core::retire::{Decision, OldVersion, Rules};
@@ -25,11 +26,14 @@ use crate::core::versions::{self, TagRules};
 use crate::engine::{Engine, PullEvent};
 use crate::error::{Error, Result};
 use crate::output::confirm;
+use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
 use crate::services::check;
+use crate::services::recreate::{self, ComposeCli, Group};
 use crate::services::retire as retire_service;
 use crate::settings::Settings;
+use crate::store::journal::Journal;
 
 /// What to upgrade and how: `freshen upgrade`'s arguments, or what
 /// `update --unattended` derives from its policy.
@@ -47,12 +51,21 @@ pub struct Request {
     pub keep_previous: bool,
     /// Also move version tags to newer tags.
     pub tags: bool,
+    /// Leave the containers of upgraded tags as they are.
+    pub no_recreate: bool,
+    /// The health gate for recreated containers.
+    pub wait: Duration,
+    /// Print the JSON report instead of text.
+    pub json: bool,
 }
 
 pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result<ExitStatus> {
     let rules_cfg = settings.retire(args.keep, None, &[])?;
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let dir = &settings.state_dir;
+    if !args.dry_run {
+        recreate::repair_interrupted(settings, p).await?;
+    }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
     let holds = crate::services::holds(settings)?;
@@ -60,6 +73,13 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     for w in registries.warnings() {
         p.warn(&w);
     }
+    // With --format json the report is the only thing on stdout.
+    let say = |text: &str| {
+        if !args.json {
+            p.line(text)
+        }
+    };
+    let mut out = ChangeReport::new(args.dry_run);
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     if p.verbose() {
         crate::services::say_engine(&engine, p).await;
@@ -70,7 +90,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // the last update applied, or --min-age) stay back, with the reason.
     let controls = super::skip::controls(dir, settings.min_age_flag)?;
     report::mark_controls(&mut rows, &state, &controls);
-    let (wanted, kept_back) = plan::split_held(&rows, &holds, controls.now);
+    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now, &state);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -79,21 +99,45 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
 
     // Re-check right before pulling: the digest pulled is the one checked now.
-    let (mut plan, mut failed) = recheck(&wanted, &host, &state, &registries, &engine, p).await;
+    let (mut plan, mut failed) = recheck(&wanted, &host, &state, &registries, &engine, p, &mut out).await;
+    // A registry that went back to a version rolled back before.
+    plan.retain(|pl| {
+        let again = plan::rolled_back_digest(&state, &pl.reference) == Some(pl.digest.as_str());
+        if again {
+            kept_back.push((pl.reference.clone(), plan::FAILED.to_string()));
+        }
+        !again
+    });
 
     if args.tags {
         failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
     }
 
-    // The versions this would retire, as if the tags had already moved.
+    // The containers that run what is upgraded (not tag moves: their
+    // containers keep the old tag).
+    let upgraded_ids: BTreeMap<String, String> = plan
+        .iter()
+        .filter(|pl| pl.to.is_none())
+        .map(|pl| (pl.old_id.clone(), pl.reference.to_string()))
+        .collect();
+    let (containers, compose) = recreation_plan(settings, args, &engine, &upgraded_ids).await?;
+
+    // The versions this would retire, as if the tags had already moved and
+    // the recreated containers ran the new version.
     let now = output::now_rfc3339();
     let rules = Rules { keep: rules_cfg.keep, older_than: None, now: output::now_unix() };
     let (to_retire, kept): (Vec<OldVersion>, Vec<(OldVersion, String)>) = if args.keep_previous {
         (Vec::new(), Vec::new())
     } else {
+        let mut host_after = host.clone();
+        for c in host_after.containers.iter_mut() {
+            if containers.recreate.iter().any(|r| r.name == c.name) {
+                c.image_id = "(new)".into();
+            }
+        }
         let mut go = Vec::new();
         let mut stay = Vec::new();
-        for (c, d) in plan::retirement_preview_all(&state, &host, &plan, &holds, &rules, &now) {
+        for (c, d) in plan::retirement_preview_all(&state, &host_after, &plan, &holds, &rules, &now) {
             match d {
                 Decision::Retire => go.push(c),
                 Decision::Keep(why) => stay.push((c, why)),
@@ -101,19 +145,45 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         }
         (go, stay)
     };
-    for line in plan::plan_lines(&plan, &kept_back, &to_retire, &kept, failed) {
-        p.line(&line);
+    for (name, _, why) in &containers.skipped {
+        if why.is_failure() {
+            failed += 1;
+            p.warn(&format!("{name}: not recreated: {why}"));
+        }
+    }
+    for line in plan::plan_lines(&plan, &kept_back, &containers, &to_retire, &kept, failed) {
+        say(&line);
+    }
+    for (r, why) in &kept_back {
+        out.kept_back.push(report_json::KeptBack { reference: r.to_string(), reason: why.to_string() });
+    }
+    for (name, reference, why) in &containers.skipped {
+        out.not_recreated.push(report_json::NotRecreated {
+            name: name.clone(),
+            reference: reference.clone(),
+            reason: why.to_string(),
+        });
     }
     if plan.is_empty() || args.dry_run {
+        if args.json {
+            out.upgraded.extend(plan.iter().map(|pl| upgraded_json(pl, None)));
+            out.recreated.extend(containers.recreate.iter().map(planned_json));
+            out.retired.extend(
+                to_retire
+                    .iter()
+                    .map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() }),
+            );
+            out.print();
+        }
         return Ok(ExitStatus::failed_if(failed > 0));
     }
     if !confirm(args.yes, "upgrade these images")? {
-        p.line("Abort.");
+        say("Abort.");
         return Ok(ExitStatus::Failed);
     }
 
     let progress = Progress::new(p);
-    let mut upgraded: Vec<&Planned> = Vec::new();
+    let mut upgraded: Vec<(&Planned, String)> = Vec::new();
     for pl in &plan {
         let name = pl.target().familiar();
         let auth = match registries.pull_auth(&pl.reference.registry).await {
@@ -121,6 +191,8 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
             Err(e) => {
                 failed += 1;
                 p.warn(&format!("{name}: not upgraded, cannot read the credentials: {e}"));
+                out.failed
+                    .push(report_json::Failed { reference: pl.reference.to_string(), error: e.to_string() });
                 continue;
             }
         };
@@ -131,28 +203,70 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
                 bar.finish(true);
                 plan::merge_upgrade(&mut state, pl, &new_id, &now);
                 state.save(dir, &lock)?;
-                upgraded.push(pl);
+                upgraded.push((pl, new_id));
             }
             Err(e) => {
                 bar.finish(false);
                 failed += 1;
                 p.warn(&format!("{name}: not upgraded, it stays as it was: {e}"));
+                out.failed
+                    .push(report_json::Failed { reference: pl.reference.to_string(), error: e.to_string() });
             }
         }
     }
 
     progress.done();
 
+    // Recreate the containers of each upgraded tag; a tag whose containers
+    // fail the gate goes back, containers and tag.
+    let mut done = Recreation::default();
+    if !containers.recreate.is_empty() {
+        let opts = recreate::Options { wait: args.wait, docker_host: settings.docker_host.clone() };
+        let journal = Journal::load(dir)?;
+        let mut kept = Vec::new();
+        for (pl, new_id) in upgraded {
+            let members: Vec<_> = containers
+                .recreate
+                .iter()
+                .filter(|c| c.reference == pl.reference.to_string())
+                .cloned()
+                .collect();
+            if members.is_empty() || pl.to.is_some() {
+                kept.push((pl, new_id));
+                continue;
+            }
+            let group = Group {
+                reference: pl.reference.clone(),
+                old_image: pl.old_id.clone(),
+                new_image: new_id.clone(),
+                members,
+            };
+            let info = |text: &str| p.info(text);
+            let o = recreate::recreate_group(&engine, &journal, compose.as_ref(), &group, &opts, &info).await;
+            match done.absorb(pl, &o, &mut out, p) {
+                None => {
+                    state.rolled_back.remove(&pl.reference.to_string());
+                    kept.push((pl, new_id));
+                }
+                Some(reason) => plan::merge_rollback(&mut state, pl, &new_id, &now, &reason),
+            }
+            state.save(dir, &lock)?;
+        }
+        upgraded = kept;
+        failed += done.errors;
+    }
+
     // Retire what the successful upgrades replaced.
     let after = engine.snapshot().await?;
-    let groups: HashSet<String> = upgraded.iter().map(|pl| pl.reference.to_string()).collect();
+    let groups: HashSet<String> = upgraded.iter().map(|(pl, _)| pl.reference.to_string()).collect();
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
         let decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
         let go: Vec<&OldVersion> =
             decided.iter().filter(|(_, v)| *v == Decision::Retire).map(|(c, _)| c).collect();
-        let done = retire_service::remove_all(&engine, &go, p).await?;
-        retired = done.removed.len();
+        let removed = retire_service::remove_all(&engine, &go, p).await?;
+        retired = removed.removed.len();
+        report_retired(&mut out, &go, &decided, &removed);
         let now_host = engine.snapshot().await?;
         retire_service::forget_gone(&mut state, &now_host);
         state.save(dir, &lock)?;
@@ -160,16 +274,182 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     drop(lock);
 
     let old_ids: HashMap<&str, &Reference> =
-        upgraded.iter().map(|pl| (pl.old_id.as_str(), &pl.reference)).collect();
-    still_running(p, &after, &old_ids);
-    p.line(&format!(
-        "{} upgraded, {} retired, {} kept back{}.",
+        upgraded.iter().map(|(pl, _)| (pl.old_id.as_str(), &pl.reference)).collect();
+    if !args.json {
+        still_running(p, &after, &old_ids);
+    }
+    say(&format!(
+        "{} upgraded, {}{} retired, {} kept back{}{}.",
         upgraded.len(),
+        if containers.recreate.is_empty() {
+            String::new()
+        } else {
+            format!("{} recreated, ", done.recreated)
+        },
         retired,
         kept_back.len(),
+        if done.rolled_back.is_empty() {
+            String::new()
+        } else {
+            format!(", {} rolled back", done.rolled_back.len())
+        },
         if failed > 0 { format!(", {} failed", failed) } else { String::new() }
     ));
-    Ok(ExitStatus::failed_if(failed > 0))
+    if args.json {
+        out.upgraded.extend(upgraded.iter().map(|(pl, id)| upgraded_json(pl, Some(id))));
+        out.print();
+    }
+    crate::services::announce::rollbacks(settings, &done.rolled_back, p).await;
+    Ok(ExitStatus::failed_if(failed > 0 || !done.rolled_back.is_empty()))
+}
+
+/// What the recreations of one upgrade did, for the summary, the report and
+/// the rollback notices.
+#[derive(Default)]
+struct Recreation {
+    recreated: usize,
+    rolled_back: Vec<recreate::Announced>,
+    errors: usize,
+}
+
+impl Recreation {
+    /// Takes in one group's outcome: reports it, and returns the reason if
+    /// the group was rolled back.
+    fn absorb(
+        &mut self,
+        pl: &Planned,
+        o: &recreate::Outcome,
+        out: &mut ChangeReport,
+        p: &Printer,
+    ) -> Option<String> {
+        for e in &o.errors {
+            self.errors += 1;
+            p.warn(e);
+        }
+        for r in &o.recreated {
+            self.recreated += 1;
+            out.recreated.push(report_json::Recreated {
+                name: r.name.clone(),
+                id: Some(r.id.clone()),
+                previous_id: r.previous_id.clone(),
+                reference: r.reference.clone(),
+                how: if r.compose.is_some() { "compose" } else { "container" },
+                compose_project: r.compose.as_ref().map(|c| c.project.clone()),
+                compose_service: r.compose.as_ref().map(|c| c.service.clone()),
+                downtime_seconds: Some(r.downtime.as_millis() as f64 / 1000.0),
+            });
+        }
+        let reason = o.failure.clone()?;
+        let names: Vec<&str> = o.rolled_back.iter().map(|r| r.name.as_str()).collect();
+        p.warn(&format!(
+            "{}: the new version ({}) did not pass the health gate: {reason}; rolled back: {} run{} {} \
+             again and the tag points at it. Later upgrades skip this version until the registry's tag moves.",
+            pl.reference.familiar(),
+            short_digest(&pl.digest),
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" },
+            short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+        ));
+        for r in &o.rolled_back {
+            for line in &r.logs {
+                p.info(&format!("  {}| {line}", r.name));
+            }
+            out.rolled_back.push(report_json::RolledBack {
+                name: r.name.clone(),
+                reference: r.reference.clone(),
+                digest: pl.digest.clone(),
+                reason: r.reason.clone(),
+            });
+        }
+        self.rolled_back.push(recreate::Announced {
+            reference: pl.reference.to_string(),
+            image: pl.reference.familiar(),
+            digest: pl.digest.clone(),
+            reason: reason.clone(),
+            containers: o.rolled_back.iter().map(|r| (r.name.clone(), r.logs.clone())).collect(),
+        });
+        Some(reason)
+    }
+}
+
+/// Which containers to recreate, and the Compose command if any needs it.
+async fn recreation_plan(
+    settings: &Settings,
+    args: &Request,
+    engine: &Engine,
+    upgraded: &BTreeMap<String, String>,
+) -> Result<(recreate_core::Plan, Option<ComposeCli>)> {
+    if upgraded.is_empty() {
+        return Ok((recreate_core::Plan::default(), None));
+    }
+    let candidates = engine.recreate_candidates().await?;
+    let mut containers = recreate_core::plan(&candidates, upgraded, |reference| {
+        if args.no_recreate {
+            return Some(Skip::NoRecreate);
+        }
+        let r = Reference::parse(reference).ok()?;
+        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
+    });
+    let compose = recreate::check_compose(&mut containers, settings.docker_host.as_deref()).await;
+    Ok((containers, compose))
+}
+
+fn upgraded_json(pl: &Planned, new_id: Option<&String>) -> report_json::Upgraded {
+    report_json::Upgraded {
+        reference: pl.target().to_string(),
+        from_image_id: pl.old_id.clone(),
+        from_digest: pl.old_digest.clone(),
+        to_image_id: new_id.cloned(),
+        to_digest: pl.digest.clone(),
+    }
+}
+
+/// A container the plan would recreate, in the dry run's report.
+fn planned_json(c: &recreate_core::Planned) -> report_json::Recreated {
+    let compose = match &c.how {
+        How::Compose(s) => Some(s),
+        How::Container => None,
+    };
+    report_json::Recreated {
+        name: c.name.clone(),
+        id: None,
+        previous_id: c.id.clone(),
+        reference: c.reference.clone(),
+        how: if compose.is_some() { "compose" } else { "container" },
+        compose_project: compose.map(|s| s.project.clone()),
+        compose_service: compose.map(|s| s.service.clone()),
+        downtime_seconds: None,
+    }
+}
+
+/// The retired images, and those kept with the reason, in the report.
+fn report_retired(
+    out: &mut ChangeReport,
+    go: &[&OldVersion],
+    decided: &[(OldVersion, Decision)],
+    removed: &retire_service::Retired,
+) {
+    for c in go.iter().filter(|c| removed.removed.contains(&c.name)) {
+        out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+    }
+    for (c, d) in decided {
+        if let Decision::Keep(reason) = d {
+            out.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: c.name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    for (name, reason) in &removed.refused {
+        if let Some(c) = go.iter().find(|c| &c.name == name) {
+            out.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
 }
 
 /// Asks each registry for the tag's digest again, right before pulling:
@@ -182,6 +462,7 @@ async fn recheck(
     registries: &Registries,
     engine: &Engine,
     p: &Printer,
+    out: &mut ChangeReport,
 ) -> (Vec<Planned>, usize) {
     let by_id: HashMap<&str, &LocalImage> = snapshot.images.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut failed = 0usize;
@@ -223,6 +504,8 @@ async fn recheck(
             Err(e) => {
                 failed += 1;
                 p.warn(&format!("{}: cannot check it before pulling: {e}", r.reference.familiar()));
+                out.failed
+                    .push(report_json::Failed { reference: r.reference.to_string(), error: e.to_string() });
             }
         }
     }

@@ -87,6 +87,9 @@ pub struct ImageSection {
     /// The release-notes link, a URL template with `{version}`, `{tag}`
     /// and `{source}` (beats the link made from the source label).
     pub changelog: Option<String>,
+    /// `false`: an upgrade leaves the containers of matching images on the
+    /// version they run (pull and retag only).
+    pub recreate: Option<bool>,
 }
 
 /// `[unattended]` as written.
@@ -97,6 +100,11 @@ pub struct UnattendedConfig {
     pub upgrade: bool,
     #[serde(default)]
     pub retire: bool,
+    /// Recreate the containers of what it upgrades.
+    #[serde(default)]
+    pub recreate: bool,
+    /// Their health gate, in seconds.
+    pub wait: Option<u64>,
     #[serde(default)]
     pub allowed: Vec<toml::Spanned<String>>,
 }
@@ -336,6 +344,17 @@ impl Settings {
     /// `[images."PATTERN"]` section (the pattern with the most characters
     /// that are not `*` or `?`; on a tie, the one that sorts first), else
     /// the default (every level, every tag, not held).
+    /// Whether an upgrade may recreate the containers of this tag: not
+    /// when its `[images."…"]` section says `recreate = false`. The section
+    /// that names it says so, as in the message.
+    pub fn recreate_off(&self, reference: &Reference) -> Option<String> {
+        self.images
+            .iter()
+            .find(|(p, s)| s.recreate.is_some() && p.matches(reference))
+            .filter(|(_, s)| s.recreate == Some(false))
+            .map(|(p, _)| p.to_string())
+    }
+
     /// The patterns of the `[images."…"]` sections with `hold = true`.
     pub fn held_sections(&self) -> Vec<String> {
         self.images.iter().filter(|(_, s)| s.hold).map(|(p, _)| p.to_string()).collect()
@@ -495,7 +514,13 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
                     .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        config.checked.unattended = Some(Policy { upgrade: u.upgrade, retire: u.retire, allowed });
+        config.checked.unattended = Some(Policy {
+            upgrade: u.upgrade,
+            retire: u.retire,
+            recreate: u.recreate,
+            wait: u.wait,
+            allowed,
+        });
     }
     let bad = |needle: &str, detail: String| Error::Config {
         path: path.to_path_buf(),

@@ -6,6 +6,7 @@
 //! copy: see `read_versioned`'s callers.
 
 mod holds;
+pub mod journal;
 mod notified;
 mod skips;
 mod state;
@@ -13,6 +14,7 @@ mod tagcache;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -76,7 +78,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        // Owner-only: state files name images and containers, and the
+        // recreation journal is among them.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io("create", &tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
         drop(f);
@@ -110,6 +120,7 @@ impl Lock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| Error::io("open lock file", &path, e))?;
         let deadline = Instant::now() + wait;

@@ -4,6 +4,7 @@
 //! run in parallel. Tests drive the real `freshen` binary and read its
 //! `list --format json` output through [`Listing`].
 
+pub mod containers;
 pub mod docker;
 pub mod http;
 pub mod registry;

@@ -1,0 +1,851 @@
+//! Recreating a container on a new image, as rules without I/O: which
+//! containers an upgrade recreates (and why the others are left), what the
+//! new container is created with (the user's settings, not the old image's
+//! defaults), whether a started container passed the health gate, and what
+//! an interrupted recreation left to finish or undo.
+//!
+//! Containers and images are read in the Engine API's own JSON shape
+//! (`GET /containers/{id}/json`, `GET /images/{id}/json`), which every
+//! engine freshen supports speaks; `HostConfig` passes through whole, so
+//! settings newer than freshen survive a recreation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The labels that keep a container on its version: Watchtower's, so its
+/// users need not relabel, and freshen's own.
+pub const OPT_OUT_LABELS: [&str; 2] = ["com.centurylinklabs.watchtower.enable", "freshen.recreate"];
+
+/// The name an old container waits under until its successor passes.
+pub fn parked_name(name: &str) -> String {
+    format!("{name}-freshen-old")
+}
+
+/// One container as the planner sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Candidate {
+    pub name: String,
+    pub id: String,
+    pub image_id: String,
+    /// `Config.Image`: what it was created from (`app:1`, `sha256:…`, `app@sha256:…`).
+    pub image: String,
+    pub running: bool,
+    pub labels: BTreeMap<String, String>,
+    /// `HostConfig.NetworkMode`.
+    pub network_mode: String,
+}
+
+/// How a container is recreated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "lowercase")]
+pub enum How {
+    /// Through the Engine API, with its whole configuration.
+    Container,
+    /// Through Compose, so its bookkeeping stays right.
+    Compose(ComposeService),
+}
+
+/// What Compose's labels say about the project a container belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeService {
+    pub project: String,
+    pub service: String,
+    pub working_dir: Option<String>,
+    pub config_files: Vec<String>,
+    pub env_files: Vec<String>,
+}
+
+impl ComposeService {
+    pub fn from_labels(labels: &BTreeMap<String, String>) -> Option<ComposeService> {
+        let list = |key: &str| -> Vec<String> {
+            labels
+                .get(key)
+                .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        Some(ComposeService {
+            project: labels.get("com.docker.compose.project")?.clone(),
+            service: labels.get("com.docker.compose.service")?.clone(),
+            working_dir: labels.get("com.docker.compose.project.working_dir").cloned(),
+            config_files: list("com.docker.compose.project.config_files"),
+            env_files: list("com.docker.compose.project.environment_file"),
+        })
+    }
+}
+
+/// Why a container that runs an upgraded version is not recreated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    Stopped,
+    OptOut(String),
+    NoRecreate,
+    ConfigFalse,
+    /// Created from `repo@sha256:…`: the user pinned that version.
+    Pinned,
+    /// Compose or the project's files are missing: not guessed.
+    Compose(String),
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::Stopped => write!(f, "stopped"),
+            Skip::OptOut(label) => write!(f, "label {label}=false"),
+            Skip::NoRecreate => write!(f, "--no-recreate"),
+            Skip::ConfigFalse => write!(f, "recreate = false in the config file"),
+            Skip::Pinned => write!(f, "created from a digest"),
+            Skip::Compose(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl Skip {
+    /// A skip that makes the run fail: the user asked for recreation and it
+    /// could not be done safely.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Skip::Compose(_))
+    }
+}
+
+/// One container the upgrade recreates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub name: String,
+    pub id: String,
+    /// The upgraded tag it runs (`registry/repo:tag`).
+    pub reference: String,
+    pub how: How,
+    /// Containers that share its network namespace (`container:NAME`):
+    /// recreated after it, on their own image.
+    pub dependents: Vec<String>,
+    /// The recreated container whose namespace it joins, if that one is
+    /// recreated too (it goes first).
+    pub joins: Option<String>,
+}
+
+/// Containers to recreate and containers left, per upgraded tag.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub recreate: Vec<Planned>,
+    pub skipped: Vec<(String, String, Skip)>,
+}
+
+/// Which containers to recreate. `upgraded` maps each old image id to the
+/// tag it is upgraded from; `no_recreate(reference)` says whether recreation
+/// is off for that tag (flag or config).
+pub fn plan(
+    containers: &[Candidate],
+    upgraded: &BTreeMap<String, String>,
+    no_recreate: impl Fn(&str) -> Option<Skip>,
+) -> Plan {
+    let mut out = Plan::default();
+    for c in containers {
+        let Some(reference) = upgraded.get(&c.image_id) else { continue };
+        let skip = if let Some(skip) = no_recreate(reference) {
+            Some(skip)
+        } else if let Some(label) = OPT_OUT_LABELS
+            .iter()
+            .find(|l| c.labels.get(**l).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
+        {
+            Some(Skip::OptOut(label.to_string()))
+        } else if c.image.contains("@sha256:") {
+            Some(Skip::Pinned)
+        } else if !c.running {
+            Some(Skip::Stopped)
+        } else {
+            None
+        };
+        if let Some(skip) = skip {
+            out.skipped.push((c.name.clone(), reference.clone(), skip));
+            continue;
+        }
+        let how = match ComposeService::from_labels(&c.labels) {
+            Some(s) => How::Compose(s),
+            // Compose made it, but the labels do not say enough to ask
+            // Compose again: recreating it behind Compose's back would make
+            // Compose's next `up` recreate it once more.
+            None if c.labels.contains_key("com.docker.compose.project") => {
+                let project = &c.labels["com.docker.compose.project"];
+                out.skipped.push((
+                    c.name.clone(),
+                    reference.clone(),
+                    Skip::Compose(format!("compose project {project}: its labels do not name the service")),
+                ));
+                continue;
+            }
+            None => How::Container,
+        };
+        let dependents = if how == How::Container {
+            containers
+                .iter()
+                .filter(|d| {
+                    d.running
+                        && d.name != c.name
+                        && (d.network_mode == format!("container:{}", c.id)
+                            || d.network_mode == format!("container:{}", c.name))
+                })
+                .map(|d| d.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        out.recreate.push(Planned {
+            name: c.name.clone(),
+            id: c.id.clone(),
+            reference: reference.clone(),
+            how,
+            dependents,
+            joins: None,
+        });
+    }
+    out.recreate.sort_by(|a, b| a.name.cmp(&b.name));
+    out.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    // A container that joins another's network (`container:X`) comes after
+    // X: it must be created into X's new namespace.
+    let parent_of = |p: &Planned| -> Option<String> {
+        let c = containers.iter().find(|c| c.name == p.name)?;
+        let target = c.network_mode.strip_prefix("container:")?;
+        containers.iter().find(|x| x.id == target || x.name == target).map(|x| x.name.clone())
+    };
+    let mut ordered: Vec<Planned> = Vec::new();
+    let mut rest = std::mem::take(&mut out.recreate);
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|p| {
+                parent_of(p).is_none_or(|parent| {
+                    ordered.iter().any(|o| o.name == parent) || !rest.iter().any(|r| r.name == parent)
+                })
+            })
+            // A cycle cannot be created by the engine; keep going anyway.
+            .unwrap_or(0);
+        ordered.push(rest.remove(ready));
+    }
+    let planned: BTreeSet<String> = ordered.iter().map(|p| p.name.clone()).collect();
+    let joins: Vec<Option<String>> =
+        ordered.iter().map(|p| parent_of(p).filter(|parent| planned.contains(parent))).collect();
+    for (p, j) in ordered.iter_mut().zip(joins) {
+        p.joins = j;
+    }
+    out.recreate = ordered;
+    // A dependent that is itself recreated (it runs an upgraded version too)
+    // is recreated once, as itself, pointed at its parent's new container.
+    let own: BTreeSet<String> = out.recreate.iter().map(|p| p.name.clone()).collect();
+    for p in &mut out.recreate {
+        p.dependents.retain(|d| !own.contains(d));
+    }
+    out
+}
+
+/// What `POST /containers/create` gets, and the networks to connect before
+/// the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creation {
+    /// The create body: `Config` fields plus `HostConfig` and
+    /// `NetworkingConfig`.
+    pub body: Value,
+    /// Networks beyond the first (API 1.41 accepts one at create), with
+    /// their endpoint settings.
+    pub connect: Vec<(String, Value)>,
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// `Config` keys copied when the user set them (they differ from the old
+/// image's); equal to the image's, they are left out so the new image's
+/// default applies.
+const DEFAULTABLE: [&str; 6] = ["Cmd", "Entrypoint", "WorkingDir", "User", "StopSignal", "Healthcheck"];
+/// `Config` keys that belong to the container alone.
+const OWN: [&str; 9] = [
+    "Domainname",
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "Tty",
+    "OpenStdin",
+    "StdinOnce",
+    "StopTimeout",
+    "MacAddress",
+];
+
+/// The create body for a successor of `container` (its inspect JSON) on
+/// `image` (the tag or id to create from). `old_image` is the inspect JSON of
+/// the image it ran: its `Config` tells what the user did not set. A
+/// `network_container` rewrites `container:…` network modes to the parent's
+/// new container.
+pub fn creation(
+    container: &Value,
+    old_image: &Value,
+    image: &str,
+    network_container: Option<&str>,
+) -> Creation {
+    let c = get(container, &["Config"]);
+    let i = get(old_image, &["Config"]);
+    let id = get(container, &["Id"]).as_str().unwrap_or_default();
+    let mut body = Map::new();
+    body.insert("Image".into(), Value::String(image.to_string()));
+
+    // Env: the variables the image does not set to the same value.
+    let image_env: BTreeSet<&str> =
+        get(i, &["Env"]).as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let env: Vec<Value> = get(c, &["Env"])
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.as_str().is_some_and(|e| !image_env.contains(e)))
+        .cloned()
+        .collect();
+    if !env.is_empty() {
+        body.insert("Env".into(), Value::Array(env));
+    }
+    // Labels: those the image does not carry with the same value.
+    let image_labels = get(i, &["Labels"]);
+    let labels: Map<String, Value> = get(c, &["Labels"])
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| image_labels.get(k.as_str()) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !labels.is_empty() {
+        body.insert("Labels".into(), Value::Object(labels));
+    }
+    for key in DEFAULTABLE {
+        let mine = get(c, &[key]);
+        if !is_empty(mine) && mine != get(i, &[key]) {
+            body.insert(key.into(), mine.clone());
+        }
+    }
+    // A user entrypoint makes the engine drop the image's Cmd: keep exactly
+    // the container's Cmd then, even when it happens to equal the image's.
+    if body.contains_key("Entrypoint") && !body.contains_key("Cmd") {
+        body.insert("Cmd".into(), get(c, &["Cmd"]).clone());
+    }
+    for key in OWN {
+        let mine = get(c, &[key]);
+        if !is_empty(mine) && mine != &Value::Bool(false) {
+            body.insert(key.into(), mine.clone());
+        }
+    }
+    // The engine names an unnamed host after the short id. A container in
+    // another's network namespace has that one's host name and MAC, and may
+    // not set its own.
+    let joined =
+        get(container, &["HostConfig", "NetworkMode"]).as_str().is_some_and(|m| m.starts_with("container:"));
+    if !joined {
+        if let Some(h) = get(c, &["Hostname"]).as_str() {
+            if !h.is_empty() && !id.starts_with(h) {
+                body.insert("Hostname".into(), Value::String(h.to_string()));
+            }
+        }
+    }
+    for key in ["ExposedPorts", "Volumes"] {
+        let image_keys = get(i, &[key]);
+        let own: Map<String, Value> = get(c, &[key])
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| image_keys.get(k.as_str()).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !own.is_empty() {
+            body.insert(key.into(), Value::Object(own));
+        }
+    }
+
+    if joined {
+        for key in ["Domainname", "MacAddress", "ExposedPorts"] {
+            body.remove(key);
+        }
+    }
+
+    let mut host = get(container, &["HostConfig"]).clone();
+    if !host.is_object() {
+        host = Value::Object(Map::new());
+    }
+    if let (Some(parent), Some(mode)) = (network_container, host.get("NetworkMode").and_then(Value::as_str)) {
+        if mode.starts_with("container:") {
+            host["NetworkMode"] = Value::String(format!("container:{parent}"));
+        }
+    }
+    // The old container's anonymous volumes, mounted again by name at the
+    // same paths: their data is the container's state.
+    let anonymous = anonymous_volumes(container);
+    if !anonymous.is_empty() {
+        let mut binds: Vec<Value> = host.get("Binds").and_then(Value::as_array).cloned().unwrap_or_default();
+        for (name, dest, rw) in anonymous {
+            binds.push(Value::String(if rw {
+                format!("{name}:{dest}")
+            } else {
+                format!("{name}:{dest}:ro")
+            }));
+        }
+        host["Binds"] = Value::Array(binds);
+    }
+    let mode = host.get("NetworkMode").and_then(Value::as_str).unwrap_or("default").to_string();
+    body.insert("HostConfig".into(), host);
+
+    // Networks: the one NetworkMode names at create, the others connected.
+    let mut connect = Vec::new();
+    let mut first: Option<(String, Value)> = None;
+    if !mode.starts_with("container:") && mode != "host" && mode != "none" {
+        let primary = if mode == "default" { "bridge" } else { mode.as_str() };
+        for (net, ep) in get(container, &["NetworkSettings", "Networks"]).as_object().into_iter().flatten() {
+            let settings = endpoint(ep, id, net);
+            if net == primary {
+                first = Some((net.clone(), settings));
+            } else {
+                connect.push((net.clone(), settings));
+            }
+        }
+    }
+    if let Some((net, settings)) = first {
+        let mut eps = Map::new();
+        eps.insert(net, settings);
+        body.insert("NetworkingConfig".into(), serde_json::json!({ "EndpointsConfig": eps }));
+    }
+    connect.sort_by(|a, b| a.0.cmp(&b.0));
+    Creation { body: Value::Object(body), connect }
+}
+
+/// The settings of one network attachment that the user configured:
+/// aliases (without the ones the engine adds: the short id), static
+/// addresses (`IPAMConfig`, not the assigned `IPAddress`), links, driver
+/// options.
+fn endpoint(ep: &Value, id: &str, network: &str) -> Value {
+    let mut out = Map::new();
+    // The default bridge has no aliases.
+    if network != "bridge" {
+        let aliases: Vec<Value> = get(ep, &["Aliases"])
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a.as_str().is_some_and(|a| !a.is_empty() && !id.starts_with(a)))
+            .cloned()
+            .collect();
+        if !aliases.is_empty() {
+            out.insert("Aliases".into(), Value::Array(aliases));
+        }
+    }
+    for key in ["IPAMConfig", "Links", "DriverOpts"] {
+        let v = get(ep, &[key]);
+        if !is_empty(v) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// `(volume name, destination, writable)` of each anonymous volume: a volume
+/// mount whose name the engine generated (64 hex digits) and that no bind or
+/// mount of the user names.
+pub fn anonymous_volumes(container: &Value) -> Vec<(String, String, bool)> {
+    let host = get(container, &["HostConfig"]);
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    for b in get(host, &["Binds"]).as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if let Some(dest) = b.split(':').nth(1) {
+            named.insert(dest.to_string());
+        }
+    }
+    for m in get(host, &["Mounts"]).as_array().into_iter().flatten() {
+        if let Some(t) = m.get("Target").and_then(Value::as_str) {
+            named.insert(t.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for m in get(container, &["Mounts"]).as_array().into_iter().flatten() {
+        let (Some(kind), Some(name), Some(dest)) = (
+            m.get("Type").and_then(Value::as_str),
+            m.get("Name").and_then(Value::as_str),
+            m.get("Destination").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let generated = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if kind == "volume" && generated && !named.contains(dest) {
+            let rw = m.get("RW").and_then(Value::as_bool).unwrap_or(true);
+            out.push((name.to_string(), dest.to_string(), rw));
+        }
+    }
+    out
+}
+
+/// Whether a container has a health check: its own, or its image's (a
+/// `NONE` test switches it off).
+pub fn has_healthcheck(container: &Value, image: &Value) -> bool {
+    let test = |v: &Value| -> Option<bool> {
+        let t = get(v, &["Config", "Healthcheck", "Test"]).as_array()?;
+        Some(!(t.is_empty() || t[0].as_str() == Some("NONE")))
+    };
+    test(container).or_else(|| test(image)).unwrap_or(false)
+}
+
+/// What the engine says about a started container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub running: bool,
+    pub restarting: bool,
+    pub exit_code: i64,
+    pub restart_count: i64,
+    /// `starting`, `healthy`, `unhealthy`; None without a health check.
+    pub health: Option<String>,
+}
+
+impl Observed {
+    pub fn from_inspect(v: &Value) -> Observed {
+        let s = get(v, &["State"]);
+        Observed {
+            running: s.get("Running").and_then(Value::as_bool).unwrap_or(false),
+            restarting: s.get("Restarting").and_then(Value::as_bool).unwrap_or(false),
+            exit_code: s.get("ExitCode").and_then(Value::as_i64).unwrap_or(0),
+            restart_count: get(v, &["RestartCount"]).as_i64().unwrap_or(0),
+            health: get(s, &["Health", "Status"]).as_str().filter(|h| !h.is_empty()).map(str::to_string),
+        }
+    }
+}
+
+/// The health gate's verdict at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Wait,
+    Pass,
+    Fail(String),
+}
+
+/// With a health check the container passes once `healthy`; without one it
+/// passes when it has run the whole `wait`. It fails when it exits, restarts,
+/// turns `unhealthy`, or is still not healthy when the wait is over.
+pub fn gate(o: &Observed, checked: bool, elapsed: Duration, wait: Duration) -> Gate {
+    if o.restart_count > 0 || o.restarting {
+        return Gate::Fail(format!("it restarted (exit code {})", o.exit_code));
+    }
+    if !o.running {
+        return Gate::Fail(format!("it exited with code {}", o.exit_code));
+    }
+    match (checked, o.health.as_deref()) {
+        (true, Some("healthy")) => Gate::Pass,
+        (true, Some("unhealthy")) => Gate::Fail("it is unhealthy".into()),
+        (true, _) if elapsed >= wait => Gate::Fail(format!("it was not healthy within {}s", wait.as_secs())),
+        (false, _) if elapsed >= wait => Gate::Pass,
+        _ => Gate::Wait,
+    }
+}
+
+/// How far one container's recreation got: written to the journal before
+/// each step is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// About to stop the old container.
+    Stopping,
+    /// About to rename the stopped old container to its parked name.
+    Parking,
+    /// About to create (and start) the new one; `new_id` is set once created.
+    Creating,
+    /// The new one runs; the gate is being waited for.
+    Gating,
+    /// Passed: the old one is to be removed, dependents recreated.
+    Passed,
+    /// Failed: being rolled back.
+    RollingBack,
+}
+
+/// One container in flight. Names, ids and steps only: never a container's
+/// environment, command or other configuration values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub name: String,
+    pub old_id: String,
+    #[serde(default)]
+    pub new_id: Option<String>,
+    /// The upgraded tag, and the images it moved between.
+    pub reference: String,
+    pub old_image: String,
+    pub new_image: String,
+    pub was_running: bool,
+    pub step: Step,
+    /// For a Compose service: the project as its labels described it
+    /// (names and file paths, to run Compose again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<ComposeService>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependents: Vec<String>,
+}
+
+/// What a later run does about an entry it finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// The new container passed: remove the parked one (and recreate the
+    /// dependents).
+    Finish,
+    /// Not passed: remove the new container if any, give the old one its
+    /// name back, start it if it ran, point the tag back.
+    Undo,
+}
+
+pub fn repair(entry: &JournalEntry) -> Repair {
+    match entry.step {
+        Step::Passed => Repair::Finish,
+        _ => Repair::Undo,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn candidate(name: &str, image_id: &str, running: bool) -> Candidate {
+        Candidate {
+            name: name.into(),
+            id: format!("{name}-id"),
+            image_id: image_id.into(),
+            image: "reg/app:1".into(),
+            running,
+            labels: BTreeMap::new(),
+            network_mode: "default".into(),
+        }
+    }
+
+    fn upgraded() -> BTreeMap<String, String> {
+        BTreeMap::from([("sha256:old".to_string(), "reg/app:1".to_string())])
+    }
+
+    #[test]
+    fn plan_recreates_running_containers_and_says_why_not_the_others() {
+        let mut tower = candidate("tower", "sha256:old", true);
+        tower.labels.insert("com.centurylinklabs.watchtower.enable".into(), "false".into());
+        let mut own = candidate("own", "sha256:old", true);
+        own.labels.insert("freshen.recreate".into(), "FALSE".into());
+        let mut pinned = candidate("pinned", "sha256:old", true);
+        pinned.image = "reg/app@sha256:abc".into();
+        let mut side = candidate("side", "sha256:other", true);
+        side.network_mode = "container:web-id".into();
+        let mut shop = candidate("shop-web-1", "sha256:old", true);
+        for (k, v) in [
+            ("com.docker.compose.project", "shop"),
+            ("com.docker.compose.service", "web"),
+            ("com.docker.compose.project.config_files", "/srv/shop/compose.yaml,/srv/shop/override.yaml"),
+            ("com.docker.compose.project.working_dir", "/srv/shop"),
+        ] {
+            shop.labels.insert(k.into(), v.into());
+        }
+        let all = vec![
+            candidate("web", "sha256:old", true),
+            candidate("idle", "sha256:old", false),
+            candidate("unrelated", "sha256:else", true),
+            tower,
+            own,
+            pinned,
+            side,
+            shop,
+        ];
+        let p = plan(&all, &upgraded(), |_| None);
+        let names: Vec<&str> = p.recreate.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["shop-web-1", "web"]);
+        // A dependent on the same version comes after its parent.
+        let mut first = candidate("a-first", "sha256:old", true);
+        first.network_mode = "container:web-id".into();
+        let both = plan(&[first, candidate("web", "sha256:old", true)], &upgraded(), |_| None);
+        let names: Vec<&str> = both.recreate.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["web", "a-first"]);
+        assert!(both.recreate[0].dependents.is_empty(), "recreated as itself, not as a dependent");
+        assert_eq!(both.recreate[1].joins.as_deref(), Some("web"));
+        assert_eq!(p.recreate[1].how, How::Container);
+        assert_eq!(p.recreate[1].dependents, ["side"]);
+        match &p.recreate[0].how {
+            How::Compose(s) => {
+                assert_eq!((s.project.as_str(), s.service.as_str()), ("shop", "web"));
+                assert_eq!(s.config_files, ["/srv/shop/compose.yaml", "/srv/shop/override.yaml"]);
+                assert_eq!(s.working_dir.as_deref(), Some("/srv/shop"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let skipped: Vec<(String, String)> =
+            p.skipped.iter().map(|(n, _, s)| (n.clone(), s.to_string())).collect();
+        assert_eq!(
+            skipped,
+            [
+                ("idle".to_string(), "stopped".to_string()),
+                ("own".to_string(), "label freshen.recreate=false".to_string()),
+                ("pinned".to_string(), "created from a digest".to_string()),
+                ("tower".to_string(), "label com.centurylinklabs.watchtower.enable=false".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_honours_no_recreate() {
+        let all = vec![candidate("web", "sha256:old", true)];
+        let p = plan(&all, &upgraded(), |_| Some(Skip::NoRecreate));
+        assert!(p.recreate.is_empty());
+        assert_eq!(p.skipped, [("web".into(), "reg/app:1".into(), Skip::NoRecreate)]);
+    }
+
+    fn image() -> Value {
+        json!({"Config": {
+            "Env": ["PATH=/usr/bin", "VERSION=1"],
+            "Cmd": ["/prog"],
+            "Entrypoint": null,
+            "WorkingDir": "/",
+            "Labels": {"org.opencontainers.image.version": "1"},
+            "Volumes": {"/data": {}},
+            "ExposedPorts": {"80/tcp": {}},
+            "Healthcheck": {"Test": ["CMD", "/prog", "ok"]}
+        }})
+    }
+
+    fn container() -> Value {
+        json!({
+            "Id": "0123456789abcdef0123",
+            "Config": {
+                "Hostname": "0123456789ab",
+                "Env": ["PATH=/usr/bin", "VERSION=1", "GREETING=hi"],
+                "Cmd": ["/prog"],
+                "Entrypoint": null,
+                "WorkingDir": "/",
+                "Labels": {"org.opencontainers.image.version": "1", "tier": "web"},
+                "Volumes": {"/data": {}},
+                "ExposedPorts": {"80/tcp": {}, "8080/tcp": {}},
+                "Healthcheck": {"Test": ["CMD", "/prog", "ok"]},
+                "Tty": false,
+                "Image": "reg/app:1"
+            },
+            "HostConfig": {
+                "NetworkMode": "front",
+                "Binds": ["named:/named"],
+                "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
+                "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
+            },
+            "Mounts": [
+                {"Type": "volume", "Name": "named", "Destination": "/named", "RW": true},
+                {"Type": "volume", "Name": "a".repeat(64), "Destination": "/data", "RW": true}
+            ],
+            "NetworkSettings": {"Networks": {
+                "front": {"Aliases": ["www", "0123456789ab"], "IPAMConfig": {"IPv4Address": "10.1.2.3"},
+                          "IPAddress": "10.1.2.3"},
+                "back": {"Aliases": ["api", "0123456789ab"], "IPAMConfig": null, "IPAddress": "10.9.0.2"}
+            }}
+        })
+    }
+
+    #[test]
+    fn creation_keeps_what_the_user_set_and_lets_the_new_image_default_the_rest() {
+        let c = creation(&container(), &image(), "reg/app:1", None);
+        let b = &c.body;
+        assert_eq!(b["Image"], "reg/app:1");
+        assert_eq!(b["Env"], json!(["GREETING=hi"]), "image env left to the new image");
+        assert_eq!(b["Labels"], json!({"tier": "web"}));
+        for key in ["Cmd", "Entrypoint", "WorkingDir", "Healthcheck", "Hostname", "Volumes", "Tty"] {
+            assert!(b.get(key).is_none(), "{key} should default: {b:#}");
+        }
+        assert_eq!(b["ExposedPorts"], json!({"8080/tcp": {}}));
+        assert_eq!(b["HostConfig"]["RestartPolicy"]["Name"], "unless-stopped");
+        assert_eq!(b["HostConfig"]["Binds"], json!(["named:/named", format!("{}:/data", "a".repeat(64))]));
+        assert_eq!(
+            b["NetworkingConfig"]["EndpointsConfig"]["front"],
+            json!({"Aliases": ["www"], "IPAMConfig": {"IPv4Address": "10.1.2.3"}})
+        );
+        assert_eq!(c.connect, [("back".to_string(), json!({"Aliases": ["api"]}))]);
+    }
+
+    #[test]
+    fn creation_keeps_a_user_command_hostname_and_entrypoint() {
+        let mut v = container();
+        v["Config"]["Cmd"] = json!(["/prog", "serve"]);
+        v["Config"]["Hostname"] = json!("web");
+        let c = creation(&v, &image(), "reg/app:1", None);
+        assert_eq!(c.body["Cmd"], json!(["/prog", "serve"]));
+        assert_eq!(c.body["Hostname"], "web");
+        let mut v = container();
+        v["Config"]["Entrypoint"] = json!(["/prog"]);
+        let c = creation(&v, &image(), "reg/app:1", None);
+        assert_eq!(c.body["Entrypoint"], json!(["/prog"]));
+        assert_eq!(c.body["Cmd"], json!(["/prog"]), "with a user entrypoint the Cmd is the container's");
+    }
+
+    #[test]
+    fn creation_points_a_dependent_at_the_new_parent() {
+        let mut v = container();
+        v["HostConfig"]["NetworkMode"] = json!("container:oldparentid");
+        v["Config"]["Hostname"] = json!("parenthost");
+        let c = creation(&v, &image(), "reg/other:1", Some("newparentid"));
+        assert_eq!(c.body["HostConfig"]["NetworkMode"], "container:newparentid");
+        assert!(c.body.get("Hostname").is_none(), "the engine refuses a host name in another's namespace");
+        assert!(c.body.get("NetworkingConfig").is_none());
+        assert!(c.connect.is_empty());
+    }
+
+    #[test]
+    fn anonymous_volumes_are_the_generated_names_not_the_users() {
+        let mut v = container();
+        v["HostConfig"]["Binds"] = json!([format!("{}:/data", "a".repeat(64))]);
+        assert!(anonymous_volumes(&v).is_empty(), "a bind the user wrote is not anonymous");
+        assert_eq!(anonymous_volumes(&container()), [("a".repeat(64), "/data".to_string(), true)]);
+    }
+
+    #[test]
+    fn gate_verdicts() {
+        let s = Duration::from_secs;
+        let up = Observed { running: true, ..Default::default() };
+        assert_eq!(gate(&up, false, s(1), s(5)), Gate::Wait);
+        assert_eq!(gate(&up, false, s(5), s(5)), Gate::Pass);
+        let starting = Observed { health: Some("starting".into()), ..up.clone() };
+        assert_eq!(gate(&starting, true, s(1), s(5)), Gate::Wait);
+        assert_eq!(gate(&starting, true, s(5), s(5)), Gate::Fail("it was not healthy within 5s".into()));
+        let healthy = Observed { health: Some("healthy".into()), ..up.clone() };
+        assert_eq!(gate(&healthy, true, s(0), s(5)), Gate::Pass);
+        let sick = Observed { health: Some("unhealthy".into()), ..up.clone() };
+        assert_eq!(gate(&sick, true, s(1), s(5)), Gate::Fail("it is unhealthy".into()));
+        let exited = Observed { running: false, exit_code: 3, ..Default::default() };
+        assert_eq!(gate(&exited, false, s(0), s(5)), Gate::Fail("it exited with code 3".into()));
+        let restarted = Observed { restart_count: 1, ..up };
+        assert!(matches!(gate(&restarted, false, s(0), s(5)), Gate::Fail(_)));
+    }
+
+    #[test]
+    fn healthcheck_from_the_container_or_the_image() {
+        assert!(has_healthcheck(&json!({}), &image()));
+        let off = json!({"Config": {"Healthcheck": {"Test": ["NONE"]}}});
+        assert!(!has_healthcheck(&off, &image()));
+        assert!(!has_healthcheck(&json!({}), &json!({"Config": {}})));
+    }
+
+    #[test]
+    fn journal_entries_hold_no_configuration() {
+        let e = JournalEntry {
+            name: "web".into(),
+            old_id: "a".into(),
+            new_id: None,
+            reference: "reg/app:1".into(),
+            old_image: "sha256:1".into(),
+            new_image: "sha256:2".into(),
+            was_running: true,
+            step: Step::Creating,
+            compose: None,
+            dependents: vec![],
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"name":"web","old_id":"a","new_id":null,"reference":"reg/app:1","old_image":"sha256:1","new_image":"sha256:2","was_running":true,"step":"creating"}"#
+        );
+        assert_eq!(repair(&e), Repair::Undo);
+        assert_eq!(repair(&JournalEntry { step: Step::Passed, ..e }), Repair::Finish);
+    }
+}

@@ -1,0 +1,185 @@
+//! The container calls a recreation needs: inspect (as the Engine API's own
+//! JSON, which `core::recreate` reads), create, connect, rename, start,
+//! stop, remove and the last log lines. Removal never asks for the
+//! container's volumes to go (`v`), so an anonymous volume handed to a new
+//! container survives the old one.
+
+use bollard::models::{ContainerCreateBody, EndpointSettings, NetworkConnectRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::{is_status, Engine};
+use crate::core::recreate::{Candidate, Creation};
+use crate::error::{Error, Result};
+
+impl Engine {
+    /// Every container (running or not) with what the planner needs.
+    pub async fn recreate_candidates(&self) -> Result<Vec<Candidate>> {
+        let opts = ListContainersOptionsBuilder::default().all(true).build();
+        let list =
+            self.docker.list_containers(Some(opts)).await.map_err(|e| self.failed("list containers", e))?;
+        let mut out: Vec<Candidate> = list
+            .into_iter()
+            .map(|c| Candidate {
+                name: c
+                    .names
+                    .as_ref()
+                    .and_then(|n| n.first())
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                id: c.id.unwrap_or_default(),
+                image_id: c.image_id.unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                running: c.state.map(|s| s.to_string() == "running").unwrap_or(false),
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+                network_mode: c.host_config.and_then(|h| h.network_mode).unwrap_or_default(),
+            })
+            .collect();
+        // podman's list has no HostConfig: ask each container, so that a
+        // `container:` dependent is known as one.
+        for c in out.iter_mut().filter(|c| c.network_mode.is_empty()) {
+            if let Some(v) = self.inspect_container_json(&c.id).await? {
+                c.network_mode = v["HostConfig"]["NetworkMode"].as_str().unwrap_or_default().to_string();
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /containers/{id}/json`; None when there is no such container.
+    pub async fn inspect_container_json(&self, id: &str) -> Result<Option<Value>> {
+        match self.docker.inspect_container(id, None::<InspectContainerOptions>).await {
+            Ok(c) => serde_json::to_value(c).map(Some).map_err(|e| Error::Daemon {
+                action: format!("inspect container {id}"),
+                detail: e.to_string(),
+            }),
+            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) => Err(self.failed(&format!("inspect container {id}"), e)),
+        }
+    }
+
+    /// `GET /images/{id}/json`; None when there is no such image.
+    pub async fn inspect_image_json(&self, id: &str) -> Result<Option<Value>> {
+        match self.docker.inspect_image(id).await {
+            Ok(i) => serde_json::to_value(i)
+                .map(Some)
+                .map_err(|e| Error::Daemon { action: format!("inspect image {id}"), detail: e.to_string() }),
+            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) => Err(self.failed(&format!("inspect image {id}"), e)),
+        }
+    }
+
+    /// Creates `name` from a [`Creation`] and connects its other networks.
+    /// Returns the new container's id. A container that was created but
+    /// could not be connected is removed again.
+    pub async fn create_container(&self, name: &str, creation: &Creation) -> Result<String> {
+        let action = format!("create container {name}");
+        let body: ContainerCreateBody = serde_json::from_value(creation.body.clone())
+            .map_err(|e| Error::Daemon { action: action.clone(), detail: e.to_string() })?;
+        let opts = CreateContainerOptionsBuilder::default().name(name).build();
+        let id =
+            self.docker.create_container(Some(opts), body).await.map_err(|e| self.failed(&action, e))?.id;
+        for (network, settings) in &creation.connect {
+            let endpoint: EndpointSettings = serde_json::from_value(settings.clone()).unwrap_or_default();
+            let req = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint) };
+            if let Err(e) = self.docker.connect_network(network, req).await {
+                let err = self.failed(&format!("connect {name} to network {network}"), e);
+                let _ = self.remove_container(&id).await;
+                return Err(err);
+            }
+        }
+        Ok(id)
+    }
+
+    pub async fn start_container(&self, id: &str) -> Result<()> {
+        match self.docker.start_container(id, None::<StartContainerOptions>).await {
+            // 304: already running.
+            Ok(()) => Ok(()),
+            Err(e) if is_status(&e, 304) => Ok(()),
+            Err(e) => Err(self.failed(&format!("start container {id}"), e)),
+        }
+    }
+
+    /// Stops with the container's own timeout unless one is given.
+    pub async fn stop_container(&self, id: &str, timeout: Option<i32>) -> Result<()> {
+        let mut b = StopContainerOptionsBuilder::default();
+        if let Some(t) = timeout {
+            b = b.t(t);
+        }
+        match self.docker.stop_container(id, Some(b.build())).await {
+            // 304: not running; 404: not there (a step that was undone).
+            Ok(()) => Ok(()),
+            Err(e) if is_status(&e, 304) || is_status(&e, 404) => Ok(()),
+            Err(e) => Err(self.failed(&format!("stop container {id}"), e)),
+        }
+    }
+
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let opts = RenameContainerOptionsBuilder::default().name(name).build();
+        self.docker
+            .rename_container(id, opts)
+            .await
+            .map_err(|e| self.failed(&format!("rename container {id} to {name}"), e))
+    }
+
+    /// Removes a stopped container, keeping its volumes. Gone already is fine.
+    pub async fn remove_container(&self, id: &str) -> Result<()> {
+        let opts = RemoveContainerOptionsBuilder::default().v(false).force(false).build();
+        match self.docker.remove_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(self.failed(&format!("remove container {id}"), e)),
+        }
+    }
+
+    /// The last `n` lines the container wrote (stdout and stderr).
+    pub async fn log_tail(&self, id: &str, n: usize) -> Vec<String> {
+        let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&n.to_string()).build();
+        let mut stream = self.docker.logs(id, Some(opts));
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            text.push_str(&chunk.to_string());
+        }
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[lines.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// Whether the engine is podman (its `/version` names a Podman component).
+    pub async fn is_podman(&self) -> bool {
+        match self.docker.version().await {
+            Ok(v) => v
+                .components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman")),
+            Err(_) => false,
+        }
+    }
+
+    /// Runs a container's health check now, through podman's own API
+    /// (`/libpod/containers/{id}/healthcheck`): podman schedules health
+    /// checks with systemd timers, so without systemd they never run and a
+    /// container stays `starting`. Only over a unix socket; best effort.
+    pub async fn run_healthcheck(&self, id: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Some(path) = self
+            .host
+            .strip_prefix("unix://")
+            .or_else(|| self.host.starts_with('/').then_some(self.host.as_str()))
+        else {
+            return;
+        };
+        let Ok(mut stream) = tokio::net::UnixStream::connect(path).await else { return };
+        let request =
+            format!("GET /v1.41/libpod/containers/{id}/healthcheck HTTP/1.0\r\nHost: podman\r\n\r\n");
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut sink)).await;
+    }
+}

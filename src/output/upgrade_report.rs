@@ -1,0 +1,97 @@
+//! The JSON report of `upgrade --format json` and `autoremove --format
+//! json` (schema in README.md, "JSON output"). Fields are only ever added
+//! within a schema version.
+
+use serde::Serialize;
+
+pub const REPORT_SCHEMA: u32 = 1;
+
+#[derive(Debug, Default, Serialize)]
+pub struct ChangeReport {
+    pub schema_version: u32,
+    pub dry_run: bool,
+    pub upgraded: Vec<Upgraded>,
+    pub failed: Vec<Failed>,
+    pub kept_back: Vec<KeptBack>,
+    pub recreated: Vec<Recreated>,
+    pub rolled_back: Vec<RolledBack>,
+    pub not_recreated: Vec<NotRecreated>,
+    pub retired: Vec<Retired>,
+    pub kept: Vec<Kept>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Upgraded {
+    pub reference: String,
+    pub from_image_id: String,
+    pub from_digest: Option<String>,
+    pub to_image_id: Option<String>,
+    pub to_digest: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub reference: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeptBack {
+    pub reference: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Recreated {
+    pub name: String,
+    pub id: Option<String>,
+    pub previous_id: String,
+    pub reference: String,
+    /// `container` (Engine API) or `compose`.
+    pub how: &'static str,
+    pub compose_project: Option<String>,
+    pub compose_service: Option<String>,
+    /// From the stop of the old container to the new one passing the gate;
+    /// null in a dry run.
+    pub downtime_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RolledBack {
+    pub name: String,
+    pub reference: String,
+    pub digest: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotRecreated {
+    pub name: String,
+    pub reference: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Retired {
+    pub image_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Kept {
+    pub image_id: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl ChangeReport {
+    pub fn new(dry_run: bool) -> ChangeReport {
+        ChangeReport { schema_version: REPORT_SCHEMA, dry_run, ..ChangeReport::default() }
+    }
+
+    pub fn print(&self) {
+        let mut text = serde_json::to_string_pretty(self).expect("the report serialises");
+        text.push('\n');
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    }
+}
