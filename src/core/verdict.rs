@@ -55,6 +55,13 @@ impl Local<'_> {
     fn knows(&self, digest: &str) -> bool {
         self.id == digest || self.digests.contains(&digest)
     }
+
+    /// Whether the id is itself one of the image's manifest digests: the
+    /// containerd store names a pulled image by the manifest (or index) it
+    /// was pulled by, not by its config.
+    pub fn id_is_a_manifest(&self) -> bool {
+        self.digests.contains(&self.id)
+    }
 }
 
 /// Rule 1: does the tag's current digest alone prove the image is current?
@@ -105,6 +112,21 @@ pub fn judge_config(local: Local<'_>, config_digest: &str) -> Status {
         Status::UpToDate
     } else {
         Status::Upgradable
+    }
+}
+
+/// Rule 2 when the id is a manifest digest (containerd store): no config
+/// digest can ever equal it, so the manifest the image was pulled by
+/// (`old`, fetched by the id) decides. An index whose entry for our
+/// platform is the new index's entry for our platform: only other platforms
+/// changed, up to date. Anything else is a change for us.
+pub fn judge_old_manifest(old: &Manifest, new_entry: &str, platform: &Platform) -> Status {
+    match old {
+        Manifest::Index(entries) => match pick_platform(entries, platform) {
+            Some(e) if e.digest == new_entry => Status::UpToDate,
+            _ => Status::Upgradable,
+        },
+        Manifest::Image { .. } => Status::Upgradable,
     }
 }
 
@@ -227,6 +249,38 @@ mod tests {
         assert_eq!(judge_manifest(local, &index, &amd64), Next::FetchPlatformManifest(ours));
         assert_eq!(judge_config(local, &config), Status::UpToDate);
         assert_eq!(judge_config(local, &d('4')), Status::Upgradable);
+    }
+
+    #[test]
+    fn containerd_id_is_the_old_index_whose_entry_for_us_decides() {
+        let (old_index, ours, theirs1, theirs2, ours2) = (d('1'), d('2'), d('3'), d('4'), d('5'));
+        // containerd store: Id = RepoDigest = the index the image was pulled by.
+        let digests = [old_index.as_str()];
+        let local = Local { id: &old_index, digests: &digests };
+        assert!(local.id_is_a_manifest());
+        let amd64 = plat("linux", "amd64", None);
+        let arm64 = plat("linux", "arm64", Some("v8"));
+        let old = Manifest::Index(vec![entry(ours.clone(), "amd64", None), entry(theirs1, "arm64", None)]);
+        let new =
+            Manifest::Index(vec![entry(ours.clone(), "amd64", None), entry(theirs2.clone(), "arm64", None)]);
+        // The new index is not known locally, so rule 2 asks for our entry…
+        assert_eq!(judge_manifest(local, &new, &amd64), Next::FetchPlatformManifest(ours.clone()));
+        // …whose config can never be the id: the old index decides.
+        assert_eq!(judge_config(local, &d('9')), Status::Upgradable);
+        assert_eq!(judge_old_manifest(&old, &ours, &amd64), Status::UpToDate);
+        assert_eq!(judge_old_manifest(&old, &ours2, &amd64), Status::Upgradable);
+        // On the other platform the same pair of indexes is a change.
+        assert_eq!(judge_old_manifest(&old, &theirs2, &arm64), Status::Upgradable);
+        // An old index without our platform, or an old single manifest: a change.
+        let only_arm = Manifest::Index(vec![entry(d('6'), "arm64", None)]);
+        assert_eq!(judge_old_manifest(&only_arm, &ours, &amd64), Status::Upgradable);
+        assert_eq!(
+            judge_old_manifest(&Manifest::Image { config_digest: d('7') }, &ours, &amd64),
+            Status::Upgradable
+        );
+        // Classic store and podman: the id is a config digest, never a RepoDigest.
+        let config = d('8');
+        assert!(!Local { id: &config, digests: &digests }.id_is_a_manifest());
     }
 
     #[test]

@@ -80,7 +80,9 @@ impl<'a> Known<'a> {
 /// One check's result: the verdict, the remote digest, the remote config
 /// digest when the check had to learn it, the config when it read it, and
 /// what it learnt of the installed digest.
-type Answer = (Status, String, Option<String>, Option<ImageConfig>, Installed);
+/// Last, a note on how an upgradable verdict was reached when it could
+/// not be decided the usual way (kept in the entry's `error`).
+type Answer = (Status, String, Option<String>, Option<ImageConfig>, Installed, Option<String>);
 
 /// What a check learnt about the installed image's digest beyond what its
 /// RepoDigests say (which, on the containerd store and podman, may name a
@@ -307,8 +309,9 @@ async fn check_group(
         .map(|(t, head)| async move {
             let reference = t.reference.to_string();
             match check_one(ctx, host, t, &reference, head).await {
-                Ok((status, remote, digest, config, installed)) => {
+                Ok((status, remote, digest, config, installed, note)) => {
                     let mut entry = entry_for(t, Ok((status, remote)), checked_at);
+                    entry.error = note;
                     match installed {
                         Installed::FromEngine => {}
                         Installed::Is(digest) => entry.local_digest = Some(digest),
@@ -374,13 +377,13 @@ async fn check_one(
                     _ => return Err(e),
                 }
             }
-            return Ok((Status::LocalOnly, String::new(), None, None, Installed::Unknown));
+            return Ok((Status::LocalOnly, String::new(), None, None, Installed::Unknown, None));
         }
         Err(e) => return Err(e),
     };
     let local = Local { id: &t.image.id, digests: &digests };
     if verdict::digest_matches(local, &remote) {
-        return Ok((Status::UpToDate, remote, None, None, Installed::FromEngine));
+        return Ok((Status::UpToDate, remote, None, None, Installed::FromEngine, None));
     }
     if let Some((status, installed)) = known.verdict(t, reference, &remote) {
         // Same image, same remote digest: the last update's answer stands,
@@ -390,7 +393,7 @@ async fn check_one(
             (true, Some(d)) => Installed::Is(d.to_string()),
             (true, None) => Installed::Unknown,
         };
-        return Ok((status, remote, None, None, installed));
+        return Ok((status, remote, None, None, installed, None));
     }
     let manifest = host.manifest(repo, &remote).await?;
     let platform = match manifest {
@@ -399,6 +402,7 @@ async fn check_one(
     };
     let mut config = None;
     let mut installed = Installed::FromEngine;
+    let mut note = None;
     let status = match judge_manifest(local, &manifest, &platform) {
         Next::Done(s) => {
             if let Manifest::Image { config_digest } = &manifest {
@@ -415,19 +419,43 @@ async fn check_one(
                 message: format!("the registry's index for this tag has no {platform} image"),
             })
         }
-        Next::FetchPlatformManifest(digest) => match host.manifest(repo, &digest).await? {
-            Manifest::Image { config_digest } => {
-                let s = judge_config(local, &config_digest);
-                config = Some(config_digest);
-                s
+        Next::FetchPlatformManifest(digest) => {
+            // containerd store: the id is the index the image was pulled by,
+            // which no config digest equals; that index's entry for our
+            // platform decides, if the registry still has it.
+            let old = match local.id_is_a_manifest() {
+                true => Some(host.manifest(repo, &t.image.id).await),
+                false => None,
+            };
+            let decided = match old {
+                None => None,
+                Some(Ok(old)) => Some(verdict::judge_old_manifest(&old, &digest, &platform)),
+                Some(Err(e)) => {
+                    note = Some(format!(
+                        "upgradable because the index this image was pulled by cannot be read to compare \
+                         its {platform} entry ({e})"
+                    ));
+                    Some(Status::Upgradable)
+                }
+            };
+            if decided == Some(Status::UpToDate) {
+                Status::UpToDate
+            } else {
+                match host.manifest(repo, &digest).await? {
+                    Manifest::Image { config_digest } => {
+                        let s = decided.unwrap_or_else(|| judge_config(local, &config_digest));
+                        config = Some(config_digest);
+                        s
+                    }
+                    Manifest::Index(_) => {
+                        return Err(RegistryError {
+                            kind: ErrorKind::BadResponse,
+                            message: "the index entry for this platform is itself an index".into(),
+                        })
+                    }
+                }
             }
-            Manifest::Index(_) => {
-                return Err(RegistryError {
-                    kind: ErrorKind::BadResponse,
-                    message: "the index entry for this platform is itself an index".into(),
-                })
-            }
-        },
+        }
     };
     // Its labels (version, revision) right away rather than in a pass after
     // every check; a failure here is left to that pass, which warns.
@@ -453,7 +481,7 @@ async fn check_one(
             installed = Installed::Unknown;
         }
     }
-    Ok((status, remote, config, labels, installed))
+    Ok((status, remote, config, labels, installed, note))
 }
 
 /// What the registry says when it has never seen a name (or will not say).
