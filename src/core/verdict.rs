@@ -130,6 +130,20 @@ pub fn judge_old_manifest(old: &Manifest, new_entry: &str, platform: &Platform) 
     }
 }
 
+/// Of an image's digests, the index it was pulled by when the engine also
+/// recorded the platform manifest (podman keeps both): the one digest that
+/// is not `entry`, our platform's entry of that index. None when that cannot
+/// be told from the digests alone.
+pub fn index_beside<'a>(digests: &[&'a str], entry: &str) -> Option<&'a str> {
+    if !digests.contains(&entry) {
+        return None;
+    }
+    match digests.iter().filter(|d| **d != entry).collect::<Vec<_>>().as_slice() {
+        [one] => Some(**one),
+        _ => None,
+    }
+}
+
 /// The entry Docker would pull for `want`: same os and architecture, and
 /// the same variant after filling in the defaults (arm64 → v8, arm → v7).
 /// An exact variant beats a missing one. Entries without a platform, or
@@ -281,6 +295,18 @@ mod tests {
         // Classic store and podman: the id is a config digest, never a RepoDigest.
         let config = d('8');
         assert!(!Local { id: &config, digests: &digests }.id_is_a_manifest());
+    }
+
+    #[test]
+    fn the_index_beside_its_platform_manifest() {
+        let (index, ours, other) = (d('1'), d('2'), d('3'));
+        // podman: both orders occur.
+        assert_eq!(index_beside(&[&ours, &index], &ours), Some(index.as_str()));
+        assert_eq!(index_beside(&[&index, &ours], &ours), Some(index.as_str()));
+        // The entry is not ours, or more than one candidate: not decidable here.
+        assert_eq!(index_beside(&[&ours, &index], &other), None);
+        assert_eq!(index_beside(&[&ours, &index, &other], &ours), None);
+        assert_eq!(index_beside(&[&ours], &ours), None);
     }
 
     #[test]

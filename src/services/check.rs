@@ -481,6 +481,24 @@ async fn check_one(
             installed = Installed::Unknown;
         }
     }
+    if let (Manifest::Index(entries), Installed::FromEngine, true) =
+        (&manifest, &installed, digests.len() > 1)
+    {
+        // podman records the platform manifest beside the index the tag
+        // named: the index is what is installed under the tag.
+        let ours = verdict::pick_platform(entries, &platform).map(|e| e.digest.as_str());
+        match ours.and_then(|e| verdict::index_beside(&digests, e)) {
+            Some(index) => installed = Installed::Is(index.to_string()),
+            None => {
+                for d in &digests {
+                    if let Ok(Manifest::Index(_)) = host.manifest(repo, d).await {
+                        installed = Installed::Is(d.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+    }
     Ok((status, remote, config, labels, installed, note))
 }
 
