@@ -17,7 +17,9 @@ use crate::error::Result;
 use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::output::{confirm, count};
-use crate::services::retire::{all_layers, deleted_bytes, forget_gone, freed, remove_all};
+use crate::services::retire::{
+    all_layers, deleted_bytes, find_layer_parents, forget_gone, freed, remove_all,
+};
 use crate::settings::Settings;
 use crate::store::Lock;
 
@@ -39,16 +41,30 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let mut state = State::load(dir)?;
     let holds = crate::services::holds(settings)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let host = engine.snapshot().await?;
+    let mut host = engine.snapshot().await?;
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);
-    let inv = Inventory {
-        images: &host.images,
-        parents: &host.parents,
-        containers: &host.containers,
-        holds: &holds,
-    };
     let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
-    let verdicts = retire::decide(&cands, &inv, &rules);
+    let decide = |host: &Snapshot| {
+        let inv = Inventory {
+            images: &host.images,
+            parents: &host.parents,
+            layer_parents: &host.layer_parents,
+            containers: &host.containers,
+            holds: &holds,
+        };
+        retire::decide(&cands, &inv, &rules)
+    };
+    let mut verdicts = decide(&host);
+    // Layers are read only when something may go: for the space count, and
+    // on engines without parents for the children they reveal.
+    let layers = if verdicts.contains(&Decision::Retire) {
+        let layers = all_layers(&engine, &host).await?;
+        find_layer_parents(&engine, &mut host, &layers).await?;
+        verdicts = decide(&host);
+        layers
+    } else {
+        HashMap::new()
+    };
     let go: Vec<&OldVersion> =
         cands.iter().zip(&verdicts).filter(|(_, v)| **v == Decision::Retire).map(|(c, _)| c).collect();
     let kept: Vec<(&OldVersion, &str)> = cands
@@ -59,7 +75,6 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
             Decision::Retire => None,
         })
         .collect();
-    let layers = if go.is_empty() { HashMap::new() } else { all_layers(&engine, &host).await? };
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();
     let expected = freed(&host, &layers, &planned);
     let json = args.format == crate::cli::SummaryFormat::Json;

@@ -154,6 +154,13 @@ impl EngineModel {
     pub fn repo_digests_prove_a_pull(&self) -> bool {
         self.store == ImageStore::Classic
     }
+
+    /// Whether an image built on another records it as its parent. The
+    /// containerd store has no parents; podman records none for a `FROM`
+    /// of a pulled image.
+    pub fn records_parents(&self) -> bool {
+        self.store == ImageStore::Classic
+    }
 }
 
 impl std::fmt::Display for EngineModel {
@@ -178,6 +185,10 @@ pub struct Snapshot {
     pub images: Vec<LocalImage>,
     pub containers: Vec<Container>,
     pub parents: HashMap<String, String>,
+    /// Images another image builds on, told by layer chains: filled in only
+    /// where the engine records no parent (containerd store, podman) and
+    /// only when something is about to be retired.
+    pub layer_parents: std::collections::HashSet<String>,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::holds::Holds;
-use crate::core::image::{Container, LocalImage};
+use crate::core::image::{Container, ImageLayers, LocalImage};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::state::State;
@@ -65,6 +65,8 @@ pub struct Inventory<'a> {
     pub images: &'a [LocalImage],
     /// Every image id (intermediates included) with its parent id.
     pub parents: &'a HashMap<String, String>,
+    /// Images with a child told by layer chains (engines without parents).
+    pub layer_parents: &'a HashSet<String>,
     pub containers: &'a [Container],
     pub holds: &'a Holds,
 }
@@ -143,6 +145,22 @@ pub fn candidates(
     out
 }
 
+/// The images another image builds on, told by layers alone: an image whose
+/// layers (bottom first) start with all of another's, and has more, is its
+/// child. For the containerd store and podman, which record no parent for a
+/// `FROM` build of a pulled image; the engine's 409 stays the last guard.
+pub fn layer_parents<'a>(layers: impl IntoIterator<Item = &'a ImageLayers>) -> HashSet<String> {
+    let all: Vec<&ImageLayers> = layers.into_iter().filter(|l| !l.diff_ids.is_empty()).collect();
+    // Every proper prefix of every chain, so each image is one lookup.
+    let mut prefixes: HashSet<&[String]> = HashSet::new();
+    for l in &all {
+        for n in 1..l.diff_ids.len() {
+            prefixes.insert(&l.diff_ids[..n]);
+        }
+    }
+    all.iter().filter(|l| prefixes.contains(l.diff_ids.as_slice())).map(|l| l.id.clone()).collect()
+}
+
 /// The verdict for each candidate, in the same order.
 pub fn decide(cands: &[OldVersion], inv: &Inventory<'_>, rules: &Rules) -> Vec<Decision> {
     let mut users: HashMap<&str, Vec<&Container>> = HashMap::new();
@@ -176,7 +194,7 @@ pub fn decide(cands: &[OldVersion], inv: &Inventory<'_>, rules: &Rules) -> Vec<D
             if c.reference.as_ref().is_some_and(|r| inv.holds.is_held(r)) {
                 return Decision::Keep("held".into());
             }
-            if with_children.contains(c.image_id.as_str()) {
+            if with_children.contains(c.image_id.as_str()) || inv.layer_parents.contains(&c.image_id) {
                 return Decision::Keep("has dependent child images".into());
             }
             if let Some(t) =
@@ -243,6 +261,27 @@ mod tests {
     }
 
     #[test]
+    fn children_by_layer_chains() {
+        let l = |id: char, diffs: &[char]| ImageLayers {
+            id: d(id),
+            diff_ids: diffs.iter().map(|c| d(*c)).collect(),
+            sizes: vec![0; diffs.len()],
+        };
+        let layers = vec![
+            l('1', &['a']),           // base
+            l('2', &['a', 'b']),      // FROM base: a child of 1
+            l('3', &['a', 'b', 'c']), // FROM 2: a child of 2 (and of 1)
+            l('4', &['x', 'a']),      // contains a, but not at the bottom: no parent
+            l('5', &['a', 'b']),      // same layers as 2, another config: not its child
+            l('6', &[]),              // no layers: never anyone's parent
+            l('7', &['y']),
+        ];
+        let mut got: Vec<String> = layer_parents(&layers).into_iter().collect();
+        got.sort();
+        assert_eq!(got, vec![d('1'), d('2'), d('5')]);
+    }
+
+    #[test]
     fn a_tag_moved_on_by_upgrade_tags_may_be_retired_with_its_version() {
         let old = d('1');
         let images = vec![
@@ -259,7 +298,13 @@ mod tests {
         assert_eq!(c[0].untag, vec![Reference::parse("postgres:16.2").unwrap()]);
         let parents = HashMap::new();
         let holds = Holds::default();
-        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        let inv = Inventory {
+            images: &images,
+            parents: &parents,
+            layer_parents: &HashSet::new(),
+            containers: &[],
+            holds: &holds,
+        };
         assert_eq!(decide(&c, &inv, &Rules::default()), vec![Decision::Retire]);
         // A tag that was not moved on keeps it.
         let mut tagged = images.clone();
@@ -318,7 +363,13 @@ mod tests {
         parents.insert(d('8'), d('2'));
         let containers = vec![Container { name: "web".into(), image_id: d('1'), ..Default::default() }];
         let holds = Holds::default();
-        let inv = Inventory { images: &images, parents: &parents, containers: &containers, holds: &holds };
+        let inv = Inventory {
+            images: &images,
+            parents: &parents,
+            layer_parents: &HashSet::new(),
+            containers: &containers,
+            holds: &holds,
+        };
         let v = decide(&cands, &inv, &Rules { keep: 1, older_than: Some(15), now: 45 });
         assert_eq!(
             v,
@@ -334,14 +385,26 @@ mod tests {
         assert!(matches!(&v[0], Decision::Keep(r) if r.starts_with("newer than")));
         let mut holds = Holds::default();
         holds.add("app:*".into());
-        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        let inv = Inventory {
+            images: &images,
+            parents: &parents,
+            layer_parents: &HashSet::new(),
+            containers: &[],
+            holds: &holds,
+        };
         assert_eq!(decide(&cands[2..3], &inv, &Rules::default()), vec![Decision::Keep("held".into())]);
         // A fresh dangling image may be a build in progress: spared for an hour.
         let mut dangling = cands[2].clone();
         dangling.origin = Origin::Dangling;
         dangling.reference = None;
         let holds = Holds::default();
-        let inv = Inventory { images: &images, parents: &parents, containers: &[], holds: &holds };
+        let inv = Inventory {
+            images: &images,
+            parents: &parents,
+            layer_parents: &HashSet::new(),
+            containers: &[],
+            holds: &holds,
+        };
         let young = Rules { keep: 0, older_than: None, now: dangling.since + 60 };
         assert!(
             matches!(&decide(&[dangling.clone()], &inv, &young)[0], Decision::Keep(r) if r.starts_with("dangling for less"))
@@ -350,5 +413,19 @@ mod tests {
         assert_eq!(decide(&[dangling.clone()], &inv, &old), vec![Decision::Retire]);
         let explicit = Rules { keep: 0, older_than: Some(0), now: dangling.since + 60 };
         assert_eq!(decide(&[dangling], &inv, &explicit), vec![Decision::Retire]);
+        // No parent recorded (containerd store, podman), a child by layers.
+        let no_parents = HashMap::new();
+        let layered: HashSet<String> = [d('3')].into_iter().collect();
+        let inv = Inventory {
+            images: &images,
+            parents: &no_parents,
+            layer_parents: &layered,
+            containers: &[],
+            holds: &holds,
+        };
+        assert_eq!(
+            decide(&cands[2..3], &inv, &Rules::default()),
+            vec![Decision::Keep("has dependent child images".into())]
+        );
     }
 }

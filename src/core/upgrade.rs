@@ -159,7 +159,13 @@ pub fn retire_plan(
         .into_iter()
         .filter(|c| c.origin == Origin::Superseded && c.group.as_ref().is_some_and(|g| groups.contains(g)))
         .collect();
-    let inv = Inventory { images, parents: &snapshot.parents, containers: &snapshot.containers, holds };
+    let inv = Inventory {
+        images,
+        parents: &snapshot.parents,
+        layer_parents: &snapshot.layer_parents,
+        containers: &snapshot.containers,
+        holds,
+    };
     let decisions = retire::decide(&cands, &inv, rules);
     cands.into_iter().zip(decisions).collect()
 }
@@ -359,6 +365,7 @@ mod tests {
             ],
             containers: vec![],
             parents: [(d('a'), String::new()), (d('c'), String::new())].into_iter().collect(),
+            layer_parents: Default::default(),
         };
         (state, snapshot)
     }

@@ -55,7 +55,7 @@ impl Engine {
     pub async fn snapshot(&self) -> Result<Snapshot> {
         let (images, containers, parents) =
             tokio::try_join!(self.images(), self.containers(), self.parents())?;
-        Ok(Snapshot { images, containers, parents })
+        Ok(Snapshot { images, containers, parents, layer_parents: Default::default() })
     }
 
     /// Connects and agrees on an API version. Fails with one line that names

@@ -32,6 +32,19 @@ pub async fn all_layers(engine: &Engine, snapshot: &Snapshot) -> Result<HashMap<
     Ok(out)
 }
 
+/// On engines that record no parents: which images others build on, told
+/// by the layers `all_layers` read (the space count reuses them).
+pub async fn find_layer_parents(
+    engine: &Engine,
+    snapshot: &mut Snapshot,
+    layers: &HashMap<String, ImageLayers>,
+) -> Result<()> {
+    if !engine.model().await?.records_parents() {
+        snapshot.layer_parents = crate::core::retire::layer_parents(layers.values());
+    }
+    Ok(())
+}
+
 /// Images the engine deletes along with `removed`: untagged parents left
 /// with no other child and no container (it prunes them as `docker rmi`
 /// does). They add no layers of their own, but must not count as remaining.

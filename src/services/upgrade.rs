@@ -257,11 +257,20 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
 
     // Retire what the successful upgrades replaced.
-    let after = engine.snapshot().await?;
+    let mut after = engine.snapshot().await?;
     let groups: HashSet<String> = upgraded.iter().map(|(pl, _)| pl.reference.to_string()).collect();
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
-        let decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+        let mut decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+        let parents_recorded = engine.model().await.is_ok_and(|m| m.records_parents());
+        if !parents_recorded && decided.iter().any(|(_, v)| *v == Decision::Retire) {
+            // Engines without parents: a child shows in the layers.
+            let layers = retire_service::all_layers(&engine, &after).await?;
+            retire_service::find_layer_parents(&engine, &mut after, &layers).await?;
+            if !after.layer_parents.is_empty() {
+                decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+            }
+        }
         let go: Vec<&OldVersion> =
             decided.iter().filter(|(_, v)| *v == Decision::Retire).map(|(c, _)| c).collect();
         let removed = retire_service::remove_all(&engine, &go, p).await?;
