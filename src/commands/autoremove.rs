@@ -161,9 +161,9 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
 }
 
 fn forget_and_save(state: &mut State, host: &Snapshot, dir: &std::path::Path, lock: &Lock) -> Result<()> {
-    let before = state.superseded.len();
+    let before = (state.superseded.len(), state.seen.len());
     forget_gone(state, host);
-    if state.superseded.len() != before {
+    if (state.superseded.len(), state.seen.len()) != before {
         state.save(dir, lock)?;
     }
     Ok(())

@@ -130,6 +130,18 @@ pub fn candidates(
                 origin: Origin::PreviousVersion,
                 untag: Vec::new(),
             });
+        } else if let Some((tag, d)) = seen_under_a_tag(state, image, selection) {
+            // No name left at all (podman after a pull over its tag), but
+            // an update saw it under that tag.
+            out.push(OldVersion {
+                image_id: image.id.clone(),
+                name: d.familiar(),
+                group: Some(tag.name()),
+                reference: Some(d),
+                since: image.created,
+                origin: Origin::PreviousVersion,
+                untag: Vec::new(),
+            });
         } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
             out.push(OldVersion {
                 image_id: image.id.clone(),
@@ -143,6 +155,25 @@ pub fn candidates(
         }
     }
     out
+}
+
+/// For an image with no name at all: the tag an update saw it under (and
+/// its digest there), if the selection covers that tag.
+fn seen_under_a_tag(
+    state: &State,
+    image: &LocalImage,
+    selection: &Selection,
+) -> Option<(Reference, Reference)> {
+    if !image.digests.is_empty() {
+        return None;
+    }
+    let mut records: Vec<_> = state.seen.iter().filter(|s| s.image_id == image.id).collect();
+    records.sort_by(|a, b| b.at.cmp(&a.at));
+    records.into_iter().find_map(|s| {
+        let tag = Reference::parse(&s.reference).ok()?;
+        let d = Reference::parse(&format!("{}@{}", tag.name(), s.digest)).ok()?;
+        (selection.matches(&tag) || selection.matches(&d)).then_some((tag, d))
+    })
 }
 
 /// The images another image builds on, told by layers alone: an image whose
@@ -258,6 +289,38 @@ mod tests {
             replaced_at: at.into(),
             replaced_by: d('f'),
         }
+    }
+
+    #[test]
+    fn an_image_without_names_that_an_update_saw_under_a_tag_is_an_earlier_version() {
+        use crate::core::state::Seen;
+        let seen = |id: char, reference: &str, digest: char| Seen {
+            reference: reference.into(),
+            image_id: d(id),
+            digest: d(digest),
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        let state = State {
+            seen: vec![seen('1', "docker.io/library/app:1", 'a'), seen('2', "docker.io/library/app:1", 'b')],
+            ..State::default()
+        };
+        let images = vec![
+            image('1', &[], &[], 10),        // podman: every name gone after a pull over the tag
+            image('2', &["app:1"], &[], 20), // the tag's image now
+            image('3', &[], &[], 5),         // never seen under a tag: dangling, not a version
+        ];
+        let all = candidates(&state, &images, &Selection::default(), false);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].image_id, d('1'));
+        assert_eq!(all[0].origin, Origin::PreviousVersion);
+        assert_eq!(all[0].name, format!("app@{}", d('a')));
+        assert_eq!(all[0].group.as_deref(), Some("docker.io/library/app"));
+        let other = Selection::new(&["other".to_string()], vec![]).unwrap();
+        assert!(candidates(&state, &images, &other, false).is_empty());
+        // With --dangling the unseen one comes too, as dangling.
+        let with_dangling = candidates(&state, &images, &Selection::default(), true);
+        assert_eq!(with_dangling.len(), 2);
+        assert_eq!(with_dangling[1].origin, Origin::Dangling);
     }
 
     #[test]

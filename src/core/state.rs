@@ -34,6 +34,24 @@ pub struct State {
     /// until the registry's tag moves to another.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rolled_back: BTreeMap<String, RolledBack>,
+    /// Every image an update found under a tag with a registry digest, kept
+    /// while the image is on the host: an image that has since lost every
+    /// name (podman after `docker pull` over its tag) is still known as an
+    /// earlier version of that tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<Seen>,
+}
+
+/// One image an update saw under a tag.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Seen {
+    /// The tag, fully qualified.
+    pub reference: String,
+    pub image_id: String,
+    /// Its digest in the tag's repository, as the update recorded it.
+    pub digest: String,
+    /// The first update that saw it there.
+    pub at: String,
 }
 
 /// A version an upgrade tried and took back.
@@ -99,6 +117,7 @@ impl Default for State {
             registries: BTreeMap::new(),
             superseded: Vec::new(),
             rolled_back: BTreeMap::new(),
+            seen: Vec::new(),
         }
     }
 }

@@ -21,8 +21,20 @@ pub fn merge_update(
     let mut new = State {
         updated_at: Some(checked_at.to_string()),
         superseded: old.superseded.clone(),
+        seen: old.seen.clone(),
         ..State::default()
     };
+    for e in entries {
+        let Some(digest) = &e.local_digest else { continue };
+        if !new.seen.iter().any(|s| s.reference == e.reference && s.image_id == e.image_id) {
+            new.seen.push(crate::core::state::Seen {
+                reference: e.reference.clone(),
+                image_id: e.image_id.clone(),
+                digest: digest.clone(),
+                at: checked_at.to_string(),
+            });
+        }
+    }
     let checked: HashSet<&str> = entries.iter().map(|e| e.reference.as_str()).collect();
     if !selection.is_everything() {
         new.entries = old
@@ -114,5 +126,29 @@ mod tests {
             ]
         );
         assert_eq!(new.registries, old.registries);
+    }
+
+    #[test]
+    fn updates_remember_every_image_seen_under_a_tag_with_a_digest() {
+        let old = old();
+        let mut v1 = entry("nginx:latest", Status::Upgradable);
+        v1.local_digest = Some("sha256:d1".into());
+        let local_only = entry("app:dev", Status::LocalOnly);
+        let new = merge_update(&old, &[v1, local_only], &BTreeMap::new(), &Selection::default(), "t1");
+        let got: Vec<(&str, &str, &str)> =
+            new.seen.iter().map(|s| (s.reference.as_str(), s.image_id.as_str(), s.digest.as_str())).collect();
+        assert_eq!(got, vec![("docker.io/library/nginx:latest", "sha256:1", "sha256:d1")]);
+        // The tag moves to another image: both are remembered, the first
+        // sighting's time kept.
+        let mut v2 = entry("nginx:latest", Status::UpToDate);
+        v2.image_id = "sha256:2".into();
+        v2.local_digest = Some("sha256:d2".into());
+        let mut again = entry("nginx:latest", Status::UpToDate);
+        again.local_digest = Some("sha256:d1".into());
+        let newer = merge_update(&new, &[v2], &BTreeMap::new(), &Selection::default(), "t2");
+        let newest = merge_update(&newer, &[again], &BTreeMap::new(), &Selection::default(), "t3");
+        let got: Vec<(&str, &str)> =
+            newest.seen.iter().map(|s| (s.image_id.as_str(), s.at.as_str())).collect();
+        assert_eq!(got, vec![("sha256:1", "t1"), ("sha256:2", "t2")]);
     }
 }

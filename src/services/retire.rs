@@ -156,4 +156,5 @@ pub fn deleted_bytes(snapshot: &Snapshot, layers: &HashMap<String, ImageLayers>,
 pub fn forget_gone(state: &mut State, snapshot: &Snapshot) {
     let present: HashSet<&str> = snapshot.parents.keys().map(String::as_str).collect();
     state.superseded.retain(|s| present.contains(s.image_id.as_str()));
+    state.seen.retain(|s| present.contains(s.image_id.as_str()));
 }
