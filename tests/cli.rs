@@ -231,7 +231,14 @@ fn requests_per_tag_cold_warm_and_moved_again() {
     let run = t.freshen().args(["-v", "update", &pattern]).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), upgradable_summary(1), "\n{run}");
-    assert_eq!(requests(&run), 4, "two HEADs, the outdated tag's manifest and config\n{run}");
+    // Where a build carries a RepoDigest of its own (containerd store,
+    // podman), the first check of an outdated image also asks whether that
+    // digest was ever pushed: one more HEAD, once. podman does not record
+    // the digest it pushed, so the current image's tag digest is not among
+    // its RepoDigests: its manifest is read once to match the config.
+    let engine = docker::engine();
+    let extra = u32::from(engine.local_build_has_repo_digest()) + u32::from(!engine.push_records_digest());
+    assert_eq!(requests(&run), 4 + extra, "two HEADs, the outdated tag's manifest and config\n{run}");
     assert!(run.stderr.lines().any(|l| l == "0 tag lists listed, 1 image config read"), "\n{run}");
 
     let run = t.freshen().args(["-v", "update", &pattern]).run();

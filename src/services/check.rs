@@ -465,7 +465,15 @@ async fn check_one(
         }
         _ => None,
     };
-    if probe && status == Status::Upgradable && !digests.is_empty() {
+    let earlier = known
+        .verdicts
+        .get(reference)
+        .filter(|e| e.image_id == t.image.id && e.remote_digest.is_some() && e.status != Status::LocalOnly);
+    if let (true, Status::Upgradable, false, Some(e)) = (probe, status, digests.is_empty(), earlier) {
+        // An earlier update already learnt what this image's installed
+        // digest is (or that there is none): no need to ask again.
+        installed = e.local_digest.clone().map_or(Installed::Unknown, Installed::Is);
+    } else if probe && status == Status::Upgradable && !digests.is_empty() {
         // Upgradable, and the image's own digests: were any ever pushed?
         let mut pushed = false;
         for d in &digests {
