@@ -152,6 +152,20 @@ mount --bind '$DATA/$name' '$ROOTFS$DATA/$name'
 EOF
 }
 
+# The command that enters the trixie root for good: pivot_root rather than a
+# bare chroot, so the root of this mount namespace is the trixie root. Under a
+# bare chroot, runc's exec (health checks, docker exec) joins the container's
+# mount namespace but resolves the program against the chroot and fails with
+# "stat /prog: no such file or directory".
+enter_root() {
+    cat <<EOF
+cd '$ROOTFS'
+mkdir -p .freshen-oldroot
+pivot_root . .freshen-oldroot
+exec chroot . sh -c 'umount -l /.freshen-oldroot && exec "\$@"' enter
+EOF
+}
+
 start_docker() {
     local name=$1 bridge pool
     read -r bridge _ pool <<<"$(bridge_of "$name")"
@@ -170,7 +184,7 @@ EOF
     # records its own pid, which exec hands on to the daemon.
     setsid nohup unshare --mount --propagation private sh -c "echo \$\$ >'$RUN/$name/pid'
 $(chroot_mounts "$name")
-exec chroot '$ROOTFS' $dockerd_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
+$(enter_root) $dockerd_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
 }
 
 start_podman() {
@@ -262,7 +276,7 @@ exec env $env $podman_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
     else
         setsid nohup unshare --mount --propagation private sh -c "echo \$\$ >'$RUN/$name/pid'
 $(chroot_mounts "$name")
-exec chroot '$ROOTFS' env $env $podman_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
+$(enter_root) env $env $podman_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
     fi
 }
 

@@ -217,7 +217,7 @@ always\t''
 never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
-complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
@@ -228,7 +228,7 @@ always\t''
 never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
-complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F

@@ -118,9 +118,14 @@ directory; a new version that an upgrade rolled back is recorded there too.")]
     Skip(SkipArgs),
 
     /// Offer skipped versions again
+    #[command(long_about = "Offers the skipped versions of the matching tags again, \
+including a new version that an upgrade rolled back (shown as 'failed, rolled back').")]
     Unskip(SkipArgs),
 
     /// List the skipped versions, one per line
+    #[command(long_about = "Lists the skipped versions, one per line, with the reason and when: \
+'skipped with 'freshen skip'', or 'failed, rolled back: ...' for a new version that an upgrade \
+rolled back.")]
     Showskip,
 
     /// Point a tag back at the version an upgrade replaced, if it is still here

@@ -323,6 +323,31 @@ fn a_version_that_never_becomes_healthy_is_rolled_back() {
     run.expect_code(1);
     assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
     assert_contains(&run, "unhealthy");
+
+    // The rolled-back version is a skip: showskip lists it with its reason,
+    // and unskip lifts it, so the tag is offered again.
+    let shown = t.freshen().args(["showskip"]).run();
+    shown.expect_code(0);
+    let line = shown
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&short_ref(&s.reference)))
+        .unwrap_or_else(|| panic!("the rolled-back version is not in showskip\n{shown}"));
+    assert!(line.contains(&v2.digest["sha256:".len()..][..12]), "{line}");
+    assert!(line.contains("failed, rolled back: ") && line.contains("unhealthy"), "{line}");
+    let unskip = t.freshen().args(["unskip", &s.pattern]).run();
+    unskip.expect_code(0);
+    assert!(!t.freshen().args(["showskip"]).run().stdout.contains(&short_ref(&s.reference)));
+    let listing = t.list(&[&s.pattern]);
+    let entry = listing.get(&s.reference);
+    assert_eq!(entry.status, "upgradable");
+    assert_eq!(entry.raw["rolled_back"], Value::Null, "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"], Value::Null, "{:#}", entry.raw);
+    let table = t.freshen().args(["list", &s.pattern]).run();
+    assert!(!table.stdout.contains("failed, rolled back"), "unskip did not lift it\n{table}");
+    let dry = s.upgrade(&t, &["--dry-run"]);
+    dry.expect_code(0);
+    assert!(!dry.stdout.contains("failed, rolled back"), "still kept back after unskip\n{dry}");
 }
 
 fn assert_rolled_back(
@@ -344,6 +369,10 @@ fn assert_rolled_back(
     let entry = listing.get(&s.reference);
     assert_eq!(entry.status, "upgradable", "\n{run}");
     assert_eq!(entry.raw["rolled_back"]["digest"], Value::String(v2.digest.clone()), "{:#}", entry.raw);
+    // Recorded as a skip of that digest, with the reason.
+    assert_eq!(entry.raw["skipped"]["digest"], Value::String(v2.digest.clone()), "{:#}", entry.raw);
+    let reason = entry.raw["skipped"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("failed, rolled back: "), "{:#}", entry.raw);
     let table = t.freshen().args(["list", &s.pattern]).run();
     assert_contains(&table, "upgradable (failed, rolled back)");
 }

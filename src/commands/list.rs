@@ -33,15 +33,15 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
         p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
     }
     report::mark_held(&mut rows, &holds);
-    report::mark_rolled_back(&mut rows, &state);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     let controls = crate::services::skip::controls(&settings.state_dir, None)?;
     report::mark_controls(&mut rows, &state, &controls);
     if args.upgradable {
         // A tag waiting out its minimum age is an update, only not yet; a
-        // skipped version is not one.
-        rows.retain(|r| r.status == Status::Upgradable && r.skipped.is_none());
+        // skipped version is not one. A version an upgrade rolled back is
+        // listed, as kept back (`upgradable (failed, rolled back)`).
+        rows.retain(|r| r.status == Status::Upgradable && (r.skipped.is_none() || r.rolled_back().is_some()));
     }
     match args.format {
         ListFormat::Json => p.json(state.updated_at.as_deref(), &rows, &state.registries),

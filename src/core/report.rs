@@ -132,9 +132,6 @@ pub struct Row {
     pub size: i64,
     /// On hold (`freshen hold`): never upgraded, shown as kept back.
     pub held: bool,
-    /// The registry's version was tried and rolled back: kept back until
-    /// the tag moves.
-    pub rolled_back: Option<crate::core::state::RolledBack>,
     pub version: VersionView,
     /// The registry's new image must wait out its minimum age.
     pub cooldown: Option<crate::core::controls::Cooldown>,
@@ -143,6 +140,12 @@ pub struct Row {
 }
 
 impl Row {
+    /// The registry's version was tried by an upgrade and rolled back: the
+    /// skip that keeps it back (until the tag moves or `unskip`).
+    pub fn rolled_back(&self) -> Option<&crate::core::skips::Skip> {
+        self.skipped.as_ref().filter(|s| self.status == Status::Upgradable && s.rolled_back().is_some())
+    }
+
     /// A row about `image` with nothing learnt from a registry yet.
     fn new(reference: Reference, status: Status, image: &LocalImage) -> Row {
         Row {
@@ -156,7 +159,6 @@ impl Row {
             created: image.created,
             size: image.size,
             held: false,
-            rolled_back: None,
             version: VersionView::default(),
             cooldown: None,
             skipped: None,
@@ -197,20 +199,6 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
 }
 
 /// Marks the rows a hold covers.
-/// Marks the rows whose registry version was rolled back (and is still
-/// what the registry has).
-pub fn mark_rolled_back(rows: &mut [Row], state: &State) {
-    for r in rows.iter_mut() {
-        r.rolled_back = state
-            .rolled_back
-            .get(&r.reference.to_string())
-            .filter(|rb| {
-                r.status == Status::Upgradable && r.remote_digest.as_deref() == Some(rb.digest.as_str())
-            })
-            .cloned();
-    }
-}
-
 pub fn mark_held(rows: &mut [Row], holds: &crate::core::holds::Holds) {
     for r in rows {
         r.held = holds.is_held(&r.reference);

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::core::controls::Cooldown;
-use crate::core::state::Entry;
+use crate::core::state::{Entry, RolledBack};
 use crate::core::verdict::Status;
 
 pub const SKIPS_FILE: &str = "skips.json";
@@ -17,6 +19,20 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The reason `freshen skip` records.
 pub const REASON_USER: &str = "skipped with 'freshen skip'";
+
+/// How a version an upgrade rolled back is recorded, kept back and listed:
+/// the reason starts with it (`failed, rolled back: web: it is unhealthy`).
+pub const REASON_ROLLED_BACK: &str = "failed, rolled back";
+
+/// The reason recorded for a version whose containers failed the health
+/// gate and were rolled back, with what the gate said.
+pub fn rolled_back_reason(detail: &str) -> String {
+    if detail.is_empty() {
+        REASON_ROLLED_BACK.to_string()
+    } else {
+        format!("{REASON_ROLLED_BACK}: {detail}")
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Skips {
@@ -56,6 +72,18 @@ pub struct Skip {
     pub at: String,
 }
 
+impl Skip {
+    /// What the health gate said, if an upgrade rolled this version back.
+    pub fn rolled_back(&self) -> Option<&str> {
+        let rest = self.reason.strip_prefix(REASON_ROLLED_BACK)?;
+        if rest.is_empty() {
+            Some("")
+        } else {
+            rest.strip_prefix(": ")
+        }
+    }
+}
+
 pub fn skips_path(dir: &Path) -> PathBuf {
     dir.join(SKIPS_FILE)
 }
@@ -73,6 +101,30 @@ impl Skips {
         self.skips.push(skip);
         self.skips.sort_by(|a, b| (&a.reference, &a.at).cmp(&(&b.reference, &b.at)));
         true
+    }
+
+    /// Takes over the versions older releases recorded in `state.json`
+    /// (`rolled_back`, one per tag) as skips; a skip already recorded for
+    /// the same digest stays as it is. Returns whether anything was added.
+    pub fn adopt_rolled_back(&mut self, legacy: &BTreeMap<String, RolledBack>) -> bool {
+        let mut changed = false;
+        for (reference, rb) in legacy {
+            let known = self
+                .skips
+                .iter()
+                .any(|s| &s.reference == reference && s.digest.as_deref() == Some(rb.digest.as_str()));
+            if !known {
+                changed |= self.record(Skip {
+                    reference: reference.clone(),
+                    digest: Some(rb.digest.clone()),
+                    tag: None,
+                    version: None,
+                    reason: rolled_back_reason(&rb.reason),
+                    at: rb.at.clone(),
+                });
+            }
+        }
+        changed
     }
 
     /// Removes every skip of a tag; how many there were.
@@ -140,6 +192,7 @@ impl HoldBack<'_> {
     /// back: `skipped` or `cooldown: available in 2 days`.
     pub fn reason(&self, now: i64) -> String {
         match self {
+            HoldBack::Skipped(s) if s.rolled_back().is_some() => REASON_ROLLED_BACK.to_string(),
             HoldBack::Skipped(_) => "skipped".to_string(),
             HoldBack::Cooldown(c) => {
                 format!("cooldown: available {}", crate::core::controls::in_words(c.available_at - now))
@@ -238,6 +291,41 @@ mod tests {
         let left: Vec<&str> = skips.skips.iter().map(|s| s.reference.as_str()).collect();
         assert_eq!(left, vec!["r/b:1", "r/c:1"], "a failed check or the same digest keeps the skip");
         assert!(!skips.prune(&entries));
+    }
+
+    #[test]
+    fn a_rolled_back_version_is_a_skip_with_its_reason() {
+        let mut s = skip("r/a:1", Some("sha256:a2"), None);
+        assert_eq!(s.rolled_back(), None);
+        s.reason = rolled_back_reason("web: it is unhealthy");
+        assert_eq!(s.reason, "failed, rolled back: web: it is unhealthy");
+        assert_eq!(s.rolled_back(), Some("web: it is unhealthy"));
+        assert_eq!(HoldBack::Skipped(&s).reason(0), "failed, rolled back");
+        s.reason = REASON_ROLLED_BACK.into();
+        assert_eq!(s.rolled_back(), Some(""));
+        s.reason = "failed, rolled backwards".into();
+        assert_eq!(s.rolled_back(), None);
+    }
+
+    #[test]
+    fn the_rolled_back_versions_of_an_old_state_become_skips() {
+        let mut legacy = BTreeMap::new();
+        let rb = |d: &str| RolledBack {
+            digest: d.into(),
+            at: "2026-11-20T08:00:00Z".into(),
+            reason: "web: exited".into(),
+        };
+        legacy.insert("r/a:1".to_string(), rb("sha256:a2"));
+        legacy.insert("r/b:1".to_string(), rb("sha256:b2"));
+        let mut skips = Skips::default();
+        skips.record(skip("r/b:1", Some("sha256:b2"), None));
+        assert!(skips.adopt_rolled_back(&legacy));
+        assert_eq!(skips.skips.len(), 2);
+        let a = skips.covering("r/a:1", Some("sha256:a2"), None).unwrap();
+        assert_eq!((a.rolled_back(), a.at.as_str()), (Some("web: exited"), "2026-11-20T08:00:00Z"));
+        let b = skips.covering("r/b:1", Some("sha256:b2"), None).unwrap();
+        assert_eq!(b.reason, REASON_USER, "a skip already there is kept");
+        assert!(!skips.adopt_rolled_back(&legacy));
     }
 
     #[test]

@@ -29,11 +29,9 @@ pub struct State {
     /// `rollback` returns to and `autoremove` retires.
     #[serde(default)]
     pub superseded: Vec<Superseded>,
-    /// Per tag (fully qualified): the version whose containers failed the
-    /// health gate and were rolled back. Upgrades leave that digest alone
-    /// until the registry's tag moves to another.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rolled_back: BTreeMap<String, RolledBack>,
+    // Older releases also wrote `rolled_back` (per tag, a version whose
+    // containers failed the health gate): such versions are skips now, and
+    // `store` moves the field into `skips.json` (see `RolledBack`).
     /// Every image an update found under a tag with a registry digest, kept
     /// while the image is on the host: an image that has since lost every
     /// name (podman after `docker pull` over its tag) is still known as an
@@ -54,7 +52,9 @@ pub struct Seen {
     pub at: String,
 }
 
-/// A version an upgrade tried and took back.
+/// A version an upgrade tried and took back, as older releases recorded it
+/// in `state.json` (`rolled_back`, keyed by tag). Read only to move it into
+/// `skips.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RolledBack {
     pub digest: String,
@@ -116,7 +116,6 @@ impl Default for State {
             entries: Vec::new(),
             registries: BTreeMap::new(),
             superseded: Vec::new(),
-            rolled_back: BTreeMap::new(),
             seen: Vec::new(),
         }
     }

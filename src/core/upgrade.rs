@@ -12,7 +12,7 @@ use crate::core::recreate::{self, How, Skip};
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{Row, Selection};
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
-use crate::core::state::{Entry, RolledBack, State, Superseded};
+use crate::core::state::{Entry, State, Superseded};
 use crate::core::verdict::Status;
 use crate::core::versions::Level;
 
@@ -42,28 +42,19 @@ impl Planned {
 /// reason: held, a skipped version, or a new image younger than its
 /// minimum age (the rows marked by `report::mark_controls`; `now` words
 /// the wait).
-/// Also kept back: a tag whose registry version was tried and rolled back
-/// (`state.rolled_back`), until the registry's tag moves.
-pub fn split_held<'r>(
-    rows: &'r [Row],
-    holds: &Holds,
-    now: i64,
-    state: &State,
-) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
+/// A version an upgrade tried and rolled back is such a skip, kept back as
+/// `failed, rolled back` until the registry's tag moves.
+pub fn split_held<'r>(rows: &'r [Row], holds: &Holds, now: i64) -> (Vec<&'r Row>, Vec<(Reference, String)>) {
     let mut wanted = Vec::new();
     let mut kept_back = Vec::new();
     for r in rows.iter().filter(|r| r.status == Status::Upgradable) {
         if holds.is_held(&r.reference) {
             kept_back.push((r.reference.clone(), "held".to_string()));
-        } else if r.skipped.is_some() {
-            kept_back.push((r.reference.clone(), "skipped".to_string()));
+        } else if let Some(s) = &r.skipped {
+            kept_back.push((r.reference.clone(), skip_reason(s)));
         } else if let Some(c) = &r.cooldown {
             let when = crate::core::controls::in_words(c.available_at - now);
             kept_back.push((r.reference.clone(), format!("cooldown: available {when}")));
-        } else if r.remote_digest.is_some()
-            && rolled_back_digest(state, &r.reference) == r.remote_digest.as_deref()
-        {
-            kept_back.push((r.reference.clone(), FAILED.to_string()));
         } else {
             wanted.push(r);
         }
@@ -72,18 +63,24 @@ pub fn split_held<'r>(
 }
 
 /// Why a tag is kept back after a rollback, as the plan says it.
-pub const FAILED: &str = "failed, rolled back";
+pub const FAILED: &str = crate::core::skips::REASON_ROLLED_BACK;
 
-/// The digest of `reference` whose containers were rolled back, if any.
-pub fn rolled_back_digest<'a>(state: &'a State, reference: &Reference) -> Option<&'a str> {
-    state.rolled_back.get(&reference.to_string()).map(|r| r.digest.as_str())
+/// Why a skipped version is kept back, as the plan says it: `skipped`, or
+/// `failed, rolled back` for a version an upgrade rolled back.
+pub fn skip_reason(s: &crate::core::skips::Skip) -> String {
+    if s.rolled_back().is_some() {
+        FAILED.to_string()
+    } else {
+        "skipped".to_string()
+    }
 }
 
 /// The containers of a pulled tag did not pass the health gate and the tag
 /// points at the old image again: the entry says upgradable again, the old
 /// version is no longer superseded, the new one is (so autoremove can
-/// retire it), and the digest is recorded so later upgrades leave it.
-pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, reason: &str) {
+/// retire it). The caller records the digest as skipped (reason
+/// `failed, rolled back`) so later upgrades leave it.
+pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
     let key = pl.reference.to_string();
     let age = state.entries.iter().find(|e| e.reference == key).and_then(|e| e.age.clone());
     state.entries.retain(|e| e.reference != key);
@@ -107,10 +104,6 @@ pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, 
         replaced_by: pl.old_id.clone(),
         tag_moved: false,
     });
-    state.rolled_back.insert(
-        key,
-        RolledBack { digest: pl.digest.clone(), at: now.to_string(), reason: reason.to_string() },
-    );
 }
 
 /// The record of the version a planned upgrade replaces.
@@ -389,13 +382,13 @@ mod tests {
     fn held_tags_are_kept_back_and_the_rest_wanted() {
         let (state, snap) = snapshot();
         let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
+        let (wanted, kept) = split_held(&rows, &Holds::default_new(), 0);
         assert_eq!(wanted.iter().map(|w| w.reference.familiar()).collect::<Vec<_>>(), ["nginx:latest"]);
         assert!(kept.is_empty());
 
         let mut holds = Holds::default_new();
         holds.add(r("nginx:latest").to_string());
-        let (wanted, kept) = split_held(&rows, &holds, 0, &state);
+        let (wanted, kept) = split_held(&rows, &holds, 0);
         assert!(wanted.is_empty());
         assert_eq!(kept, vec![(r("nginx:latest"), "held".to_string())]);
 
@@ -406,7 +399,7 @@ mod tests {
             source: crate::core::controls::AgeSource::Created,
             min_age_seconds: 3 * 86_400,
         });
-        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0, &state);
+        let (wanted, kept) = split_held(&marked, &Holds::default_new(), 0);
         assert!(wanted.is_empty());
         assert_eq!(kept, vec![(r("nginx:latest"), "cooldown: available in 2 days".to_string())]);
     }
@@ -555,7 +548,7 @@ mod tests {
         let (mut state, snap) = snapshot();
         let pl = planned("nginx:latest", 'a', '1', 'b');
         merge_upgrade(&mut state, &pl, &d('n'), NOW);
-        merge_rollback(&mut state, &pl, &d('n'), NOW, "web: it is unhealthy");
+        merge_rollback(&mut state, &pl, &d('n'), NOW);
         let key = r("nginx:latest").to_string();
         let e = state.entries.iter().find(|e| e.reference == key).unwrap();
         assert_eq!((e.status, e.image_id.as_str()), (Status::Upgradable, d('a').as_str()));
@@ -565,10 +558,21 @@ mod tests {
             (state.superseded[0].image_id.as_str(), state.superseded[0].replaced_by.as_str()),
             (d('n').as_str(), d('a').as_str())
         );
-        assert_eq!(rolled_back_digest(&state, &r("nginx:latest")), Some(d('b').as_str()));
-        // The next plan keeps it back while the registry has that digest.
-        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
-        let (_, kept) = split_held(&rows, &Holds::default_new(), 0, &state);
+        // Recorded as a skip, the next plan keeps it back while the
+        // registry has that digest.
+        let mut skips = crate::core::skips::Skips::default();
+        skips.record(crate::core::skips::Skip {
+            reference: key.clone(),
+            digest: Some(d('b')),
+            tag: None,
+            version: None,
+            reason: crate::core::skips::rolled_back_reason("web: it is unhealthy"),
+            at: NOW.into(),
+        });
+        let controls = crate::core::skips::Controls { skips, now: 0, min_age: None };
+        let mut rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        crate::core::report::mark_controls(&mut rows, &state, &controls);
+        let (_, kept) = split_held(&rows, &Holds::default_new(), 0);
         assert_eq!(kept, vec![(r("nginx:latest"), FAILED.to_string())]);
     }
 }

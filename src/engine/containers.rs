@@ -6,7 +6,7 @@
 
 use bollard::models::{ContainerCreateBody, EndpointSettings, NetworkConnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
     StopContainerOptionsBuilder,
 };
@@ -20,24 +20,18 @@ use crate::error::{Error, Result};
 impl Engine {
     /// Every container (running or not) with what the planner needs.
     pub async fn recreate_candidates(&self) -> Result<Vec<Candidate>> {
-        let opts = ListContainersOptionsBuilder::default().all(true).build();
-        let list =
-            self.docker.list_containers(Some(opts)).await.map_err(|e| self.failed("list containers", e))?;
-        let mut out: Vec<Candidate> = list
+        let mut out: Vec<Candidate> = self
+            .container_rows()
+            .await?
             .into_iter()
             .map(|c| Candidate {
-                name: c
-                    .names
-                    .as_ref()
-                    .and_then(|n| n.first())
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default(),
-                id: c.id.unwrap_or_default(),
-                image_id: c.image_id.unwrap_or_default(),
-                image: c.image.unwrap_or_default(),
-                running: c.state.map(|s| s.to_string() == "running").unwrap_or(false),
-                labels: c.labels.unwrap_or_default().into_iter().collect(),
+                name: c.name(),
+                running: c.state == "running",
                 network_mode: c.host_config.and_then(|h| h.network_mode).unwrap_or_default(),
+                id: c.id,
+                image_id: c.image_id,
+                image: c.image,
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
             })
             .collect();
         // podman's list has no HostConfig: ask each container, so that a

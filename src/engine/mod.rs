@@ -3,13 +3,13 @@
 //! use them. Nothing here decides anything; it only reports what is there.
 
 mod containers;
+mod raw;
 
 use std::collections::HashMap;
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
-    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -172,31 +172,27 @@ impl Engine {
 
     /// Every container, running or stopped.
     pub async fn containers(&self) -> Result<Vec<Container>> {
-        let opts = ListContainersOptionsBuilder::default().all(true).build();
-        let list =
-            self.docker.list_containers(Some(opts)).await.map_err(|e| self.failed("list containers", e))?;
-        Ok(list
+        Ok(self
+            .container_rows()
+            .await?
             .into_iter()
             .map(|c| Container {
-                name: c
-                    .names
-                    .unwrap_or_default()
-                    .first()
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default(),
-                image: c.image.unwrap_or_default(),
-                image_id: c.image_id.unwrap_or_default(),
-                running: matches!(
-                    c.state,
-                    Some(
-                        bollard::models::ContainerSummaryStateEnum::RUNNING
-                            | bollard::models::ContainerSummaryStateEnum::PAUSED
-                            | bollard::models::ContainerSummaryStateEnum::RESTARTING
-                    )
-                ),
+                running: c.running(),
+                name: c.name(),
+                image: c.image,
+                image_id: c.image_id,
                 labels: c.labels.unwrap_or_default(),
             })
             .collect())
+    }
+
+    /// `GET /containers/json?all=1`, read loosely (see `raw`): every
+    /// container's id, name, image, state, labels and network mode.
+    async fn container_rows(&self) -> Result<Vec<ContainerRow>> {
+        let timeout = std::time::Duration::from_secs(ENGINE_TIMEOUT_SECS);
+        raw::get_json(&self.host, "/containers/json?all=1", timeout)
+            .await
+            .map_err(|detail| Error::Daemon { action: "list containers".into(), detail })
     }
 
     /// Every image id, intermediate build images included, with its parent:
@@ -460,5 +456,47 @@ mod tests {
         assert_eq!(img.digests_in(&hub).collect::<Vec<_>>(), vec![d1.as_str()]);
         let local = Reference::parse("127.0.0.1:5000/nginx:1").unwrap();
         assert_eq!(img.digests_in(&local).collect::<Vec<_>>(), vec![d2.as_str()]);
+    }
+}
+
+/// One row of `GET /containers/json`, with the state as the engine spelt it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerRow {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    names: Option<Vec<String>>,
+    #[serde(default)]
+    image: String,
+    #[serde(rename = "ImageID", default)]
+    image_id: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    labels: Option<HashMap<String, String>>,
+    #[serde(default)]
+    host_config: Option<RowHostConfig>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RowHostConfig {
+    #[serde(default)]
+    network_mode: Option<String>,
+}
+
+impl ContainerRow {
+    fn name(&self) -> String {
+        self.names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// Its process exists: running, paused or restarting.
+    fn running(&self) -> bool {
+        matches!(self.state.as_str(), "running" | "paused" | "restarting")
     }
 }

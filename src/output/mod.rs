@@ -126,6 +126,8 @@ impl Printer {
             let current = r.version.current.clone().unwrap_or_else(|| "-".to_string());
             let (status, color) = if r.held {
                 (format!("{} (held)", r.status.as_str()), status_color(r.status))
+            } else if r.rolled_back().is_some() {
+                (format!("{} (failed, rolled back)", r.status.as_str()), status_color(r.status))
             } else if r.skipped.is_some() && r.status == Status::Upgradable {
                 ("skipped".to_string(), "36")
             } else if let Some(c) = &r.cooldown {
@@ -137,8 +139,6 @@ impl Printer {
                     ),
                     status_color(r.status),
                 )
-            } else if r.rolled_back.is_some() {
-                (format!("{} (failed, rolled back)", r.status.as_str()), status_color(r.status))
             } else {
                 (r.status.as_str().to_string(), status_color(r.status))
             };
@@ -195,6 +195,8 @@ impl Printer {
             let now = now_unix();
             if r.held {
                 self.line(&format!("{line} [held]"));
+            } else if r.rolled_back().is_some() {
+                self.line(&format!("{line} [failed, rolled back]"));
             } else if r.skipped.is_some() && r.status == Status::Upgradable {
                 self.line(&format!("{line} [skipped]"));
             } else if let Some(c) = &r.cooldown {
@@ -202,8 +204,6 @@ impl Printer {
                     "{line} [available {}]",
                     crate::core::controls::in_words(c.available_at - now)
                 ));
-            } else if r.rolled_back.is_some() {
-                self.line(&format!("{line} [failed, rolled back]"));
             } else {
                 self.line(&line);
             }
@@ -269,7 +269,7 @@ struct JsonImage<'a> {
     created: Option<String>,
     size: i64,
     held: bool,
-    rolled_back: Option<&'a crate::core::state::RolledBack>,
+    rolled_back: Option<JsonRolledBack<'a>>,
     current_version: Option<&'a str>,
     candidate_version: Option<&'a str>,
     candidate_tag: Option<&'a str>,
@@ -278,6 +278,16 @@ struct JsonImage<'a> {
     cooldown: Option<JsonCooldown>,
     skipped: Option<&'a crate::core::skips::Skip>,
     release_notes: Option<&'a str>,
+}
+
+/// The registry's version, tried by an upgrade and rolled back (a skip
+/// whose reason is `failed, rolled back`).
+#[derive(Serialize)]
+struct JsonRolledBack<'a> {
+    digest: Option<&'a str>,
+    at: &'a str,
+    /// What the health gate said.
+    reason: &'a str,
 }
 
 /// An update that waits out its minimum age.
@@ -307,7 +317,11 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             created: crate::core::time::format_rfc3339(r.created),
             size: r.size,
             held: r.held,
-            rolled_back: r.rolled_back.as_ref(),
+            rolled_back: r.rolled_back().map(|s| JsonRolledBack {
+                digest: s.digest.as_deref(),
+                at: &s.at,
+                reason: s.rolled_back().unwrap_or_default(),
+            }),
             current_version: r.version.current.as_deref(),
             candidate_version: r.candidate_version(),
             candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),

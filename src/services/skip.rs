@@ -17,9 +17,8 @@ pub fn controls(dir: &Path, min_age: Option<u64>) -> Result<Controls> {
 /// fully qualified) is skipped for `reason`: it is not offered, upgraded or
 /// announced again until the registry moves the tag to another digest.
 /// `upgrade` calls this when it rolls a failed new version back, with a
-/// reason like `the new version failed its health check and was rolled
-/// back`. The caller holds the state lock.
-#[allow(dead_code)] // called by upgrade's rollback of a failed new version (issue 15)
+/// reason like `failed, rolled back: web: it is unhealthy`
+/// (`core::skips::rolled_back_reason`). The caller holds the state lock.
 pub fn record_skip(dir: &Path, lock: &Lock, reference: &str, digest: &str, reason: &str) -> Result<()> {
     let mut skips = Skips::load(dir)?;
     let changed = skips.record(Skip {

@@ -90,7 +90,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     // the last update applied, or --min-age) stay back, with the reason.
     let controls = super::skip::controls(dir, settings.min_age_flag)?;
     report::mark_controls(&mut rows, &state, &controls);
-    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now, &state);
+    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -100,13 +100,14 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
 
     // Re-check right before pulling: the digest pulled is the one checked now.
     let (mut plan, mut failed) = recheck(&wanted, &host, &state, &registries, &engine, p, &mut out).await;
-    // A registry that went back to a version rolled back before.
+    // A registry that went back to a version skipped (or rolled back)
+    // before.
     plan.retain(|pl| {
-        let again = plan::rolled_back_digest(&state, &pl.reference) == Some(pl.digest.as_str());
-        if again {
-            kept_back.push((pl.reference.clone(), plan::FAILED.to_string()));
+        let skip = controls.skips.covering(&pl.reference.to_string(), Some(pl.digest.as_str()), None);
+        if let Some(s) = skip {
+            kept_back.push((pl.reference.clone(), plan::skip_reason(s)));
         }
-        !again
+        skip.is_none()
     });
 
     if args.tags {
@@ -244,11 +245,14 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
             let info = |text: &str| p.info(text);
             let o = recreate::recreate_group(&engine, &journal, compose.as_ref(), &group, &opts, &info).await;
             match done.absorb(pl, &o, &mut out, p) {
-                None => {
-                    state.rolled_back.remove(&pl.reference.to_string());
-                    kept.push((pl, new_id));
+                None => kept.push((pl, new_id)),
+                Some(reason) => {
+                    // Kept back as a skip until the registry's tag moves
+                    // on (or `unskip`).
+                    let why = crate::core::skips::rolled_back_reason(&reason);
+                    super::skip::record_skip(dir, &lock, &pl.reference.to_string(), &pl.digest, &why)?;
+                    plan::merge_rollback(&mut state, pl, &new_id, &now);
                 }
-                Some(reason) => plan::merge_rollback(&mut state, pl, &new_id, &now, &reason),
             }
             state.save(dir, &lock)?;
         }

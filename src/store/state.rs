@@ -46,6 +46,9 @@ impl State {
                 }
             }
         }
+        // What an older release recorded as rolled back in this file is a
+        // skip now: move it before the file is written without it.
+        super::skips::migrate_rolled_back(dir, lock)?;
         save_json(&state_path(dir), self, true, "state", lock)
     }
 }
