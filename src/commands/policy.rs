@@ -80,7 +80,21 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         None => host_platform(),
     };
 
-    let installed = local.map(|i| installed_side(i, &reference));
+    // What the last update learnt of the installed digest, while the image
+    // is the same: podman's RepoDigest after a push names a manifest no
+    // registry has.
+    let state = crate::core::state::State::load(&settings.state_dir).unwrap_or_default();
+    let key = reference.to_string();
+    let recorded = local.and_then(|i| {
+        state.entries.iter().find(|e| e.reference == key && e.image_id == i.id && e.remote_digest.is_some())
+    });
+    let installed = local.map(|i| {
+        let mut side = installed_side(i, &reference);
+        if let Some(e) = recorded {
+            side.digest = e.local_digest.clone();
+        }
+        side
+    });
     let candidate_tag = newer.as_ref().and_then(|n| n.candidate()).map(|c| c.tag().to_string());
     let candidate = match &candidate_tag {
         Some(t) => remote_side(&host, &reference.repository, t, &platform, &mut cache, now).await,
