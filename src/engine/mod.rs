@@ -214,7 +214,11 @@ impl Engine {
         };
         let history = match self.docker.image_history(id).await {
             Ok(h) => h,
-            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
+            // podman answers 500 "layer not known" for an image whose layers
+            // a failed pull left incomplete: its layers cannot be counted,
+            // and nothing decided from them removes it (the engine's 409
+            // still guards what it carries).
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) => return Ok(None),
             Err(e) => return Err(self.failed("read an image's history", e)),
         };
         let diff_ids = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();
@@ -368,6 +372,11 @@ fn lost_a_race(e: &bollard::errors::Error) -> bool {
         }
         _ => false,
     }
+}
+
+fn missing_layer(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 500, message }
+        if message.contains("layer not known"))
 }
 
 /// An image's tags and digest names from `RepoTags` and `RepoDigests`. The
