@@ -6,9 +6,8 @@
 
 use bollard::models::{ContainerCreateBody, EndpointSettings, NetworkConnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -45,15 +44,13 @@ impl Engine {
     }
 
     /// `GET /containers/{id}/json`; None when there is no such container.
+    /// Read as plain JSON (see `raw`): podman 4.3 reports states, such as
+    /// `stopped`, that the typed client rejects.
     pub async fn inspect_container_json(&self, id: &str) -> Result<Option<Value>> {
-        match self.docker.inspect_container(id, None::<InspectContainerOptions>).await {
-            Ok(c) => serde_json::to_value(c).map(Some).map_err(|e| Error::Daemon {
-                action: format!("inspect container {id}"),
-                detail: e.to_string(),
-            }),
-            Err(e) if is_status(&e, 404) => Ok(None),
-            Err(e) => Err(self.failed(&format!("inspect container {id}"), e)),
-        }
+        let timeout = std::time::Duration::from_secs(super::ENGINE_TIMEOUT_SECS);
+        super::raw::get_json_if_found(&self.host, &format!("/containers/{id}/json"), timeout)
+            .await
+            .map_err(|detail| Error::Daemon { action: format!("inspect container {id}"), detail })
     }
 
     /// `GET /images/{id}/json`; None when there is no such image.

@@ -17,6 +17,15 @@ pub async fn get_json<T: DeserializeOwned>(
     path: &str,
     timeout: std::time::Duration,
 ) -> Result<T, String> {
+    get_json_if_found(host, path, timeout).await?.ok_or_else(|| format!("GET {path} answered 404"))
+}
+
+/// As `get_json`, with None when the engine answers 404 (no such object).
+pub async fn get_json_if_found<T: DeserializeOwned>(
+    host: &str,
+    path: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<T>, String> {
     let work = async {
         let body = if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
             let addr = addr.trim_end_matches('/');
@@ -29,7 +38,9 @@ pub async fn get_json<T: DeserializeOwned>(
                 tokio::net::UnixStream::connect(socket).await.map_err(|e| format!("cannot connect: {e}"))?;
             exchange(stream, path).await?
         };
+        let Some(body) = body else { return Ok(None) };
         serde_json::from_slice(&body)
+            .map(Some)
             .map_err(|e| format!("the reply to GET {path} is not the expected JSON: {e}"))
     };
     tokio::time::timeout(timeout, work)
@@ -37,7 +48,10 @@ pub async fn get_json<T: DeserializeOwned>(
         .map_err(|_| format!("no reply to GET {path} within {timeout:?}"))?
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, path: &str) -> Result<Vec<u8>, String> {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    path: &str,
+) -> Result<Option<Vec<u8>>, String> {
     let request = format!("GET {path} HTTP/1.0\r\nHost: docker\r\nAccept: application/json\r\n\r\n");
     stream.write_all(request.as_bytes()).await.map_err(|e| format!("cannot send GET {path}: {e}"))?;
     let mut reply = Vec::new();
@@ -49,8 +63,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, path: &str) 
     split_reply(&reply, path)
 }
 
-/// The body of an HTTP/1.x reply with status 200.
-fn split_reply(reply: &[u8], path: &str) -> Result<Vec<u8>, String> {
+/// The body of an HTTP/1.x reply with status 200; None for a 404.
+fn split_reply(reply: &[u8], path: &str) -> Result<Option<Vec<u8>>, String> {
     let end = reply
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -58,6 +72,9 @@ fn split_reply(reply: &[u8], path: &str) -> Result<Vec<u8>, String> {
     let head = String::from_utf8_lossy(&reply[..end]);
     let status = head.split_whitespace().nth(1).unwrap_or("");
     let body = &reply[end + 4..];
+    if status == "404" {
+        return Ok(None);
+    }
     if status != "200" {
         let message = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -65,7 +82,7 @@ fn split_reply(reply: &[u8], path: &str) -> Result<Vec<u8>, String> {
             .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
         return Err(format!("GET {path} answered {status}: {message}"));
     }
-    Ok(body.to_vec())
+    Ok(Some(body.to_vec()))
 }
 
 #[cfg(test)]
@@ -74,7 +91,8 @@ mod tests {
 
     #[test]
     fn the_body_of_a_200_and_the_message_of_an_error() {
-        assert_eq!(split_reply(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\n[1]", "/x").unwrap(), b"[1]");
+        assert_eq!(split_reply(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\n[1]", "/x").unwrap().unwrap(), b"[1]");
+        assert_eq!(split_reply(b"HTTP/1.0 404 Not Found\r\n\r\n{}", "/x").unwrap(), None);
         let e = split_reply(b"HTTP/1.0 500 Internal\r\n\r\n{\"message\":\"boom\"}", "/x").unwrap_err();
         assert_eq!(e, "GET /x answered 500: boom");
         assert!(split_reply(b"garbage", "/x").is_err());
