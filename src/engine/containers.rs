@@ -48,9 +48,13 @@ impl Engine {
     /// `stopped`, that the typed client rejects.
     pub async fn inspect_container_json(&self, id: &str) -> Result<Option<Value>> {
         let timeout = std::time::Duration::from_secs(super::ENGINE_TIMEOUT_SECS);
-        super::raw::get_json_if_found(&self.host, &format!("/containers/{id}/json"), timeout)
-            .await
-            .map_err(|detail| Error::Daemon { action: format!("inspect container {id}"), detail })
+        match super::raw::get_json_if_found(&self.host, &format!("/containers/{id}/json"), timeout).await {
+            Ok(found) => Ok(found),
+            // podman answers 500 "no such container" for one removed since
+            // it was listed: gone, as a 404 would say.
+            Err(detail) if detail.contains("no such container") => Ok(None),
+            Err(detail) => Err(Error::Daemon { action: format!("inspect container {id}"), detail }),
+        }
     }
 
     /// `GET /images/{id}/json`; None when there is no such image.
