@@ -11,7 +11,7 @@ use crate::core::unattended;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::services::update::{self as update_service, Ran};
-use crate::services::{announce, upgrade};
+use crate::services::upgrade;
 use crate::settings::Settings;
 
 /// How the summary is shown.
@@ -71,18 +71,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
     // --unattended notifies when there is somewhere to notify; only an
     // explicit --notify warns that there is not.
     let notify = args.notify.notify || (args.unattended && !settings.notify.is_empty());
-    if notify
-        && !announce::announce(
-            settings,
-            &ran.state,
-            &ran.selection,
-            &ran.versions,
-            &ran.controls,
-            &ran.lock,
-            p,
-        )
-        .await?
-    {
+    if notify && !ran.announce(settings, p).await? {
         code = ExitStatus::Failed;
     }
     drop(ran.lock);
@@ -154,18 +143,7 @@ pub async fn check(settings: &Settings, args: &CheckArgs, p: &Printer) -> Result
     } else {
         ExitStatus::Ok
     };
-    if args.notify.notify
-        && !announce::announce(
-            settings,
-            &ran.state,
-            &ran.selection,
-            &ran.versions,
-            &ran.controls,
-            &ran.lock,
-            p,
-        )
-        .await?
-    {
+    if args.notify.notify && !ran.announce(settings, p).await? {
         code = ExitStatus::Failed;
     }
     Ok(code)
@@ -199,17 +177,7 @@ async fn nagios(settings: &Settings, args: &CheckArgs, p: &Printer) -> ExitStatu
     p.line(&line);
     if args.notify.notify {
         // A monitoring check reports the images; a failed target is a warning.
-        if let Err(e) = announce::announce(
-            settings,
-            &ran.state,
-            &ran.selection,
-            &ran.versions,
-            &ran.controls,
-            &ran.lock,
-            p,
-        )
-        .await
-        {
+        if let Err(e) = ran.announce(settings, p).await {
             p.warn(&e.to_string());
         }
     }

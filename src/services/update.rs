@@ -50,6 +50,23 @@ pub struct Ran {
     pub waiting: usize,
 }
 
+impl Ran {
+    /// Announces what this update found to the notification targets, under
+    /// the lock it still holds. False if a target failed.
+    pub async fn announce(&self, settings: &Settings, p: &Printer) -> Result<bool> {
+        announce::announce(
+            settings,
+            &self.state,
+            &self.selection,
+            &self.versions,
+            &self.controls,
+            &self.lock,
+            p,
+        )
+        .await
+    }
+}
+
 /// Checks every selected local tag, refreshes the tag listings, records the
 /// new state and returns it with the lock still held. Notes go to stderr;
 /// the summary is the caller's to print.
