@@ -8,18 +8,7 @@
 # Idempotent: does nothing when `docker compose version` already answers.
 set -euo pipefail
 
-log() { printf '==> %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        echo "need root for: $*" >&2
-        exit 1
-    fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if docker compose version >/dev/null 2>&1; then
     log "compose: $(docker compose version --short 2>/dev/null || docker compose version)"

@@ -10,16 +10,7 @@ if command -v promtool >/dev/null 2>&1 && promtool --version >/dev/null 2>&1; th
     exit 0
 fi
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        echo "need root for: $*" >&2
-        exit 1
-    fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
