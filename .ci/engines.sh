@@ -280,6 +280,47 @@ $(enter_root) env $env $podman_cmd" >"$RUN/$name/engine.log" 2>&1 </dev/null &
     fi
 }
 
+# podman leaves each container's health check to a systemd timer (`podman
+# healthcheck run ID` every Interval). This machine kind has no systemd, so
+# nothing would ever run a check and every container with a HEALTHCHECK would
+# stay `starting`, unlike on a host where users run podman. The clock does
+# what those timers do, through the engine's socket: a container's first check
+# one Interval after it starts, then one per Interval. It ends with the engine.
+# FRESHEN_CI_HEALTH_CLOCK=0 leaves it out (podman as on a host without systemd).
+health_clock() {
+    local name=$1 sock engine
+    set +e
+    sock=$(socket_of "$name")
+    engine=$(cat "$RUN/$name/pid")
+    echo $$ >"$RUN/$name/clock.pid"
+    local filter='{"health":["starting","healthy","unhealthy"],"status":["running"]}'
+    local -A due=() every=()
+    local now id started key ns
+    while kill -0 "$engine" 2>/dev/null; do
+        now=$((${EPOCHREALTIME/./} / 1000))
+        while read -r id started; do
+            [ -n "$started" ] || continue
+            # A restarted container starts its schedule again.
+            key=$id.$started
+            if [ -z "${every[$key]:-}" ]; then
+                ns=$(curl -sf --max-time 10 --unix-socket "$sock" "http://engine/v1.41/containers/$id/json" |
+                    grep -o '"Healthcheck":{[^}]*}' | grep -o '"Interval":[0-9]*' | cut -d: -f2)
+                every[$key]=$((${ns:-0} / 1000000))
+                # podman's default interval when the image gives none.
+                [ "${every[$key]}" -gt 0 ] || every[$key]=30000
+                due[$key]=$((now + every[$key]))
+            elif [ "$now" -ge "${due[$key]}" ]; then
+                curl -s --max-time 60 --unix-socket "$sock" \
+                    "http://engine/v1.41/libpod/containers/$id/healthcheck" >/dev/null
+                due[$key]=$((${EPOCHREALTIME/./} / 1000 + every[$key]))
+            fi
+        done < <(curl -sf --max-time 10 --unix-socket "$sock" -G http://engine/v1.41/libpod/containers/json \
+            --data-urlencode "filters=$filter" | grep -o '"Id":"[0-9a-f]*"\|"StartedAt":[0-9]*' |
+            cut -d: -f2 | tr -d '"' | paste -d' ' - -)
+        sleep 0.25
+    done
+}
+
 engine_pid() {
     local pidfile=$RUN/$1/pid
     [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
@@ -315,6 +356,13 @@ start() {
         [ "$waited" -lt 200 ] || die "$name did not start (log: $RUN/$name/engine.log)"
     done
     wait_ready "$name" "$(cat "$RUN/$name/pid")"
+    case $name in
+        podman4 | podman5)
+            if [ "${FRESHEN_CI_HEALTH_CLOCK:-1}" != 0 ]; then
+                setsid nohup "$0" clock "$name" >"$RUN/$name/clock.log" 2>&1 </dev/null &
+            fi
+            ;;
+    esac
     log "$name ready: $(curl -s --unix-socket "$(socket_of "$name")" http://engine/version |
         sed -n 's/.*"Version":"\([^"]*\)".*"ApiVersion":"\([^"]*\)".*/version \1, API \2/p' | head -n 1)"
 }
@@ -323,6 +371,9 @@ stop() {
     local name=$1 bridge pid sock
     read -r bridge _ <<<"$(bridge_of "$name")"
     sock=$(socket_of "$name")
+    if [ -s "$RUN/$name/clock.pid" ]; then
+        kill -TERM "$(cat "$RUN/$name/clock.pid")" 2>/dev/null || true
+    fi
     local networks=""
     if pid=$(engine_pid "$name"); then
         # Containers first: podman's conmon processes outlive the service.
@@ -413,6 +464,7 @@ case ${1:-} in
     start) [ $# -eq 2 ] || die "usage: $0 start NAME"; need_root start; start "$2" ;;
     stop) [ $# -eq 2 ] || die "usage: $0 stop NAME"; need_root stop; stop "$2" ;;
     smoke) [ $# -eq 2 ] || die "usage: $0 smoke NAME"; smoke "$2" ;;
+    clock) [ $# -eq 2 ] || die "usage: $0 clock NAME"; health_clock "$2" ;;
     env) [ $# -eq 2 ] || die "usage: $0 env NAME"; bridge_of "$2" >/dev/null; echo "DOCKER_HOST=unix://$(socket_of "$2")" ;;
     names) printf '%s\n' "${NAMES[@]}" ;;
     *) die "usage: $0 setup | start NAME | stop NAME | smoke NAME | env NAME | names" ;;

@@ -519,6 +519,62 @@ impl Observed {
     }
 }
 
+/// Docker's and podman's health check interval when the image sets none.
+const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Runs a container's health check on the engine's behalf when the engine
+/// does not: podman leaves the schedule to systemd timers, so where there
+/// is no systemd nothing ever runs the check and the container stays
+/// `starting`. Keeps the container's own schedule (a check one `Interval`
+/// after the start, then one per `Interval`), so a check the image runs
+/// rarely is not run early; a check the engine ran itself (the last entry
+/// of the health log changed) resets the clock, so with working timers
+/// the engine's schedule is the only one.
+#[derive(Debug, Clone)]
+pub struct HealthClock {
+    interval: Duration,
+    since: Duration,
+    last_check: Option<String>,
+}
+
+impl HealthClock {
+    /// For a container just started, as inspected then; `now` counts from
+    /// any fixed origin (the gate's start).
+    pub fn new(container: &Value, now: Duration) -> HealthClock {
+        let interval = get(container, &["Config", "Healthcheck", "Interval"])
+            .as_u64()
+            .filter(|ns| *ns > 0)
+            .map(Duration::from_nanos)
+            .unwrap_or(DEFAULT_HEALTH_INTERVAL);
+        HealthClock { interval, since: now, last_check: last_check(container) }
+    }
+
+    /// Whether the check is due at `now`, given the container as inspected
+    /// then. When it says yes, the caller runs the check and calls [`ran`].
+    ///
+    /// [`ran`]: HealthClock::ran
+    pub fn due(&mut self, container: &Value, now: Duration) -> bool {
+        let last = last_check(container);
+        if last != self.last_check {
+            self.last_check = last;
+            self.since = now;
+        }
+        now.saturating_sub(self.since) >= self.interval
+    }
+
+    /// The check was run at `now`; `container` is as inspected after it.
+    pub fn ran(&mut self, container: &Value, now: Duration) {
+        self.last_check = last_check(container);
+        self.since = now;
+    }
+}
+
+/// When the last health check the engine recorded began.
+fn last_check(container: &Value) -> Option<String> {
+    let log = get(container, &["State", "Health", "Log"]).as_array()?;
+    log.last()?.get("Start")?.as_str().map(str::to_string)
+}
+
 /// The health gate's verdict at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
@@ -816,6 +872,35 @@ mod tests {
         assert_eq!(gate(&exited, false, s(0), s(5)), Gate::Fail("it exited with code 3".into()));
         let restarted = Observed { restart_count: 1, ..up };
         assert!(matches!(gate(&restarted, false, s(0), s(5)), Gate::Fail(_)));
+    }
+
+    #[test]
+    fn the_health_clock_keeps_the_containers_schedule() {
+        let s = Duration::from_secs;
+        let started = json!({"Config": {"Healthcheck": {"Test": ["CMD", "/prog", "ok"], "Interval": 2_000_000_000u64}},
+            "State": {"Health": {"Status": "starting", "Log": null}}});
+        let mut clock = HealthClock::new(&started, s(0));
+        assert!(!clock.due(&started, s(1)), "the first check comes one interval after the start");
+        assert!(clock.due(&started, s(2)));
+        let checked = |at: &str| {
+            let mut v = started.clone();
+            v["State"]["Health"]["Log"] = json!([{"Start": "t0"}, {"Start": at}]);
+            v
+        };
+        clock.ran(&checked("t1"), s(2));
+        assert!(!clock.due(&checked("t1"), s(3)));
+        assert!(clock.due(&checked("t1"), s(4)));
+        clock.ran(&checked("t2"), s(4));
+        // The engine ran one by itself at 5 s (its timers work): the next
+        // is due an interval after that, not after ours.
+        assert!(!clock.due(&checked("t3"), s(5)));
+        assert!(!clock.due(&checked("t3"), s(6)));
+        assert!(clock.due(&checked("t3"), s(7)));
+        // A rare check (no interval given: 30 s) is not run early.
+        let rare = json!({"Config": {"Healthcheck": {"Test": ["CMD", "/prog", "ok"]}}});
+        let mut clock = HealthClock::new(&rare, s(0));
+        assert!(!clock.due(&rare, s(29)));
+        assert!(clock.due(&rare, s(30)));
     }
 
     #[test]

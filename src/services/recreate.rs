@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::core::recreate::{
-    self, creation, gate, has_healthcheck, parked_name, ComposeService, Gate, How, JournalEntry, Observed,
-    Planned, Repair, Skip, Step,
+    self, creation, gate, has_healthcheck, parked_name, ComposeService, Gate, HealthClock, How, JournalEntry,
+    Observed, Planned, Repair, Skip, Step,
 };
 use crate::core::reference::Reference;
 use crate::engine::Engine;
@@ -23,8 +23,6 @@ use crate::store::journal::Journal;
 
 /// Containers of one tag recreated at the same time.
 const PARALLEL: usize = 4;
-/// How often the gate runs a podman container's health check itself.
-const KICK: Duration = Duration::from_secs(1);
 /// How often the gate looks at a starting container.
 const POLL: Duration = Duration::from_millis(250);
 /// Log lines sent with a rollback notice.
@@ -509,7 +507,8 @@ async fn checked_any(engine: &Engine, ids: &[String], image: &str) -> bool {
     false
 }
 
-/// Waits until every container passes, or one fails.
+/// Waits until every container passes, or one fails. On podman the gate
+/// also runs the health checks when they are due (see [`HealthClock`]).
 async fn gate_all(
     engine: &Engine,
     ids: &[String],
@@ -522,25 +521,30 @@ async fn gate_all(
     }
     let begun = Instant::now();
     let mut passed = vec![false; ids.len()];
-    let mut kicked: Option<Instant> = None;
+    let mut clocks: Vec<Option<HealthClock>> = vec![None; ids.len()];
     loop {
         for (i, id) in ids.iter().enumerate() {
             if passed[i] {
                 continue;
             }
-            let observed = match engine.inspect_container_json(id).await {
-                Ok(Some(v)) => Observed::from_inspect(&v),
+            let mut v = match engine.inspect_container_json(id).await {
+                Ok(Some(v)) => v,
                 Ok(None) => return Err("the new container disappeared".into()),
                 Err(e) => return Err(e.to_string()),
             };
-            // podman without systemd never runs the check by itself.
-            let starting = observed.health.as_deref() == Some("starting");
-            if podman && checked && starting && kicked.is_none_or(|k| k.elapsed() >= KICK) {
-                kicked = Some(Instant::now());
-                engine.run_healthcheck(id).await;
-                continue;
+            if podman && checked {
+                let clock = clocks[i].get_or_insert_with(|| HealthClock::new(&v, begun.elapsed()));
+                if Observed::from_inspect(&v).running && clock.due(&v, begun.elapsed()) {
+                    engine.run_healthcheck(id).await;
+                    v = match engine.inspect_container_json(id).await {
+                        Ok(Some(v)) => v,
+                        Ok(None) => return Err("the new container disappeared".into()),
+                        Err(e) => return Err(e.to_string()),
+                    };
+                    clock.ran(&v, begun.elapsed());
+                }
             }
-            match gate(&observed, checked, begun.elapsed(), wait) {
+            match gate(&Observed::from_inspect(&v), checked, begun.elapsed(), wait) {
                 Gate::Pass => passed[i] = true,
                 Gate::Fail(why) => return Err(why),
                 Gate::Wait => {}
