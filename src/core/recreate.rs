@@ -414,12 +414,23 @@ pub fn creation(
             }
         }
     }
+    connect.sort_by(|a, b| a.0.cmp(&b.0));
+    // podman reports `bridge` as the mode of a container on user networks:
+    // no network has that name, and a create without one would join the
+    // engine's default network besides. One of the container's networks
+    // is named at create instead.
+    if first.is_none() && !connect.is_empty() {
+        let (net, settings) = connect.remove(0);
+        if let Some(h) = body.get_mut("HostConfig") {
+            h["NetworkMode"] = Value::String(net.clone());
+        }
+        first = Some((net, settings));
+    }
     if let Some((net, settings)) = first {
         let mut eps = Map::new();
         eps.insert(net, settings);
         body.insert("NetworkingConfig".into(), serde_json::json!({ "EndpointsConfig": eps }));
     }
-    connect.sort_by(|a, b| a.0.cmp(&b.0));
     Creation { body: Value::Object(body), connect }
 }
 
@@ -818,6 +829,25 @@ mod tests {
             json!({"Aliases": ["www"], "IPAMConfig": {"IPv4Address": "10.1.2.3"}})
         );
         assert_eq!(c.connect, [("back".to_string(), json!({"Aliases": ["api"]}))]);
+    }
+
+    #[test]
+    fn creation_names_a_network_at_create_when_the_mode_names_none() {
+        // podman: user networks, mode `bridge`.
+        let mut v = container();
+        v["HostConfig"]["NetworkMode"] = json!("bridge");
+        let c = creation(&v, &image(), "reg/app:1", None);
+        assert_eq!(c.body["HostConfig"]["NetworkMode"], "back");
+        assert_eq!(c.body["NetworkingConfig"]["EndpointsConfig"]["back"], json!({"Aliases": ["api"]}));
+        assert_eq!(c.connect.len(), 1);
+        assert_eq!(c.connect[0].0, "front");
+        // Docker's default bridge stays as it was.
+        let mut v = container();
+        v["HostConfig"]["NetworkMode"] = json!("bridge");
+        v["NetworkSettings"]["Networks"] = json!({"bridge": {"Aliases": null, "IPAddress": "172.17.0.2"}});
+        let c = creation(&v, &image(), "reg/app:1", None);
+        assert_eq!(c.body["HostConfig"]["NetworkMode"], "bridge");
+        assert!(c.connect.is_empty());
     }
 
     #[test]

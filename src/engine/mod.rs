@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 const ENGINE_TIMEOUT_SECS: u64 = 120;
+/// Tries of a pull that podman fails with "layer not known" (see `pull`).
+const PULL_ATTEMPTS: u32 = 3;
 
 pub struct Engine {
     docker: Docker,
@@ -249,20 +251,40 @@ impl Engine {
             serveraddress: Some(a.server),
             ..Default::default()
         });
-        let mut stream = self.docker.create_image(Some(opts), None, creds);
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.failed(&format!("pull {reference}"), e))?;
-            if let Some(status) = info.status {
-                let detail = info.progress_detail.unwrap_or_default();
-                progress(PullEvent {
-                    layer: info.id,
-                    status,
-                    current: detail.current.and_then(|n| u64::try_from(n).ok()),
-                    total: detail.total.and_then(|n| u64::try_from(n).ok()),
-                });
+        // podman reuses a layer it has, and fails with "layer not known"
+        // when the last image holding that layer is removed meanwhile (an
+        // `rmi` or prune beside the pull): the pull then succeeds when
+        // tried again, fetching the layer.
+        let mut attempt = 1;
+        loop {
+            let mut stream = self.docker.create_image(Some(opts.clone()), None, creds.clone());
+            let mut failed = None;
+            while let Some(item) = stream.next().await {
+                let info = match item {
+                    Ok(info) => info,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                };
+                if let Some(status) = info.status {
+                    let detail = info.progress_detail.unwrap_or_default();
+                    progress(PullEvent {
+                        layer: info.id,
+                        status,
+                        current: detail.current.and_then(|n| u64::try_from(n).ok()),
+                        total: detail.total.and_then(|n| u64::try_from(n).ok()),
+                    });
+                }
+            }
+            match failed {
+                None => return Ok(()),
+                Some(e) if attempt < PULL_ATTEMPTS && e.to_string().contains("layer not known") => {
+                    attempt += 1
+                }
+                Some(e) => return Err(self.failed(&format!("pull {reference}"), e)),
             }
         }
-        Ok(())
     }
 
     /// The local id of an image by any of its names; `None` if absent.
