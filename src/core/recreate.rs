@@ -287,12 +287,15 @@ const OWN: [&str; 9] = [
 /// `image` (the tag or id to create from). `old_image` is the inspect JSON of
 /// the image it ran: its `Config` tells what the user did not set. A
 /// `network_container` rewrites `container:…` network modes to the parent's
-/// new container.
+/// new container. `keep_addresses`: the engine does not report which
+/// addresses were configured (podman's `IPAMConfig` is always empty), so
+/// each network's current address is kept, a configured one among them.
 pub fn creation(
     container: &Value,
     old_image: &Value,
     image: &str,
     network_container: Option<&str>,
+    keep_addresses: bool,
 ) -> Creation {
     let c = get(container, &["Config"]);
     let i = get(old_image, &["Config"]);
@@ -406,7 +409,7 @@ pub fn creation(
     if !mode.starts_with("container:") && mode != "host" && mode != "none" {
         let primary = if mode == "default" { "bridge" } else { mode.as_str() };
         for (net, ep) in get(container, &["NetworkSettings", "Networks"]).as_object().into_iter().flatten() {
-            let settings = endpoint(ep, id, net);
+            let settings = endpoint(ep, id, net, keep_addresses);
             if net == primary {
                 first = Some((net.clone(), settings));
             } else {
@@ -438,7 +441,7 @@ pub fn creation(
 /// aliases (without the ones the engine adds: the short id), static
 /// addresses (`IPAMConfig`, not the assigned `IPAddress`), links, driver
 /// options.
-fn endpoint(ep: &Value, id: &str, network: &str) -> Value {
+fn endpoint(ep: &Value, id: &str, network: &str, keep_addresses: bool) -> Value {
     let mut out = Map::new();
     // The default bridge has no aliases.
     if network != "bridge" {
@@ -457,6 +460,17 @@ fn endpoint(ep: &Value, id: &str, network: &str) -> Value {
         let v = get(ep, &[key]);
         if !is_empty(v) {
             out.insert(key.into(), v.clone());
+        }
+    }
+    if keep_addresses && !out.contains_key("IPAMConfig") {
+        let mut ipam = Map::new();
+        for (from, to) in [("IPAddress", "IPv4Address"), ("GlobalIPv6Address", "IPv6Address")] {
+            if let Some(a) = get(ep, &[from]).as_str().filter(|a| !a.is_empty()) {
+                ipam.insert(to.into(), Value::String(a.to_string()));
+            }
+        }
+        if !ipam.is_empty() {
+            out.insert("IPAMConfig".into(), Value::Object(ipam));
         }
     }
     Value::Object(out)
@@ -813,7 +827,7 @@ mod tests {
 
     #[test]
     fn creation_keeps_what_the_user_set_and_lets_the_new_image_default_the_rest() {
-        let c = creation(&container(), &image(), "reg/app:1", None);
+        let c = creation(&container(), &image(), "reg/app:1", None, false);
         let b = &c.body;
         assert_eq!(b["Image"], "reg/app:1");
         assert_eq!(b["Env"], json!(["GREETING=hi"]), "image env left to the new image");
@@ -836,7 +850,7 @@ mod tests {
         // podman: user networks, mode `bridge`.
         let mut v = container();
         v["HostConfig"]["NetworkMode"] = json!("bridge");
-        let c = creation(&v, &image(), "reg/app:1", None);
+        let c = creation(&v, &image(), "reg/app:1", None, false);
         assert_eq!(c.body["HostConfig"]["NetworkMode"], "back");
         assert_eq!(c.body["NetworkingConfig"]["EndpointsConfig"]["back"], json!({"Aliases": ["api"]}));
         assert_eq!(c.connect.len(), 1);
@@ -845,9 +859,26 @@ mod tests {
         let mut v = container();
         v["HostConfig"]["NetworkMode"] = json!("bridge");
         v["NetworkSettings"]["Networks"] = json!({"bridge": {"Aliases": null, "IPAddress": "172.17.0.2"}});
-        let c = creation(&v, &image(), "reg/app:1", None);
+        let c = creation(&v, &image(), "reg/app:1", None, false);
         assert_eq!(c.body["HostConfig"]["NetworkMode"], "bridge");
         assert!(c.connect.is_empty());
+    }
+
+    #[test]
+    fn creation_keeps_the_addresses_an_engine_does_not_say_were_configured() {
+        // podman: no IPAMConfig even for a configured address.
+        let mut v = container();
+        v["NetworkSettings"]["Networks"]["front"]["IPAMConfig"] = Value::Null;
+        let c = creation(&v, &image(), "reg/app:1", None, true);
+        assert_eq!(
+            c.body["NetworkingConfig"]["EndpointsConfig"]["front"]["IPAMConfig"],
+            json!({"IPv4Address": "10.1.2.3"})
+        );
+        assert_eq!(c.connect[0].1["IPAMConfig"], json!({"IPv4Address": "10.9.0.2"}));
+        // Where the engine reports them, only the configured ones are kept.
+        let c = creation(&v, &image(), "reg/app:1", None, false);
+        assert!(c.body["NetworkingConfig"]["EndpointsConfig"]["front"].get("IPAMConfig").is_none());
+        assert!(c.connect[0].1.get("IPAMConfig").is_none());
     }
 
     #[test]
@@ -855,12 +886,12 @@ mod tests {
         let mut v = container();
         v["Config"]["Cmd"] = json!(["/prog", "serve"]);
         v["Config"]["Hostname"] = json!("web");
-        let c = creation(&v, &image(), "reg/app:1", None);
+        let c = creation(&v, &image(), "reg/app:1", None, false);
         assert_eq!(c.body["Cmd"], json!(["/prog", "serve"]));
         assert_eq!(c.body["Hostname"], "web");
         let mut v = container();
         v["Config"]["Entrypoint"] = json!(["/prog"]);
-        let c = creation(&v, &image(), "reg/app:1", None);
+        let c = creation(&v, &image(), "reg/app:1", None, false);
         assert_eq!(c.body["Entrypoint"], json!(["/prog"]));
         assert_eq!(c.body["Cmd"], json!(["/prog"]), "with a user entrypoint the Cmd is the container's");
     }
@@ -870,7 +901,7 @@ mod tests {
         let mut v = container();
         v["HostConfig"]["NetworkMode"] = json!("container:oldparentid");
         v["Config"]["Hostname"] = json!("parenthost");
-        let c = creation(&v, &image(), "reg/other:1", Some("newparentid"));
+        let c = creation(&v, &image(), "reg/other:1", Some("newparentid"), false);
         assert_eq!(c.body["HostConfig"]["NetworkMode"], "container:newparentid");
         assert!(c.body.get("Hostname").is_none(), "the engine refuses a host name in another's namespace");
         assert!(c.body.get("NetworkingConfig").is_none());

@@ -59,13 +59,33 @@ impl Engine {
 
     /// `GET /images/{id}/json`; None when there is no such image.
     pub async fn inspect_image_json(&self, id: &str) -> Result<Option<Value>> {
-        match self.docker.inspect_image(id).await {
-            Ok(i) => serde_json::to_value(i)
-                .map(Some)
-                .map_err(|e| Error::Daemon { action: format!("inspect image {id}"), detail: e.to_string() }),
-            Err(e) if is_status(&e, 404) => Ok(None),
-            Err(e) => Err(self.failed(&format!("inspect image {id}"), e)),
+        let mut image = match self.docker.inspect_image(id).await {
+            Ok(i) => serde_json::to_value(i).map_err(|e| Error::Daemon {
+                action: format!("inspect image {id}"),
+                detail: e.to_string(),
+            })?,
+            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) => return Err(self.failed(&format!("inspect image {id}"), e)),
+        };
+        // podman's Docker-compatible inspect leaves the image's HEALTHCHECK
+        // out of `Config`; its own API has it (top-level `Healthcheck`).
+        // Without it a container's health check, copied from the image,
+        // would look like the user's and be carried over to the new image.
+        if image["Config"]["Healthcheck"].is_null() && self.is_podman().await {
+            let timeout = std::time::Duration::from_secs(super::ENGINE_TIMEOUT_SECS);
+            let path = format!("/v1.41/libpod/images/{id}/json");
+            match super::raw::get_json_if_found::<Value>(&self.host, &path, timeout).await {
+                Ok(Some(own)) => {
+                    let check = own.get("Healthcheck").cloned().unwrap_or(Value::Null);
+                    if !check.is_null() && image["Config"].is_object() {
+                        image["Config"]["Healthcheck"] = check;
+                    }
+                }
+                Ok(None) => {}
+                Err(detail) => return Err(Error::Daemon { action: format!("inspect image {id}"), detail }),
+            }
         }
+        Ok(Some(image))
     }
 
     /// Creates `name` from a [`Creation`] and connects its other networks.
@@ -145,14 +165,19 @@ impl Engine {
 
     /// Whether the engine is podman (its `/version` names a Podman component).
     pub async fn is_podman(&self) -> bool {
-        match self.docker.version().await {
-            Ok(v) => v
-                .components
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.name.to_ascii_lowercase().contains("podman")),
-            Err(_) => false,
-        }
+        *self
+            .podman
+            .get_or_init(|| async {
+                match self.docker.version().await {
+                    Ok(v) => v
+                        .components
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|c| c.name.to_ascii_lowercase().contains("podman")),
+                    Err(_) => false,
+                }
+            })
+            .await
     }
 
     /// Runs a container's health check now, through podman's own API

@@ -26,6 +26,8 @@ const PULL_ATTEMPTS: u32 = 3;
 pub struct Engine {
     docker: Docker,
     host: String,
+    /// Whether the engine is podman, asked once (see `is_podman`).
+    podman: tokio::sync::OnceCell<bool>,
 }
 
 /// One event of a pull, from the engine's progress stream.
@@ -78,7 +80,7 @@ impl Engine {
         }
         .map_err(|e| unreachable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(|e| unreachable(engine_detail(&e)))?;
-        Ok(Engine { docker, host })
+        Ok(Engine { docker, host, podman: tokio::sync::OnceCell::new() })
     }
 
     /// Which engine and image store answer, from `/version` and `/info`.

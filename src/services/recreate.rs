@@ -451,7 +451,7 @@ async fn start_one(
                     .find(|(id, name, _)| id == target || name == target)
                     .map(|(_, _, new)| new.as_str())
             });
-            let body = creation(&old, &old_image, &image, parent);
+            let body = creation(&old, &old_image, &image, parent, engine.is_podman().await);
             journal.set(entry.clone()).map_err(fail)?;
             let started = Instant::now();
             engine.stop_container(&planned.id, None).await.map_err(fail)?;
@@ -584,7 +584,7 @@ async fn recreate_dependent(engine: &Engine, name: &str, parent_id: &str) -> Res
     // Created from the image id, so a tag that moved meanwhile does not
     // change what it runs.
     let image_ref = if image.is_null() { image_name } else { image_id };
-    let body = creation(&old, &image, &image_ref, Some(parent_id));
+    let body = creation(&old, &image, &image_ref, Some(parent_id), false);
     engine.stop_container(&old_id, None).await?;
     engine.rename_container(&old_id, &parked_name(name)).await?;
     match engine.create_container(name, &body).await {
