@@ -122,7 +122,10 @@ fn fixtures_serve_pass_fail_and_exit() {
     c.put(&healthy, "/data/x", "data\n");
     assert_eq!(c.get(&healthy, "/data/x"), "data\n");
     let stop = Instant::now();
-    docker(&["stop", &healthy]);
+    // Docker's default grace period, given: podman before 4.7 gives a
+    // container created through the Docker API a stop timeout of 0 (its
+    // issue 19139), so a bare `docker stop` there kills at once.
+    docker(&["stop", "-t", "10", &healthy]);
     assert!(stop.elapsed() < Duration::from_secs(5), "SIGTERM is not handled: {:?}", stop.elapsed());
     assert_eq!(containers::inspect(&healthy)["State"]["ExitCode"], 0);
 }

@@ -386,6 +386,18 @@ pub fn creation(
             host["NetworkMode"] = Value::String(format!("container:{parent}"));
         }
     }
+    // podman 4 reports ulimits by their kernel names (`RLIMIT_NOFILE`) and
+    // refuses those names at create; the API's names are `nofile`.
+    if let Some(limits) = host.get_mut("Ulimits").and_then(Value::as_array_mut) {
+        for limit in limits.iter_mut() {
+            if let Some(name) = limit.get("Name").and_then(Value::as_str) {
+                let short = name.strip_prefix("RLIMIT_").map(str::to_ascii_lowercase);
+                if let Some(short) = short {
+                    limit["Name"] = Value::String(short);
+                }
+            }
+        }
+    }
     // The old container's anonymous volumes, mounted again by name at the
     // same paths: their data is the container's state.
     let anonymous = anonymous_volumes(container);
@@ -879,6 +891,20 @@ mod tests {
         let c = creation(&v, &image(), "reg/app:1", None, false);
         assert!(c.body["NetworkingConfig"]["EndpointsConfig"]["front"].get("IPAMConfig").is_none());
         assert!(c.connect[0].1.get("IPAMConfig").is_none());
+    }
+
+    #[test]
+    fn creation_gives_ulimits_the_apis_names() {
+        let mut v = container();
+        v["HostConfig"]["Ulimits"] = json!([
+            {"Name": "RLIMIT_NOFILE", "Soft": 20000, "Hard": 20000},
+            {"Name": "nproc", "Soft": 100, "Hard": 200}
+        ]);
+        let c = creation(&v, &image(), "reg/app:1", None, false);
+        assert_eq!(
+            c.body["HostConfig"]["Ulimits"],
+            json!([{"Name": "nofile", "Soft": 20000, "Hard": 20000}, {"Name": "nproc", "Soft": 100, "Hard": 200}])
+        );
     }
 
     #[test]

@@ -16,6 +16,9 @@ use super::{is_status, Engine};
 use crate::core::recreate::{Candidate, Creation};
 use crate::error::{Error, Result};
 
+/// Docker's stop timeout when the container sets none, in seconds.
+const DEFAULT_STOP_TIMEOUT: i32 = 10;
+
 impl Engine {
     /// Every container (running or not) with what the planner needs.
     pub async fn recreate_candidates(&self) -> Result<Vec<Candidate>> {
@@ -122,6 +125,18 @@ impl Engine {
     /// Stops with the container's own timeout unless one is given.
     pub async fn stop_container(&self, id: &str, timeout: Option<i32>) -> Result<()> {
         let mut b = StopContainerOptionsBuilder::default();
+        let mut timeout = timeout;
+        // podman before 4.7 gives a container created through the Docker
+        // API a stop timeout of 0 (podman issue 19139): its own timeout
+        // would kill it at once, with no chance to shut down. Docker's
+        // default grace period instead.
+        if timeout.is_none() && self.is_podman().await {
+            if let Ok(Some(c)) = self.inspect_container_json(id).await {
+                if c["Config"]["StopTimeout"].as_i64() == Some(0) {
+                    timeout = Some(DEFAULT_STOP_TIMEOUT);
+                }
+            }
+        }
         if let Some(t) = timeout {
             b = b.t(t);
         }
