@@ -42,6 +42,8 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let holds = crate::services::holds(settings)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let mut host = engine.snapshot().await?;
+    let recorded = retire::recorded_versions(&state, &host.hidden);
+    host.images.extend(recorded);
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);
     let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
     let decide = |host: &Snapshot| {

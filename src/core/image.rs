@@ -189,6 +189,10 @@ pub struct Snapshot {
     /// where the engine records no parent (containerd store, podman) and
     /// only when something is about to be retired.
     pub layer_parents: std::collections::HashSet<String>,
+    /// Images only the full listing (`all`) shows: build steps, and on
+    /// podman 4 an untagged image another builds on (an earlier version a
+    /// child was built from).
+    pub hidden: Vec<LocalImage>,
 }
 
 #[cfg(test)]

@@ -157,6 +157,20 @@ pub fn candidates(
     out
 }
 
+/// The hidden images (see `Snapshot::hidden`) that freshen knows as earlier
+/// versions: replaced by an upgrade, or seen under a tag by an update. A
+/// version stays one when the engine's listing leaves it out because
+/// another image was built on it.
+pub fn recorded_versions(state: &State, hidden: &[LocalImage]) -> Vec<LocalImage> {
+    let known: HashSet<&str> = state
+        .superseded
+        .iter()
+        .map(|r| r.image_id.as_str())
+        .chain(state.seen.iter().map(|s| s.image_id.as_str()))
+        .collect();
+    hidden.iter().filter(|i| known.contains(i.id.as_str())).cloned().collect()
+}
+
 /// For an image with no name at all: the tag an update saw it under (and
 /// its digest there), if the selection covers that tag.
 fn seen_under_a_tag(
@@ -289,6 +303,25 @@ mod tests {
             replaced_at: at.into(),
             replaced_by: d('f'),
         }
+    }
+
+    #[test]
+    fn hidden_images_count_only_when_recorded_as_versions() {
+        use crate::core::state::Seen;
+        let state = State {
+            superseded: vec![record('1', "docker.io/library/app:1", "2026-01-01T00:00:00Z")],
+            seen: vec![Seen {
+                reference: "docker.io/library/app:1".into(),
+                image_id: d('2'),
+                digest: d('b'),
+                at: "2026-01-01T00:00:00Z".into(),
+            }],
+            ..State::default()
+        };
+        // 1 replaced by an upgrade, 2 seen by an update, 3 a build step.
+        let hidden = vec![image('1', &[], &[], 1), image('2', &[], &[], 2), image('3', &[], &[], 3)];
+        let ids: Vec<String> = recorded_versions(&state, &hidden).into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, [d('1'), d('2')]);
     }
 
     #[test]

@@ -359,6 +359,7 @@ mod tests {
             containers: vec![],
             parents: [(d('a'), String::new()), (d('c'), String::new())].into_iter().collect(),
             layer_parents: Default::default(),
+            hidden: vec![],
         };
         (state, snapshot)
     }

@@ -57,9 +57,21 @@ impl Engine {
     /// Images, containers and parents read together: one consistent view
     /// for the decisions that need all three.
     pub async fn snapshot(&self) -> Result<Snapshot> {
-        let (images, containers, parents) =
-            tokio::try_join!(self.images(), self.containers(), self.parents())?;
-        Ok(Snapshot { images, containers, parents, layer_parents: Default::default() })
+        let every = async {
+            let opts = ListImagesOptionsBuilder::default().all(true).build();
+            self.list_images(opts).await
+        };
+        let (images, containers, every) = tokio::try_join!(self.images(), self.containers(), every)?;
+        let listed: std::collections::HashSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
+        let mut parents = HashMap::new();
+        let mut hidden = Vec::new();
+        for s in every {
+            if !listed.contains(s.id.as_str()) {
+                hidden.push(local_image(s.clone()));
+            }
+            parents.insert(s.id, s.parent_id);
+        }
+        Ok(Snapshot { images, containers, parents, layer_parents: Default::default(), hidden })
     }
 
     /// Connects and agrees on an API version. Fails with one line that names
@@ -108,20 +120,7 @@ impl Engine {
     pub async fn images(&self) -> Result<Vec<LocalImage>> {
         let opts = ListImagesOptionsBuilder::default().all(false).build();
         let list = self.list_images(opts).await?;
-        Ok(list
-            .into_iter()
-            .map(|s| {
-                let (tags, digests) = names(&s.repo_tags, &s.repo_digests);
-                LocalImage {
-                    id: s.id,
-                    tags,
-                    digests,
-                    created: s.created,
-                    size: s.size,
-                    labels: s.labels.into_iter().collect(),
-                }
-            })
-            .collect())
+        Ok(list.into_iter().map(local_image).collect())
     }
 
     /// `GET /images/json`, tried again when it failed only because another
@@ -197,14 +196,6 @@ impl Engine {
         raw::get_json(&self.host, "/containers/json?all=1", timeout)
             .await
             .map_err(|detail| Error::Daemon { action: "list containers".into(), detail })
-    }
-
-    /// Every image id, intermediate build images included, with its parent:
-    /// what tells whether an image has dependent children.
-    pub async fn parents(&self) -> Result<HashMap<String, String>> {
-        let opts = ListImagesOptionsBuilder::default().all(true).build();
-        let list = self.list_images(opts).await?;
-        Ok(list.into_iter().map(|s| (s.id, s.parent_id)).collect())
     }
 
     /// The layers of one image and their sizes. `None` if it is gone.
@@ -401,6 +392,18 @@ fn lost_a_race(e: &bollard::errors::Error) -> bool {
 fn missing_layer(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 500, message }
         if message.contains("layer not known"))
+}
+
+fn local_image(s: bollard::models::ImageSummary) -> LocalImage {
+    let (tags, digests) = names(&s.repo_tags, &s.repo_digests);
+    LocalImage {
+        id: s.id,
+        tags,
+        digests,
+        created: s.created,
+        size: s.size,
+        labels: s.labels.into_iter().collect(),
+    }
 }
 
 /// An image's tags and digest names from `RepoTags` and `RepoDigests`. The
