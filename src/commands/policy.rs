@@ -123,9 +123,13 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             // What changed: only when the candidate is not what is installed.
             let new = installed.as_ref().is_none_or(|i| i.digest != side.digest);
             let source = side.source.as_deref().or(installed.as_ref().and_then(|i| i.source.as_deref()));
-            let link = side.version.as_deref().filter(|_| new).and_then(|v| {
-                crate::core::controls::release_notes(policy.changelog.as_deref(), source, v, Some(&side.tag))
-            });
+            // The version label, if the image has one (not the tag's version).
+            let from_tag = Version::parse(&side.tag).map(|v| v.display());
+            let label = side.version.as_deref().filter(|v| from_tag.as_deref() != Some(*v));
+            let spelling = crate::core::controls::Spelling { label, tag: Some(&side.tag) };
+            let link = new
+                .then(|| crate::core::controls::release_notes(policy.changelog.as_deref(), source, spelling))
+                .flatten();
             if let Some(link) = link {
                 p.line(&format!("    Release notes: {link}"));
             }

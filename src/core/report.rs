@@ -174,11 +174,28 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
     for r in rows.iter_mut() {
         let key = r.reference.to_string();
         // A skipped newer tag is not a candidate any more.
+        let ages = state.tag_ages.get(&key);
+        // The newer tag on offer: the newest that has waited out its
+        // minimum age; a newer one still waiting shows when it comes.
+        if !r.version.candidates.is_empty() {
+            let (pick, waiting) = crate::core::controls::pick_tag(
+                &r.version.candidates,
+                |c| c.tag.as_str(),
+                ages,
+                controls.now,
+                controls.min_age,
+            );
+            r.version.tag_cooldown = waiting.map(|(c, wait)| (c.clone(), wait));
+            r.version.candidate = pick.cloned();
+        }
         let tag_skip = r
             .version
             .candidate
             .as_ref()
-            .and_then(|c| controls.skips.covering(&key, None, Some(&c.tag)))
+            .and_then(|c| {
+                let digest = ages.and_then(|a| a.get(&c.tag)).and_then(|a| a.digest.as_deref());
+                controls.skips.tag_skipped(&key, &c.tag, digest)
+            })
             .cloned();
         if let Some(s) = tag_skip {
             r.version.candidate = None;
@@ -215,8 +232,15 @@ pub struct VersionView {
     /// label and creation time, from its config.
     pub remote: Option<String>,
     pub remote_created: Option<String>,
-    /// The newest tag within the image's policy, and the newest of all.
+    /// The newer tag an upgrade moves to (the newest within the image's
+    /// policy that is neither skipped nor waiting out its minimum age),
+    /// and the newest of all.
     pub candidate: Option<NewerTag>,
+    /// Every newer tag within the policy, newest first.
+    pub candidates: Vec<NewerTag>,
+    /// The newest of those while it waits out its minimum age, if it is
+    /// newer than the candidate.
+    pub tag_cooldown: Option<(NewerTag, crate::core::controls::Cooldown)>,
     pub newest: Option<NewerTag>,
     /// The newest newer tag at each level (patch, minor, major), and
     /// whether the policy allows it.
@@ -292,6 +316,8 @@ pub fn annotate(
             let rules = policy(&row.reference).rules;
             if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
                 view.candidate = newer.candidate().map(NewerTag::from);
+                view.candidates =
+                    newer.table.iter().filter(|c| c.within_policy).map(NewerTag::from).collect();
                 view.newest = newer.newest().map(NewerTag::from);
                 for level in [Level::Patch, Level::Minor, Level::Major] {
                     if let Some(c) = newer.table.iter().find(|c| c.level == level) {
@@ -301,26 +327,41 @@ pub fn annotate(
             }
         }
         row.version = view;
-        if let Some(version) = row.candidate_version().map(str::to_string) {
-            let remote_source = match &row.version.candidate {
-                None => row
-                    .remote_digest
-                    .as_deref()
-                    .and_then(|d| cache.images.get(d))
-                    .and_then(|i| i.source.clone()),
-                Some(_) => None,
-            };
-            let source = remote_source.or_else(|| {
-                by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned()
-            });
-            let new_tag = row.version.candidate.as_ref().map_or(tag.as_str(), |c| c.tag.as_str());
-            row.version.release_notes = crate::core::controls::release_notes(
-                policy(&row.reference).changelog.as_deref(),
-                source.as_deref(),
-                &version,
-                Some(new_tag),
-            );
-        }
+    }
+}
+
+/// Links each row's new version to its release notes (see
+/// `controls::release_notes`): the candidate tag's image (its labels read
+/// by `update` when it aged the tag) or the registry's new image for the
+/// same tag. After `mark_controls`, which settles the candidate.
+pub fn link_release_notes(
+    rows: &mut [Row],
+    images: &[LocalImage],
+    cache: &TagCache,
+    state: &State,
+    policy: impl Fn(&Reference) -> ImagePolicy,
+) {
+    let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
+    for row in rows.iter_mut() {
+        let Some(tag) = row.reference.tag.clone() else { continue };
+        let (new_tag, digest) = match &row.version.candidate {
+            Some(c) => {
+                let ages = state.tag_ages.get(&row.reference.to_string());
+                (c.tag.clone(), ages.and_then(|a| a.get(&c.tag)).and_then(|a| a.digest.clone()))
+            }
+            None if row.status == Status::Upgradable => (tag, row.remote_digest.clone()),
+            None => continue,
+        };
+        let remote = digest.as_deref().and_then(|d| cache.images.get(d));
+        let label = remote.and_then(|i| i.version.clone());
+        let source = remote
+            .and_then(|i| i.source.clone())
+            .or_else(|| by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned());
+        row.version.release_notes = crate::core::controls::release_notes(
+            policy(&row.reference).changelog.as_deref(),
+            source.as_deref(),
+            crate::core::controls::Spelling { label: label.as_deref(), tag: Some(&new_tag) },
+        );
     }
 }
 
@@ -549,6 +590,7 @@ mod tests {
             reference: reference.into(),
             digest,
             tag: tag.map(String::from),
+            tag_digest: None,
             version: None,
             reason: "test".into(),
             at: "2026-01-01T00:00:00Z".into(),

@@ -184,9 +184,32 @@ impl Version {
         }
     }
 
-    /// The version for people: the tag without its suffix or `v`.
+    /// The version for people: the tag without its `v`.
     pub fn display(&self) -> String {
         self.tag.strip_prefix(['v', 'V']).filter(|_| self.v_prefix).unwrap_or(&self.tag).to_string()
+    }
+
+    /// Whether the tag is spelt with a leading `v` (`v1.2.3`).
+    pub fn v_prefixed(&self) -> bool {
+        self.v_prefix
+    }
+
+    /// The release as the tag spells it, without the `v`, the flavour
+    /// suffix or the build counter: `1.2.3-rc1` for `v1.2.3-rc1-alpine`,
+    /// `4.2.1` for `4.2.1-ls45`. What a project's git tag is made of.
+    pub fn release_text(&self) -> String {
+        let mut text = self.display();
+        if self.build.is_some() {
+            if let Some(at) = text.rfind('-') {
+                text.truncate(at);
+            }
+        }
+        if !self.suffix.is_empty() {
+            if let Some(rest) = text.strip_suffix(&format!("-{}", self.suffix)) {
+                text = rest.to_string();
+            }
+        }
+        text
     }
 }
 
@@ -434,6 +457,24 @@ mod tests {
             "version-1.2.3",
         ] {
             assert_eq!(Version::parse(t), None, "{t} is not a version");
+        }
+    }
+
+    #[test]
+    fn release_text_is_what_a_git_tag_is_made_of() {
+        for (tag, text, v) in [
+            ("1.2.3", "1.2.3", false),
+            ("v1.2.3", "1.2.3", true),
+            ("V2.0", "2.0", true),
+            ("1.27.4-alpine", "1.27.4", false),
+            ("v1.2.3-rc1-alpine", "1.2.3-rc1", true),
+            ("3.13.0a1-slim", "3.13.0a1", false),
+            ("4.2.1-ls45", "4.2.1", false),
+            ("1.25.3-debian-12-r5", "1.25.3", false),
+            ("7.2.4-rc1", "7.2.4-rc1", false),
+        ] {
+            let parsed = Version::parse(tag).unwrap();
+            assert_eq!((parsed.release_text().as_str(), parsed.v_prefixed()), (text, v), "{tag}");
         }
     }
 
