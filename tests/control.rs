@@ -680,6 +680,13 @@ fn cooldown_delays_newer_tags() {
     let wait = &again.get(&unset).raw["tag_cooldown"];
     assert_eq!(parse_time(wait["available_at"].as_str().unwrap()), unset_until, "{wait:#}");
 
+    // policy says the same: the move it would make, and what waits.
+    let policy = freshen(&["policy", &app]);
+    policy.expect_code(0);
+    let lines: Vec<&str> = policy.stdout.lines().map(str::trim).collect();
+    assert!(lines.contains(&"Tag upgrade: 1.0 → 1.1 (minor)"), "\n{policy}");
+    assert!(lines.contains(&"Cooldown: 1.2 available in 2 days"), "\n{policy}");
+
     // upgrade --tags: app moves to 1.1; lone and unset are kept back.
     let upgrade = freshen(&["upgrade", "--tags", "-y", &pattern]);
     upgrade.expect_code(0);

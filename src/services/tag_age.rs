@@ -169,6 +169,8 @@ async fn age_one(
         };
         let created = match cache.get(&digest) {
             Some(image) => image.created.clone(),
+            // Without a minimum age only the digest matters (for a skip).
+            None if job.min_age == 0 => None,
             None => match read_config(host, &job.repository, &digest, now).await {
                 Ok(image) => {
                     let created = image.created.clone();
