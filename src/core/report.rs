@@ -173,7 +173,6 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
         state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
     for r in rows.iter_mut() {
         let key = r.reference.to_string();
-        // A skipped newer tag is not a candidate any more.
         let ages = state.tag_ages.get(&key);
         // The newer tag on offer: the newest that has waited out its
         // minimum age; a newer one still waiting shows when it comes.
@@ -188,6 +187,7 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
             r.version.tag_cooldown = waiting.map(|(c, wait)| (c.clone(), wait));
             r.version.candidate = pick.cloned();
         }
+        // A skipped newer tag is not a candidate any more.
         let tag_skip = r
             .version
             .candidate
@@ -603,5 +603,35 @@ mod tests {
         assert!(rows[0].skipped.is_some());
         assert_eq!(rows[1].skipped.as_ref().and_then(|s| s.digest.clone()), Some(d('c')));
         assert!(rows[2].skipped.is_none());
+
+        // The minimum age: 16.4 a day old under 3 days waits, 16.3 (ten
+        // days old) is offered meanwhile; the skip of 16.4 no longer
+        // matters.
+        use crate::core::controls::{Age, AgeSource};
+        let now = 1_795_000_000;
+        let aged = |tag: &str, days_old: i64| {
+            let at = crate::core::time::format_rfc3339(now - days_old * 86_400).unwrap();
+            let age = Age {
+                digest: Some(d('e')),
+                first_seen: at.clone(),
+                since: at,
+                source: AgeSource::Created,
+                min_age_seconds: 3 * 86_400,
+            };
+            (tag.to_string(), age)
+        };
+        state
+            .tag_ages
+            .insert("docker.io/library/postgres:16.2".into(), [aged("16.4", 1), aged("16.3", 10)].into());
+        let mut again = super::rows(&state, &images, &[], &Selection::default());
+        annotate(&mut again, &images, &cache, minor);
+        let controls = Controls { now, ..controls };
+        mark_controls(&mut again, &state, &controls);
+        let pg = &again[0];
+        assert_eq!(pg.version.candidate.as_ref().map(|c| c.tag.as_str()), Some("16.3"));
+        let (waiting, wait) = pg.version.tag_cooldown.as_ref().unwrap();
+        assert_eq!((waiting.tag.as_str(), wait.available_at), ("16.4", now + 2 * 86_400));
+        assert!(pg.skipped.is_none());
+        assert_eq!(pg.update_level(), Some(Level::Minor));
     }
 }
