@@ -289,7 +289,10 @@ const OWN: [&str; 9] = [
 /// `network_container` rewrites `container:…` network modes to the parent's
 /// new container. `keep_addresses`: the engine does not report which
 /// addresses were configured (podman's `IPAMConfig` is always empty), so
-/// each network's current address is kept, a configured one among them.
+/// the current address on each user-defined network is kept, a configured
+/// one among them. Not on the engine's default network, where no address
+/// can be configured in Docker's API: there a kept address could have been
+/// handed to another container between the stop and the start.
 pub fn creation(
     container: &Value,
     old_image: &Value,
@@ -453,6 +456,9 @@ pub fn creation(
 /// aliases (without the ones the engine adds: the short id), static
 /// addresses (`IPAMConfig`, not the assigned `IPAddress`), links, driver
 /// options.
+/// The engines' default networks: Docker's and podman's.
+const DEFAULT_NETWORKS: [&str; 2] = ["bridge", "podman"];
+
 fn endpoint(ep: &Value, id: &str, network: &str, keep_addresses: bool) -> Value {
     let mut out = Map::new();
     // The default bridge has no aliases.
@@ -474,7 +480,7 @@ fn endpoint(ep: &Value, id: &str, network: &str, keep_addresses: bool) -> Value 
             out.insert(key.into(), v.clone());
         }
     }
-    if keep_addresses && !out.contains_key("IPAMConfig") {
+    if keep_addresses && !DEFAULT_NETWORKS.contains(&network) && !out.contains_key("IPAMConfig") {
         let mut ipam = Map::new();
         for (from, to) in [("IPAddress", "IPv4Address"), ("GlobalIPv6Address", "IPv6Address")] {
             if let Some(a) = get(ep, &[from]).as_str().filter(|a| !a.is_empty()) {
@@ -887,6 +893,12 @@ mod tests {
             json!({"IPv4Address": "10.1.2.3"})
         );
         assert_eq!(c.connect[0].1["IPAMConfig"], json!({"IPv4Address": "10.9.0.2"}));
+        // Not on the default network.
+        let mut d = v.clone();
+        d["NetworkSettings"]["Networks"]["podman"] = json!({"IPAMConfig": null, "IPAddress": "10.88.0.7"});
+        let c = creation(&d, &image(), "reg/app:1", None, true);
+        let default = c.connect.iter().find(|(n, _)| n == "podman").unwrap();
+        assert!(default.1.get("IPAMConfig").is_none(), "{c:?}");
         // Where the engine reports them, only the configured ones are kept.
         let c = creation(&v, &image(), "reg/app:1", None, false);
         assert!(c.body["NetworkingConfig"]["EndpointsConfig"]["front"].get("IPAMConfig").is_none());
