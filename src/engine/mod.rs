@@ -203,8 +203,9 @@ impl Engine {
         let inspect = match self.docker.inspect_image(id).await {
             Ok(i) => i,
             // podman answers 500 "image not known" for an image deleted
-            // meanwhile.
-            Err(e) if is_status(&e, 404) || lost_a_race(&e) => return Ok(None),
+            // meanwhile, and "layer not known" for one whose layers are
+            // incomplete (see the history below).
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) => return Ok(None),
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
         let history = match self.docker.image_history(id).await {
