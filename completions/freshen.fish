@@ -57,7 +57,7 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print thi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
-complete -c freshen -n "__fish_freshen_using_subcommand update" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l min-age -d 'Offer a new image or newer tag only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
@@ -92,7 +92,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand list" -s V -l version -d
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l concurrency -d 'Requests in flight per registry' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l timeout -d 'Seconds before one registry request is abandoned' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l retries -d 'Retries of a request that failed with 429, 5xx or a network error' -r
-complete -c freshen -n "__fish_freshen_using_subcommand check" -l min-age -d 'Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l min-age -d 'Offer a new image or newer tag only once it is this old (3d, 12h, 0 for at once); beats min_age in the config' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l format -d 'Print the result as JSON (the schema of \'list --format json\')' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
@@ -139,7 +139,7 @@ never\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2); the older tag\'s version is then retired like any replaced version, when nothing uses it'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2) that has waited out its minimum age and is not skipped; the older tag\'s version is then retired like any replaced version, when nothing uses it'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l no-recreate -d 'Only pull and retag: leave the containers that run the replaced version as they are'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'

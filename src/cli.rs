@@ -111,10 +111,13 @@ pub enum Command {
 
     /// Skip the version the registry offers now for these tags, until it offers another
     #[command(long_about = "Skips the version the registry offers now for the matching tags: \
-the new digest the last update found, and the newer tag the image's policy offers. A skipped \
-version is not listed as upgradable, not upgraded, not announced and not counted by 'check', \
-until the registry moves the tag to another digest. Skips are kept in skips.json in the state \
-directory; a new version that an upgrade rolled back is recorded there too.")]
+the new digest the last update found, and the newer tag the image's policy offers (with that \
+tag's digest, asked of the registry if the last update did not record it). A skipped version is \
+not listed as upgradable, not upgraded (nor moved to by 'upgrade --tags'), not announced and not \
+counted by 'check', until the registry moves on: the tag to another digest, or the skipped newer \
+tag to another digest, or another newer tag is offered. 'update' then drops the skip. Skips are \
+kept in skips.json in the state directory; a new version that an upgrade rolled back is recorded \
+there too.")]
     Skip(SkipArgs),
 
     /// Offer skipped versions again
@@ -179,7 +182,7 @@ pub struct CheckOptions {
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
-    /// Offer a new image only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
+    /// Offer a new image or newer tag only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
     #[arg(long, value_name = "DURATION")]
     pub min_age: Option<String>,
 }
@@ -300,8 +303,9 @@ pub struct UpgradeArgs {
     pub keep_previous: bool,
 
     /// Also move version tags to the newest newer tag the image's policy allows
-    /// (pull postgres:16.4 for postgres:16.2); the older tag's version is then
-    /// retired like any replaced version, when nothing uses it
+    /// (pull postgres:16.4 for postgres:16.2) that has waited out its minimum
+    /// age and is not skipped; the older tag's version is then retired like
+    /// any replaced version, when nothing uses it
     #[arg(long)]
     pub tags: bool,
 

@@ -66,7 +66,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer).await,
             Command::Unhold(a) => commands::hold::unhold(&settings, &a.images, &printer).await,
             Command::Showhold => commands::hold::showhold(&settings, &printer),
-            Command::Skip(a) => commands::skip::skip(&settings, &a.images, &printer),
+            Command::Skip(a) => commands::skip::skip(&settings, &a.images, &printer).await,
             Command::Unskip(a) => commands::skip::unskip(&settings, &a.images, &printer),
             Command::Showskip => commands::skip::showskip(&settings, &printer),
             Command::Rollback(a) => commands::rollback::rollback(&settings, a, &printer).await,

@@ -426,9 +426,15 @@ fn release_notes_link_from_the_source_label() {
     let gitlab = t.reference(reg.host(), "gitlab", "stable");
     let custom = t.reference(reg.host(), "custom", "stable");
     let current = t.reference(reg.host(), "current", "stable");
+    // Version tags: `v3.1.0` says the project tags with a `v`; `3.1.0`
+    // with a `3.1.0` label says nothing either way.
+    let vtag = t.reference(reg.host(), "vtag", "v3.1.0");
+    let plain = t.reference(reg.host(), "plain", "3.1.0");
     let repo_github = "https://github.com/acme/widget.git";
     let repo_gitlab = "https://gitlab.com/acme/tools/gadget";
-    publish_labeled(&github, "v1", &[(source, repo_github), (version, "1.4.1")]);
+    publish_labeled(&github, "v1", &[(source, repo_github), (version, "v1.4.1")]);
+    publish_labeled(&vtag, "v1", &[(source, repo_github)]);
+    publish_labeled(&plain, "v1", &[(source, repo_github), (version, "3.1.0")]);
     publish_labeled(&gitlab, "v1", &[(source, repo_gitlab), (version, "2.0.0")]);
     publish_labeled(&custom, "v1", &[(source, repo_github), (version, "0.9")]);
     publish_labeled(&current, "v1", &[(source, repo_github), (version, "5.0.0")]);
@@ -440,7 +446,17 @@ fn release_notes_link_from_the_source_label() {
         "stable",
         "v2",
         &now,
-        &[(source, repo_github), (version, "1.4.2")],
+        &[(source, repo_github), (version, "v1.4.2")],
+    );
+    publish_remote_created(&t, reg, "vtag", "v3.1.0", "v2", &now, &[(source, repo_github)]);
+    publish_remote_created(
+        &t,
+        reg,
+        "plain",
+        "3.1.0",
+        "v2",
+        &now,
+        &[(source, repo_github), (version, "3.1.0")],
     );
     publish_remote_created(
         &t,
@@ -479,7 +495,11 @@ fn release_notes_link_from_the_source_label() {
     let listing = Listing::of(&t, &config, &pattern);
     let link = |reference: &str| listing.get(reference).raw["release_notes"].clone();
     assert_eq!(link(&github), "https://github.com/acme/widget/releases/tag/v1.4.2");
-    assert_eq!(link(&gitlab), "https://gitlab.com/acme/tools/gadget/-/releases/v2.0.1");
+    // The GitLab image says `2.0.1` under the tag `stable`: which git tag
+    // that is, it does not say, so the link searches the tags for both.
+    assert_eq!(link(&gitlab), "https://gitlab.com/acme/tools/gadget/-/tags?search=2.0.1%24");
+    assert_eq!(link(&vtag), "https://github.com/acme/widget/releases/tag/v3.1.0");
+    assert_eq!(link(&plain), "https://github.com/acme/widget/releases?q=3.1.0&expanded=true");
     assert_eq!(link(&custom), "https://changes.example.org/custom/1.0.html");
     assert_eq!(link(&current), Value::Null, "an up-to-date image has nothing new to read about");
 
@@ -502,7 +522,7 @@ fn release_notes_link_from_the_source_label() {
         policy
             .stdout
             .lines()
-            .any(|l| l.trim() == "Release notes: https://gitlab.com/acme/tools/gadget/-/releases/v2.0.1"),
+            .any(|l| l.trim() == "Release notes: https://gitlab.com/acme/tools/gadget/-/tags?search=2.0.1%24"),
         "\n{policy}"
     );
 }
@@ -592,4 +612,180 @@ impl Listing {
         run.expect_code(0);
         support::Listing::parse(&run.stdout)
     }
+}
+
+/// The minimum age delays newer version tags too: each candidate tag is
+/// aged like a new digest (its creation time when plausible, else when
+/// `update` first saw its digest, kept in the state). The newest tag that
+/// has waited it out is offered (Renovate's `minimumReleaseAge`); a newer
+/// one still waiting shows when it comes, in the table and in JSON
+/// (`tag_cooldown`), and `upgrade --tags` keeps a tag back with the reason
+/// when nothing older can be offered.
+#[test]
+fn cooldown_delays_newer_tags() {
+    let t = TestEnv::new("cooldown_delays_newer_tags");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let app = t.reference(reg.host(), "app", "1.0");
+    let lone = t.reference(reg.host(), "lone", "1.0");
+    let unset = t.reference(reg.host(), "unset", "1.0");
+    for reference in [&app, &lone, &unset] {
+        t.publish(reference, "v1");
+    }
+    let old_enough = ago(10 * DAY);
+    let fresh = ago(DAY);
+    publish_remote_created(&t, reg, "app", "1.1", "v1.1", &old_enough, &[]);
+    publish_remote_created(&t, reg, "app", "1.2", "v1.2", &fresh, &[]);
+    publish_remote_created(&t, reg, "lone", "1.1", "v1.1", &fresh, &[]);
+    publish_remote_created(&t, reg, "unset", "1.1", "v1.1", "1970-01-01T00:00:00Z", &[]);
+    let config = Config::new("min_age = \"3d\"\n");
+    let freshen = |args: &[&str]| t.freshen().args(["--config", &config.path()]).args(args).run();
+
+    let before = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let run = freshen(&["update", &pattern]);
+    run.expect_code(0);
+    let after = OffsetDateTime::now_utc();
+    assert_eq!(run.last_line(), upgradable_summary(0), "\n{run}");
+
+    let listing = Listing::of(&t, &config, &pattern);
+    let tag_cooldown = |reference: &str| listing.get(reference).raw["tag_cooldown"].clone();
+    let candidate = |reference: &str| listing.get(reference).raw["candidate_tag"].clone();
+    // app: 1.2 is a day old and waits two more; 1.1 is old enough.
+    assert_eq!(candidate(&app), "1.1", "{:#}", listing.get(&app).raw);
+    let wait = tag_cooldown(&app);
+    assert_eq!(wait["tag"], "1.2", "{wait:#}");
+    assert_eq!(wait["age_source"], "created", "{wait:#}");
+    assert_eq!(wait["min_age_seconds"], 3 * 86_400, "{wait:#}");
+    assert_eq!(parse_time(wait["available_at"].as_str().unwrap()), parse_time(&fresh) + 3 * DAY);
+    // lone: nothing older to offer.
+    assert_eq!(candidate(&lone), Value::Null, "{:#}", listing.get(&lone).raw);
+    assert_eq!(tag_cooldown(&lone)["tag"], "1.1");
+    // unset: a 1970 build date is no age; the first sighting is.
+    let wait = tag_cooldown(&unset);
+    assert_eq!(wait["age_source"], "first_seen", "{wait:#}");
+    let unset_until = parse_time(wait["available_at"].as_str().unwrap());
+    assert!(
+        unset_until >= before + 3 * DAY && unset_until <= after + 3 * DAY,
+        "available at {unset_until}, first seen between {before} and {after}"
+    );
+
+    let table = freshen(&["list", &pattern]);
+    table.expect_code(0);
+    assert!(table_row(&table.stdout, &app).contains("1.2 (minor, available in 2 days)"), "\n{table}");
+
+    // A later update counts from the same first sighting.
+    std::thread::sleep(Duration::from_secs(2));
+    freshen(&["update", &pattern]).expect_code(0);
+    let again = Listing::of(&t, &config, &pattern);
+    let wait = &again.get(&unset).raw["tag_cooldown"];
+    assert_eq!(parse_time(wait["available_at"].as_str().unwrap()), unset_until, "{wait:#}");
+
+    // policy says the same: the move it would make, and what waits.
+    let policy = freshen(&["policy", &app]);
+    policy.expect_code(0);
+    let lines: Vec<&str> = policy.stdout.lines().map(str::trim).collect();
+    assert!(lines.contains(&"Tag upgrade: 1.0 → 1.1 (minor)"), "\n{policy}");
+    assert!(lines.contains(&"Cooldown: 1.2 available in 2 days"), "\n{policy}");
+
+    // upgrade --tags: app moves to 1.1; lone and unset are kept back.
+    let upgrade = freshen(&["upgrade", "--tags", "-y", &pattern]);
+    upgrade.expect_code(0);
+    let app_11 = t.reference(reg.host(), "app", "1.1");
+    assert!(upgrade.stdout.contains(&format!("  {app} => {app_11} (minor)")), "\n{upgrade}");
+    assert!(upgrade.stdout.contains(&format!("  {lone} (cooldown: 1.1 available in 2 days)")), "\n{upgrade}");
+    assert!(
+        upgrade.stdout.contains(&format!("  {unset} (cooldown: 1.1 available in 3 days)")),
+        "\n{upgrade}"
+    );
+    assert!(docker::exists(&app_11), "\n{upgrade}");
+    assert!(!docker::exists(&t.reference(reg.host(), "app", "1.2")), "\n{upgrade}");
+    assert!(!docker::exists(&t.reference(reg.host(), "lone", "1.1")), "\n{upgrade}");
+
+    // --min-age on the command line beats the config: a day is enough.
+    let upgrade = freshen(&["upgrade", "--tags", "-y", "--min-age", "12h", &lone]);
+    upgrade.expect_code(0);
+    assert!(docker::exists(&t.reference(reg.host(), "lone", "1.1")), "\n{upgrade}");
+}
+
+/// `skip` of a newer tag records the tag and its digest; `upgrade --tags`
+/// keeps it back. When the registry moves that tag to another digest, or
+/// offers an even newer tag, the new one is offered as usual and the stale
+/// skip is gone from `showskip` and JSON. The digest path too: a skipped
+/// digest is dropped when the registry moves the tag on.
+#[test]
+fn skip_of_a_newer_tag_lasts_until_the_registry_moves_on() {
+    let t = TestEnv::new("skip_of_a_newer_tag_until_it_moves");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let app = t.reference(reg.host(), "app", "1.0");
+    let plain = t.reference(reg.host(), "plain", "stable");
+    t.publish(&app, "v1");
+    t.publish(&plain, "v1");
+    let v11 = t.publish_remote(reg, "app", "1.1", "v1.1");
+    let plain_v2 = t.publish_remote(reg, "plain", "stable", "v2");
+    // Every update lists the tags afresh, so it sees a new one at once.
+    let config = Config::new("tag_cache_ttl = 0\n");
+    let freshen = |args: &[&str]| t.freshen().args(["--config", &config.path()]).args(args).run();
+    let showskip = || {
+        let run = freshen(&["showskip"]);
+        run.expect_code(0);
+        run
+    };
+
+    freshen(&["update", &pattern]).expect_code(0);
+    let run = freshen(&["skip", &app, &plain]);
+    run.expect_code(0);
+    assert!(run.stdout.contains(&format!("tag 1.1 ({})", short(&v11.digest))), "\n{run}");
+    let listing = Listing::of(&t, &config, &pattern);
+    let entry = listing.get(&app);
+    assert_eq!(entry.raw["candidate_tag"], Value::Null, "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"]["tag"], "1.1", "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"]["tag_digest"], Value::String(v11.digest.clone()), "{:#}", entry.raw);
+    assert_eq!(listing.get(&plain).raw["skipped"]["digest"], Value::String(plain_v2.digest.clone()));
+
+    // upgrade --tags leaves the skipped tag alone.
+    let upgrade = freshen(&["upgrade", "--tags", "-y", &app]);
+    upgrade.expect_code(0);
+    assert!(upgrade.stdout.contains(&format!("  {app} (skipped: 1.1)")), "\n{upgrade}");
+    let app_11 = t.reference(reg.host(), "app", "1.1");
+    assert!(!docker::exists(&app_11), "\n{upgrade}");
+
+    // The registry moves 1.1 to another digest: offered again, skip gone.
+    let v11b = t.publish_remote(reg, "app", "1.1", "v1.1b");
+    freshen(&["update", &pattern]).expect_code(0);
+    let listing = Listing::of(&t, &config, &pattern);
+    let entry = listing.get(&app);
+    assert_eq!(entry.raw["candidate_tag"], "1.1", "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"], Value::Null, "{:#}", entry.raw);
+    let shown = showskip();
+    assert!(!shown.stdout.contains(&app), "a skip the registry moved past stays listed\n{shown}");
+
+    // Skipped again (the new digest), then an even newer tag appears.
+    let run = freshen(&["skip", &app]);
+    run.expect_code(0);
+    assert!(run.stdout.contains(&format!("tag 1.1 ({})", short(&v11b.digest))), "\n{run}");
+    t.publish_remote(reg, "app", "1.2", "v1.2");
+    freshen(&["update", &pattern]).expect_code(0);
+    let listing = Listing::of(&t, &config, &pattern);
+    let entry = listing.get(&app);
+    assert_eq!(entry.raw["candidate_tag"], "1.2", "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"], Value::Null, "{:#}", entry.raw);
+    assert!(!showskip().stdout.contains(&app));
+    let upgrade = freshen(&["upgrade", "--tags", "-y", &app]);
+    upgrade.expect_code(0);
+    assert!(docker::exists(&t.reference(reg.host(), "app", "1.2")), "\n{upgrade}");
+
+    // The digest path: the registry moves stable on; the new digest is
+    // offered and the skip is gone.
+    assert!(showskip().stdout.contains(&plain));
+    let plain_v3 = t.publish_remote(reg, "plain", "stable", "v3");
+    freshen(&["update", &pattern]).expect_code(0);
+    let listing = Listing::of(&t, &config, &pattern);
+    let entry = listing.get(&plain);
+    assert_eq!(entry.status, "upgradable");
+    assert_eq!(entry.remote_digest.as_deref(), Some(plain_v3.digest.as_str()));
+    assert_eq!(entry.raw["skipped"], Value::Null, "{:#}", entry.raw);
+    assert!(!showskip().stdout.contains(&plain));
+    let upgradable = freshen(&["list", "--upgradable", "--format", "json", &pattern]);
+    assert_eq!(support::Listing::parse(&upgradable.stdout).references(), vec![plain.as_str()]);
 }

@@ -533,20 +533,33 @@ fn podman_layer_file_bytes() -> i64 {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| l.parse::<i64>().unwrap()).sum()
 }
 
-/// One GET on the engine's socket, as JSON.
+/// One GET on the engine's socket, as JSON. Retried a few times: the
+/// containerd store answers `/system/df` with a 500 when another test
+/// deletes an image while it counts.
 fn engine_get(path: &str) -> Value {
     let socket = std::env::var("DOCKER_HOST")
         .ok()
         .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"));
-    let out = Command::new("curl")
-        .args(["-sf", "--unix-socket"])
-        .arg(&socket)
-        .arg(format!("http://localhost{path}"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "curl {path}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut last = String::new();
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let out = Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}", "--unix-socket"])
+            .arg(&socket)
+            .arg(format!("http://localhost{path}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or((&text, ""));
+        if out.status.success() && code == "200" {
+            return serde_json::from_str(body).unwrap();
+        }
+        last = format!("HTTP {code}: {body} {}", String::from_utf8_lossy(&out.stderr));
+    }
+    panic!("GET {path} on the engine failed five times; last: {last}");
 }
 
 /// Every image id on the daemon, to tell whether anyone else changed the

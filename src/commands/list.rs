@@ -40,6 +40,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     let controls = crate::services::skip::controls(&settings.state_dir, None)?;
     report::mark_controls(&mut rows, &state, &controls);
+    report::link_release_notes(&mut rows, &images, &cache, &state, |r| settings.image_policy(r));
     if args.upgradable {
         // A tag waiting out its minimum age is an update, only not yet; a
         // skipped version is not one. A version an upgrade rolled back is

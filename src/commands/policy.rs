@@ -95,7 +95,20 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         }
         side
     });
-    let candidate_tag = newer.as_ref().and_then(|n| n.candidate()).map(|c| c.tag().to_string());
+    // The newer tag an upgrade would move to: the newest within the policy
+    // that has waited out its minimum age (as the last update aged it) and
+    // is not skipped.
+    let within: Vec<&versions::NewerVersion> =
+        newer.as_ref().map(|n| n.table.iter().filter(|c| c.within_policy).collect()).unwrap_or_default();
+    let ages = state.tag_ages.get(&key);
+    let (pick, waiting) = crate::core::controls::pick_tag(&within, |c| c.tag(), ages, now, None);
+    let skips = crate::core::skips::Skips::load(&settings.state_dir).unwrap_or_default();
+    let skipped = pick.filter(|c| {
+        let digest = ages.and_then(|a| a.get(c.tag())).and_then(|a| a.digest.as_deref());
+        skips.tag_skipped(&key, c.tag(), digest).is_some()
+    });
+    let candidate_tag = pick.filter(|_| skipped.is_none()).map(|c| c.tag().to_string());
+    let waiting = waiting.map(|(c, wait)| (c.tag().to_string(), wait));
     let candidate = match &candidate_tag {
         Some(t) => remote_side(&host, &reference.repository, t, &platform, &mut cache, now).await,
         None => match remote_side(&host, &reference.repository, &tag, &platform, &mut cache, now).await {
@@ -123,9 +136,13 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             // What changed: only when the candidate is not what is installed.
             let new = installed.as_ref().is_none_or(|i| i.digest != side.digest);
             let source = side.source.as_deref().or(installed.as_ref().and_then(|i| i.source.as_deref()));
-            let link = side.version.as_deref().filter(|_| new).and_then(|v| {
-                crate::core::controls::release_notes(policy.changelog.as_deref(), source, v, Some(&side.tag))
-            });
+            // The version label, if the image has one (not the tag's version).
+            let from_tag = Version::parse(&side.tag).map(|v| v.display());
+            let label = side.version.as_deref().filter(|v| from_tag.as_deref() != Some(*v));
+            let spelling = crate::core::controls::Spelling { label, tag: Some(&side.tag) };
+            let link = new
+                .then(|| crate::core::controls::release_notes(policy.changelog.as_deref(), source, spelling))
+                .flatten();
             if let Some(link) = link {
                 p.line(&format!("    Release notes: {link}"));
             }
@@ -136,16 +153,18 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         }
     }
     p.line(&format!("  Policy: {}", describe_policy(&policy)));
-    let listing = [(reference.clone(), tags.as_slice(), &policy.rules, policy.hold)];
-    match versions::tag_upgrades(&listing).first() {
-        Some(u) => p.line(&format!(
-            "  Tag upgrade: {} → {} ({})",
-            u.from.tag.as_deref().unwrap_or(""),
-            u.to.tag.as_deref().unwrap_or(""),
-            u.level
-        )),
+    let move_to = pick.filter(|_| skipped.is_none() && !policy.hold);
+    match move_to {
+        Some(c) => p.line(&format!("  Tag upgrade: {tag} → {} ({})", c.tag(), c.level)),
         None if policy.hold => p.line("  Tag upgrade: none (held)"),
-        None => p.line("  Tag upgrade: none"),
+        None => match skipped {
+            Some(c) => p.line(&format!("  Tag upgrade: none ({} is skipped)", c.tag())),
+            None => p.line("  Tag upgrade: none"),
+        },
+    }
+    if let Some((t, wait)) = &waiting {
+        let when = crate::core::controls::in_words(wait.available_at - now);
+        p.line(&format!("  Cooldown: {t} available {when}"));
     }
     p.line("  Version table:");
     let what = if local.is_some() { "installed" } else { "current tag" };

@@ -1,6 +1,7 @@
 //! `freshen skip`, `unskip` and `showskip`: leave out one version the
 //! registry offers for a tag, until it offers another.
 
+use crate::core::controls::pick_tag;
 use crate::core::exit::ExitStatus;
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
@@ -11,6 +12,7 @@ use crate::core::verdict::Status;
 use crate::core::versions;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
+use crate::registry::Registries;
 use crate::settings::Settings;
 
 fn short(digest: &str) -> &str {
@@ -28,7 +30,10 @@ fn describe(s: &Skip) -> String {
         });
     }
     if let Some(t) = &s.tag {
-        parts.push(format!("tag {t}"));
+        match &s.tag_digest {
+            Some(d) => parts.push(format!("tag {t} ({})", short(d))),
+            None => parts.push(format!("tag {t}")),
+        }
     }
     parts.join(" and ")
 }
@@ -38,8 +43,10 @@ fn name(reference: &str) -> String {
 }
 
 /// Skips what the last update found for the matching tags: the registry's
-/// new digest of an upgradable tag and the newer tag its policy offers.
-pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
+/// new digest of an upgradable tag and the newer tag its policy offers now
+/// (with that tag's digest: from the last update when it looked, else asked
+/// of the registry now, so that a later move of the tag lifts the skip).
+pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(images, settings.exclude.clone())?;
     let dir = &settings.state_dir;
     let lock = crate::services::lock_state(dir, p)?;
@@ -47,6 +54,8 @@ pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitS
     let cache = TagCache::load(dir);
     let mut skips = Skips::load(dir)?;
     let now = output::now_rfc3339();
+    let clock = output::now_unix();
+    let mut registries = None;
     let mut matched = 0;
     let mut changed = false;
     for e in &state.entries {
@@ -58,20 +67,48 @@ pub fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result<ExitS
         let digest = e.remote_digest.clone().filter(|_| e.status == Status::Upgradable);
         let version = digest.as_deref().and_then(|d| cache.images.get(d)).and_then(|i| i.version.clone());
         let rules = settings.image_policy(&r).rules;
-        let newer = r
+        let candidates: Vec<String> = r
             .tag
             .as_deref()
             .zip(cache.tags(&r.name()))
             .and_then(|(tag, tags)| versions::newer_tags(tag, tags, &rules))
-            .and_then(|n| n.candidate().map(|c| c.tag().to_string()));
+            .map(|n| n.table.iter().filter(|c| c.within_policy).map(|c| c.tag().to_string()).collect())
+            .unwrap_or_default();
+        // The newer tag on offer now: the newest past its minimum age.
+        let ages = state.tag_ages.get(&e.reference);
+        let newer = pick_tag(&candidates, |t| t.as_str(), ages, clock, None).0.cloned();
         if digest.is_none() && newer.is_none() {
             p.line(&format!("{}: nothing to skip, no newer version is offered.", r.familiar()));
             continue;
+        }
+        let mut tag_digest =
+            newer.as_ref().and_then(|t| ages.and_then(|a| a.get(t))).and_then(|a| a.digest.clone());
+        if let (Some(t), None) = (&newer, &tag_digest) {
+            if registries.is_none() {
+                registries = Some(Registries::new(settings.registry.clone()).map_err(Error::Registry)?);
+            }
+            let hint = state.registries.get(&r.registry).and_then(|i| i.scheme.clone());
+            let asked = match registries
+                .as_ref()
+                .map(|regs| regs.host(&r.registry, vec![r.repository.clone()], hint.as_deref()))
+            {
+                Some(Ok(h)) => h.tag_digest(&r.repository, t).await.map_err(|e| e.to_string()),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("no registry client".to_string()),
+            };
+            match asked {
+                Ok(d) => tag_digest = Some(d),
+                Err(e) => p.warn(&format!(
+                    "{}: cannot ask the registry for the digest of tag {t}: {e}; the skip lasts until another tag is offered",
+                    r.familiar()
+                )),
+            }
         }
         let s = Skip {
             reference: e.reference.clone(),
             digest,
             tag: newer,
+            tag_digest,
             version,
             reason: REASON_USER.to_string(),
             at: now.clone(),

@@ -108,6 +108,42 @@ impl Age {
     }
 }
 
+/// Which newer tag to offer under a minimum age, from the tags the policy
+/// allows (newest first) and the ages `update` recorded for them
+/// (`ages`, by tag). Like Renovate's `minimumReleaseAge`, the newest tag
+/// that has waited out its minimum age is offered; the newest one still
+/// waiting, if it is newer, is returned with its cooldown so people see
+/// when it comes. A tag with no recorded age passes when no minimum age is
+/// in effect and is not offered when one is (`update` ages the tags it
+/// looks at). `min_age` is a `--min-age` given to this command, else the
+/// one `update` recorded.
+pub fn pick_tag<'t, T>(
+    candidates: &'t [T],
+    tag_of: impl Fn(&T) -> &str,
+    ages: Option<&std::collections::BTreeMap<String, Age>>,
+    now: i64,
+    min_age: Option<u64>,
+) -> (Option<&'t T>, Option<(&'t T, Cooldown)>) {
+    let recorded = ages.and_then(|a| a.values().map(|x| x.min_age_seconds).max()).unwrap_or(0);
+    let in_effect = min_age.unwrap_or(recorded);
+    let mut waiting = None;
+    for c in candidates {
+        match ages.and_then(|a| a.get(tag_of(c))) {
+            Some(age) => match age.cooldown(now, min_age) {
+                None => return (Some(c), waiting),
+                Some(wait) => {
+                    if waiting.is_none() {
+                        waiting = Some((c, wait));
+                    }
+                }
+            },
+            None if in_effect == 0 => return (Some(c), waiting),
+            None => {}
+        }
+    }
+    (None, waiting)
+}
+
 /// `in 2 days`, `in 5 hours`, `in 3 minutes`, `in 40 seconds`: the time
 /// left, rounded to the nearest unit so that a cooldown of 3 days on a
 /// day-old image reads `in 2 days` and not `in 1 day`.
@@ -125,43 +161,79 @@ pub fn in_words(seconds: i64) -> String {
     format!("in {n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The release-notes page of `version` for a source repository URL (the
-/// `org.opencontainers.image.source` label), for GitHub and GitLab; or the
-/// user's `changelog` template with `{version}`, `{tag}` and `{source}`
+/// What the new image says about its version: its
+/// `org.opencontainers.image.version` label and the tag it is pulled by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spelling<'a> {
+    pub label: Option<&'a str>,
+    pub tag: Option<&'a str>,
+}
+
+impl Spelling<'_> {
+    /// The version to link to: the label as written, else the release the
+    /// tag names (`1.2.3` of `v1.2.3-alpine`). None when neither says one.
+    fn version(&self) -> Option<String> {
+        let label = self.label.map(str::trim).filter(|l| !l.is_empty());
+        label
+            .map(str::to_string)
+            .or_else(|| self.tag.and_then(crate::core::versions::Version::parse).map(|v| v.release_text()))
+    }
+
+    /// The project's git tag for `version`, when the image says how the
+    /// project spells it: a `v` in the label (`v1.2.3`) or in the image tag
+    /// (`v1.2.3` → `v1.2.3`), or a version that is a word (`nightly`). A
+    /// plain `1.2.3` says nothing: image tags and labels drop the `v` of
+    /// the git tag as often as not (docker/metadata-action does).
+    fn git_tag(&self, version: &str) -> Option<String> {
+        let v_number = |t: &str| {
+            t.strip_prefix(['v', 'V']).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        };
+        if v_number(version) {
+            return Some(version.to_string());
+        }
+        if !version.starts_with(|c: char| c.is_ascii_digit()) {
+            return Some(version.to_string());
+        }
+        let tag_has_v =
+            self.tag.and_then(crate::core::versions::Version::parse).is_some_and(|v| v.v_prefixed());
+        tag_has_v.then(|| format!("v{version}"))
+    }
+}
+
+/// The release-notes page of the new version for a source repository URL
+/// (the `org.opencontainers.image.source` label), for GitHub and GitLab; or
+/// the user's `changelog` template with `{version}`, `{tag}` and `{source}`
 /// filled in. No request to the forge is made to build it.
 ///
-/// GitHub and GitLab name a release by its git tag; projects mostly tag
-/// `v1.2.3` while their images are tagged `1.2.3`, so a version without a
-/// leading `v` gets one (a version that has one keeps it). A project that
-/// tags otherwise sets a `changelog` template.
-pub fn release_notes(
-    template: Option<&str>,
-    source: Option<&str>,
-    version: &str,
-    tag: Option<&str>,
-) -> Option<String> {
-    let version = version.trim();
-    if version.is_empty() {
-        return None;
-    }
+/// GitHub and GitLab name a release by its git tag, which projects spell
+/// `v1.2.3` or `1.2.3`. When the image says which (see `Spelling::git_tag`)
+/// the link is that release's page; otherwise it is the forge's search for
+/// the version, which finds the release under either spelling: GitHub's
+/// releases page with `?q=1.2.3` and GitLab's tags page (which shows each
+/// tag's release notes) with `?search=1.2.3$`.
+pub fn release_notes(template: Option<&str>, source: Option<&str>, new: Spelling<'_>) -> Option<String> {
+    let version = new.version()?;
     let repo = source.and_then(forge_repository);
     if let Some(t) = template {
         let link = t
-            .replace("{version}", version)
-            .replace("{tag}", tag.unwrap_or(version))
+            .replace("{version}", &version)
+            .replace("{tag}", new.tag.unwrap_or(&version))
             .replace("{source}", repo.as_ref().map_or(source.unwrap_or(""), |r| r.url.as_str()));
         return Some(link);
     }
     let repo = repo?;
-    let git_tag = if version.starts_with(['v', 'V']) || !version.starts_with(|c: char| c.is_ascii_digit()) {
-        version.to_string()
-    } else {
-        format!("v{version}")
-    };
-    let tag_path: String = git_tag.split('/').map(escape_path).collect::<Vec<_>>().join("/");
-    Some(match repo.forge {
-        Forge::GitHub => format!("{}/releases/tag/{tag_path}", repo.url),
-        Forge::GitLab => format!("{}/-/releases/{tag_path}", repo.url),
+    Some(match (new.git_tag(&version), repo.forge) {
+        (Some(git_tag), forge) => {
+            let tag_path: String = git_tag.split('/').map(escape_path).collect::<Vec<_>>().join("/");
+            match forge {
+                Forge::GitHub => format!("{}/releases/tag/{tag_path}", repo.url),
+                Forge::GitLab => format!("{}/-/releases/{tag_path}", repo.url),
+            }
+        }
+        (None, Forge::GitHub) => format!("{}/releases?q={}&expanded=true", repo.url, escape_path(&version)),
+        // GitLab's tag search: `$` anchors the end, so `v1.2.3` and
+        // `1.2.3` match and `1.2.30` does not.
+        (None, Forge::GitLab) => format!("{}/-/tags?search={}%24", repo.url, escape_path(&version)),
     })
 }
 
@@ -295,6 +367,43 @@ mod tests {
     }
 
     #[test]
+    fn the_newest_tag_that_waited_out_its_minimum_age_is_offered() {
+        use std::collections::BTreeMap;
+        let day = 86_400;
+        let aged = |days_old: i64, min_age: u64| Age {
+            digest: Some("sha256:x".into()),
+            first_seen: format_rfc3339(NOW - days_old * day).unwrap(),
+            since: format_rfc3339(NOW - days_old * day).unwrap(),
+            source: AgeSource::FirstSeen,
+            min_age_seconds: min_age,
+        };
+        let tags = ["1.3", "1.2", "1.1"];
+        fn id<'a>(t: &'a &str) -> &'a str {
+            t
+        }
+        let mut ages = BTreeMap::new();
+        ages.insert("1.3".to_string(), aged(1, 3 * day as u64));
+        ages.insert("1.2".to_string(), aged(5, 3 * day as u64));
+        let (pick, waiting) = pick_tag(&tags, id, Some(&ages), NOW, None);
+        assert_eq!(pick, Some(&"1.2"), "the older tag is old enough");
+        let (tag, wait) = waiting.unwrap();
+        assert_eq!((*tag, wait.available_at), ("1.3", NOW + 2 * day));
+        // --min-age 12h lets the newest through; 7d keeps both back, and
+        // the unaged 1.1 is not offered while a minimum age is in effect.
+        assert_eq!(pick_tag(&tags, id, Some(&ages), NOW, Some(day as u64 / 2)).0, Some(&"1.3"));
+        let (pick, waiting) = pick_tag(&tags, id, Some(&ages), NOW, Some(7 * day as u64));
+        assert_eq!((pick, waiting.map(|w| *w.0)), (None, Some("1.3")));
+        // No minimum age: the newest, aged or not.
+        assert_eq!(pick_tag(&tags, id, None, NOW, None), (Some(&"1.3"), None));
+        ages.clear();
+        ages.insert("1.3".to_string(), aged(1, 0));
+        assert_eq!(pick_tag(&tags, id, Some(&ages), NOW, None), (Some(&"1.3"), None));
+        // Once its time has come, the newest is offered and nothing waits.
+        ages.insert("1.3".to_string(), aged(4, 3 * day as u64));
+        assert_eq!(pick_tag(&tags, id, Some(&ages), NOW, None), (Some(&"1.3"), None));
+    }
+
+    #[test]
     fn time_left_in_words() {
         assert_eq!(in_words(2 * 86_400 - 5), "in 2 days");
         assert_eq!(in_words(2 * 86_400 + 3_600), "in 2 days");
@@ -308,9 +417,13 @@ mod tests {
         assert_eq!(in_words(86_400 * 7), "in 7 days");
     }
 
+    fn notes(source: &str, label: Option<&str>, tag: Option<&str>) -> Option<String> {
+        release_notes(None, Some(source), Spelling { label, tag })
+    }
+
     #[test]
     fn release_pages_on_github_and_gitlab() {
-        let gh = |s: &str, v: &str| release_notes(None, Some(s), v, None);
+        let gh = |s: &str| notes(s, Some("v1.4.2"), None);
         let want = Some("https://github.com/acme/widget/releases/tag/v1.4.2".to_string());
         for source in [
             "https://github.com/acme/widget",
@@ -323,45 +436,85 @@ mod tests {
             "https://www.github.com/acme/widget",
             "HTTPS://GitHub.com/acme/widget",
         ] {
-            assert_eq!(gh(source, "1.4.2"), want, "{source}");
+            assert_eq!(gh(source), want, "{source}");
         }
-        assert_eq!(gh("https://github.com/acme/widget", "v1.4.2"), want, "a v stays one v");
         assert_eq!(
-            gh("https://gitlab.com/acme/tools/gadget", "2.0.1").as_deref(),
+            notes("https://gitlab.com/acme/tools/gadget", Some("v2.0.1"), None).as_deref(),
             Some("https://gitlab.com/acme/tools/gadget/-/releases/v2.0.1")
         );
         assert_eq!(
-            gh("https://gitlab.example.org/acme/gadget.git/-/tree/main", "2.0.1").as_deref(),
+            notes("https://gitlab.example.org/acme/gadget.git/-/tree/main", Some("v2.0.1"), None).as_deref(),
             Some("https://gitlab.example.org/acme/gadget/-/releases/v2.0.1")
         );
         // Not a forge, not a repository, not a version: no link.
-        assert_eq!(gh("https://example.org/acme/widget", "1.0"), None);
-        assert_eq!(gh("https://github.com/acme", "1.0"), None);
-        assert_eq!(gh("not a url", "1.0"), None);
-        assert_eq!(gh("https://github.com/acme/widget", " "), None);
-        assert_eq!(release_notes(None, None, "1.0", None), None);
+        let widget = "https://github.com/acme/widget";
+        assert_eq!(notes("https://example.org/acme/widget", Some("1.0"), None), None);
+        assert_eq!(notes("https://github.com/acme", Some("1.0"), None), None);
+        assert_eq!(notes("not a url", Some("1.0"), None), None);
+        assert_eq!(notes(widget, Some(" "), None), None);
+        assert_eq!(notes(widget, None, Some("latest")), None);
+        assert_eq!(notes(widget, None, None), None);
+        assert_eq!(release_notes(None, None, Spelling { label: Some("1.0"), tag: None }), None);
         // A version with odd characters stays inside the path.
         assert_eq!(
-            gh("https://github.com/acme/widget", "1.0 beta?x").as_deref(),
+            notes(widget, Some("v1.0 beta?x"), None).as_deref(),
             Some("https://github.com/acme/widget/releases/tag/v1.0%20beta%3Fx")
         );
         // A word version (a date, a name) is used as written.
         assert_eq!(
-            gh("https://github.com/acme/widget", "nightly").as_deref(),
+            notes(widget, Some("nightly"), None).as_deref(),
             Some("https://github.com/acme/widget/releases/tag/nightly")
         );
     }
 
     #[test]
-    fn changelog_template_wins() {
-        let t = Some("https://changes.example.org/{version}.html?tag={tag}&src={source}");
+    fn the_git_tag_form_comes_from_the_label_and_the_image_tag() {
+        let widget = "https://github.com/acme/widget";
+        let gadget = "https://gitlab.com/acme/gadget";
+        let exact = |v: &str| Some(format!("{widget}/releases/tag/{v}"));
+        // The image tag says `v`: the release is `v` + the version.
+        assert_eq!(notes(widget, None, Some("v1.2.3")), exact("v1.2.3"));
+        assert_eq!(notes(widget, None, Some("v1.2.3-alpine")), exact("v1.2.3"));
+        assert_eq!(notes(widget, Some("1.2.3"), Some("v1.2")), exact("v1.2.3"));
+        // The label says `v`, whatever the tag.
+        assert_eq!(notes(widget, Some("v1.2.3"), Some("1.2.3")), exact("v1.2.3"));
+        assert_eq!(notes(widget, Some("v1.2.3"), Some("stable")), exact("v1.2.3"));
+        // Nothing says which: the search finds either spelling.
         assert_eq!(
-            release_notes(t, Some("https://github.com/acme/widget.git"), "1.0", Some("1.0-alpine"))
-                .as_deref(),
-            Some("https://changes.example.org/1.0.html?tag=1.0-alpine&src=https://github.com/acme/widget")
+            notes(widget, None, Some("1.2.3")).as_deref(),
+            Some("https://github.com/acme/widget/releases?q=1.2.3&expanded=true")
         );
         assert_eq!(
-            release_notes(Some("https://x.example/{version}"), None, "2.1", None).as_deref(),
+            notes(widget, Some("1.2.3"), Some("latest")).as_deref(),
+            Some("https://github.com/acme/widget/releases?q=1.2.3&expanded=true")
+        );
+        assert_eq!(
+            notes(widget, None, Some("1.2.3-rc1-alpine")).as_deref(),
+            Some("https://github.com/acme/widget/releases?q=1.2.3-rc1&expanded=true")
+        );
+        assert_eq!(
+            notes(gadget, Some("2.0.1"), Some("2.0")).as_deref(),
+            Some("https://gitlab.com/acme/gadget/-/tags?search=2.0.1%24")
+        );
+        assert_eq!(
+            notes(gadget, None, Some("v2.0.1")).as_deref(),
+            Some("https://gitlab.com/acme/gadget/-/releases/v2.0.1")
+        );
+        // The label wins over the tag for the version itself.
+        assert_eq!(notes(widget, Some("v1.27.4"), Some("v1.27")), exact("v1.27.4"));
+    }
+
+    #[test]
+    fn changelog_template_wins() {
+        let t = Some("https://changes.example.org/{version}.html?tag={tag}&src={source}");
+        let new = Spelling { label: Some("1.0"), tag: Some("1.0-alpine") };
+        assert_eq!(
+            release_notes(t, Some("https://github.com/acme/widget.git"), new).as_deref(),
+            Some("https://changes.example.org/1.0.html?tag=1.0-alpine&src=https://github.com/acme/widget")
+        );
+        let new = Spelling { label: None, tag: Some("v2.1-alpine") };
+        assert_eq!(
+            release_notes(Some("https://x.example/{version}"), None, new).as_deref(),
             Some("https://x.example/2.1")
         );
     }

@@ -285,6 +285,7 @@ mod tests {
             reference: e.reference.clone(),
             digest: e.remote_digest.clone(),
             tag: None,
+            tag_digest: None,
             version: None,
             reason: "test".into(),
             at: T0.into(),

@@ -173,12 +173,29 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
         state.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
     for r in rows.iter_mut() {
         let key = r.reference.to_string();
+        let ages = state.tag_ages.get(&key);
+        // The newer tag on offer: the newest that has waited out its
+        // minimum age; a newer one still waiting shows when it comes.
+        if !r.version.candidates.is_empty() {
+            let (pick, waiting) = crate::core::controls::pick_tag(
+                &r.version.candidates,
+                |c| c.tag.as_str(),
+                ages,
+                controls.now,
+                controls.min_age,
+            );
+            r.version.tag_cooldown = waiting.map(|(c, wait)| (c.clone(), wait));
+            r.version.candidate = pick.cloned();
+        }
         // A skipped newer tag is not a candidate any more.
         let tag_skip = r
             .version
             .candidate
             .as_ref()
-            .and_then(|c| controls.skips.covering(&key, None, Some(&c.tag)))
+            .and_then(|c| {
+                let digest = ages.and_then(|a| a.get(&c.tag)).and_then(|a| a.digest.as_deref());
+                controls.skips.tag_skipped(&key, &c.tag, digest)
+            })
             .cloned();
         if let Some(s) = tag_skip {
             r.version.candidate = None;
@@ -215,8 +232,15 @@ pub struct VersionView {
     /// label and creation time, from its config.
     pub remote: Option<String>,
     pub remote_created: Option<String>,
-    /// The newest tag within the image's policy, and the newest of all.
+    /// The newer tag an upgrade moves to (the newest within the image's
+    /// policy that is neither skipped nor waiting out its minimum age),
+    /// and the newest of all.
     pub candidate: Option<NewerTag>,
+    /// Every newer tag within the policy, newest first.
+    pub candidates: Vec<NewerTag>,
+    /// The newest of those while it waits out its minimum age, if it is
+    /// newer than the candidate.
+    pub tag_cooldown: Option<(NewerTag, crate::core::controls::Cooldown)>,
     pub newest: Option<NewerTag>,
     /// The newest newer tag at each level (patch, minor, major), and
     /// whether the policy allows it.
@@ -292,6 +316,8 @@ pub fn annotate(
             let rules = policy(&row.reference).rules;
             if let Some(newer) = versions::newer_tags(&tag, tags, &rules) {
                 view.candidate = newer.candidate().map(NewerTag::from);
+                view.candidates =
+                    newer.table.iter().filter(|c| c.within_policy).map(NewerTag::from).collect();
                 view.newest = newer.newest().map(NewerTag::from);
                 for level in [Level::Patch, Level::Minor, Level::Major] {
                     if let Some(c) = newer.table.iter().find(|c| c.level == level) {
@@ -301,26 +327,41 @@ pub fn annotate(
             }
         }
         row.version = view;
-        if let Some(version) = row.candidate_version().map(str::to_string) {
-            let remote_source = match &row.version.candidate {
-                None => row
-                    .remote_digest
-                    .as_deref()
-                    .and_then(|d| cache.images.get(d))
-                    .and_then(|i| i.source.clone()),
-                Some(_) => None,
-            };
-            let source = remote_source.or_else(|| {
-                by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned()
-            });
-            let new_tag = row.version.candidate.as_ref().map_or(tag.as_str(), |c| c.tag.as_str());
-            row.version.release_notes = crate::core::controls::release_notes(
-                policy(&row.reference).changelog.as_deref(),
-                source.as_deref(),
-                &version,
-                Some(new_tag),
-            );
-        }
+    }
+}
+
+/// Links each row's new version to its release notes (see
+/// `controls::release_notes`): the candidate tag's image (its labels read
+/// by `update` when it aged the tag) or the registry's new image for the
+/// same tag. After `mark_controls`, which settles the candidate.
+pub fn link_release_notes(
+    rows: &mut [Row],
+    images: &[LocalImage],
+    cache: &TagCache,
+    state: &State,
+    policy: impl Fn(&Reference) -> ImagePolicy,
+) {
+    let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
+    for row in rows.iter_mut() {
+        let Some(tag) = row.reference.tag.clone() else { continue };
+        let (new_tag, digest) = match &row.version.candidate {
+            Some(c) => {
+                let ages = state.tag_ages.get(&row.reference.to_string());
+                (c.tag.clone(), ages.and_then(|a| a.get(&c.tag)).and_then(|a| a.digest.clone()))
+            }
+            None if row.status == Status::Upgradable => (tag, row.remote_digest.clone()),
+            None => continue,
+        };
+        let remote = digest.as_deref().and_then(|d| cache.images.get(d));
+        let label = remote.and_then(|i| i.version.clone());
+        let source = remote
+            .and_then(|i| i.source.clone())
+            .or_else(|| by_id.get(row.image_id.as_str()).and_then(|i| i.labels.get(LABEL_SOURCE)).cloned());
+        row.version.release_notes = crate::core::controls::release_notes(
+            policy(&row.reference).changelog.as_deref(),
+            source.as_deref(),
+            crate::core::controls::Spelling { label: label.as_deref(), tag: Some(&new_tag) },
+        );
     }
 }
 
@@ -549,6 +590,7 @@ mod tests {
             reference: reference.into(),
             digest,
             tag: tag.map(String::from),
+            tag_digest: None,
             version: None,
             reason: "test".into(),
             at: "2026-01-01T00:00:00Z".into(),
@@ -561,5 +603,35 @@ mod tests {
         assert!(rows[0].skipped.is_some());
         assert_eq!(rows[1].skipped.as_ref().and_then(|s| s.digest.clone()), Some(d('c')));
         assert!(rows[2].skipped.is_none());
+
+        // The minimum age: 16.4 a day old under 3 days waits, 16.3 (ten
+        // days old) is offered meanwhile; the skip of 16.4 no longer
+        // matters.
+        use crate::core::controls::{Age, AgeSource};
+        let now = 1_795_000_000;
+        let aged = |tag: &str, days_old: i64| {
+            let at = crate::core::time::format_rfc3339(now - days_old * 86_400).unwrap();
+            let age = Age {
+                digest: Some(d('e')),
+                first_seen: at.clone(),
+                since: at,
+                source: AgeSource::Created,
+                min_age_seconds: 3 * 86_400,
+            };
+            (tag.to_string(), age)
+        };
+        state
+            .tag_ages
+            .insert("docker.io/library/postgres:16.2".into(), [aged("16.4", 1), aged("16.3", 10)].into());
+        let mut again = super::rows(&state, &images, &[], &Selection::default());
+        annotate(&mut again, &images, &cache, minor);
+        let controls = Controls { now, ..controls };
+        mark_controls(&mut again, &state, &controls);
+        let pg = &again[0];
+        assert_eq!(pg.version.candidate.as_ref().map(|c| c.tag.as_str()), Some("16.3"));
+        let (waiting, wait) = pg.version.tag_cooldown.as_ref().unwrap();
+        assert_eq!((waiting.tag.as_str(), wait.available_at), ("16.4", now + 2 * 86_400));
+        assert!(pg.skipped.is_none());
+        assert_eq!(pg.update_level(), Some(Level::Minor));
     }
 }

@@ -63,6 +63,10 @@ pub struct Skip {
     /// The newer tag that is skipped (`16.4` for `postgres:16.2`).
     #[serde(default)]
     pub tag: Option<String>,
+    /// That newer tag's digest when it was skipped, if `update` had looked
+    /// at it: when the registry moves the tag, the skip goes.
+    #[serde(default)]
+    pub tag_digest: Option<String>,
     /// Its version, when known, for people.
     #[serde(default)]
     pub version: Option<String>,
@@ -118,6 +122,7 @@ impl Skips {
                     reference: reference.clone(),
                     digest: Some(rb.digest.clone()),
                     tag: None,
+                    tag_digest: None,
                     version: None,
                     reason: rolled_back_reason(&rb.reason),
                     at: rb.at.clone(),
@@ -144,6 +149,20 @@ impl Skips {
         })
     }
 
+    /// The skip of the newer tag `tag` offered to `reference`, whose digest
+    /// is `digest` now (when known): a skip recorded with another digest of
+    /// that tag does not cover it.
+    pub fn tag_skipped(&self, reference: &str, tag: &str, digest: Option<&str>) -> Option<&Skip> {
+        self.skips.iter().find(|s| {
+            s.reference == reference
+                && s.tag.as_deref() == Some(tag)
+                && match (s.tag_digest.as_deref(), digest) {
+                    (Some(then), Some(now)) => then == now,
+                    _ => true,
+                }
+        })
+    }
+
     /// Whether the digest an entry reports is skipped.
     pub fn digest_skipped(&self, e: &Entry) -> Option<&Skip> {
         if e.status != Status::Upgradable {
@@ -153,11 +172,14 @@ impl Skips {
         self.skips.iter().find(|s| s.reference == e.reference && s.digest.as_deref() == Some(remote))
     }
 
-    /// Forgets digest skips the registry has moved past: the tag was
-    /// checked and its digest is another one now. A failed check keeps
-    /// them. Skips of a newer tag stay until `unskip`. Returns whether
-    /// anything changed.
-    pub fn prune(&mut self, entries: &[Entry]) -> bool {
+    /// Forgets the skips the registry has moved past. The digest part: the
+    /// tag was checked and its digest is another one now. The newer-tag
+    /// part: the tag was checked and `picks` (per reference, the newer tag
+    /// that would be offered now with its digest, skips aside; `(None,
+    /// None)` when none would) names another tag, or the same tag under
+    /// another digest. A failed check, or a tag `picks` says nothing about,
+    /// keeps them. Returns whether anything changed.
+    pub fn prune(&mut self, entries: &[Entry], picks: &Picks) -> bool {
         let checked: std::collections::HashMap<&str, Option<&str>> = entries
             .iter()
             .filter(|e| matches!(e.status, Status::UpToDate | Status::Upgradable))
@@ -172,11 +194,25 @@ impl Skips {
             if moved {
                 s.digest = None;
             }
+            let pick = picks.get(&s.reference).filter(|_| checked.contains_key(s.reference.as_str()));
+            if let (Some(tag), Some((now_tag, now_digest))) = (s.tag.as_deref(), pick) {
+                let tag_moved = now_tag.as_deref() != Some(tag)
+                    || matches!((s.tag_digest.as_deref(), now_digest.as_deref()), (Some(a), Some(b)) if a != b);
+                if tag_moved {
+                    s.tag = None;
+                    s.tag_digest = None;
+                }
+            }
         }
         self.skips.retain(|s| s.digest.is_some() || s.tag.is_some());
         self.skips != before
     }
 }
+
+/// Per local tag (fully qualified): the newer tag an update would offer
+/// now, skips aside, and its digest if known; `(None, None)` when the tag
+/// listing offers none.
+pub type Picks = std::collections::HashMap<String, (Option<String>, Option<String>)>;
 
 /// Why an upgradable tag is not offered now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +275,7 @@ mod tests {
             reference: reference.into(),
             digest: digest.map(String::from),
             tag: tag.map(String::from),
+            tag_digest: None,
             version: None,
             reason: REASON_USER.into(),
             at: "2026-11-25T12:00:00Z".into(),
@@ -287,10 +324,73 @@ mod tests {
             entry("r/b:1", Status::Unknown, None),
             entry("r/c:1", Status::Upgradable, Some("sha256:c2")),
         ];
-        assert!(skips.prune(&entries));
+        assert!(skips.prune(&entries, &Picks::new()));
         let left: Vec<&str> = skips.skips.iter().map(|s| s.reference.as_str()).collect();
         assert_eq!(left, vec!["r/b:1", "r/c:1"], "a failed check or the same digest keeps the skip");
-        assert!(!skips.prune(&entries));
+        assert!(!skips.prune(&entries, &Picks::new()));
+    }
+
+    #[test]
+    fn prune_forgets_newer_tags_the_registry_moved_past() {
+        let with_digest = |reference: &str, tag: &str, digest: &str| {
+            let mut s = skip(reference, None, Some(tag));
+            s.tag_digest = Some(digest.into());
+            s
+        };
+        let mut skips = Skips::default();
+        skips.record(with_digest("r/same:1.0", "1.2", "sha256:x"));
+        skips.record(with_digest("r/newer:1.0", "1.2", "sha256:x"));
+        skips.record(with_digest("r/moved:1.0", "1.2", "sha256:x"));
+        skips.record(with_digest("r/gone:1.0", "1.2", "sha256:x"));
+        skips.record(with_digest("r/failed:1.0", "1.2", "sha256:x"));
+        skips.record(with_digest("r/unlisted:1.0", "1.2", "sha256:x"));
+        // A skip of both the digest and a newer tag keeps the part that
+        // still holds.
+        let mut both = with_digest("r/both:1.0", "1.2", "sha256:x");
+        both.digest = Some("sha256:d1".into());
+        skips.record(both);
+        let ok = |r: &str| entry(r, Status::UpToDate, Some("sha256:1"));
+        let entries = vec![
+            ok("r/same:1.0"),
+            ok("r/newer:1.0"),
+            ok("r/moved:1.0"),
+            ok("r/gone:1.0"),
+            entry("r/failed:1.0", Status::Unknown, None),
+            ok("r/unlisted:1.0"),
+            entry("r/both:1.0", Status::Upgradable, Some("sha256:d2")),
+        ];
+        let pick = |t: Option<&str>, d: Option<&str>| (t.map(String::from), d.map(String::from));
+        let picks: Picks = [
+            ("r/same:1.0", pick(Some("1.2"), Some("sha256:x"))),
+            ("r/newer:1.0", pick(Some("1.3"), Some("sha256:y"))),
+            ("r/moved:1.0", pick(Some("1.2"), Some("sha256:z"))),
+            ("r/gone:1.0", pick(None, None)),
+            ("r/failed:1.0", pick(Some("1.3"), None)),
+            ("r/both:1.0", pick(Some("1.2"), Some("sha256:x"))),
+        ]
+        .into_iter()
+        .map(|(r, p)| (r.to_string(), p))
+        .collect();
+        assert!(skips.prune(&entries, &picks));
+        let left: Vec<(&str, Option<&str>, Option<&str>)> = skips
+            .skips
+            .iter()
+            .map(|s| (s.reference.as_str(), s.digest.as_deref(), s.tag.as_deref()))
+            .collect();
+        assert_eq!(
+            left,
+            vec![
+                ("r/both:1.0", None, Some("1.2")),
+                ("r/failed:1.0", None, Some("1.2")),
+                ("r/same:1.0", None, Some("1.2")),
+                ("r/unlisted:1.0", None, Some("1.2")),
+            ]
+        );
+        // The tag skip covers its tag under its digest only.
+        assert!(skips.tag_skipped("r/same:1.0", "1.2", Some("sha256:x")).is_some());
+        assert!(skips.tag_skipped("r/same:1.0", "1.2", None).is_some());
+        assert!(skips.tag_skipped("r/same:1.0", "1.2", Some("sha256:z")).is_none());
+        assert!(skips.tag_skipped("r/same:1.0", "1.3", Some("sha256:x")).is_none());
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub struct State {
     /// earlier version of that tag.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen: Vec<Seen>,
+    /// Per local tag (fully qualified), the newer version tags `update`
+    /// looked at for the minimum age or a skip: by tag, its digest and how
+    /// old it is. Kept across runs so a first sighting lasts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tag_ages: BTreeMap<String, BTreeMap<String, crate::core::controls::Age>>,
 }
 
 /// One image an update saw under a tag.
@@ -122,6 +127,7 @@ impl Default for State {
             registries: BTreeMap::new(),
             superseded: Vec::new(),
             seen: Vec::new(),
+            tag_ages: BTreeMap::new(),
         }
     }
 }

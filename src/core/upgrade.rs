@@ -565,6 +565,7 @@ mod tests {
             reference: key.clone(),
             digest: Some(d('b')),
             tag: None,
+            tag_digest: None,
             version: None,
             reason: crate::core::skips::rolled_back_reason("web: it is unhealthy"),
             at: NOW.into(),

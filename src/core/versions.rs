@@ -31,7 +31,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::reference::{glob, Reference};
+use crate::core::reference::glob;
 
 /// Releases with more components than this are not versions (they are
 /// dates with times, IP-like names, or noise).
@@ -184,9 +184,32 @@ impl Version {
         }
     }
 
-    /// The version for people: the tag without its suffix or `v`.
+    /// The version for people: the tag without its `v`.
     pub fn display(&self) -> String {
         self.tag.strip_prefix(['v', 'V']).filter(|_| self.v_prefix).unwrap_or(&self.tag).to_string()
+    }
+
+    /// Whether the tag is spelt with a leading `v` (`v1.2.3`).
+    pub fn v_prefixed(&self) -> bool {
+        self.v_prefix
+    }
+
+    /// The release as the tag spells it, without the `v`, the flavour
+    /// suffix or the build counter: `1.2.3-rc1` for `v1.2.3-rc1-alpine`,
+    /// `4.2.1` for `4.2.1-ls45`. What a project's git tag is made of.
+    pub fn release_text(&self) -> String {
+        let mut text = self.display();
+        if self.build.is_some() {
+            if let Some(at) = text.rfind('-') {
+                text.truncate(at);
+            }
+        }
+        if !self.suffix.is_empty() {
+            if let Some(rest) = text.strip_suffix(&format!("-{}", self.suffix)) {
+                text = rest.to_string();
+            }
+        }
+        text
     }
 }
 
@@ -361,35 +384,6 @@ pub fn newer_tags<S: AsRef<str>>(current: &str, tags: &[S], rules: &TagRules) ->
     Some(Newer { current: cur, table })
 }
 
-/// One tag to pull in place of an older one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagUpgrade {
-    pub from: Reference,
-    pub to: Reference,
-    pub level: Level,
-}
-
-/// The tag moves an upgrade would make: for each local tag that is a
-/// version, its newest candidate within policy. `local` is every local tag
-/// with its repository's tag listing and rules. A move is left out when its
-/// target is itself a local tag (that tag is checked by digest on its own)
-/// or when the rules hold the image. Sorted by `from`.
-pub fn tag_upgrades(local: &[(Reference, &[String], &TagRules, bool)]) -> Vec<TagUpgrade> {
-    let present: std::collections::HashSet<&Reference> = local.iter().map(|(r, ..)| r).collect();
-    let mut out: Vec<TagUpgrade> = local
-        .iter()
-        .filter(|(_, _, _, held)| !held)
-        .filter_map(|(from, tags, rules, _)| {
-            let newer = newer_tags(from.tag.as_deref()?, tags, rules)?;
-            let c = newer.candidate()?;
-            let to = Reference { tag: Some(c.tag().to_string()), digest: None, ..from.clone() };
-            (!present.contains(&to)).then(|| TagUpgrade { from: from.clone(), to, level: c.level })
-        })
-        .collect();
-    out.sort_by(|a, b| a.from.cmp(&b.from));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +428,24 @@ mod tests {
             "version-1.2.3",
         ] {
             assert_eq!(Version::parse(t), None, "{t} is not a version");
+        }
+    }
+
+    #[test]
+    fn release_text_is_what_a_git_tag_is_made_of() {
+        for (tag, text, v) in [
+            ("1.2.3", "1.2.3", false),
+            ("v1.2.3", "1.2.3", true),
+            ("V2.0", "2.0", true),
+            ("1.27.4-alpine", "1.27.4", false),
+            ("v1.2.3-rc1-alpine", "1.2.3-rc1", true),
+            ("3.13.0a1-slim", "3.13.0a1", false),
+            ("4.2.1-ls45", "4.2.1", false),
+            ("1.25.3-debian-12-r5", "1.25.3", false),
+            ("7.2.4-rc1", "7.2.4-rc1", false),
+        ] {
+            let parsed = Version::parse(tag).unwrap();
+            assert_eq!((parsed.release_text().as_str(), parsed.v_prefixed()), (text, v), "{tag}");
         }
     }
 
@@ -619,31 +631,6 @@ mod tests {
         assert!(newer_tags("sha-abc1234", &tags("1 2 3"), &TagRules::default()).is_none());
         let n = newer_tags("3", &tags("3 2 latest"), &TagRules::default()).unwrap();
         assert!(n.table.is_empty());
-    }
-
-    #[test]
-    fn upgrades_for_the_upgrade_command() {
-        let listing = tags("16.2 16.4 17.0 latest");
-        let default = TagRules::default();
-        let minor = TagRules { max_level: Level::Minor, ..TagRules::default() };
-        let r = |s: &str| Reference::parse(s).unwrap();
-        let local = vec![
-            (r("postgres:16.2"), listing.as_slice(), &minor, false),
-            (r("postgres:latest"), listing.as_slice(), &default, false),
-            (r("redis:7.2"), &[][..], &default, false),
-            (r("127.0.0.1:5000/app:16.2"), listing.as_slice(), &default, true),
-        ];
-        let ups = tag_upgrades(&local);
-        assert_eq!(
-            ups,
-            vec![TagUpgrade { from: r("postgres:16.2"), to: r("postgres:16.4"), level: Level::Minor }]
-        );
-        // A target that is already a local tag is not pulled again.
-        let local = vec![
-            (r("postgres:16.2"), listing.as_slice(), &default, false),
-            (r("postgres:17.0"), listing.as_slice(), &default, false),
-        ];
-        assert!(tag_upgrades(&local).is_empty());
     }
 
     /// Equal versions spelt differently are never "newer" (leading zeros).

@@ -151,7 +151,7 @@ impl Printer {
                 Cell::plain(available),
             ];
             if with_newer {
-                row.push(Cell::plain(newer_cell(r)));
+                row.push(Cell::plain(newer_cell(r, now)));
             }
             if with_notes {
                 row.push(Cell::plain(r.error.as_deref().unwrap_or("")));
@@ -276,6 +276,7 @@ struct JsonImage<'a> {
     update_level: Option<Level>,
     newest_tag: Option<&'a str>,
     cooldown: Option<JsonCooldown>,
+    tag_cooldown: Option<JsonTagCooldown<'a>>,
     skipped: Option<&'a crate::core::skips::Skip>,
     release_notes: Option<&'a str>,
 }
@@ -299,6 +300,24 @@ struct JsonCooldown {
     /// first saw the digest), what the age counts from.
     age_source: &'static str,
     min_age_seconds: u64,
+}
+
+/// A newer tag, newer than `candidate_tag`, that waits out its minimum age.
+#[derive(Serialize)]
+struct JsonTagCooldown<'a> {
+    tag: &'a str,
+    #[serde(flatten)]
+    cooldown: JsonCooldown,
+}
+
+impl JsonCooldown {
+    fn of(c: &crate::core::controls::Cooldown) -> JsonCooldown {
+        JsonCooldown {
+            available_at: crate::core::time::format_rfc3339(c.available_at),
+            age_source: c.source.as_str(),
+            min_age_seconds: c.min_age_seconds,
+        }
+    }
 }
 
 impl<'a> From<&'a Row> for JsonImage<'a> {
@@ -327,11 +346,12 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             candidate_tag: r.version.candidate.as_ref().map(|c| c.tag.as_str()),
             update_level: r.update_level(),
             newest_tag: r.version.newest.as_ref().map(|c| c.tag.as_str()),
-            cooldown: r.cooldown.as_ref().map(|c| JsonCooldown {
-                available_at: crate::core::time::format_rfc3339(c.available_at),
-                age_source: c.source.as_str(),
-                min_age_seconds: c.min_age_seconds,
-            }),
+            cooldown: r.cooldown.as_ref().map(JsonCooldown::of),
+            tag_cooldown: r
+                .version
+                .tag_cooldown
+                .as_ref()
+                .map(|(c, wait)| JsonTagCooldown { tag: &c.tag, cooldown: JsonCooldown::of(wait) }),
             skipped: r.skipped.as_ref(),
             release_notes: r.version.release_notes.as_deref(),
         }
@@ -340,14 +360,28 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
 
 /// The newest newer tag at each level, like `16.4 (minor), 17.0 (major)`;
 /// those the policy does not allow end with `beyond policy`.
-fn newer_cell(r: &Row) -> String {
-    let within: Vec<String> = r
+fn newer_cell(r: &Row, now: i64) -> String {
+    // A newer tag still in its cooldown says when it comes:
+    // `1.3 (minor, available in 2 days)`.
+    let waiting = r.version.tag_cooldown.as_ref();
+    let when = |tag: &str| {
+        waiting
+            .filter(|(c, _)| c.tag == tag)
+            .map(|(_, wait)| {
+                format!(", available {}", crate::core::controls::in_words(wait.available_at - now))
+            })
+            .unwrap_or_default()
+    };
+    let mut within: Vec<String> = r
         .version
         .by_level
         .iter()
         .filter(|(_, ok)| *ok)
-        .map(|(c, _)| format!("{} ({})", c.tag, c.level))
+        .map(|(c, _)| format!("{} ({}{})", c.tag, c.level, when(&c.tag)))
         .collect();
+    if let Some((c, _)) = waiting.filter(|(c, _)| !r.version.by_level.iter().any(|(b, _)| b.tag == c.tag)) {
+        within.insert(0, format!("{} ({}{})", c.tag, c.level, when(&c.tag)));
+    }
     let beyond: Vec<String> = r
         .version
         .by_level

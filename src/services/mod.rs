@@ -5,6 +5,7 @@ pub mod check;
 pub mod recreate;
 pub mod retire;
 pub mod skip;
+pub mod tag_age;
 pub mod tag_refresh;
 pub mod update;
 pub mod upgrade;

@@ -25,6 +25,7 @@ pub fn record_skip(dir: &Path, lock: &Lock, reference: &str, digest: &str, reaso
         reference: reference.to_string(),
         digest: Some(digest.to_string()),
         tag: None,
+        tag_digest: None,
         version: None,
         reason: reason.to_string(),
         at: crate::output::now_rfc3339(),

@@ -159,6 +159,22 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
             .await;
     pass.configs += outcome.configs.len();
+    // The newer tags' ages, for the minimum age and skipped newer tags.
+    let skips = Skips::load(dir)?;
+    let aged = crate::services::tag_age::age_newer_tags(
+        &registries,
+        settings,
+        &outcome.entries,
+        &old,
+        &old.registries,
+        &skips,
+        &mut cache,
+        &checked_at,
+        now,
+    )
+    .await;
+    pass.configs += aged.configs;
+    pass.warnings.extend(aged.warnings);
     waiting.finish();
     if pass.listed + pass.configs > 0 {
         if let Err(e) = cache.save(dir, &lock, now) {
@@ -192,12 +208,13 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     }
 
     record_ages(settings, &old, &mut outcome.entries, &cache, &checked_at, now);
-    let mut controls = Controls { skips: Skips::load(dir)?, now, min_age: None };
-    if controls.skips.prune(&outcome.entries) {
+    let mut controls = Controls { skips, now, min_age: None };
+    if controls.skips.prune(&outcome.entries, &aged.picks) {
         controls.skips.save(dir, &lock)?;
     }
 
-    let new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
+    let mut new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
+    new.tag_ages = merge_tag_ages(&old, &new, &outcome.entries, aged.tag_ages);
     new.save(dir, &lock)?;
 
     // What can be upgraded now: neither skipped nor waiting out its minimum
@@ -213,6 +230,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     report::mark_held(&mut rows, &crate::services::holds(settings)?);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     report::mark_controls(&mut rows, &new, &controls);
+    report::link_release_notes(&mut rows, &images, &cache, &new, |r| settings.image_policy(r));
     let versions: announce::Versions = rows
         .iter()
         .filter(|r| r.status == Status::Upgradable)
@@ -274,4 +292,24 @@ fn record_ages(
             min_age,
         ));
     }
+}
+
+/// The newer tags' ages after an update: this run's for the tags it
+/// checked, the last ones for the tags it left alone, none for tags gone.
+fn merge_tag_ages(
+    old: &State,
+    new: &State,
+    checked: &[Entry],
+    fresh: BTreeMap<String, BTreeMap<String, Age>>,
+) -> BTreeMap<String, BTreeMap<String, Age>> {
+    let checked: std::collections::HashSet<&str> = checked.iter().map(|e| e.reference.as_str()).collect();
+    let kept: std::collections::HashSet<&str> = new.entries.iter().map(|e| e.reference.as_str()).collect();
+    let mut out: BTreeMap<String, BTreeMap<String, Age>> = old
+        .tag_ages
+        .iter()
+        .filter(|(r, _)| kept.contains(r.as_str()) && !checked.contains(r.as_str()))
+        .map(|(r, a)| (r.clone(), a.clone()))
+        .collect();
+    out.extend(fresh);
+    out
 }

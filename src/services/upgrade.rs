@@ -22,7 +22,7 @@ use crate::core::state::State;
 use crate::core::tagcache::TagCache;
 use crate::core::upgrade::{self as plan, Planned};
 use crate::core::verdict::Status;
-use crate::core::versions::{self, TagRules};
+use crate::core::versions;
 use crate::engine::{Engine, PullEvent};
 use crate::error::{Error, Result};
 use crate::output::confirm;
@@ -111,7 +111,8 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     });
 
     if args.tags {
-        failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, p).await;
+        let moves = TagMoves { controls: &controls, kept_back: &mut kept_back };
+        failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, moves, p).await;
     }
 
     // The containers that run what is upgraded (not tag moves: their
@@ -543,11 +544,22 @@ async fn pull_and_tag(
     }
 }
 
+/// What `--tags` needs besides the rows: the skips and the clock, and
+/// where to say what it keeps back.
+struct TagMoves<'a> {
+    controls: &'a crate::core::skips::Controls,
+    kept_back: &'a mut Vec<(Reference, String)>,
+}
+
 /// `--tags`: for each selected tag that is a version, the newest newer tag
-/// its policy allows (from the listings the last update cached), unless
-/// the tag is held, already upgraded by digest in this run, or the newer
-/// tag is already here. Each move's digest is asked of the registry now, so
-/// what is pulled is what was checked. Returns how many could not be asked.
+/// its policy allows (from the listings the last update cached) that has
+/// waited out its minimum age and is not skipped, unless the tag is held,
+/// already upgraded by digest in this run, or the newer tag is already
+/// here. A newer tag still in its cooldown with nothing older to offer, and
+/// a skipped one, are kept back with the reason. Each move's digest is
+/// asked of the registry now, so what is pulled is what was checked.
+/// Returns how many could not be asked.
+#[allow(clippy::too_many_arguments)]
 async fn plan_tag_moves(
     settings: &Settings,
     state: &State,
@@ -555,49 +567,81 @@ async fn plan_tag_moves(
     holds: &Holds,
     registries: &Registries,
     plan: &mut Vec<Planned>,
+    moves: TagMoves<'_>,
     p: &Printer,
 ) -> usize {
     let cache = TagCache::load(&settings.state_dir);
     let by_digest: HashSet<&Reference> = plan.iter().map(|pl| &pl.reference).collect();
-    let candidates: Vec<(&report::Row, Vec<String>, TagRules, bool)> = rows
-        .iter()
-        .filter(|r| {
-            r.reference.tag.is_some() && r.status != Status::Pinned && !by_digest.contains(&r.reference)
-        })
-        .map(|r| {
-            let policy = settings.image_policy(&r.reference);
-            let tags = cache.tags(&r.reference.name()).map(<[String]>::to_vec).unwrap_or_default();
-            (r, tags, policy.rules, policy.hold || holds.is_held(&r.reference))
-        })
-        .collect();
-    let input: Vec<(Reference, &[String], &TagRules, bool)> = candidates
-        .iter()
-        .map(|(r, tags, rules, held)| (r.reference.clone(), tags.as_slice(), rules, *held))
-        .collect();
-    let moves = versions::tag_upgrades(&input);
+    let present: HashSet<&Reference> = rows.iter().map(|r| &r.reference).collect();
+    let controls = moves.controls;
+    let mut chosen: Vec<(&report::Row, Reference, versions::Level)> = Vec::new();
+    for r in rows {
+        let Some(tag) = r.reference.tag.as_deref() else { continue };
+        if r.status == Status::Pinned || by_digest.contains(&r.reference) {
+            continue;
+        }
+        let policy = settings.image_policy(&r.reference);
+        if policy.hold || holds.is_held(&r.reference) {
+            continue;
+        }
+        let Some(tags) = cache.tags(&r.reference.name()) else { continue };
+        let Some(newer) = versions::newer_tags(tag, tags, &policy.rules) else { continue };
+        let within: Vec<&versions::NewerVersion> = newer.table.iter().filter(|c| c.within_policy).collect();
+        let key = r.reference.to_string();
+        let ages = state.tag_ages.get(&key);
+        let (pick, waiting) =
+            crate::core::controls::pick_tag(&within, |c| c.tag(), ages, controls.now, controls.min_age);
+        let Some(pick) = pick else {
+            if let Some((c, wait)) = waiting {
+                let when = crate::core::controls::in_words(wait.available_at - controls.now);
+                moves
+                    .kept_back
+                    .push((r.reference.clone(), format!("cooldown: {} available {when}", c.tag())));
+            }
+            continue;
+        };
+        let digest = ages.and_then(|a| a.get(pick.tag())).and_then(|a| a.digest.as_deref());
+        if controls.skips.tag_skipped(&key, pick.tag(), digest).is_some() {
+            moves.kept_back.push((r.reference.clone(), format!("skipped: {}", pick.tag())));
+            continue;
+        }
+        let to = Reference { tag: Some(pick.tag().to_string()), digest: None, ..r.reference.clone() };
+        if present.contains(&to) {
+            continue;
+        }
+        if let Some((c, wait)) = waiting {
+            let when = crate::core::controls::in_words(wait.available_at - controls.now);
+            p.info(&format!(
+                "{}: {} is in its cooldown (available {when}); moving to {} instead.",
+                r.reference.familiar(),
+                c.tag(),
+                pick.tag()
+            ));
+        }
+        chosen.push((r, to, pick.level));
+    }
     let mut failed = 0;
-    for m in moves {
-        let Some((row, ..)) = candidates.iter().find(|(r, ..)| r.reference == m.from) else { continue };
-        let hint = state.registries.get(&m.to.registry).and_then(|i| i.scheme.as_deref());
-        let digest = match registries.host(&m.to.registry, vec![m.to.repository.clone()], hint) {
-            Ok(h) => h.tag_digest(&m.to.repository, m.to.tag.as_deref().unwrap_or_default()).await,
+    for (row, to, level) in chosen {
+        let hint = state.registries.get(&to.registry).and_then(|i| i.scheme.as_deref());
+        let digest = match registries.host(&to.registry, vec![to.repository.clone()], hint) {
+            Ok(h) => h.tag_digest(&to.repository, to.tag.as_deref().unwrap_or_default()).await,
             Err(e) => Err(e),
         };
         match digest {
             Ok(digest) => plan.push(Planned {
-                reference: m.from.clone(),
+                reference: row.reference.clone(),
                 old_id: row.image_id.clone(),
                 old_digest: row.local_digest.clone(),
                 digest,
-                to: Some((m.to.clone(), m.level)),
+                to: Some((to, level)),
                 versions: None,
             }),
             Err(e) => {
                 failed += 1;
                 p.warn(&format!(
                     "{}: cannot check {} before pulling: {e}",
-                    m.from.familiar(),
-                    m.to.familiar()
+                    row.reference.familiar(),
+                    to.familiar()
                 ));
             }
         }

@@ -93,6 +93,7 @@ mod tests {
             reference: "docker.io/library/nginx:latest".into(),
             digest: Some("sha256:2".into()),
             tag: None,
+            tag_digest: None,
             version: None,
             reason: "test".into(),
             at: "2026-11-25T12:00:00Z".into(),

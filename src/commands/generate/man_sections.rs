@@ -26,11 +26,24 @@ As \fBautoremove \-\-older\-than\fR.
 \fBtag_cache_ttl = SECONDS\fR
 How long a repository's tag listing is reused (default 21600).
 .TP
+\fBmin_age = "DURATION"\fR
+The cooldown: a new image, or a newer version tag, becomes an upgrade
+candidate only once it is this old (\fB3d\fR, \fB12h\fR; default \fB0\fR, at
+once), counted from its creation time when plausible, else from when
+\fBupdate\fR first saw its digest. Of several newer tags, the newest that is old
+enough is offered. \fB\-\-min\-age\fR on \fBupdate\fR, \fBcheck\fR and
+\fBupgrade\fR beats it.
+.TP
 \fB[images."PATTERN"]\fR
 Per\-image policy: \fBpolicy = "digest"|"patch"|"minor"|"major"\fR,
 \fBinclude\fR and \fBexclude\fR globs for candidate tags, and \fBhold = true\fR,
 which holds the matching tags exactly as \fBfreshen hold\fR does (shown by
-\fBshowhold\fR, marked in \fBlist\fR, never upgraded, their versions never retired).
+\fBshowhold\fR, marked in \fBlist\fR, never upgraded, their versions never retired);
+\fBmin_age\fR for these images; \fBchangelog = "URL"\fR, a release\-notes link
+template with \fB{version}\fR, \fB{tag}\fR and \fB{source}\fR, instead of the
+GitHub or GitLab release page built from the image's source and version labels
+(\fIreleases/tag/v1.2.3\fR when the image's label or tag is spelt with a \fBv\fR,
+else the forge's search for the version).
 .TP
 \fB[[notify]]\fR
 A notification target: \fBkind = "webhook"|"ntfy"|"exec"\fR, \fBurl\fR,
@@ -77,6 +90,9 @@ The last update's verdicts and the versions upgrades replaced.
 .TP
 \fI$FRESHEN_STATE_DIR/holds.json\fR
 The holds set with \fBfreshen hold\fR.
+.TP
+\fI$FRESHEN_STATE_DIR/skips.json\fR
+The versions skipped with \fBfreshen skip\fR or rolled back by a failed upgrade.
 .TP
 \fI$FRESHEN_STATE_DIR/tags.json\fR
 Cached tag listings and remote labels.
