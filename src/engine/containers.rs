@@ -178,21 +178,13 @@ impl Engine {
         lines[lines.len().saturating_sub(n)..].to_vec()
     }
 
-    /// Whether the engine is podman (its `/version` names a Podman component).
+    /// Whether the engine is podman (its `/version` names a Podman component;
+    /// read once per run).
     pub async fn is_podman(&self) -> bool {
-        *self
-            .podman
-            .get_or_init(|| async {
-                match self.docker.version().await {
-                    Ok(v) => v
-                        .components
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|c| c.name.to_ascii_lowercase().contains("podman")),
-                    Err(_) => false,
-                }
-            })
-            .await
+        match self.version().await {
+            Ok(v) => v.components.iter().flatten().any(|c| c.name.to_ascii_lowercase().contains("podman")),
+            Err(_) => false,
+        }
     }
 
     /// Runs a container's health check now, through podman's own API
