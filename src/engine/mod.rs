@@ -164,7 +164,9 @@ impl Engine {
         loop {
             match self.docker.list_images(Some(opts.clone())).await {
                 Ok(list) => return Ok(list),
-                Err(e) if attempt < LISTING_RETRIES && lost_a_race(&e) => {
+                // podman 4 also fails it with "layer not known" while an
+                // image's layers are being deleted.
+                Err(e) if attempt < LISTING_RETRIES && (lost_a_race(&e) || missing_layer(&e)) => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
                 }
