@@ -537,6 +537,49 @@ fn opt_out_labels_keep_a_container_on_the_previous_version() {
     assert!(docker::exists(&s.v1.id), "v1 is in use and must stay");
 }
 
+/// One image with three tags (`1`, `stable`, `1.0`), a container on each;
+/// the registry moves `1` and `stable`. Each recreated container stays on
+/// the tag it was created from, and the one on `1.0`, whose tag did not
+/// move, is left running as it was: it is not a container of either tag.
+#[test]
+fn containers_stay_on_their_own_tag_of_a_shared_image() {
+    let t = TestEnv::new("recreate_own_tag");
+    let c = Containers::new(&t);
+    let reg = registry::shared();
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let stable = t.reference(reg.host(), "app", "stable");
+    let fixed = t.reference(reg.host(), "app", "1.0");
+    for tag in [&stable, &fixed] {
+        docker::tag(&s.reference, tag);
+        docker::push(tag);
+    }
+    let on_one = c.run("one", &[], &s.reference);
+    let on_stable = c.run("stable", &[], &stable);
+    let on_fixed = c.run("fixed", &[], &fixed);
+    let fixed_id = id_of(&on_fixed);
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+    reg.copy_tag(&t.repo("app"), "1", "stable");
+    t.freshen().args(["update", &s.pattern]).run().expect_code(0);
+    let listing = t.list(&[&s.pattern]);
+    assert_eq!(listing.get(&stable).status, "upgradable");
+    assert_eq!(listing.get(&fixed).status, "up-to-date");
+
+    let dry = t.freshen().args(["upgrade", "-s", &s.pattern]).run();
+    dry.expect_code(0);
+    assert!(!dry.stdout.contains(&on_fixed), "{on_fixed} is not a container of an upgraded tag\n{dry}");
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    let config_image =
+        |name: &str| containers::inspect(name)["Config"]["Image"].as_str().unwrap().to_string();
+    assert_eq!((image_of(&on_one), config_image(&on_one)), (v2.id.clone(), s.reference.clone()), "\n{run}");
+    assert_eq!((image_of(&on_stable), config_image(&on_stable)), (v2.id.clone(), stable.clone()), "\n{run}");
+    assert_eq!(id_of(&on_fixed), fixed_id, "recreated although its tag did not move\n{run}");
+    assert_eq!((image_of(&on_fixed), config_image(&on_fixed)), (s.v1.id.clone(), fixed.clone()));
+    assert!(running(&on_fixed));
+    assert_eq!(docker::inspect(&fixed).id, s.v1.id, "1.0 did not move");
+}
+
 /// `--no-recreate` is the upgrade of before: pull and retag only.
 #[test]
 fn no_recreate_only_pulls_and_retags() {

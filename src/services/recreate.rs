@@ -790,7 +790,7 @@ pub async fn move_containers(
     wait: Duration,
     p: &crate::output::Printer,
 ) -> Result<Outcome> {
-    let upgraded = std::collections::BTreeMap::from([(from.to_string(), reference.to_string())]);
+    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
     let containers = engine.recreate_candidates().await?;
     let mut plan = recreate::plan(&containers, &upgraded, |r| {
         let r = Reference::parse(r).ok()?;

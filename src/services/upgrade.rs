@@ -117,11 +117,11 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
 
     // The containers that run what is upgraded (not tag moves: their
     // containers keep the old tag).
-    let upgraded_ids: BTreeMap<String, String> = plan
-        .iter()
-        .filter(|pl| pl.to.is_none())
-        .map(|pl| (pl.old_id.clone(), pl.reference.to_string()))
-        .collect();
+    // An image may carry several upgraded tags: each container stays on its own.
+    let mut upgraded_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pl in plan.iter().filter(|pl| pl.to.is_none()) {
+        upgraded_ids.entry(pl.old_id.clone()).or_default().push(pl.reference.to_string());
+    }
     let (containers, compose) = recreation_plan(settings, args, &engine, &upgraded_ids).await?;
 
     // The versions this would retire, as if the tags had already moved and
@@ -391,7 +391,7 @@ async fn recreation_plan(
     settings: &Settings,
     args: &Request,
     engine: &Engine,
-    upgraded: &BTreeMap<String, String>,
+    upgraded: &BTreeMap<String, Vec<String>>,
 ) -> Result<(recreate_core::Plan, Option<ComposeCli>)> {
     if upgraded.is_empty() {
         return Ok((recreate_core::Plan::default(), None));
