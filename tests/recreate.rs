@@ -580,6 +580,32 @@ fn containers_stay_on_their_own_tag_of_a_shared_image() {
     assert_eq!(docker::inspect(&fixed).id, s.v1.id, "1.0 did not move");
 }
 
+/// A container started with `--rm` is removed by the engine when it stops,
+/// so there would be no stopped old container to return to: before, a new
+/// version that failed the gate left the service gone while the output said
+/// it ran the previous version again. It is listed and left running; the
+/// tag is still upgraded and the version it runs is kept.
+#[test]
+fn a_container_started_with_rm_is_left_running() {
+    let t = TestEnv::new("recreate_auto_remove");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &["--rm"], &s.reference);
+    let old_id = id_of(&web);
+    let v2 = s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::Exit));
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    assert!(containers::exists(&web), "the --rm container is gone\n{run}");
+    assert_eq!(id_of(&web), old_id, "\n{run}");
+    assert!(running(&web), "\n{run}");
+    assert_eq!(image_of(&web), s.v1.id);
+    assert_eq!(docker::inspect(&s.reference).id, v2.id, "the tag was not upgraded\n{run}");
+    assert_contains(&run, "started with --rm");
+    assert_contains(&run, "These containers still run the previous version:");
+    assert!(docker::exists(&s.v1.id), "v1 is in use and must stay");
+}
+
 /// `--no-recreate` is the upgrade of before: pull and retag only.
 #[test]
 fn no_recreate_only_pulls_and_retags() {

@@ -89,6 +89,9 @@ pub enum Skip {
     Pinned,
     /// Compose or the project's files are missing: not guessed.
     Compose(String),
+    /// Started with `--rm`: stopping it removes it, so the stopped old
+    /// container that a rollback returns to would not exist.
+    AutoRemove,
 }
 
 impl std::fmt::Display for Skip {
@@ -100,6 +103,9 @@ impl std::fmt::Display for Skip {
             Skip::ConfigFalse => write!(f, "recreate = false in the config file"),
             Skip::Pinned => write!(f, "created from a digest"),
             Skip::Compose(why) => write!(f, "{why}"),
+            Skip::AutoRemove => {
+                write!(f, "started with --rm: stopping it would remove it, leaving nothing to roll back to")
+            }
         }
     }
 }

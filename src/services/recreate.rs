@@ -141,6 +141,31 @@ pub async fn check_compose(plan: &mut recreate::Plan, docker_host: Option<&str>)
     compose
 }
 
+/// Moves the containers started with `--rm` from `plan.recreate` to
+/// `plan.skipped`: the engine removes such a container when it stops, so the
+/// stopped old container a failed health gate returns to would be gone and
+/// the service left down. They keep running the previous version, listed.
+pub async fn skip_auto_remove(engine: &Engine, plan: &mut recreate::Plan) -> Result<()> {
+    let mut keep = Vec::new();
+    for c in std::mem::take(&mut plan.recreate) {
+        let auto_remove = match c.how {
+            How::Container => engine
+                .inspect_container_json(&c.id)
+                .await?
+                .is_some_and(|v| v["HostConfig"]["AutoRemove"].as_bool() == Some(true)),
+            How::Compose(_) => false,
+        };
+        if auto_remove {
+            plan.skipped.push((c.name.clone(), c.reference.clone(), Skip::AutoRemove));
+        } else {
+            keep.push(c);
+        }
+    }
+    plan.recreate = keep;
+    plan.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(())
+}
+
 /// A rollback, for the notification targets: the tag, the digest that
 /// failed, why, and each container with its last log lines.
 #[derive(Debug, Clone)]
@@ -796,6 +821,7 @@ pub async fn move_containers(
         let r = Reference::parse(r).ok()?;
         settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
     });
+    skip_auto_remove(engine, &mut plan).await?;
     let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
     let mut out = Outcome::default();
     for (name, _, why) in &plan.skipped {

@@ -404,6 +404,7 @@ async fn recreation_plan(
         let r = Reference::parse(reference).ok()?;
         settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
     });
+    recreate::skip_auto_remove(engine, &mut containers).await?;
     let compose = recreate::check_compose(&mut containers, settings.docker_host.as_deref()).await;
     Ok((containers, compose))
 }
