@@ -575,6 +575,7 @@ fn containers_stay_on_their_own_tag_of_a_shared_image() {
     assert_eq!((image_of(&on_one), config_image(&on_one)), (v2.id.clone(), s.reference.clone()), "\n{run}");
     assert_eq!((image_of(&on_stable), config_image(&on_stable)), (v2.id.clone(), stable.clone()), "\n{run}");
     assert_eq!(id_of(&on_fixed), fixed_id, "recreated although its tag did not move\n{run}");
+    assert!(!run.stdout.contains(&on_fixed), "{on_fixed} runs the current 1.0, nothing to finish\n{run}");
     assert_eq!((image_of(&on_fixed), config_image(&on_fixed)), (s.v1.id.clone(), fixed.clone()));
     assert!(running(&on_fixed));
     assert_eq!(docker::inspect(&fixed).id, s.v1.id, "1.0 did not move");

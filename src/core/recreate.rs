@@ -147,11 +147,13 @@ pub struct Plan {
 /// own tag and follows none (`None`), and one created from an upgraded tag
 /// stays on that tag. A container listed by digest or image id (created
 /// from it, or its tag has already moved) follows the first.
-fn followed<'a>(c: &Candidate, references: &'a [String]) -> Option<&'a String> {
-    let id = c.image_id.strip_prefix("sha256:").unwrap_or(&c.image_id);
-    let shown = c.image.strip_prefix("sha256:").unwrap_or(&c.image);
+/// `image` is the container's image as the engine lists it, `image_id` the
+/// image it runs.
+pub fn followed<'a>(image: &str, image_id: &str, references: &'a [String]) -> Option<&'a String> {
+    let id = image_id.strip_prefix("sha256:").unwrap_or(image_id);
+    let shown = image.strip_prefix("sha256:").unwrap_or(image);
     let by_id = !shown.is_empty() && shown.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(shown);
-    if by_id || c.image.contains('@') {
+    if by_id || image.contains('@') {
         return references.first();
     }
     let with_tag = |mut r: Reference| {
@@ -160,7 +162,7 @@ fn followed<'a>(c: &Candidate, references: &'a [String]) -> Option<&'a String> {
         }
         r
     };
-    let Ok(name) = Reference::parse(&c.image).map(with_tag) else { return references.first() };
+    let Ok(name) = Reference::parse(image).map(with_tag) else { return references.first() };
     references.iter().find(|r| Reference::parse(r).map(with_tag).is_ok_and(|r| r == name))
 }
 
@@ -175,7 +177,7 @@ pub fn plan(
     let mut out = Plan::default();
     for c in containers {
         let Some(references) = upgraded.get(&c.image_id) else { continue };
-        let Some(reference) = followed(c, references) else { continue };
+        let Some(reference) = followed(&c.image, &c.image_id, references) else { continue };
         let skip = if let Some(skip) = no_recreate(reference) {
             Some(skip)
         } else if let Some(label) = OPT_OUT_LABELS

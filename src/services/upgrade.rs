@@ -287,8 +287,10 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
     drop(lock);
 
-    let old_ids: HashMap<&str, &Reference> =
-        upgraded.iter().map(|(pl, _)| (pl.old_id.as_str(), &pl.reference)).collect();
+    let mut old_ids: HashMap<&str, Vec<String>> = HashMap::new();
+    for (pl, _) in &upgraded {
+        old_ids.entry(pl.old_id.as_str()).or_default().push(pl.reference.to_string());
+    }
     if !args.json {
         still_running(p, &after, &old_ids);
     }
@@ -651,9 +653,15 @@ async fn plan_tag_moves(
 }
 
 /// Containers created from a version that is now superseded.
-fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, &Reference>) {
-    let mut users: Vec<_> =
-        host.containers.iter().filter(|c| old.contains_key(c.image_id.as_str())).collect();
+fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>) {
+    // A container created from another tag of that image, one that did not
+    // move, runs the current version of its own tag.
+    let followed = |c: &&crate::core::image::Container| {
+        let refs = old.get(c.image_id.as_str())?;
+        let r = recreate_core::followed(&c.image, &c.image_id, refs)?;
+        Reference::parse(r).ok()
+    };
+    let mut users: Vec<_> = host.containers.iter().filter(|c| followed(c).is_some()).collect();
     // Running ones first: they are the ones serving the old version now.
     users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
     if users.is_empty() {
@@ -662,7 +670,7 @@ fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, &Reference>) 
     let list: Vec<String> = users
         .iter()
         .map(|c| {
-            let r = old[c.image_id.as_str()].familiar();
+            let r = followed(c).map(|r| r.familiar()).unwrap_or_default();
             if c.running {
                 format!("{} ({r})", c.name)
             } else {
