@@ -685,6 +685,74 @@ fn rate_limits_and_backoff() {
     assert_eq!(doc["registries"][&proxy.host]["rate_limit"]["remaining"], 76);
 }
 
+/// A registry that answered the last update without asking for
+/// credentials is asked about every tag at once (no first request alone to
+/// learn its authentication). Should it ask for credentials by then, each
+/// request in flight gets one 401, the run learns the credentials once and
+/// every verdict stands; the update after that learns them with one request
+/// alone again.
+#[test]
+fn anonymous_registry_asked_at_once_may_start_asking_for_credentials() {
+    let t = TestEnv::new("anonymous_then_auth");
+    let reg = registry::shared();
+    let proxy = Proxy::start(reg.host());
+    let names = ["a", "b", "c", "d"];
+    for n in names {
+        pulled_through(&t, &proxy, n);
+    }
+    t.publish_remote(reg, "c", "1", "v2");
+    let pattern = t.pattern(&proxy.host);
+    let state = || -> Value {
+        serde_json::from_slice(&std::fs::read(t.state_dir().join("state.json")).unwrap()).unwrap()
+    };
+    let first = freshen(&t).args(["update", &pattern]).run();
+    first.expect_code(0);
+    assert_eq!(first.last_line(), upgradable_summary(1), "\n{first}");
+    assert_eq!(state()["registries"][&proxy.host]["anonymous"], true, "{:#}", state());
+
+    for n in names {
+        proxy.fault(&t.repo(n), Fault::RequireAuth(r#"Basic realm="freshen-test""#.into()));
+    }
+    write_docker_config(
+        &t,
+        &serde_json::json!({ "auths": { &proxy.host: { "auth": basic(USER, PASSWORD) } } }),
+    );
+    let heads = |authorized: bool| {
+        proxy
+            .seen()
+            .iter()
+            .filter(|s| s.method == "HEAD" && s.header("authorization").is_some() == authorized)
+            .count()
+    };
+    proxy.forget();
+    let second = freshen(&t).args(["update", &pattern]).run();
+    second.expect_code(0);
+    assert_eq!(second.last_line(), upgradable_summary(1), "\n{second}");
+    // Every HEAD went out at once, before any answer, so each was refused
+    // once (behind a first request alone only that one would have been);
+    // then one with credentials per tag (c's verdict is the last one's:
+    // same image, same remote digest).
+    assert_eq!((heads(false), heads(true)), (names.len(), names.len()), "{:?}", proxy.seen());
+    assert!(
+        proxy.seen().iter().filter(|s| s.header("authorization").is_none()).all(|s| s.method == "HEAD"),
+        "{:?}",
+        proxy.seen()
+    );
+    assert!(state()["registries"][&proxy.host].get("anonymous").is_none(), "{:#}", state());
+
+    proxy.forget();
+    let third = freshen(&t).args(["update", &pattern]).run();
+    third.expect_code(0);
+    assert_eq!(third.last_line(), upgradable_summary(1), "\n{third}");
+    assert_eq!((heads(false), heads(true)), (1, names.len()), "{:?}", proxy.seen());
+    let listing = list(&t, &[&pattern]);
+    for n in names {
+        let entry = listing.get(&t.reference(&proxy.host, n, "1"));
+        assert_eq!(entry.status, if n == "c" { "upgradable" } else { "up-to-date" }, "{:#}", entry.raw);
+    }
+    assert_no_secrets(&t, &[&first, &second, &third], &[PASSWORD.to_string(), basic(USER, PASSWORD)]);
+}
+
 /// A redirect to another host (as registries do to object storage) is
 /// followed without the `Authorization` header.
 #[test]
@@ -967,14 +1035,17 @@ fn daemon_down_is_one_clear_line() {
     let reg = registry::shared();
     let app = t.reference(reg.host(), "app", "1");
     t.publish(&app, "v1");
+    // Upgradable, so that `list --upgradable` has a tag to look at.
+    t.publish_remote(reg, "app", "1", "v2");
     let pattern = t.pattern(reg.host());
     freshen(&t).args(["update", &pattern]).run().expect_code(0);
     let state = std::fs::read(t.state_dir().join("state.json")).unwrap();
     let socket = root(&t).join("nothing-here.sock");
-    for command in ["update", "list", "check"] {
+    for command in [&["update"][..], &["list"], &["list", "--upgradable"], &["check"]] {
         let run = freshen(&t)
             .env("DOCKER_HOST", format!("unix://{}", socket.display()))
-            .args([command, &pattern])
+            .args(command)
+            .arg(&pattern)
             .run();
         run.expect_code(1);
         let prefix = format!("freshen: cannot connect to the Docker daemon at unix://{} (", socket.display());

@@ -19,13 +19,16 @@ use crate::settings::Settings;
 pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let holds = crate::services::holds(settings)?;
     let (images, containers) = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
-        // inspect just those instead of listing every image on the host.
+        // inspect just those instead of listing every image on the host,
+        // with no version handshake before (the first inspect tells an
+        // unreachable daemon as clearly).
+        let engine = Engine::open(settings.docker_host.as_deref())?;
         (upgradable_images(&engine, &state, &selection).await?, Vec::new())
     } else {
+        let engine = Engine::connect(settings.docker_host.as_deref()).await?;
         tokio::try_join!(engine.images(), engine.containers())?
     };
     let mut rows = report::rows(&state, &images, &containers, &selection);
@@ -52,6 +55,11 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     Ok(ExitStatus::Ok)
 }
 
+/// Inspects sent to the engine at once by `list --upgradable`: with 200
+/// upgradable tags among 2000 images, 32 at a time was the fastest of 8, 16,
+/// 32 and 64 here (the engine's CPU is the limit beyond that).
+const INSPECTS_IN_FLIGHT: usize = 32;
+
 async fn upgradable_images(engine: &Engine, state: &State, selection: &Selection) -> Result<Vec<LocalImage>> {
     let tags: Vec<Reference> = state
         .entries
@@ -62,7 +70,7 @@ async fn upgradable_images(engine: &Engine, state: &State, selection: &Selection
         .collect();
     let found: Vec<Option<LocalImage>> =
         futures_util::stream::iter(tags.iter().map(|t| engine.image_by_tag(t)))
-            .buffer_unordered(16)
+            .buffer_unordered(INSPECTS_IN_FLIGHT)
             .try_collect()
             .await?;
     Ok(found.into_iter().flatten().collect())

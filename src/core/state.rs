@@ -110,6 +110,11 @@ pub struct RegistryInfo {
     pub scheme: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// The registry answered the last update without asking for any
+    /// credentials: the next one need not learn its authentication with a
+    /// first request alone before sending the others.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 impl Default for State {

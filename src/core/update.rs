@@ -80,7 +80,7 @@ mod tests {
             entries: vec![entry("nginx:latest", Status::Upgradable), entry("redis:7", Status::UpToDate)],
             registries: [(
                 "docker.io".to_string(),
-                RegistryInfo { scheme: Some("https".into()), rate_limit: None },
+                RegistryInfo { scheme: Some("https".into()), ..Default::default() },
             )]
             .into_iter()
             .collect(),
@@ -100,9 +100,10 @@ mod tests {
     fn a_full_update_replaces_every_entry_and_keeps_records() {
         let old = old();
         let found = vec![entry("nginx:latest", Status::UpToDate)];
-        let regs = [("ghcr.io".to_string(), RegistryInfo { scheme: Some("https".into()), rate_limit: None })]
-            .into_iter()
-            .collect();
+        let regs =
+            [("ghcr.io".to_string(), RegistryInfo { scheme: Some("https".into()), ..Default::default() })]
+                .into_iter()
+                .collect();
         let new = merge_update(&old, &found, &regs, &Selection::default(), "2026-02-01T00:00:00Z");
         assert_eq!(new.updated_at.as_deref(), Some("2026-02-01T00:00:00Z"));
         assert_eq!(new.entries, found, "redis, not seen this time, is gone");

@@ -6,13 +6,16 @@ mod containers;
 mod raw;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bollard::auth::DockerCredentials;
+use bollard::models::SystemVersion;
 use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
+use tokio::sync::OnceCell;
 
 use crate::core::image::{Container, EngineModel, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
 use crate::core::reference::Reference;
@@ -21,9 +24,15 @@ use crate::error::{Error, Result};
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 const ENGINE_TIMEOUT_SECS: u64 = 120;
 
+/// A handle on the engine. Cheap to clone; clones share what was learnt
+/// about the engine (its version and model), which is asked at most once.
+#[derive(Clone)]
 pub struct Engine {
     docker: Docker,
     host: String,
+    /// `GET /version`, once: by `connect`, or on first use after `open`.
+    version: Arc<OnceCell<SystemVersion>>,
+    model: Arc<OnceCell<EngineModel>>,
 }
 
 /// One event of a pull, from the engine's progress stream.
@@ -58,9 +67,23 @@ impl Engine {
         Ok(Snapshot { images, containers, parents, layer_parents: Default::default() })
     }
 
-    /// Connects and agrees on an API version. Fails with one line that names
-    /// the socket when the daemon is not there.
+    /// Connects and reads the engine's version. Fails with one line that
+    /// names the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {
+        let engine = Engine::open(host)?;
+        engine
+            .version()
+            .await
+            .map_err(|e| Error::DaemonUnreachable { host: engine.host.clone(), detail: engine_detail(&e) })?;
+        Ok(engine)
+    }
+
+    /// A handle without a round trip: the first request tells whether the
+    /// daemon is there (an unreachable one fails it with the same one line
+    /// as `connect`). For commands where that first request is the one that
+    /// matters for speed. bollard sends unversioned paths, so the daemon
+    /// answers in its own API version whether or not the version was read.
+    pub fn open(host: Option<&str>) -> Result<Engine> {
         let host = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
         let unreachable = |detail: String| Error::DaemonUnreachable { host: host.clone(), detail };
         let docker = if host.starts_with("unix://") {
@@ -75,17 +98,25 @@ impl Engine {
             )));
         }
         .map_err(|e| unreachable(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|e| unreachable(engine_detail(&e)))?;
-        Ok(Engine { docker, host })
+        Ok(Engine { docker, host, version: Arc::default(), model: Arc::default() })
     }
 
-    /// Which engine and image store answer, from `/version` and `/info`.
+    async fn version(&self) -> Result<&SystemVersion, bollard::errors::Error> {
+        self.version.get_or_try_init(|| self.docker.version()).await
+    }
+
+    /// Which engine and image store answer, from `/version` and `/info`
+    /// (asked together, once per run).
     pub async fn model(&self) -> Result<EngineModel> {
+        self.model.get_or_try_init(|| self.read_model()).await.cloned()
+    }
+
+    async fn read_model(&self) -> Result<EngineModel> {
         let (version, info) = tokio::try_join!(
-            async { self.docker.version().await.map_err(|e| self.failed("read its version", e)) },
+            async { self.version().await.map_err(|e| self.failed("read its version", e)) },
             async { self.docker.info().await.map_err(|e| self.failed("read its configuration", e)) },
         )?;
-        let components = version.components.unwrap_or_default();
+        let components = version.components.clone().unwrap_or_default();
         let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
         let driver_status: Vec<(String, String)> = info
             .driver_status
@@ -96,7 +127,7 @@ impl Engine {
                 _ => None,
             })
             .collect();
-        let api = self.docker.client_version().to_string();
+        let api = agreed_api(version.api_version.as_deref());
         Ok(EngineModel::detect(&names, version.version.as_deref().unwrap_or("?"), &api, &driver_status))
     }
 
@@ -144,18 +175,24 @@ impl Engine {
     /// One tag's image, by inspect (a millisecond, whatever the number of
     /// images), or None if the tag is gone. Only that tag is listed in
     /// `tags`, so several tags of one image give separate entries.
+    ///
+    /// A plain GET read into just the fields used: `list --upgradable`
+    /// makes one per upgradable tag, and the typed client's full parse of
+    /// each reply cost more CPU than the engine's answer.
     pub async fn image_by_tag(&self, tag: &Reference) -> Result<Option<LocalImage>> {
-        let name = tag.familiar();
-        let i = match self.docker.inspect_image(&name).await {
-            Ok(i) => i,
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-                return Ok(None)
+        let path = format!("/images/{}/json", tag.familiar());
+        let timeout = std::time::Duration::from_secs(ENGINE_TIMEOUT_SECS);
+        let i: InspectRow = match raw::get_json_if_found(&self.host, &path, timeout).await {
+            Ok(Some(i)) => i,
+            Ok(None) => return Ok(None),
+            Err(detail) if raw::cannot_connect(&detail) => {
+                return Err(Error::DaemonUnreachable { host: self.host.clone(), detail })
             }
-            Err(e) => return Err(self.failed("inspect an image", e)),
+            Err(detail) => return Err(Error::Daemon { action: "inspect an image".into(), detail }),
         };
         let created = i.created.as_deref().and_then(crate::core::time::parse_rfc3339).unwrap_or(0);
         Ok(Some(LocalImage {
-            id: i.id.unwrap_or_default(),
+            id: i.id,
             tags: vec![tag.clone()],
             digests: i
                 .repo_digests
@@ -165,8 +202,8 @@ impl Engine {
                 .filter(|r| r.digest.is_some())
                 .collect(),
             created,
-            size: i.size.unwrap_or(0),
-            labels: i.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect(),
+            size: i.size,
+            labels: i.config.and_then(|c| c.labels).unwrap_or_default(),
         }))
     }
 
@@ -325,6 +362,22 @@ impl Engine {
     }
 }
 
+/// The API version both sides speak: the engine's, or bollard's own when
+/// the engine is newer (what bollard's version negotiation agrees on).
+fn agreed_api(engine: Option<&str>) -> String {
+    let ours = bollard::API_DEFAULT_VERSION;
+    let parse = |v: &str| {
+        let (major, minor) = v.split_once('.')?;
+        Some((major.parse::<usize>().ok()?, minor.parse::<usize>().ok()?))
+    };
+    match engine.and_then(parse) {
+        Some(theirs) if theirs < (ours.major_version, ours.minor_version) => {
+            format!("{}.{}", theirs.0, theirs.1)
+        }
+        _ => ours.to_string(),
+    }
+}
+
 fn is_status(e: &bollard::errors::Error, code: u16) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code, .. } if *status_code == code)
 }
@@ -410,6 +463,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_agreed_api_is_the_older_of_the_two() {
+        assert_eq!(agreed_api(Some("1.41")), "1.41");
+        assert_eq!(agreed_api(Some("1.45")), "1.45");
+        let ours = bollard::API_DEFAULT_VERSION.to_string();
+        assert_eq!(agreed_api(Some("1.99")), ours);
+        assert_eq!(agreed_api(Some("2.0")), ours);
+        assert_eq!(agreed_api(None), ours);
+        assert_eq!(agreed_api(Some("garbage")), ours);
+    }
+
+    #[test]
     fn engine_placeholders_are_not_references() {
         assert!(parse_engine_ref("<none>:<none>").is_none());
         assert!(parse_engine_ref("<none>@<none>").is_none());
@@ -466,6 +530,29 @@ mod tests {
         let local = Reference::parse("127.0.0.1:5000/nginx:1").unwrap();
         assert_eq!(img.digests_in(&local).collect::<Vec<_>>(), vec![d2.as_str()]);
     }
+}
+
+/// What `image_by_tag` reads of `GET /images/{name}/json`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectRow {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    repo_digests: Option<Vec<String>>,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    size: i64,
+    #[serde(default)]
+    config: Option<InspectConfig>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectConfig {
+    #[serde(default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// One row of `GET /containers/json`, with the state as the engine spelt it.

@@ -7,6 +7,14 @@
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+/// How an error that means "no daemon there" begins.
+const CANNOT_CONNECT: &str = "cannot connect";
+
+/// Whether an error of this module says the daemon could not be reached.
+pub fn cannot_connect(detail: &str) -> bool {
+    detail.starts_with(CANNOT_CONNECT)
+}
+
 /// The largest reply read: a listing of tens of thousands of containers.
 const MAX_REPLY: u64 = 256 * 1024 * 1024;
 
@@ -30,12 +38,13 @@ pub async fn get_json_if_found<T: DeserializeOwned>(
         let body = if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
             let addr = addr.trim_end_matches('/');
             let stream =
-                tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot connect: {e}"))?;
+                tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("{CANNOT_CONNECT}: {e}"))?;
             exchange(stream, path).await?
         } else {
             let socket = host.strip_prefix("unix://").unwrap_or(host);
-            let stream =
-                tokio::net::UnixStream::connect(socket).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let stream = tokio::net::UnixStream::connect(socket)
+                .await
+                .map_err(|e| format!("{CANNOT_CONNECT}: {e}"))?;
             exchange(stream, path).await?
         };
         let Some(body) = body else { return Ok(None) };

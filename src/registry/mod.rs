@@ -65,7 +65,7 @@ pub struct Registries {
     settings: RegistrySettings,
     daemon: DaemonConfig,
     creds: Arc<Store>,
-    default_client: reqwest::Client,
+    default_client: Arc<RealmClient>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     requests: Arc<AtomicU64>,
     activity: Arc<Activity>,
@@ -119,8 +119,7 @@ impl Registries {
     pub fn new(settings: RegistrySettings) -> Result<Registries, String> {
         let daemon = DaemonConfig::load(&settings.daemon_json, &settings.insecure);
         let creds = Arc::new(Store::load(&settings.docker_config_dir));
-        let default_client =
-            client_builder(&settings).build().map_err(|e| format!("cannot set up HTTP: {e}"))?;
+        let default_client = Arc::new(RealmClient { settings: settings.clone(), client: Default::default() });
         Ok(Registries {
             settings,
             daemon,
@@ -250,6 +249,26 @@ impl Registries {
     }
 }
 
+/// The client for token servers on other hosts than their registry's,
+/// built on first use: building it loads the system's TLS roots (tens of
+/// milliseconds), which a run whose registries need no such token never
+/// uses.
+pub(crate) struct RealmClient {
+    settings: RegistrySettings,
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl RealmClient {
+    fn get(&self) -> Result<&reqwest::Client, RegistryError> {
+        self.client
+            .get_or_init(|| {
+                client_builder(&self.settings).build().map_err(|e| format!("cannot set up HTTP: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| err(ErrorKind::Unreachable, e.clone()))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Scheme {
@@ -308,7 +327,7 @@ pub struct Host {
     client_identity: bool,
     /// `certs.d/<registry>`, named in TLS error messages.
     certs_dir: std::path::PathBuf,
-    realm_client: reqwest::Client,
+    realm_client: Arc<RealmClient>,
     limit: Arc<Semaphore>,
     limit_now: AtomicUsize,
     auth: tokio::sync::Mutex<AuthState>,
@@ -338,6 +357,12 @@ impl Host {
         } else {
             Scheme::Https
         }
+    }
+
+    /// Whether the registry answered this run without asking for
+    /// credentials (it answered at least once, and never with a 401).
+    pub async fn anonymous(&self) -> bool {
+        self.contacted.load(Ordering::Relaxed) && matches!(self.auth.lock().await.mode, AuthMode::Anonymous)
     }
 
     pub fn rate_limit(&self) -> Option<RateLimit> {

@@ -205,8 +205,11 @@ impl Host {
         for r in repositories {
             query.push(("scope", format!("repository:{r}:pull")));
         }
-        let client =
-            if url_host(realm) == Some(self.api.as_str()) { &self.client } else { &self.realm_client };
+        let client = if url_host(realm) == Some(self.api.as_str()) {
+            &self.client
+        } else {
+            self.realm_client.get()?
+        };
         let mut attempt = 0;
         loop {
             let req = match &creds {

@@ -149,6 +149,10 @@ impl Prefetch {
             repos.sort();
             repos.dedup();
             let hint = known.get(&registry).and_then(|i| i.scheme.as_deref());
+            // A registry that asked for no credentials last time is asked
+            // everything at once; should it want some now, the requests in
+            // flight get one 401 each and retry with what the first learnt.
+            let gate = !known.get(&registry).is_some_and(|i| i.anonymous && i.scheme.is_some());
             let Ok(host) = registries.host(&registry, repos, hint) else { continue };
             let mut jobs = Vec::with_capacity(refs.len());
             for r in refs {
@@ -168,8 +172,10 @@ impl Prefetch {
                 let mut jobs = jobs.into_iter();
                 // The first request learns scheme and authentication alone;
                 // the others then start with a token, not a 401 each.
-                if let Some(first) = jobs.next() {
-                    head(first).await;
+                if gate {
+                    if let Some(first) = jobs.next() {
+                        head(first).await;
+                    }
                 }
                 stream::iter(jobs).for_each_concurrent(bound, head).await;
             }));
@@ -219,10 +225,7 @@ pub async fn check_all(
     prefetch.heads.clear();
     let platforms = Platforms::default();
     let bound = registries.concurrency();
-    // Where a local build has a RepoDigest of its own (containerd store,
-    // podman), a tag the registry does not know needs a second look before
-    // it is called an error.
-    let probe = matches!(engine.model().await, Ok(model) if !model.repo_digests_prove_a_pull());
+    let probe = Probe::default();
     let mut hosts = Vec::new();
     let groups = by_registry.into_iter().map(|(registry, group)| {
         let mut repos: Vec<String> = group.iter().map(|(t, _)| t.reference.repository.clone()).collect();
@@ -233,7 +236,7 @@ pub async fn check_all(
         if let Ok(h) = &host {
             hosts.push(h.clone());
         }
-        let ctx = Ctx { engine, platforms: &platforms, known, probe };
+        let ctx = Ctx { engine, platforms: &platforms, known, probe: &probe };
         async move {
             match host {
                 Err(e) => group
@@ -267,7 +270,11 @@ pub async fn check_all(
     for h in hosts {
         infos.insert(
             h.registry.clone(),
-            RegistryInfo { scheme: Some(h.scheme().as_str().to_string()), rate_limit: h.rate_limit() },
+            RegistryInfo {
+                scheme: Some(h.scheme().as_str().to_string()),
+                rate_limit: h.rate_limit(),
+                anonymous: h.anonymous().await,
+            },
         );
     }
     Outcome { entries, registries: infos, config_digests, configs }
@@ -281,9 +288,34 @@ struct Ctx<'a> {
     engine: &'a Engine,
     platforms: &'a Platforms,
     known: &'a Known<'a>,
-    /// Whether a tag the registry lacks needs a look at the image's own
-    /// digests before it is called an error (see `check_all`).
-    probe: bool,
+    probe: &'a Probe,
+}
+
+/// Whether a tag the registry lacks, or an upgradable one, needs a look at
+/// the image's own digests: where a local build has a RepoDigest of its own
+/// (containerd store, podman). Asked of the engine's model only when a check
+/// gets that far, so the engine's `/version` and `/info` are never on the
+/// way of the first requests.
+#[derive(Default)]
+struct Probe {
+    fixed: Option<bool>,
+    asked: OnceCell<bool>,
+}
+
+impl Probe {
+    fn never() -> Probe {
+        Probe { fixed: Some(false), asked: OnceCell::new() }
+    }
+
+    async fn needed(&self, engine: &Engine) -> bool {
+        if let Some(fixed) = self.fixed {
+            return fixed;
+        }
+        *self
+            .asked
+            .get_or_init(|| async { matches!(engine.model().await, Ok(m) if !m.repo_digests_prove_a_pull()) })
+            .await
+    }
 }
 
 async fn check_group(
@@ -337,7 +369,7 @@ pub async fn check_now(
     let nothing = BTreeMap::new();
     let known = Known::new(&nothing, &[], []);
     let reference = t.reference.to_string();
-    let ctx = Ctx { engine, platforms: &Platforms::default(), known: &known, probe: false };
+    let ctx = Ctx { engine, platforms: &Platforms::default(), known: &known, probe: &Probe::never() };
     check_one(ctx, host, t, &reference, Head::Ask).await.map(|(status, remote, ..)| (status, remote))
 }
 
@@ -349,7 +381,7 @@ async fn check_one(
     reference: &str,
     head: Head,
 ) -> Result<Answer, RegistryError> {
-    let Ctx { engine, platforms, known, probe } = ctx;
+    let Ctx { engine, platforms, known, probe: lazy_probe } = ctx;
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
     let answer = match head {
@@ -366,9 +398,9 @@ async fn check_one(
         Ok(remote) => remote,
         Err(e)
             if e.kind == ErrorKind::NotFound
-                && probe
                 && !digests.is_empty()
-                && !known.seen_remotely.contains(reference) =>
+                && !known.seen_remotely.contains(reference)
+                && lazy_probe.needed(engine).await =>
         {
             // The tag is not there; were any of the image's digests ever?
             for d in &digests {
@@ -385,6 +417,7 @@ async fn check_one(
     if verdict::digest_matches(local, &remote) {
         return Ok((Status::UpToDate, remote, None, None, Installed::FromEngine, None));
     }
+    let probe = lazy_probe.needed(engine).await;
     if let Some((status, installed)) = known.verdict(t, reference, &remote) {
         // Same image, same remote digest: the last update's answer stands,
         // including what it learnt of the installed digest.

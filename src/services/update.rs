@@ -86,9 +86,21 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     // The engine lists the local images while the registry clients load
     // their TLS roots (tens of milliseconds) and the prefetch starts.
     let docker_host = settings.docker_host.clone();
+    // No version handshake first: the listing is the first request, and
+    // the engine's model (`/version`, `/info`), which only some verdicts
+    // need, is read beside it.
     let listing = tokio::spawn(async move {
-        let engine = Engine::connect(docker_host.as_deref()).await?;
-        let (images, containers) = tokio::try_join!(engine.images(), engine.containers())?;
+        let engine = Engine::open(docker_host.as_deref())?;
+        tokio::spawn({
+            let engine = engine.clone();
+            async move {
+                let _ = engine.model().await;
+            }
+        });
+        let (images, containers) = tokio::join!(engine.images(), engine.containers());
+        // An unreachable daemon fails the image listing with the one line
+        // that says so; report that before the containers' error.
+        let (images, containers) = (images?, containers?);
         Ok::<_, Error>((engine, images, containers))
     });
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;

@@ -60,10 +60,22 @@ fn parse_versioned<T: DeserializeOwned>(
 
 /// Encodes `value` and replaces `path` with it. The caller holds the lock.
 fn save_json<T: Serialize>(path: &Path, value: &T, pretty: bool, what: &str, _lock: &Lock) -> Result<()> {
+    write_atomic(path, &encode(value, pretty, what)?)
+}
+
+/// `save_json` for a cache that a failed read merely empties: replaced
+/// atomically for readers, without waiting for the disk (two `fsync`s,
+/// milliseconds each on a real disk, at the end of every update that
+/// read an image config).
+fn save_cache_json<T: Serialize>(path: &Path, value: &T, what: &str, _lock: &Lock) -> Result<()> {
+    replace(path, &encode(value, false, what)?, false)
+}
+
+fn encode<T: Serialize>(value: &T, pretty: bool, what: &str) -> Result<Vec<u8>> {
     let encoded = if pretty { serde_json::to_vec_pretty(value) } else { serde_json::to_vec(value) };
     let mut json = encoded.map_err(|e| Error::Internal(format!("cannot encode {what}: {e}")))?;
     json.push(b'\n');
-    write_atomic(path, &json)
+    Ok(json)
 }
 
 fn one_line(e: &serde_json::Error) -> String {
@@ -73,6 +85,12 @@ fn one_line(e: &serde_json::Error) -> String {
 /// Replaces `path` with `bytes` so that readers see the old content or the
 /// new, never a mix, even across a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over
+/// `path`; `durable` waits until the file and the rename are on the disk.
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -88,12 +106,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
+        if durable {
+            f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
+        }
         drop(f);
         std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
         // The rename itself must reach the disk too.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();

@@ -52,8 +52,11 @@ pub(super) fn legacy_rolled_back(dir: &Path) -> BTreeMap<String, RolledBack> {
         #[serde(default)]
         rolled_back: BTreeMap<String, RolledBack>,
     }
+    // Parsing a large state for a field that is almost never there costs
+    // milliseconds; a state without the key has nothing to move.
     std::fs::read(state_path(dir))
         .ok()
+        .filter(|bytes| std::str::from_utf8(bytes).map_or(true, |text| text.contains("\"rolled_back\"")))
         .and_then(|bytes| serde_json::from_slice::<Probe>(&bytes).ok())
         .map(|p| p.rolled_back)
         .unwrap_or_default()

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{save_json, Lock};
+use super::{save_cache_json, Lock};
 use crate::core::tagcache::{path, TagCache, FORGET_AFTER_SECS};
 use crate::error::Result;
 
@@ -16,7 +16,7 @@ impl TagCache {
     pub fn save(&mut self, dir: &Path, lock: &Lock, now: i64) -> Result<()> {
         self.repositories.retain(|_, l| now - l.listed_at < FORGET_AFTER_SECS);
         self.images.retain(|_, i| now - i.fetched_at < FORGET_AFTER_SECS);
-        save_json(&path(dir), self, false, "the tag cache", lock)
+        save_cache_json(&path(dir), self, "the tag cache", lock)
     }
 }
 

@@ -41,6 +41,10 @@ pub enum Fault {
     /// HEAD without the digest header; GET is redirected (307) to the same
     /// path on another host.
     Redirect(String),
+    /// A request without `Authorization` gets 401 with this
+    /// `WWW-Authenticate` challenge; one with it is passed on (a registry
+    /// that has started to want credentials).
+    RequireAuth(String),
 }
 
 /// One request as the proxy saw it.
@@ -343,6 +347,18 @@ fn serve(mut stream: TcpStream, upstream: &str, rules: &Mutex<Rules>, seen: &Mut
             let mut hs = hs.clone();
             hs.push(("Content-Type".into(), "application/json".into()));
             reply(&mut stream, status, hs, body.as_bytes());
+        }
+        Some(Fault::RequireAuth(challenge)) => {
+            if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+                pass(&mut stream, &[], &[]);
+            } else {
+                let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+                let hs = vec![
+                    ("WWW-Authenticate".to_string(), challenge),
+                    ("Content-Type".to_string(), "application/json".to_string()),
+                ];
+                reply(&mut stream, 401, hs, body);
+            }
         }
         Some(Fault::First(..)) => unreachable!("resolved above"),
         Some(Fault::Reset) => reset(&stream),
