@@ -456,6 +456,47 @@ fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String,
     (project, dir.path().to_path_buf(), dir)
 }
 
+/// A Compose service that depends on another is recreated with its
+/// dependency left as it runs, and Compose's record keeps the dependency:
+/// a later `docker compose up -d` recreates neither (with `--no-deps`,
+/// Compose drops `depends_on` from the service's config hash).
+#[test]
+fn a_compose_service_with_a_dependency_stays_as_compose_would_make_it() {
+    let t = TestEnv::new("recreate_compose_deps");
+    let mut c = Containers::new(&t);
+    let s = Setup::v1(&t, &serve());
+    let reg = registry::shared();
+    let db_ref = t.reference(reg.host(), "db", "1");
+    t.publish_runnable(&db_ref, &Runnable::new("db"));
+    let project = t.namespace().replace('-', "_");
+    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  db:\n    image: {db_ref}\n    labels:\n      {TEST_LABEL}: {ns}\n  \
+             web:\n    image: {web}\n    depends_on: [db]\n    labels:\n      {TEST_LABEL}: {ns}\n",
+            ns = t.namespace(),
+            web = s.reference,
+        ),
+    )
+    .unwrap();
+    c.compose_project(&project, dir.path().to_path_buf());
+    compose_up(dir.path(), &project);
+    let (web, db) = (format!("{project}-web-1"), format!("{project}-db-1"));
+    let db_id = id_of(&db);
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    assert_eq!(image_of(&web), v2.id, "\n{run}");
+    assert_eq!(id_of(&db), db_id, "the dependency was recreated\n{run}");
+    let web_id = id_of(&web);
+
+    compose_up(dir.path(), &project);
+    assert_eq!(id_of(&web), web_id, "a later 'docker compose up -d' recreated the service again");
+    assert_eq!(id_of(&db), db_id);
+}
+
 /// A Compose service is recreated by Compose itself, so Compose's own
 /// bookkeeping agrees and a later `docker compose up -d` leaves it alone.
 #[test]

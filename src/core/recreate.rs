@@ -58,6 +58,9 @@ pub struct ComposeService {
     pub working_dir: Option<String>,
     pub config_files: Vec<String>,
     pub env_files: Vec<String>,
+    /// The services this one depends on (`com.docker.compose.depends_on`,
+    /// `NAME:CONDITION:RESTART` each), as Compose recorded them.
+    pub depends_on: Vec<String>,
 }
 
 impl ComposeService {
@@ -74,6 +77,10 @@ impl ComposeService {
             working_dir: labels.get("com.docker.compose.project.working_dir").cloned(),
             config_files: list("com.docker.compose.project.config_files"),
             env_files: list("com.docker.compose.project.environment_file"),
+            depends_on: list("com.docker.compose.depends_on")
+                .into_iter()
+                .filter_map(|d| d.split(':').next().filter(|n| !n.is_empty()).map(str::to_string))
+                .collect(),
         })
     }
 }
@@ -643,6 +650,24 @@ pub fn repair(entry: &JournalEntry) -> Repair {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn compose_dependencies_are_read_from_their_label() {
+        let mut labels: BTreeMap<String, String> = [
+            ("com.docker.compose.project", "shop"),
+            ("com.docker.compose.service", "web"),
+            ("com.docker.compose.depends_on", "db:service_healthy:false,cache:service_started:true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = ComposeService::from_labels(&labels).unwrap();
+        assert_eq!(s.depends_on, vec!["db", "cache"]);
+        labels.insert("com.docker.compose.depends_on".into(), String::new());
+        assert!(ComposeService::from_labels(&labels).unwrap().depends_on.is_empty());
+        labels.remove("com.docker.compose.depends_on");
+        assert!(ComposeService::from_labels(&labels).unwrap().depends_on.is_empty());
+    }
 
     fn candidate(name: &str, image_id: &str, running: bool) -> Candidate {
         Candidate {

@@ -216,8 +216,12 @@ impl ComposeCli {
         cmd
     }
 
-    /// `up -d --no-deps --pull never SERVICE` with the project's name,
-    /// directory, files and env files, as the labels recorded them.
+    /// `up -d --pull never SERVICE` with the project's name, directory,
+    /// files and env files, as the labels recorded them; `--no-deps` only
+    /// for a service without dependencies. With it, Compose leaves
+    /// `depends_on` out of the service's config hash, and the next plain
+    /// `docker compose up -d` would recreate the service once more. Without
+    /// it, dependencies already running as configured are left alone.
     async fn up(&self, s: &ComposeService, docker_host: Option<&str>) -> Result<()> {
         let mut cmd = self.command(docker_host);
         cmd.args(["-p", &s.project]);
@@ -231,7 +235,11 @@ impl ComposeCli {
         for e in &s.env_files {
             cmd.args(["--env-file", e]);
         }
-        cmd.args(["up", "-d", "--no-deps", "--pull", "never", &s.service]);
+        cmd.args(["up", "-d", "--pull", "never"]);
+        if s.depends_on.is_empty() {
+            cmd.arg("--no-deps");
+        }
+        cmd.arg(&s.service);
         let out = cmd.output().await.map_err(|e| Error::Daemon {
             action: format!("run compose for project {}", s.project),
             detail: e.to_string(),
