@@ -526,6 +526,27 @@ fn list_warns_when_a_pattern_matches_nothing() {
     assert_eq!(run.warnings(), [format!("W: no local tag matches {pattern}").as_str()], "\n{run}");
 }
 
+/// So do update and check: a typo in `freshen check myapp` from cron or a
+/// monitoring script must not pass silently as "nothing to upgrade".
+#[test]
+fn update_and_check_warn_when_a_pattern_matches_nothing() {
+    let t = TestEnv::new("update_nothing");
+    let reg = registry::shared();
+    let present = t.reference(reg.host(), "app", "1");
+    t.publish(&present, "v1");
+    let pattern = format!("{}/{}/nothing-here", reg.host(), t.namespace());
+    for command in ["update", "check"] {
+        let run = t.freshen().args([command, &pattern]).run();
+        run.expect_code(0);
+        assert_eq!(run.stdout, "No images to check.\n", "\n{run}");
+        assert_eq!(run.warnings(), [format!("W: no local tag matches {pattern}").as_str()], "\n{run}");
+    }
+    // A pattern that matches is not warned about.
+    let run = t.freshen().args(["update", &t.pattern(reg.host())]).run();
+    run.expect_code(0);
+    assert!(run.warnings().is_empty(), "\n{run}");
+}
+
 // ---------------------------------------------------------------------------
 // 12. Exit statuses.
 

@@ -459,6 +459,47 @@ fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String,
     (project, dir.path().to_path_buf(), dir)
 }
 
+/// A Compose service that depends on another is recreated with its
+/// dependency left as it runs, and Compose's record keeps the dependency:
+/// a later `docker compose up -d` recreates neither (with `--no-deps`,
+/// Compose drops `depends_on` from the service's config hash).
+#[test]
+fn a_compose_service_with_a_dependency_stays_as_compose_would_make_it() {
+    let t = TestEnv::new("recreate_compose_deps");
+    let mut c = Containers::new(&t);
+    let s = Setup::v1(&t, &serve());
+    let reg = registry::shared();
+    let db_ref = t.reference(reg.host(), "db", "1");
+    t.publish_runnable(&db_ref, &Runnable::new("db"));
+    let project = t.namespace().replace('-', "_");
+    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  db:\n    image: {db_ref}\n    labels:\n      {TEST_LABEL}: {ns}\n  \
+             web:\n    image: {web}\n    depends_on: [db]\n    labels:\n      {TEST_LABEL}: {ns}\n",
+            ns = t.namespace(),
+            web = s.reference,
+        ),
+    )
+    .unwrap();
+    c.compose_project(&project, dir.path().to_path_buf());
+    compose_up(dir.path(), &project);
+    let (web, db) = (format!("{project}-web-1"), format!("{project}-db-1"));
+    let db_id = id_of(&db);
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    assert_eq!(image_of(&web), v2.id, "\n{run}");
+    assert_eq!(id_of(&db), db_id, "the dependency was recreated\n{run}");
+    let web_id = id_of(&web);
+
+    compose_up(dir.path(), &project);
+    assert_eq!(id_of(&web), web_id, "a later 'docker compose up -d' recreated the service again");
+    assert_eq!(id_of(&db), db_id);
+}
+
 /// A Compose service is recreated by Compose itself, so Compose's own
 /// bookkeeping agrees and a later `docker compose up -d` leaves it alone.
 #[test]
@@ -536,6 +577,76 @@ fn opt_out_labels_keep_a_container_on_the_previous_version() {
     assert_eq!(docker::inspect(&s.reference).id, v2.id, "the tag was not upgraded\n{run}");
     assert_contains(&run, "com.centurylinklabs.watchtower.enable=false");
     assert_contains(&run, "freshen.recreate=false");
+    assert_contains(&run, "These containers still run the previous version:");
+    assert!(docker::exists(&s.v1.id), "v1 is in use and must stay");
+}
+
+/// One image with three tags (`1`, `stable`, `1.0`), a container on each;
+/// the registry moves `1` and `stable`. Each recreated container stays on
+/// the tag it was created from, and the one on `1.0`, whose tag did not
+/// move, is left running as it was: it is not a container of either tag.
+#[test]
+fn containers_stay_on_their_own_tag_of_a_shared_image() {
+    let t = TestEnv::new("recreate_own_tag");
+    let c = Containers::new(&t);
+    let reg = registry::shared();
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let stable = t.reference(reg.host(), "app", "stable");
+    let fixed = t.reference(reg.host(), "app", "1.0");
+    for tag in [&stable, &fixed] {
+        docker::tag(&s.reference, tag);
+        docker::push(tag);
+    }
+    let on_one = c.run("one", &[], &s.reference);
+    let on_stable = c.run("stable", &[], &stable);
+    let on_fixed = c.run("fixed", &[], &fixed);
+    let fixed_id = id_of(&on_fixed);
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+    reg.copy_tag(&t.repo("app"), "1", "stable");
+    t.freshen().args(["update", &s.pattern]).run().expect_code(0);
+    let listing = t.list(&[&s.pattern]);
+    assert_eq!(listing.get(&stable).status, "upgradable");
+    assert_eq!(listing.get(&fixed).status, "up-to-date");
+
+    let dry = t.freshen().args(["upgrade", "-s", &s.pattern]).run();
+    dry.expect_code(0);
+    assert!(!dry.stdout.contains(&on_fixed), "{on_fixed} is not a container of an upgraded tag\n{dry}");
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    let config_image =
+        |name: &str| containers::inspect(name)["Config"]["Image"].as_str().unwrap().to_string();
+    assert_eq!((image_of(&on_one), config_image(&on_one)), (v2.id.clone(), s.reference.clone()), "\n{run}");
+    assert_eq!((image_of(&on_stable), config_image(&on_stable)), (v2.id.clone(), stable.clone()), "\n{run}");
+    assert_eq!(id_of(&on_fixed), fixed_id, "recreated although its tag did not move\n{run}");
+    assert!(!run.stdout.contains(&on_fixed), "{on_fixed} runs the current 1.0, nothing to finish\n{run}");
+    assert_eq!((image_of(&on_fixed), config_image(&on_fixed)), (s.v1.id.clone(), fixed.clone()));
+    assert!(running(&on_fixed));
+    assert_eq!(docker::inspect(&fixed).id, s.v1.id, "1.0 did not move");
+}
+
+/// A container started with `--rm` is removed by the engine when it stops,
+/// so there would be no stopped old container to return to: before, a new
+/// version that failed the gate left the service gone while the output said
+/// it ran the previous version again. It is listed and left running; the
+/// tag is still upgraded and the version it runs is kept.
+#[test]
+fn a_container_started_with_rm_is_left_running() {
+    let t = TestEnv::new("recreate_auto_remove");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &["--rm"], &s.reference);
+    let old_id = id_of(&web);
+    let v2 = s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::Exit));
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    assert!(containers::exists(&web), "the --rm container is gone\n{run}");
+    assert_eq!(id_of(&web), old_id, "\n{run}");
+    assert!(running(&web), "\n{run}");
+    assert_eq!(image_of(&web), s.v1.id);
+    assert_eq!(docker::inspect(&s.reference).id, v2.id, "the tag was not upgraded\n{run}");
+    assert_contains(&run, "started with --rm");
     assert_contains(&run, "These containers still run the previous version:");
     assert!(docker::exists(&s.v1.id), "v1 is in use and must stay");
 }

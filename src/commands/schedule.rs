@@ -31,7 +31,10 @@ fn command(settings: &Settings) -> Result<Vec<String>> {
     let mut cmd = vec![exe.display().to_string()];
     cmd.push("--state-dir".into());
     cmd.push(absolute(&settings.state_dir)?.display().to_string());
-    if let Some(config) = &settings.config_path {
+    // `--config` must name a file that exists: a config file not written
+    // yet goes to the scheduled run as FRESHEN_CONFIG (see `environment`),
+    // which may be absent, so the timer does not fail until it is.
+    if let Some(config) = settings.config_path.as_ref().filter(|c| c.exists()) {
         cmd.push("--config".into());
         cmd.push(absolute(config)?.display().to_string());
     }
@@ -111,6 +114,11 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
     let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
     schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
     let mut env = vec![("DOCKER_CONFIG", docker_config)];
+    if let Some(config) = settings.config_path.as_ref().filter(|c| !c.exists()) {
+        let config = absolute(config)?.display().to_string();
+        schedule::check_one_line("the config file", &config).map_err(Error::Usage)?;
+        env.push(("FRESHEN_CONFIG", config));
+    }
     for (name, value) in &settings.behaviour_env {
         schedule::check_one_line(name, value).map_err(Error::Usage)?;
         env.push((name, value.clone()));

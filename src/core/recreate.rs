@@ -15,6 +15,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::core::reference::Reference;
+
 /// The labels that keep a container on its version: Watchtower's, so its
 /// users need not relabel, and freshen's own.
 pub const OPT_OUT_LABELS: [&str; 2] = ["com.centurylinklabs.watchtower.enable", "freshen.recreate"];
@@ -56,6 +58,9 @@ pub struct ComposeService {
     pub working_dir: Option<String>,
     pub config_files: Vec<String>,
     pub env_files: Vec<String>,
+    /// The services this one depends on (`com.docker.compose.depends_on`,
+    /// `NAME:CONDITION:RESTART` each), as Compose recorded them.
+    pub depends_on: Vec<String>,
 }
 
 impl ComposeService {
@@ -72,6 +77,10 @@ impl ComposeService {
             working_dir: labels.get("com.docker.compose.project.working_dir").cloned(),
             config_files: list("com.docker.compose.project.config_files"),
             env_files: list("com.docker.compose.project.environment_file"),
+            depends_on: list("com.docker.compose.depends_on")
+                .into_iter()
+                .filter_map(|d| d.split(':').next().filter(|n| !n.is_empty()).map(str::to_string))
+                .collect(),
         })
     }
 }
@@ -87,6 +96,9 @@ pub enum Skip {
     Pinned,
     /// Compose or the project's files are missing: not guessed.
     Compose(String),
+    /// Started with `--rm`: stopping it removes it, so the stopped old
+    /// container that a rollback returns to would not exist.
+    AutoRemove,
 }
 
 impl std::fmt::Display for Skip {
@@ -98,6 +110,9 @@ impl std::fmt::Display for Skip {
             Skip::ConfigFalse => write!(f, "recreate = false in the config file"),
             Skip::Pinned => write!(f, "created from a digest"),
             Skip::Compose(why) => write!(f, "{why}"),
+            Skip::AutoRemove => {
+                write!(f, "started with --rm: stopping it would remove it, leaving nothing to roll back to")
+            }
         }
     }
 }
@@ -133,17 +148,43 @@ pub struct Plan {
     pub skipped: Vec<(String, String, Skip)>,
 }
 
+/// The upgraded tag a container follows, of those its image carried. An
+/// image often has several tags (`app:1.2.3` and `app:latest`): a container
+/// created from one that is not upgraded runs the current version of its
+/// own tag and follows none (`None`), and one created from an upgraded tag
+/// stays on that tag. A container listed by digest or image id (created
+/// from it, or its tag has already moved) follows the first.
+/// `image` is the container's image as the engine lists it, `image_id` the
+/// image it runs.
+pub fn followed<'a>(image: &str, image_id: &str, references: &'a [String]) -> Option<&'a String> {
+    let id = image_id.strip_prefix("sha256:").unwrap_or(image_id);
+    let shown = image.strip_prefix("sha256:").unwrap_or(image);
+    let by_id = !shown.is_empty() && shown.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(shown);
+    if by_id || image.contains('@') {
+        return references.first();
+    }
+    let with_tag = |mut r: Reference| {
+        if r.tag.is_none() {
+            r.tag = Some("latest".to_string());
+        }
+        r
+    };
+    let Ok(name) = Reference::parse(image).map(with_tag) else { return references.first() };
+    references.iter().find(|r| Reference::parse(r).map(with_tag).is_ok_and(|r| r == name))
+}
+
 /// Which containers to recreate. `upgraded` maps each old image id to the
-/// tag it is upgraded from; `no_recreate(reference)` says whether recreation
+/// tags it is upgraded from; `no_recreate(reference)` says whether recreation
 /// is off for that tag (flag or config).
 pub fn plan(
     containers: &[Candidate],
-    upgraded: &BTreeMap<String, String>,
+    upgraded: &BTreeMap<String, Vec<String>>,
     no_recreate: impl Fn(&str) -> Option<Skip>,
 ) -> Plan {
     let mut out = Plan::default();
     for c in containers {
-        let Some(reference) = upgraded.get(&c.image_id) else { continue };
+        let Some(references) = upgraded.get(&c.image_id) else { continue };
+        let Some(reference) = followed(&c.image, &c.image_id, references) else { continue };
         let skip = if let Some(skip) = no_recreate(reference) {
             Some(skip)
         } else if let Some(label) = OPT_OUT_LABELS
@@ -709,6 +750,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn compose_dependencies_are_read_from_their_label() {
+        let mut labels: BTreeMap<String, String> = [
+            ("com.docker.compose.project", "shop"),
+            ("com.docker.compose.service", "web"),
+            ("com.docker.compose.depends_on", "db:service_healthy:false,cache:service_started:true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = ComposeService::from_labels(&labels).unwrap();
+        assert_eq!(s.depends_on, vec!["db", "cache"]);
+        labels.insert("com.docker.compose.depends_on".into(), String::new());
+        assert!(ComposeService::from_labels(&labels).unwrap().depends_on.is_empty());
+        labels.remove("com.docker.compose.depends_on");
+        assert!(ComposeService::from_labels(&labels).unwrap().depends_on.is_empty());
+    }
+
     fn candidate(name: &str, image_id: &str, running: bool) -> Candidate {
         Candidate {
             name: name.into(),
@@ -721,8 +780,8 @@ mod tests {
         }
     }
 
-    fn upgraded() -> BTreeMap<String, String> {
-        BTreeMap::from([("sha256:old".to_string(), "reg/app:1".to_string())])
+    fn upgraded() -> BTreeMap<String, Vec<String>> {
+        BTreeMap::from([("sha256:old".to_string(), vec!["reg/app:1".to_string()])])
     }
 
     #[test]
@@ -786,6 +845,30 @@ mod tests {
                 ("tower".to_string(), "label com.centurylinklabs.watchtower.enable=false".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn plan_keeps_each_container_on_its_own_tag() {
+        let id = "sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd";
+        let on = |name: &str, image: &str| Candidate { image: image.into(), ..candidate(name, id, true) };
+        let all = vec![
+            on("latest", "reg/app"),
+            on("stable", "docker.io/reg/app:stable"),
+            on("fixed", "reg/app:1.2.3"),
+            on("by-id", "0123abcd0123"),
+            on("pinned", "reg/app@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd"),
+        ];
+        let upgraded =
+            BTreeMap::from([(id.to_string(), vec!["reg/app:stable".into(), "reg/app:latest".into()])]);
+        let p = plan(&all, &upgraded, |_| None);
+        let planned: Vec<(&str, &str)> =
+            p.recreate.iter().map(|p| (p.name.as_str(), p.reference.as_str())).collect();
+        // `fixed` runs the current version of reg/app:1.2.3, which did not move.
+        assert_eq!(
+            planned,
+            [("by-id", "reg/app:stable"), ("latest", "reg/app:latest"), ("stable", "reg/app:stable")]
+        );
+        assert_eq!(p.skipped, [("pinned".into(), "reg/app:stable".into(), Skip::Pinned)]);
     }
 
     #[test]

@@ -139,6 +139,31 @@ pub async fn check_compose(plan: &mut recreate::Plan, docker_host: Option<&str>)
     compose
 }
 
+/// Moves the containers started with `--rm` from `plan.recreate` to
+/// `plan.skipped`: the engine removes such a container when it stops, so the
+/// stopped old container a failed health gate returns to would be gone and
+/// the service left down. They keep running the previous version, listed.
+pub async fn skip_auto_remove(engine: &Engine, plan: &mut recreate::Plan) -> Result<()> {
+    let mut keep = Vec::new();
+    for c in std::mem::take(&mut plan.recreate) {
+        let auto_remove = match c.how {
+            How::Container => engine
+                .inspect_container_json(&c.id)
+                .await?
+                .is_some_and(|v| v["HostConfig"]["AutoRemove"].as_bool() == Some(true)),
+            How::Compose(_) => false,
+        };
+        if auto_remove {
+            plan.skipped.push((c.name.clone(), c.reference.clone(), Skip::AutoRemove));
+        } else {
+            keep.push(c);
+        }
+    }
+    plan.recreate = keep;
+    plan.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(())
+}
+
 /// A rollback, for the notification targets: the tag, the digest that
 /// failed, why, and each container with its last log lines.
 #[derive(Debug, Clone)]
@@ -189,8 +214,12 @@ impl ComposeCli {
         cmd
     }
 
-    /// `up -d --no-deps --pull never SERVICE` with the project's name,
-    /// directory, files and env files, as the labels recorded them.
+    /// `up -d --pull never SERVICE` with the project's name, directory,
+    /// files and env files, as the labels recorded them; `--no-deps` only
+    /// for a service without dependencies. With it, Compose leaves
+    /// `depends_on` out of the service's config hash, and the next plain
+    /// `docker compose up -d` would recreate the service once more. Without
+    /// it, dependencies already running as configured are left alone.
     async fn up(&self, s: &ComposeService, docker_host: Option<&str>) -> Result<()> {
         let mut cmd = self.command(docker_host);
         cmd.args(["-p", &s.project]);
@@ -204,7 +233,11 @@ impl ComposeCli {
         for e in &s.env_files {
             cmd.args(["--env-file", e]);
         }
-        cmd.args(["up", "-d", "--no-deps", "--pull", "never", &s.service]);
+        cmd.args(["up", "-d", "--pull", "never"]);
+        if s.depends_on.is_empty() {
+            cmd.arg("--no-deps");
+        }
+        cmd.arg(&s.service);
         let out = cmd.output().await.map_err(|e| Error::Daemon {
             action: format!("run compose for project {}", s.project),
             detail: e.to_string(),
@@ -794,12 +827,13 @@ pub async fn move_containers(
     wait: Duration,
     p: &crate::output::Printer,
 ) -> Result<Outcome> {
-    let upgraded = std::collections::BTreeMap::from([(from.to_string(), reference.to_string())]);
+    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
     let containers = engine.recreate_candidates().await?;
     let mut plan = recreate::plan(&containers, &upgraded, |r| {
         let r = Reference::parse(r).ok()?;
         settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
     });
+    skip_auto_remove(engine, &mut plan).await?;
     let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
     let mut out = Outcome::default();
     for (name, _, why) in &plan.skipped {

@@ -123,6 +123,10 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         crate::services::say_engine(&engine, p).await;
     }
     let targets = report::targets(&images, &selection);
+    if targets.is_empty() && !patterns.is_empty() {
+        // A typo in a pattern must not read as "all up to date" to a script.
+        p.warn(&format!("no local tag matches {}", patterns.join(" ")));
+    }
     let registry_count = targets
         .iter()
         .map(|t| t.reference.registry.as_str())

@@ -117,11 +117,11 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
 
     // The containers that run what is upgraded (not tag moves: their
     // containers keep the old tag).
-    let upgraded_ids: BTreeMap<String, String> = plan
-        .iter()
-        .filter(|pl| pl.to.is_none())
-        .map(|pl| (pl.old_id.clone(), pl.reference.to_string()))
-        .collect();
+    // An image may carry several upgraded tags: each container stays on its own.
+    let mut upgraded_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pl in plan.iter().filter(|pl| pl.to.is_none()) {
+        upgraded_ids.entry(pl.old_id.clone()).or_default().push(pl.reference.to_string());
+    }
     let (containers, compose) = recreation_plan(settings, args, &engine, &upgraded_ids).await?;
 
     // The versions this would retire, as if the tags had already moved and
@@ -287,8 +287,10 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
     drop(lock);
 
-    let old_ids: HashMap<&str, &Reference> =
-        upgraded.iter().map(|(pl, _)| (pl.old_id.as_str(), &pl.reference)).collect();
+    let mut old_ids: HashMap<&str, Vec<String>> = HashMap::new();
+    for (pl, _) in &upgraded {
+        old_ids.entry(pl.old_id.as_str()).or_default().push(pl.reference.to_string());
+    }
     if !args.json {
         still_running(p, &after, &old_ids);
     }
@@ -391,7 +393,7 @@ async fn recreation_plan(
     settings: &Settings,
     args: &Request,
     engine: &Engine,
-    upgraded: &BTreeMap<String, String>,
+    upgraded: &BTreeMap<String, Vec<String>>,
 ) -> Result<(recreate_core::Plan, Option<ComposeCli>)> {
     if upgraded.is_empty() {
         return Ok((recreate_core::Plan::default(), None));
@@ -404,6 +406,7 @@ async fn recreation_plan(
         let r = Reference::parse(reference).ok()?;
         settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
     });
+    recreate::skip_auto_remove(engine, &mut containers).await?;
     let compose = recreate::check_compose(&mut containers, settings.docker_host.as_deref()).await;
     Ok((containers, compose))
 }
@@ -650,9 +653,15 @@ async fn plan_tag_moves(
 }
 
 /// Containers created from a version that is now superseded.
-fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, &Reference>) {
-    let mut users: Vec<_> =
-        host.containers.iter().filter(|c| old.contains_key(c.image_id.as_str())).collect();
+fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>) {
+    // A container created from another tag of that image, one that did not
+    // move, runs the current version of its own tag.
+    let followed = |c: &&crate::core::image::Container| {
+        let refs = old.get(c.image_id.as_str())?;
+        let r = recreate_core::followed(&c.image, &c.image_id, refs)?;
+        Reference::parse(r).ok()
+    };
+    let mut users: Vec<_> = host.containers.iter().filter(|c| followed(c).is_some()).collect();
     // Running ones first: they are the ones serving the old version now.
     users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
     if users.is_empty() {
@@ -661,7 +670,7 @@ fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, &Reference>) 
     let list: Vec<String> = users
         .iter()
         .map(|c| {
-            let r = old[c.image_id.as_str()].familiar();
+            let r = followed(c).map(|r| r.familiar()).unwrap_or_default();
             if c.running {
                 format!("{} ({r})", c.name)
             } else {
