@@ -165,8 +165,12 @@ impl Engine {
             match self.docker.list_images(Some(opts.clone())).await {
                 Ok(list) => return Ok(list),
                 // podman 4 also fails it with "layer not known" while an
-                // image's layers are being deleted.
-                Err(e) if attempt < LISTING_RETRIES && (lost_a_race(&e) || missing_layer(&e)) => {
+                // image's layers are being deleted, and with "size is not
+                // known" for an image whose pull is still being committed.
+                Err(e)
+                    if attempt < LISTING_RETRIES
+                        && (lost_a_race(&e) || missing_layer(&e) || size_unknown(&e)) =>
+                {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
                 }
@@ -441,6 +445,11 @@ fn lost_a_race(e: &bollard::errors::Error) -> bool {
         }
         _ => false,
     }
+}
+
+fn size_unknown(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 500, message }
+        if message.contains("size is not known"))
 }
 
 fn missing_layer(e: &bollard::errors::Error) -> bool {

@@ -123,8 +123,12 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         crate::services::say_engine(&engine, p).await;
     }
     let targets = report::targets(&images, &selection);
-    if targets.is_empty() && !patterns.is_empty() {
-        // A typo in a pattern must not read as "all up to date" to a script.
+    if targets.is_empty()
+        && !patterns.is_empty()
+        && report::pinned(&images, &containers, &selection).is_empty()
+    {
+        // A typo in a pattern must not read as "all up to date" to a script;
+        // a pattern that matches a pinned image (no tag) is no typo.
         p.warn(&format!("no local tag matches {}", patterns.join(" ")));
     }
     let registry_count = targets
