@@ -479,6 +479,7 @@ fn motd_metrics_and_nagios_match_the_state() {
             "freshen_images_upgradable 2".to_string(),
             "freshen_images_cooldown 0".to_string(),
             "freshen_images_skipped 0".to_string(),
+            "freshen_images_held 0".to_string(),
             "freshen_check_errors 0".to_string(),
             format!("freshen_image_upgradable{{reference=\"{app}\"}} 1"),
             format!("freshen_image_upgradable{{reference=\"{db}\"}} 1"),
@@ -492,6 +493,26 @@ fn motd_metrics_and_nagios_match_the_state() {
     let stdout = t.freshen().args(nowhere).args(["metrics", &pattern]).run();
     stdout.expect_code(0);
     assert_eq!(stdout.stdout, text, "stdout and the file hold the same document");
+
+    // A held tag is not an update that can be applied: like apt-check and
+    // dnf's versionlock, check, Nagios, motd and metrics leave it out.
+    t.freshen().args(["hold", &db]).run().expect_code(0);
+    let run = t.freshen().args(["check", "--nagios", &pattern]).run();
+    run.expect_code(1);
+    assert!(
+        run.stdout.starts_with(&format!("FRESHEN WARNING - 1 of 3 images can be upgraded: {app} |")),
+        "\n{run}"
+    );
+    let run = t.freshen().args(nowhere).args(["metrics", &pattern]).run();
+    assert!(run.stdout.contains("\nfreshen_images_upgradable 1\n"), "{run}");
+    assert!(run.stdout.contains("\nfreshen_images_held 1\n"), "{run}");
+    assert!(run.stdout.contains(&format!("freshen_image_upgradable{{reference=\"{db}\"}} 0")), "{run}");
+    t.freshen().args(["hold", &app]).run().expect_code(0);
+    t.freshen().args(["check", &pattern]).run().expect_code(0);
+    let run = t.freshen().args(nowhere).args(["motd", &pattern]).run();
+    assert_eq!(run.stdout, "", "\n{run}");
+    t.freshen().args(["unhold", &app, &db]).run().expect_code(0);
+    t.freshen().args(["check", &pattern]).run().expect_code(100);
 
     // A week-old list says so.
     let mut old = state.clone();

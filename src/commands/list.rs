@@ -38,7 +38,7 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     report::mark_held(&mut rows, &holds);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    let controls = crate::services::skip::controls(settings, None)?;
     report::mark_controls(&mut rows, &state, &controls);
     report::link_release_notes(&mut rows, &images, &cache, &state, |r| settings.image_policy(r));
     if args.upgradable {

@@ -15,7 +15,7 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let entries = monitor::selected(&state, &selection);
-    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    let controls = crate::services::skip::controls(settings, None)?;
     for line in
         monitor::motd(monitor::counts(&entries, &controls), state.updated_at.as_deref(), output::now_unix())
     {
@@ -27,7 +27,7 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
 pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
-    let controls = crate::services::skip::controls(&settings.state_dir, None)?;
+    let controls = crate::services::skip::controls(settings, None)?;
     let text =
         monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
     match &args.output {

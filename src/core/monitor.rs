@@ -25,6 +25,8 @@ pub struct Counts {
     pub cooldown: usize,
     /// Upgradable to a version the user skipped.
     pub skipped: usize,
+    /// Upgradable, but on hold.
+    pub held: usize,
 }
 
 /// The entries the user's selection (and the config's `exclude`) allows.
@@ -43,6 +45,7 @@ pub fn counts(entries: &[&Entry], controls: &Controls) -> Counts {
             (Status::Upgradable, None) => c.upgradable += 1,
             (Status::Upgradable, Some(HoldBack::Cooldown(_))) => c.cooldown += 1,
             (Status::Upgradable, Some(HoldBack::Skipped(_))) => c.skipped += 1,
+            (Status::Upgradable, Some(HoldBack::Held)) => c.held += 1,
             (Status::Unknown, _) => c.errors += 1,
             _ => {}
         }
@@ -108,7 +111,7 @@ pub fn metrics(entries: &[&Entry], controls: &Controls, updated_at: Option<&str>
         |name: &str, help: &str, samples: &[(String, String)]| typed(name, "gauge", help, samples);
     family(
         "freshen_images_upgradable",
-        "Local image tags that can be upgraded now (not skipped, not waiting out a minimum age).",
+        "Local image tags that can be upgraded now (not held, not skipped, not waiting out a minimum age).",
         &[(String::new(), c.upgradable.to_string())],
     );
     family(
@@ -120,6 +123,11 @@ pub fn metrics(entries: &[&Entry], controls: &Controls, updated_at: Option<&str>
         "freshen_images_skipped",
         "Local image tags whose new image is a version the user skipped (freshen skip).",
         &[(String::new(), c.skipped.to_string())],
+    );
+    family(
+        "freshen_images_held",
+        "Local image tags on hold (freshen hold) whose registry has a new image.",
+        &[(String::new(), c.held.to_string())],
     );
     family(
         "freshen_check_errors",
@@ -290,28 +298,32 @@ mod tests {
             reason: "test".into(),
             at: T0.into(),
         });
-        let text = metrics(&[&a, &b, &c, &d, &e], &controls, Some("1970-01-02T00:00:00Z"));
+        let f = entry("ghcr.io/o/held:1", Status::Upgradable);
+        controls.holds.add("ghcr.io/o/held:*".into());
+        let text = metrics(&[&a, &b, &c, &d, &e, &f], &controls, Some("1970-01-02T00:00:00Z"));
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             samples,
             vec![
-                "freshen_images 5",
-                "freshen_images_total 5",
+                "freshen_images 6",
+                "freshen_images_total 6",
                 "freshen_images_upgradable 1",
                 "freshen_images_cooldown 1",
                 "freshen_images_skipped 1",
+                "freshen_images_held 1",
                 "freshen_check_errors 1",
                 "freshen_image_upgradable{reference=\"127.0.0.1:5000/a\\\"b\\\\c:1\"} 1",
                 "freshen_image_upgradable{reference=\"docker.io/library/nginx:latest\"} 0",
                 "freshen_image_upgradable{reference=\"ghcr.io/o/x:1\"} 0",
                 "freshen_image_upgradable{reference=\"ghcr.io/o/waits:1\"} 0",
                 "freshen_image_upgradable{reference=\"ghcr.io/o/skipped:1\"} 0",
+                "freshen_image_upgradable{reference=\"ghcr.io/o/held:1\"} 0",
                 "freshen_last_update_timestamp_seconds 86400",
             ]
         );
         assert!(text.contains("# TYPE freshen_images_upgradable gauge\n"));
         assert!(text.contains("# TYPE freshen_images_total untyped\n"));
-        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 8);
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 9);
         // Four days after it was first seen, the 3-day cooldown is over.
         let later = Controls { now: 5 * DAY, ..controls.clone() };
         assert!(metrics(&[&d], &later, None).contains("freshen_images_upgradable 1\n"));

@@ -210,7 +210,8 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
         match controls.hold_back(e) {
             Some(HoldBack::Skipped(s)) => r.skipped = Some(s.clone()),
             Some(HoldBack::Cooldown(c)) => r.cooldown = Some(c),
-            None => {}
+            // `mark_held` marks held rows, from the holds themselves.
+            Some(HoldBack::Held) | None => {}
         }
     }
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::core::controls::Cooldown;
+use crate::core::holds::Holds;
+use crate::core::reference::Reference;
 use crate::core::state::{Entry, RolledBack};
 use crate::core::verdict::Status;
 
@@ -217,6 +219,8 @@ pub type Picks = std::collections::HashMap<String, (Option<String>, Option<Strin
 /// Why an upgradable tag is not offered now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoldBack<'a> {
+    /// The tag is on hold (`freshen hold`, or `hold = true` in the config).
+    Held,
     /// The user skipped this version (or a failed upgrade rolled it back).
     Skipped(&'a Skip),
     /// The new image is younger than its minimum age.
@@ -228,6 +232,7 @@ impl HoldBack<'_> {
     /// back: `skipped` or `cooldown: available in 2 days`.
     pub fn reason(&self, now: i64) -> String {
         match self {
+            HoldBack::Held => "held".to_string(),
             HoldBack::Skipped(s) if s.rolled_back().is_some() => REASON_ROLLED_BACK.to_string(),
             HoldBack::Skipped(_) => "skipped".to_string(),
             HoldBack::Cooldown(c) => {
@@ -237,11 +242,12 @@ impl HoldBack<'_> {
     }
 }
 
-/// What decides whether an upgradable tag is offered now: the skips, the
-/// clock, and a `--min-age` given to this command (else the minimum age
-/// the last `update` recorded for the tag).
+/// What decides whether an upgradable tag is offered now: the holds, the
+/// skips, the clock, and a `--min-age` given to this command (else the
+/// minimum age the last `update` recorded for the tag).
 #[derive(Debug, Clone, Default)]
 pub struct Controls {
+    pub holds: Holds,
     pub skips: Skips,
     pub now: i64,
     pub min_age: Option<u64>,
@@ -256,10 +262,14 @@ impl Controls {
         if let Some(s) = self.skips.digest_skipped(e) {
             return Some(HoldBack::Skipped(s));
         }
-        e.age.as_ref().and_then(|a| a.cooldown(self.now, self.min_age)).map(HoldBack::Cooldown)
+        if let Some(c) = e.age.as_ref().and_then(|a| a.cooldown(self.now, self.min_age)) {
+            return Some(HoldBack::Cooldown(c));
+        }
+        // Last, so a held tag still shows its skip or cooldown in `list`.
+        Reference::parse(&e.reference).is_ok_and(|r| self.holds.is_held(&r)).then_some(HoldBack::Held)
     }
 
-    /// Upgradable and neither skipped nor cooling down: what `check`
+    /// Upgradable and neither held, skipped nor cooling down: what `check`
     /// counts, notifications announce and `upgrade` takes.
     pub fn offered(&self, e: &Entry) -> bool {
         e.status == Status::Upgradable && self.hold_back(e).is_none()

@@ -571,7 +571,7 @@ mod tests {
             reason: crate::core::skips::rolled_back_reason("web: it is unhealthy"),
             at: NOW.into(),
         });
-        let controls = crate::core::skips::Controls { skips, now: 0, min_age: None };
+        let controls = crate::core::skips::Controls { skips, ..Default::default() };
         let mut rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
         crate::core::report::mark_controls(&mut rows, &state, &controls);
         let (_, kept) = split_held(&rows, &Holds::default_new(), 0);

@@ -5,12 +5,19 @@ use std::path::Path;
 
 use crate::core::skips::{Controls, Skip, Skips};
 use crate::error::Result;
+use crate::settings::Settings;
 use crate::store::Lock;
 
-/// What decides which upgradable tags are offered now: the skips, the
-/// clock, and `--min-age` if given (else what the last update recorded).
-pub fn controls(dir: &Path, min_age: Option<u64>) -> Result<Controls> {
-    Ok(Controls { skips: Skips::load(dir)?, now: crate::output::now_unix(), min_age })
+/// What decides which upgradable tags are offered now: the holds, the
+/// skips, the clock, and `--min-age` if given (else what the last update
+/// recorded).
+pub fn controls(settings: &Settings, min_age: Option<u64>) -> Result<Controls> {
+    Ok(Controls {
+        holds: super::holds(settings)?,
+        skips: Skips::load(&settings.state_dir)?,
+        now: crate::output::now_unix(),
+        min_age,
+    })
 }
 
 /// Records that `digest` (the registry's image for the tag `reference`,

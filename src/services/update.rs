@@ -216,7 +216,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     }
 
     record_ages(settings, &old, &mut outcome.entries, &cache, &checked_at, now);
-    let mut controls = Controls { skips, now, min_age: None };
+    let mut controls = Controls { holds: super::holds(settings)?, skips, now, min_age: None };
     if controls.skips.prune(&outcome.entries, &aged.picks) {
         controls.skips.save(dir, &lock)?;
     }

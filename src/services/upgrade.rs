@@ -88,7 +88,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
     // Skipped versions and images younger than their minimum age (the one
     // the last update applied, or --min-age) stay back, with the reason.
-    let controls = super::skip::controls(dir, settings.min_age_flag)?;
+    let controls = super::skip::controls(settings, settings.min_age_flag)?;
     report::mark_controls(&mut rows, &state, &controls);
     let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now);
     if state.updated_at.is_none() {
