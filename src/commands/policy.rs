@@ -76,8 +76,8 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     };
     let newer = versions::newer_tags(&tag, &tags, &policy.rules);
     let platform = match local {
-        Some(i) => engine.platform(&i.id).await.unwrap_or_else(|_| host_platform()),
-        None => host_platform(),
+        Some(i) => engine.platform(&i.id).await.unwrap_or_else(|_| Platform::host()),
+        None => Platform::host(),
     };
 
     // What the last update learnt of the installed digest, while the image
@@ -261,18 +261,6 @@ fn installed_side(image: &LocalImage, reference: &Reference) -> Side {
 
 fn same_image(image: &LocalImage, reference: &Reference, side: &Side) -> bool {
     side.digest.as_deref().is_some_and(|d| image.id == d || image.digests_in(reference).any(|x| x == d))
-}
-
-/// The daemon-less guess of the platform for an image that is not
-/// installed: this machine's.
-fn host_platform() -> Platform {
-    let architecture = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        a => a,
-    };
-    Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
 }
 
 /// A remote tag: its digest, and its config (for this platform) read for

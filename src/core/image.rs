@@ -64,6 +64,19 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
+impl Platform {
+    /// This machine's platform, in the registry's words (`linux/amd64`):
+    /// the guess for an image that is not installed, as the engine would
+    /// pull it here.
+    pub fn host() -> Platform {
+        Platform {
+            os: "linux".into(),
+            architecture: crate::core::verdict::normalise_arch(std::env::consts::ARCH).into(),
+            variant: None,
+        }
+    }
+}
+
 impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;

@@ -173,12 +173,12 @@ pub fn pick_platform<'a>(entries: &'a [IndexEntry], want: &Platform) -> Option<&
     best.map(|(_, e)| e)
 }
 
-fn normalise_arch(arch: &str) -> &str {
+pub fn normalise_arch(arch: &str) -> &str {
     match arch {
         "x86_64" | "x86-64" => "amd64",
         "aarch64" => "arm64",
         "armhf" | "armel" => "arm",
-        "i386" | "i686" => "386",
+        "i386" | "i686" | "x86" => "386",
         a => a,
     }
 }

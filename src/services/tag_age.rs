@@ -206,7 +206,7 @@ async fn age_one(
 async fn read_config(host: &Host, repository: &str, digest: &str, now: i64) -> Result<RemoteImage, String> {
     let mut manifest = host.manifest(repository, digest).await.map_err(|e| e.to_string())?;
     if let Manifest::Index(entries) = &manifest {
-        let here = this_platform();
+        let here = Platform::host();
         let images: Vec<_> =
             entries.iter().filter(|e| e.platform.as_ref().is_none_or(|p| p.os != "unknown")).collect();
         let chosen = images
@@ -225,14 +225,4 @@ async fn read_config(host: &Host, repository: &str, digest: &str, now: i64) -> R
         }
         Manifest::Index(_) => Err("an index inside an index".to_string()),
     }
-}
-
-fn this_platform() -> Platform {
-    let architecture = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        a => a,
-    };
-    Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
 }
