@@ -728,11 +728,14 @@ fn anonymous_registry_asked_at_once_may_start_asking_for_credentials() {
     let second = freshen(&t).args(["update", &pattern]).run();
     second.expect_code(0);
     assert_eq!(second.last_line(), upgradable_summary(1), "\n{second}");
-    // Every HEAD went out at once, before any answer, so each was refused
-    // once (behind a first request alone only that one would have been);
-    // then one with credentials per tag (c's verdict is the last one's:
-    // same image, same remote digest).
-    assert_eq!((heads(false), heads(true)), (names.len(), names.len()), "{:?}", proxy.seen());
+    // The HEADs went out at once, without waiting for a first answer, so
+    // those sent before the first 401 came back were refused once each
+    // (usually all of them; never more than one per tag); then one with
+    // credentials per tag (c's verdict is the last one's: same image, same
+    // remote digest).
+    let refused = heads(false);
+    assert!((1..=names.len()).contains(&refused), "{refused} refused HEADs\n{:?}", proxy.seen());
+    assert_eq!(heads(true), names.len(), "{:?}", proxy.seen());
     assert!(
         proxy.seen().iter().filter(|s| s.header("authorization").is_none()).all(|s| s.method == "HEAD"),
         "{:?}",

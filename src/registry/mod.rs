@@ -225,6 +225,7 @@ impl Registries {
             api: api_host(registry).to_string(),
             scheme: AtomicU8::new(start as u8),
             may_switch_scheme,
+            scheme_settled: AtomicBool::new(false),
             contacted: AtomicBool::new(false),
             client: tls.client,
             client_identity: tls.client_identity,
@@ -320,6 +321,12 @@ pub struct Host {
     api: String,
     scheme: AtomicU8,
     may_switch_scheme: bool,
+    /// Set when the scheme is known to be right (it answered the last run
+    /// and this run asks everything at once): a failure of one request is
+    /// then that request's, not a sign to try the other scheme, which would
+    /// turn the requests still to come to a scheme the registry does not
+    /// speak.
+    scheme_settled: AtomicBool,
     contacted: AtomicBool,
     client: reqwest::Client,
     /// Whether `client` presents a client certificate (for the error
@@ -357,6 +364,17 @@ impl Host {
         } else {
             Scheme::Https
         }
+    }
+
+    /// The scheme this host starts with is the registry's: no request
+    /// switches it (see `scheme_settled`).
+    pub fn settle_scheme(&self) {
+        self.scheme_settled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the registry answered at least once this run.
+    pub fn contacted(&self) -> bool {
+        self.contacted.load(Ordering::Relaxed)
     }
 
     /// Whether the registry answered this run without asking for

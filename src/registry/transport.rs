@@ -145,6 +145,7 @@ impl Host {
                     if first_contact
                         && !switched
                         && self.may_switch_scheme
+                        && !self.scheme_settled.load(Ordering::Relaxed)
                         && (e.is_connect() || e.is_request())
                         && self.switch_scheme(scheme)
                     {
@@ -194,6 +195,7 @@ impl Host {
                         && !self.contacted.load(Ordering::Relaxed)
                         && !switched
                         && self.may_switch_scheme
+                        && !self.scheme_settled.load(Ordering::Relaxed)
                         && self.switch_scheme(scheme)
                     {
                         switched = true;

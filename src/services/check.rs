@@ -154,6 +154,9 @@ impl Prefetch {
             // flight get one 401 each and retry with what the first learnt.
             let gate = !known.get(&registry).is_some_and(|i| i.anonymous && i.scheme.is_some());
             let Ok(host) = registries.host(&registry, repos, hint) else { continue };
+            if !gate {
+                host.settle_scheme();
+            }
             let mut jobs = Vec::with_capacity(refs.len());
             for r in refs {
                 let (tx, rx) = oneshot::channel();
@@ -271,7 +274,9 @@ pub async fn check_all(
         infos.insert(
             h.registry.clone(),
             RegistryInfo {
-                scheme: Some(h.scheme().as_str().to_string()),
+                // Only a scheme the registry answered on is worth keeping:
+                // the next run trusts it and asks everything at once.
+                scheme: h.contacted().then(|| h.scheme().as_str().to_string()),
                 rate_limit: h.rate_limit(),
                 anonymous: h.anonymous().await,
             },
