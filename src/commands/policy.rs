@@ -76,8 +76,10 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     };
     let newer = versions::newer_tags(&tag, &tags, &policy.rules);
     let platform = match local {
-        Some(i) => engine.platform(&i.id).await.unwrap_or_else(|_| Platform::host()),
-        None => Platform::host(),
+        Some(i) => {
+            engine.platform(&i.id).await.unwrap_or_else(|_| Platform::linux_on(std::env::consts::ARCH))
+        }
+        None => Platform::linux_on(std::env::consts::ARCH),
     };
 
     // What the last update learnt of the installed digest, while the image

@@ -65,15 +65,12 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// This machine's platform, in the registry's words (`linux/amd64`):
-    /// the guess for an image that is not installed, as the engine would
-    /// pull it here.
-    pub fn host() -> Platform {
-        Platform {
-            os: "linux".into(),
-            architecture: crate::core::verdict::normalise_arch(std::env::consts::ARCH).into(),
-            variant: None,
-        }
+    /// The Linux platform of a machine whose Rust target architecture is
+    /// `arch` (`std::env::consts::ARCH`), in the registry's words
+    /// (`linux/amd64`): the guess for an image that is not installed, as
+    /// the engine there would pull it.
+    pub fn linux_on(arch: &str) -> Platform {
+        Platform { os: "linux".into(), architecture: normalise_arch(arch).into(), variant: None }
     }
 }
 
@@ -206,6 +203,18 @@ pub struct Snapshot {
     /// podman 4 an untagged image another builds on (an earlier version a
     /// child was built from).
     pub hidden: Vec<LocalImage>,
+}
+
+/// An architecture as registries name it (`amd64`, `arm64`), from the
+/// names kernels, distributions and Rust use (`x86_64`, `aarch64`).
+pub fn normalise_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        "armhf" | "armel" => "arm",
+        "i386" | "i686" | "x86" => "386",
+        a => a,
+    }
 }
 
 #[cfg(test)]

@@ -149,12 +149,12 @@ pub fn index_beside<'a>(digests: &[&'a str], entry: &str) -> Option<&'a str> {
 /// An exact variant beats a missing one. Entries without a platform, or
 /// with `unknown/unknown` (attestations), never match.
 pub fn pick_platform<'a>(entries: &'a [IndexEntry], want: &Platform) -> Option<&'a IndexEntry> {
-    let want_arch = normalise_arch(&want.architecture);
+    let want_arch = crate::core::image::normalise_arch(&want.architecture);
     let want_variant = default_variant(want_arch, want.variant.as_deref());
     let mut best: Option<(u8, &IndexEntry)> = None;
     for e in entries {
         let Some(p) = &e.platform else { continue };
-        let arch = normalise_arch(&p.architecture);
+        let arch = crate::core::image::normalise_arch(&p.architecture);
         if p.os != want.os || arch != want_arch {
             continue;
         }
@@ -171,16 +171,6 @@ pub fn pick_platform<'a>(entries: &'a [IndexEntry], want: &Platform) -> Option<&
         }
     }
     best.map(|(_, e)| e)
-}
-
-pub fn normalise_arch(arch: &str) -> &str {
-    match arch {
-        "x86_64" | "x86-64" => "amd64",
-        "aarch64" => "arm64",
-        "armhf" | "armel" => "arm",
-        "i386" | "i686" | "x86" => "386",
-        a => a,
-    }
 }
 
 fn default_variant<'a>(arch: &str, variant: Option<&'a str>) -> Option<&'a str> {

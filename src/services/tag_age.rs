@@ -206,7 +206,7 @@ async fn age_one(
 async fn read_config(host: &Host, repository: &str, digest: &str, now: i64) -> Result<RemoteImage, String> {
     let mut manifest = host.manifest(repository, digest).await.map_err(|e| e.to_string())?;
     if let Manifest::Index(entries) = &manifest {
-        let here = Platform::host();
+        let here = Platform::linux_on(std::env::consts::ARCH);
         let images: Vec<_> =
             entries.iter().filter(|e| e.platform.as_ref().is_none_or(|p| p.os != "unknown")).collect();
         let chosen = images
