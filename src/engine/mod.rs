@@ -245,18 +245,33 @@ impl Engine {
             Ok(i) => i,
             // podman answers 500 "image not known" for an image deleted
             // meanwhile, and "layer not known" for one whose layers are
-            // incomplete (see the history below).
-            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) => return Ok(None),
+            // incomplete, or (podman 4.3) "size is not known" (see the
+            // history below).
+            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) || size_unknown(&e) => {
+                return Ok(None)
+            }
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
-        let history = match self.docker.image_history(id).await {
-            Ok(h) => h,
-            // podman answers 500 "layer not known" for an image whose layers
-            // a failed pull left incomplete: its layers cannot be counted,
-            // and nothing decided from them removes it (the engine's 409
-            // still guards what it carries).
-            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) => return Ok(None),
-            Err(e) => return Err(self.failed("read an image's history", e)),
+        let mut attempt = 0;
+        let history = loop {
+            match self.docker.image_history(id).await {
+                Ok(h) => break h,
+                // podman 4.3 answers 500 "size is not known" about a blob of
+                // another image while that one is being pulled: try again.
+                Err(e) if size_unknown(&e) && attempt < LISTING_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                // podman answers 500 "layer not known" for an image whose
+                // layers a failed pull left incomplete: its layers cannot be
+                // counted, and nothing decided from them removes it (the
+                // engine's 409 still guards what it carries). The same for
+                // a size that stays unknown.
+                Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) || size_unknown(&e) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(self.failed("read an image's history", e)),
+            }
         };
         let diff_ids = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();
         // history is newest first; layers are bottom first.
