@@ -164,7 +164,12 @@ impl Host {
         ]
         .iter()
         .any(|a| lower.contains(a));
-        let closed = ["channel closed", "connection closed", "broken pipe"].iter().any(|c| lower.contains(c));
+        // "connection was not ready": hyper's word for a connection the
+        // server closed before the request could go out (a TLS 1.3 server
+        // that wanted a client certificate closes right after the handshake).
+        let closed = ["channel closed", "connection closed", "broken pipe", "connection was not ready"]
+            .iter()
+            .any(|c| lower.contains(c));
         let dir = self.certs_dir.display();
         if self.client_identity {
             cert_alert.then(|| {
