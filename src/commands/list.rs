@@ -19,7 +19,7 @@ use crate::settings::Settings;
 pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<ExitStatus> {
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
-    let holds = crate::services::holds(settings)?;
+    let controls = crate::services::skip::controls(settings, None)?;
     let (images, containers) = if args.upgradable {
         // Only tags the last update found upgradable can be upgradable now:
         // inspect just those instead of listing every image on the host,
@@ -35,10 +35,9 @@ pub async fn list(settings: &Settings, args: &ListArgs, p: &Printer) -> Result<E
     if rows.is_empty() && !args.patterns.is_empty() && !args.upgradable {
         p.warn(&format!("no local tag matches {}", args.patterns.join(" ")));
     }
-    report::mark_held(&mut rows, &holds);
+    report::mark_held(&mut rows, &controls.holds);
     let cache = TagCache::load(&settings.state_dir);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    let controls = crate::services::skip::controls(settings, None)?;
     report::mark_controls(&mut rows, &state, &controls);
     report::link_release_notes(&mut rows, &images, &cache, &state, |r| settings.image_policy(r));
     if args.upgradable {

@@ -235,7 +235,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         .count();
     let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
     let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &crate::services::holds(settings)?);
+    report::mark_held(&mut rows, &controls.holds);
     report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
     report::mark_controls(&mut rows, &new, &controls);
     report::link_release_notes(&mut rows, &images, &cache, &new, |r| settings.image_policy(r));

@@ -68,7 +68,10 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
     let lock = crate::services::lock_state(dir, p)?;
     let mut state = State::load(dir)?;
-    let holds = crate::services::holds(settings)?;
+    // The holds, the skipped versions and the minimum age (the one the last
+    // update applied, or --min-age): read once, for every decision below.
+    let controls = super::skip::controls(settings, settings.min_age_flag)?;
+    let holds = &controls.holds;
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
@@ -86,11 +89,10 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     }
     let host = engine.snapshot().await?;
     let mut rows = report::rows(&state, &host.images, &host.containers, &selection);
-    // Skipped versions and images younger than their minimum age (the one
-    // the last update applied, or --min-age) stay back, with the reason.
-    let controls = super::skip::controls(settings, settings.min_age_flag)?;
+    // Skipped versions and images younger than their minimum age stay
+    // back, with the reason.
     report::mark_controls(&mut rows, &state, &controls);
-    let (wanted, mut kept_back) = plan::split_held(&rows, &holds, controls.now);
+    let (wanted, mut kept_back) = plan::split_held(&rows, holds, controls.now);
     if state.updated_at.is_none() {
         p.warn("freshen has not checked the registries yet: run 'freshen update' first");
     }
@@ -112,7 +114,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
 
     if args.tags {
         let moves = TagMoves { controls: &controls, kept_back: &mut kept_back };
-        failed += plan_tag_moves(settings, &state, &rows, &holds, &registries, &mut plan, moves, p).await;
+        failed += plan_tag_moves(settings, &state, &rows, holds, &registries, &mut plan, moves, p).await;
     }
 
     // The containers that run what is upgraded (not tag moves: their
@@ -139,7 +141,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         }
         let mut go = Vec::new();
         let mut stay = Vec::new();
-        for (c, d) in plan::retirement_preview_all(&state, &host_after, &plan, &holds, &rules, &now) {
+        for (c, d) in plan::retirement_preview_all(&state, &host_after, &plan, holds, &rules, &now) {
             match d {
                 Decision::Retire => go.push(c),
                 Decision::Keep(why) => stay.push((c, why)),
@@ -266,14 +268,14 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let groups: HashSet<String> = upgraded.iter().map(|(pl, _)| pl.reference.to_string()).collect();
     let mut retired = 0;
     if !args.keep_previous && !groups.is_empty() {
-        let mut decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+        let mut decided = plan::retire_plan(&state, &after.images, &after, holds, &rules, &groups);
         let parents_recorded = engine.model().await.is_ok_and(|m| m.records_parents());
         if !parents_recorded && decided.iter().any(|(_, v)| *v == Decision::Retire) {
             // Engines without parents: a child shows in the layers.
             let layers = retire_service::all_layers(&engine, &after).await?;
             retire_service::find_layer_parents(&engine, &mut after, &layers).await?;
             if !after.layer_parents.is_empty() {
-                decided = plan::retire_plan(&state, &after.images, &after, &holds, &rules, &groups);
+                decided = plan::retire_plan(&state, &after.images, &after, holds, &rules, &groups);
             }
         }
         let go: Vec<&OldVersion> =
