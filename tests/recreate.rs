@@ -625,6 +625,42 @@ fn containers_stay_on_their_own_tag_of_a_shared_image() {
     assert_eq!(docker::inspect(&fixed).id, s.v1.id, "1.0 did not move");
 }
 
+/// A container created from the image's ID (`docker run 3f2a…` or
+/// `docker run sha256:…`) runs that image, not a tag: it is left running as
+/// it is, listed with the reason, and its image is kept because a container
+/// uses it. Before, the list's `Image` (an ID, for these and for a container
+/// whose tag had moved alike) made it follow the upgraded tag.
+#[test]
+fn a_container_created_from_an_image_id_is_left_alone() {
+    let t = TestEnv::new("recreate_by_image_id");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let full = s.v1.id.clone();
+    let short = full.trim_start_matches("sha256:")[..12].to_string();
+    let by_short = c.run("short", &[], &short);
+    let by_full = c.run("full", &[], &full);
+    let by_tag = c.run("tag", &[], &s.reference);
+    let ids = (id_of(&by_short), id_of(&by_full));
+    let v2 = s.v2(&t, &Runnable::new("v2"));
+
+    let dry = t.freshen().args(["upgrade", "-s", &s.pattern]).run();
+    dry.expect_code(0);
+    assert_contains(&dry, &format!("  {by_short} ({}): created from an image ID", short_ref(&s.reference)));
+    assert_contains(&dry, &format!("  {by_full} ({}): created from an image ID", short_ref(&s.reference)));
+
+    let run = s.upgrade(&t, &["--wait", "2"]);
+    run.expect_code(0);
+    assert_eq!((id_of(&by_short), id_of(&by_full)), ids, "recreated onto the tag\n{run}");
+    for name in [&by_short, &by_full] {
+        assert_eq!(image_of(name), s.v1.id, "\n{run}");
+        assert!(running(name), "{name} is not running\n{run}");
+    }
+    assert_eq!(containers::inspect(&by_short)["Config"]["Image"], short.as_str());
+    assert_eq!(image_of(&by_tag), v2.id, "the container of the tag was not recreated\n{run}");
+    assert_eq!(docker::inspect(&s.reference).id, v2.id, "the tag was not upgraded\n{run}");
+    assert!(docker::exists(&s.v1.id), "v1 is in use and must stay\n{run}");
+}
+
 /// A container started with `--rm` is removed by the engine when it stops,
 /// so there would be no stopped old container to return to: before, a new
 /// version that failed the gate left the service gone while the output said

@@ -32,7 +32,8 @@ pub struct Candidate {
     pub name: String,
     pub id: String,
     pub image_id: String,
-    /// `Config.Image`: what it was created from (`app:1`, `sha256:…`, `app@sha256:…`).
+    /// `Config.Image`: what it was created from (`app:1`, `sha256:…`,
+    /// `3f2a…`, `app@sha256:…`).
     pub image: String,
     pub running: bool,
     pub labels: BTreeMap<String, String>,
@@ -94,6 +95,9 @@ pub enum Skip {
     ConfigFalse,
     /// Created from `repo@sha256:…`: the user pinned that version.
     Pinned,
+    /// Created from the image's ID (`docker run 3f2a…`): it runs that
+    /// image, not a tag.
+    ImageId,
     /// Compose or the project's files are missing: not guessed.
     Compose(String),
     /// Started with `--rm`: stopping it removes it, so the stopped old
@@ -109,6 +113,7 @@ impl std::fmt::Display for Skip {
             Skip::NoRecreate => write!(f, "--no-recreate"),
             Skip::ConfigFalse => write!(f, "recreate = false in the config file"),
             Skip::Pinned => write!(f, "created from a digest"),
+            Skip::ImageId => write!(f, "created from an image ID: it runs that image, not a tag"),
             Skip::Compose(why) => write!(f, "{why}"),
             Skip::AutoRemove => {
                 write!(f, "started with --rm: stopping it would remove it, leaving nothing to roll back to")
@@ -157,10 +162,7 @@ pub struct Plan {
 /// `image` is the container's image as the engine lists it, `image_id` the
 /// image it runs.
 pub fn followed<'a>(image: &str, image_id: &str, references: &'a [String]) -> Option<&'a String> {
-    let id = image_id.strip_prefix("sha256:").unwrap_or(image_id);
-    let shown = image.strip_prefix("sha256:").unwrap_or(image);
-    let by_id = !shown.is_empty() && shown.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(shown);
-    if by_id || image.contains('@') {
+    if names_the_id(image, image_id) || image.contains('@') {
         return references.first();
     }
     let with_tag = |mut r: Reference| {
@@ -171,6 +173,16 @@ pub fn followed<'a>(image: &str, image_id: &str, references: &'a [String]) -> Op
     };
     let Ok(name) = Reference::parse(image).map(with_tag) else { return references.first() };
     references.iter().find(|r| Reference::parse(r).map(with_tag).is_ok_and(|r| r == name))
+}
+
+/// Whether `image` names the image `image_id` by its ID (`sha256:…` or a
+/// prefix of its hex digits) rather than by a tag. The engine's container
+/// list shows the ID too when the tag a container was created from has
+/// moved since; its `Config.Image` shows what the user gave.
+pub fn names_the_id(image: &str, image_id: &str) -> bool {
+    let id = image_id.strip_prefix("sha256:").unwrap_or(image_id);
+    let shown = image.strip_prefix("sha256:").unwrap_or(image);
+    !shown.is_empty() && shown.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(shown)
 }
 
 /// Which containers to recreate. `upgraded` maps each old image id to the
@@ -194,6 +206,8 @@ pub fn plan(
             Some(Skip::OptOut(label.to_string()))
         } else if c.image.contains("@sha256:") {
             Some(Skip::Pinned)
+        } else if names_the_id(&c.image, &c.image_id) {
+            Some(Skip::ImageId)
         } else if !c.running {
             Some(Skip::Stopped)
         } else {
@@ -856,6 +870,7 @@ mod tests {
             on("stable", "docker.io/reg/app:stable"),
             on("fixed", "reg/app:1.2.3"),
             on("by-id", "0123abcd0123"),
+            on("by-full-id", id),
             on("pinned", "reg/app@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd"),
         ];
         let upgraded =
@@ -863,12 +878,18 @@ mod tests {
         let p = plan(&all, &upgraded, |_| None);
         let planned: Vec<(&str, &str)> =
             p.recreate.iter().map(|p| (p.name.as_str(), p.reference.as_str())).collect();
-        // `fixed` runs the current version of reg/app:1.2.3, which did not move.
+        // `fixed` runs the current version of reg/app:1.2.3, which did not
+        // move; `by-id` and `by-full-id` run an image, not a tag
+        // (`Config.Image` is what they were created from).
+        assert_eq!(planned, [("latest", "reg/app:latest"), ("stable", "reg/app:stable")]);
         assert_eq!(
-            planned,
-            [("by-id", "reg/app:stable"), ("latest", "reg/app:latest"), ("stable", "reg/app:stable")]
+            p.skipped,
+            [
+                ("by-full-id".into(), "reg/app:stable".into(), Skip::ImageId),
+                ("by-id".into(), "reg/app:stable".into(), Skip::ImageId),
+                ("pinned".into(), "reg/app:stable".into(), Skip::Pinned),
+            ]
         );
-        assert_eq!(p.skipped, [("pinned".into(), "reg/app:stable".into(), Skip::Pinned)]);
     }
 
     #[test]

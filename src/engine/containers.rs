@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::{is_status, Engine};
-use crate::core::recreate::{Candidate, Creation};
+use crate::core::recreate::{self, Candidate, Creation};
 use crate::error::{Error, Result};
 
 /// Docker's stop timeout when the container sets none, in seconds.
@@ -37,10 +37,20 @@ impl Engine {
             })
             .collect();
         // podman's list has no HostConfig: ask each container, so that a
-        // `container:` dependent is known as one.
-        for c in out.iter_mut().filter(|c| c.network_mode.is_empty()) {
+        // `container:` dependent is known as one. The list shows an image
+        // ID both for a container created from the ID and for one whose
+        // tag has moved since: `Config.Image` tells them apart.
+        for c in out
+            .iter_mut()
+            .filter(|c| c.network_mode.is_empty() || recreate::names_the_id(&c.image, &c.image_id))
+        {
             if let Some(v) = self.inspect_container_json(&c.id).await? {
-                c.network_mode = v["HostConfig"]["NetworkMode"].as_str().unwrap_or_default().to_string();
+                if c.network_mode.is_empty() {
+                    c.network_mode = v["HostConfig"]["NetworkMode"].as_str().unwrap_or_default().to_string();
+                }
+                if let Some(image) = v["Config"]["Image"].as_str().filter(|i| !i.is_empty()) {
+                    c.image = image.to_string();
+                }
             }
         }
         Ok(out)
