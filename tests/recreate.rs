@@ -500,6 +500,54 @@ fn a_compose_service_with_a_dependency_stays_as_compose_would_make_it() {
     assert_eq!(id_of(&db), db_id);
 }
 
+/// A Compose service and the service it depends on, both upgraded in one
+/// run (each its own tag): the dependency is recreated first, through its
+/// own gate. Here its new version exits at once, so it goes back to v1 and
+/// the dependent then comes up on its new version beside it. Before, the
+/// dependent went first (its tag sorts first) and Compose's `up` of it
+/// recreated the dependency on the bad version out of band, so the
+/// dependent failed too and was rolled back.
+#[test]
+fn compose_dependencies_upgraded_together_go_first() {
+    let t = TestEnv::new("recreate_compose_dep_order");
+    let mut c = Containers::new(&t);
+    let s = Setup::v1(&t, &serve());
+    let reg = registry::shared();
+    let db_ref = t.reference(reg.host(), "zdb", "1");
+    let db_v1 = t.publish_runnable(&db_ref, &Runnable::new("db1").health(Health::Healthy));
+    let project = t.namespace().replace('-', "_");
+    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  zdb:\n    image: {db_ref}\n    labels:\n      {TEST_LABEL}: {ns}\n  \
+             app:\n    image: {app}\n    depends_on:\n      zdb:\n        condition: service_healthy\n    \
+             labels:\n      {TEST_LABEL}: {ns}\n",
+            ns = t.namespace(),
+            app = s.reference,
+        ),
+    )
+    .unwrap();
+    c.compose_project(&project, dir.path().to_path_buf());
+    compose_up(dir.path(), &project);
+    let (app, db) = (format!("{project}-app-1"), format!("{project}-zdb-1"));
+    t.publish_runnable_remote(reg, "zdb", "1", &Runnable::new("db2").behaviour(Behaviour::Exit));
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
+    assert_eq!(t.list(&[&s.pattern]).get(&db_ref).status, "upgradable");
+
+    let run = s.upgrade(&t, &["--wait", "10"]);
+    run.expect_code(1);
+    assert_eq!(image_of(&db), db_v1.id, "the dependency's bad version was not rolled back\n{run}");
+    assert!(running(&db), "\n{run}");
+    assert_eq!(docker::inspect(&db_ref).id, db_v1.id, "\n{run}");
+    assert_eq!(image_of(&app), v2.id, "the dependent was not upgraded beside the old dependency\n{run}");
+    assert!(running(&app), "\n{run}");
+    let ids = (id_of(&app), id_of(&db));
+
+    compose_up(dir.path(), &project);
+    assert_eq!((id_of(&app), id_of(&db)), ids, "a later 'docker compose up -d' recreated a service again");
+}
+
 /// A Compose service is recreated by Compose itself, so Compose's own
 /// bookkeeping agrees and a later `docker compose up -d` leaves it alone.
 #[test]

@@ -265,14 +265,16 @@ pub fn plan(
         let target = c.network_mode.strip_prefix("container:")?;
         containers.iter().find(|x| x.id == target || x.name == target).map(|x| x.name.clone())
     };
+    // A Compose service comes after the services it depends on.
     let mut ordered: Vec<Planned> = Vec::new();
     let mut rest = std::mem::take(&mut out.recreate);
     while !rest.is_empty() {
         let ready = rest
             .iter()
             .position(|p| {
-                parent_of(p).is_none_or(|parent| {
-                    ordered.iter().any(|o| o.name == parent) || !rest.iter().any(|r| r.name == parent)
+                !rest.iter().any(|r| {
+                    r.name != p.name
+                        && (parent_of(p).is_some_and(|parent| parent == r.name) || compose_after(p, r))
                 })
             })
             // A cycle cannot be created by the engine; keep going anyway.
@@ -291,6 +293,43 @@ pub fn plan(
     let own: BTreeSet<String> = out.recreate.iter().map(|p| p.name.clone()).collect();
     for p in &mut out.recreate {
         p.dependents.retain(|d| !own.contains(d));
+    }
+    out
+}
+
+/// Whether `a` is a Compose service that depends on `b`'s service, in the
+/// same project: Compose's `up` of `a` brings `b` up too, so `b` is
+/// recreated (and gated) first.
+pub fn compose_after(a: &Planned, b: &Planned) -> bool {
+    match (&a.how, &b.how) {
+        (How::Compose(a), How::Compose(b)) => a.project == b.project && a.depends_on.contains(&b.service),
+        _ => false,
+    }
+}
+
+/// Whether `a` is recreated after `b` is done: it joins `b`'s network
+/// namespace, or it is a Compose service that depends on `b`'s.
+pub fn must_follow(a: &Planned, b: &Planned) -> bool {
+    a.joins.as_deref() == Some(b.name.as_str()) || compose_after(a, b)
+}
+
+/// The order in which the upgraded tags `references` have their containers
+/// recreated (indexes into `references`): a tag whose containers others
+/// depend on (a Compose service's `depends_on`) goes before theirs, so
+/// Compose's `up` of the dependent finds its dependency already on its new
+/// version and does not recreate it out of band. Otherwise the order given.
+#[allow(dead_code)] // See services::recreate::in_dependency_order.
+pub fn tag_order(references: &[String], plan: &Plan) -> Vec<usize> {
+    let members: Vec<Vec<&Planned>> =
+        references.iter().map(|r| plan.recreate.iter().filter(|p| &p.reference == r).collect()).collect();
+    let depends = |a: usize, b: usize| {
+        a != b && members[a].iter().any(|x| members[b].iter().any(|y| must_follow(x, y)))
+    };
+    let mut rest: Vec<usize> = (0..references.len()).collect();
+    let mut out = Vec::with_capacity(rest.len());
+    while !rest.is_empty() {
+        let ready = rest.iter().position(|&a| !rest.iter().any(|&b| depends(a, b))).unwrap_or(0);
+        out.push(rest.remove(ready));
     }
     out
 }
@@ -890,6 +929,53 @@ mod tests {
                 ("pinned".into(), "reg/app:stable".into(), Skip::Pinned),
             ]
         );
+    }
+
+    fn compose(name: &str, image_id: &str, service: &str, depends_on: &str) -> Candidate {
+        let mut c = candidate(name, image_id, true);
+        for (k, v) in [
+            ("com.docker.compose.project", "shop"),
+            ("com.docker.compose.service", service),
+            ("com.docker.compose.depends_on", depends_on),
+        ] {
+            c.labels.insert(k.into(), v.into());
+        }
+        c
+    }
+
+    #[test]
+    fn compose_dependencies_are_recreated_first() {
+        // One tag: the dependency first within the group.
+        let all = vec![
+            compose("shop-app-1", "sha256:old", "app", "zdb:service_healthy:false"),
+            compose("shop-zdb-1", "sha256:old", "zdb", ""),
+        ];
+        let p = plan(&all, &upgraded(), |_| None);
+        let names: Vec<&str> = p.recreate.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["shop-zdb-1", "shop-app-1"]);
+        assert!(must_follow(&p.recreate[1], &p.recreate[0]));
+        assert!(!must_follow(&p.recreate[0], &p.recreate[1]));
+        // Two tags: the dependency's tag first; a third, unrelated, keeps its place.
+        let mut all = vec![
+            Candidate {
+                image: "reg/app:1".into(),
+                ..compose("shop-app-1", "sha256:a", "app", "zdb:service_started:false")
+            },
+            Candidate { image: "reg/zdb:1".into(), ..compose("shop-zdb-1", "sha256:z", "zdb", "") },
+            Candidate { image: "reg/b:1".into(), ..candidate("b", "sha256:b", true) },
+        ];
+        let upgraded = BTreeMap::from([
+            ("sha256:a".to_string(), vec!["reg/app:1".to_string()]),
+            ("sha256:z".to_string(), vec!["reg/zdb:1".to_string()]),
+            ("sha256:b".to_string(), vec!["reg/b:1".to_string()]),
+        ]);
+        let p = plan(&all, &upgraded, |_| None);
+        let tags = ["reg/app:1".to_string(), "reg/b:1".to_string(), "reg/zdb:1".to_string()];
+        assert_eq!(tag_order(&tags, &p), [1, 2, 0]);
+        // Another project's service of that name is not a dependency.
+        all[1].labels.insert("com.docker.compose.project".into(), "other".into());
+        let p = plan(&all, &upgraded, |_| None);
+        assert_eq!(tag_order(&tags, &p), [0, 1, 2]);
     }
 
     #[test]

@@ -269,6 +269,22 @@ async fn compose_containers(engine: &Engine, s: &ComposeService) -> Result<Vec<S
         .collect())
 }
 
+/// `groups` (one per upgraded tag, `reference` says which) in the order
+/// they are recreated: see [`recreate::tag_order`].
+// Called from the upgrade loop in services/upgrade.rs, which this branch
+// does not own: remove the allow when that call is in.
+#[allow(dead_code)]
+pub fn in_dependency_order<T>(
+    groups: Vec<T>,
+    reference: impl Fn(&T) -> String,
+    plan: &recreate::Plan,
+) -> Vec<T> {
+    let references: Vec<String> = groups.iter().map(&reference).collect();
+    let order = recreate::tag_order(&references, plan);
+    let mut slots: Vec<Option<T>> = groups.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// Recreates one group. The tag already points at `new_image`.
 pub async fn recreate_group(
     engine: &Engine,
@@ -282,15 +298,13 @@ pub async fn recreate_group(
     let mut flights: Vec<Flight> = Vec::new();
     let mut failure: Option<(String, String)> = None;
     // Containers that join another of the group's namespace (`container:X`)
-    // wait for X; the others go side by side, a few at a time, each from
+    // wait for X, Compose services for the services they depend on; the
+    // others go side by side, a few at a time, each from
     // its stop straight to its own gate, so each one's downtime is its own.
     let podman = engine.is_podman().await;
     let mut waves: Vec<Vec<&Planned>> = vec![Vec::new()];
     for m in &group.members {
-        let parent_in_wave = m
-            .joins
-            .as_ref()
-            .is_some_and(|parent| waves.last().is_some_and(|w| w.iter().any(|x| &x.name == parent)));
+        let parent_in_wave = waves.last().is_some_and(|w| w.iter().any(|x| recreate::must_follow(m, x)));
         if parent_in_wave {
             waves.push(Vec::new());
         }
