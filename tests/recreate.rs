@@ -131,7 +131,8 @@ fn fixtures_serve_pass_fail_and_exit() {
 }
 
 /// Everything the user configured survives: env, labels, command, hostname,
-/// ports, restart policy, resources, capabilities, log config, two user
+/// ports, restart policy, resources, capabilities, log config, a device, a
+/// working directory, a read-only bind mount, two user
 /// networks with their aliases, a static IP, a named volume and the
 /// data in the anonymous volume. The `container:` dependent follows the new
 /// container, and the old container and v1 are gone.
@@ -173,6 +174,14 @@ fn a_container_is_recreated_with_its_whole_configuration() {
             &ip,
             "-v",
             &format!("{named}:/named"),
+            "-v",
+            // A directory the engine's own root has (a lane's daemon runs in
+            // a root of its own, where this host's temporary files are not).
+            "/etc:/bound:ro",
+            "--device",
+            "/dev/null:/dev/fixture-null",
+            "--workdir",
+            "/named",
         ],
         &s.reference,
     );
@@ -181,6 +190,10 @@ fn a_container_is_recreated_with_its_whole_configuration() {
     c.put(&web, "/data/anonymous.txt", "kept in the anonymous volume\n");
     c.put(&web, "/named/named.txt", "kept in the named volume\n");
     let before = Kept::read(&web);
+    let host_config = |key: &str| containers::inspect(&web)["HostConfig"][key].clone();
+    let bound = c.get(&web, "/bound/passwd");
+    assert!(bound.starts_with("root:"), "{bound}");
+    let (devices, binds) = (host_config("Devices"), host_config("Binds"));
     let old_id = id_of(&web);
     let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy).volume());
 
@@ -198,6 +211,13 @@ fn a_container_is_recreated_with_its_whole_configuration() {
     assert_eq!(address, Value::String(ip.clone()));
     assert_eq!(c.get(&web, "/data/anonymous.txt"), "kept in the anonymous volume\n");
     assert_eq!(c.get(&web, "/named/named.txt"), "kept in the named volume\n");
+    assert_eq!(c.get(&web, "/bound/passwd"), bound, "the bind mount is not there\n{run}");
+    assert_eq!(host_config("Devices"), devices, "\n{run}");
+    let binds_now = host_config("Binds");
+    let bind = "/etc:/bound:ro";
+    assert!(binds.as_array().unwrap().iter().any(|b| b == bind), "{binds}");
+    assert!(binds_now.as_array().unwrap().iter().any(|b| b == bind), "{binds_now}\n{run}");
+    assert_eq!(before.working_dir, "/named");
 
     // The dependent shares the new container's network namespace.
     assert!(running(&side), "the container: dependent is not running\n{run}");
@@ -258,6 +278,44 @@ fn a_version_that_exits_at_once_is_rolled_back() {
     third.expect_code(0);
     assert_eq!(image_of(&web), v3.id, "\n{third}");
     assert!(running(&web));
+}
+
+/// A new version the engine cannot start (its command is missing) is rolled
+/// back like one that fails its gate: the created container removed, the old
+/// one back under its name and running, the tag on v1, the digest skipped.
+#[test]
+fn a_version_that_cannot_start_is_rolled_back() {
+    let t = TestEnv::new("recreate_cannot_start");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &[], &s.reference);
+    c.put(&web, "/marker", "the old container\n");
+    let old_id = id_of(&web);
+    let v2 = s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::Unstartable));
+
+    let run = s.upgrade(&t, &["--wait", "3"]);
+    run.expect_code(1);
+    assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
+    assert_contains(&run, "/missing");
+}
+
+/// A new version without a HEALTHCHECK that exits after a second under
+/// `--restart always` keeps running only because the engine restarts it:
+/// a restart fails the gate, and it is rolled back.
+#[test]
+fn a_version_that_restarts_is_rolled_back() {
+    let t = TestEnv::new("recreate_restarts");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &["--restart", "always"], &s.reference);
+    c.put(&web, "/marker", "the old container\n");
+    let old_id = id_of(&web);
+    let v2 = s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::ExitAfter(1)));
+
+    let run = s.upgrade(&t, &["--wait", "8"]);
+    run.expect_code(1);
+    assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
+    assert_eq!(containers::inspect(&web)["HostConfig"]["RestartPolicy"]["Name"], "always");
 }
 
 /// A rollback is announced to every notification target, with the failing

@@ -84,6 +84,9 @@ pub enum Behaviour {
     Exit,
     /// Runs this many seconds, then exits with code 4.
     ExitAfter(u32),
+    /// Its `CMD` names a file the image does not have: the engine creates
+    /// the container and fails to start it.
+    Unstartable,
 }
 
 /// The image's `HEALTHCHECK`, if any.
@@ -149,6 +152,7 @@ impl Runnable {
             Behaviour::Serve => text.push_str("CMD [\"/prog\"]\n"),
             Behaviour::Exit => text.push_str("CMD [\"/prog\", \"exit\"]\n"),
             Behaviour::ExitAfter(s) => text.push_str(&format!("CMD [\"/prog\", \"exit-after\", \"{s}\"]\n")),
+            Behaviour::Unstartable => text.push_str("CMD [\"/missing\"]\n"),
         }
         text
     }
