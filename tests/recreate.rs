@@ -1014,6 +1014,46 @@ fn unattended_recreates_only_when_the_policy_says_so() {
     assert_eq!(id_of(&web), old_id, "a container on v1 is not v2's to recreate");
 }
 
+/// An unattended run with `recreate = true` rolls back a version that fails
+/// the gate like `upgrade` does, and the next unattended run leaves that
+/// digest alone: the tag stays on v1 and the container is not touched.
+#[test]
+fn unattended_runs_skip_a_rolled_back_version() {
+    let t = TestEnv::new("recreate_unattended_skip");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let web = c.run("web", &[], &s.reference);
+    let old_id = id_of(&web);
+    s.v2(&t, &Runnable::new("v2").behaviour(Behaviour::Exit));
+    let path = t.state_dir().join("../unattended-skip.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[unattended]\nupgrade = true\nretire = true\nrecreate = true\nwait = 3\nallowed = [\"{}\"]\n",
+            s.pattern
+        ),
+    )
+    .unwrap();
+    let unattended =
+        || t.freshen().args(["--config", path.to_str().unwrap(), "update", "--unattended", &s.pattern]).run();
+
+    let first = unattended();
+    assert_ne!(first.code, 0, "a rollback is a failure\n{first}");
+    assert_eq!(id_of(&web), old_id, "\n{first}");
+    assert!(running(&web), "\n{first}");
+    assert_eq!(docker::inspect(&s.reference).id, s.v1.id, "the tag is not on v1 again\n{first}");
+
+    let second = unattended();
+    second.expect_code(0);
+    assert_eq!(id_of(&web), old_id, "the rolled-back version was tried again\n{second}");
+    assert_eq!(
+        docker::inspect(&s.reference).id,
+        s.v1.id,
+        "the rolled-back version was pulled again\n{second}"
+    );
+    assert!(!second.stdout.contains("Recreating") && !second.stderr.contains("Recreating"), "\n{second}");
+}
+
 /// Measurement for the report (run with `--ignored --nocapture`): ten
 /// running containers with a health check, one upgrade; prints the wall time
 /// and each container's downtime (stop of the old → healthy new).

@@ -149,3 +149,45 @@ pub(super) async fn compose_containers(engine: &Engine, s: &ComposeService) -> R
         .map(|c| c.id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_problems_are_named_not_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compose.yaml");
+        std::fs::write(&file, "services: {}\n").unwrap();
+        let service = ComposeService {
+            project: "shop".into(),
+            service: "web".into(),
+            working_dir: Some(dir.path().display().to_string()),
+            config_files: vec![file.display().to_string()],
+            env_files: vec![],
+            depends_on: vec![],
+        };
+        let cli = ComposeCli { program: "docker".into(), prefix: vec!["compose".into()] };
+        let why = |s: &ComposeService, c: Option<&ComposeCli>| compose_problem(s, c).map(|s| s.to_string());
+        assert_eq!(why(&service, Some(&cli)), None);
+        let none = why(&service, None).unwrap();
+        assert!(
+            none.contains("neither the 'docker compose' plugin nor docker-compose v2 is installed"),
+            "{none}"
+        );
+        let gone =
+            ComposeService { env_files: vec![format!("{}/.env", dir.path().display())], ..service.clone() };
+        assert_eq!(
+            why(&gone, Some(&cli)),
+            Some(format!("compose project shop: {}/.env is missing", dir.path().display()))
+        );
+        let unnamed = ComposeService { config_files: vec![], ..service.clone() };
+        assert!(why(&unnamed, Some(&cli)).unwrap().contains("do not say which files define it"));
+        let moved = ComposeService { working_dir: Some("/nonexistent/shop".into()), ..service };
+        assert_eq!(
+            why(&moved, Some(&cli)),
+            Some("compose project shop: /nonexistent/shop is missing".into())
+        );
+        assert!(compose_problem(&moved, Some(&cli)).unwrap().is_failure());
+    }
+}
