@@ -450,6 +450,21 @@ mod tests {
         );
     }
 
+    /// Docker reports a configured MAC address in `Config.MacAddress` (20.10
+    /// and 26 alike; a generated one only on the endpoint): it is kept, except
+    /// in another container's network namespace, where none may be set.
+    #[test]
+    fn creation_keeps_a_configured_mac_address() {
+        let mut v = container();
+        v["Config"]["MacAddress"] = json!("02:42:0a:e7:00:33");
+        let c = creation(&v, &image(), "reg/app:1", None, false);
+        assert_eq!(c.body["MacAddress"], "02:42:0a:e7:00:33");
+        assert_eq!(creation(&container(), &image(), "reg/app:1", None, false).body.get("MacAddress"), None);
+        v["HostConfig"]["NetworkMode"] = json!("container:parent");
+        let c = creation(&v, &image(), "reg/app:1", Some("new-parent"), false);
+        assert_eq!(c.body.get("MacAddress"), None);
+    }
+
     #[test]
     fn creation_keeps_a_user_command_hostname_and_entrypoint() {
         let mut v = container();
