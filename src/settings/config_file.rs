@@ -45,15 +45,16 @@ pub struct ConfigFile {
     pub renotify_after: Option<toml::Spanned<String>>,
     /// What `update --unattended` may do.
     pub unattended: Option<toml::Spanned<UnattendedConfig>>,
-    /// The sections above, validated (with the line of any mistake) by
-    /// `parse_config`.
     /// Seconds a repository's tag listing is reused (0: list every time).
     pub tag_cache_ttl: Option<u64>,
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,
+    /// The sections that need more than a type check (notify,
+    /// renotify_after, unattended), validated with the line of any mistake
+    /// by `parse_config`.
     #[serde(skip)]
-    pub checked: Checked,
+    pub validated: Validated,
 }
 
 /// `[images."PATTERN"]`: how far the tags of matching images may move.
@@ -102,7 +103,7 @@ pub struct UnattendedConfig {
 
 /// The parts of the config file that need more than a type check.
 #[derive(Debug, Default, Clone)]
-pub struct Checked {
+pub struct Validated {
     pub notify: Vec<Target>,
     pub renotify_after: Option<Duration>,
     pub unattended: Option<Policy>,
@@ -141,15 +142,15 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
         path: path.to_path_buf(),
         detail: format!("line {}, key '{key}': {msg}", line_of(text, span.start)),
     };
-    config.checked.notify = check_notify(std::mem::take(&mut config.notify), text, &at)?;
+    config.validated.notify = check_notify(std::mem::take(&mut config.notify), text, &at)?;
     if let Some(r) = config.renotify_after.take() {
         let span = r.span();
         let d =
             crate::core::time::positive_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
-        config.checked.renotify_after = Some(d);
+        config.validated.renotify_after = Some(d);
     }
     if let Some(u) = config.unattended.take() {
-        config.checked.unattended = Some(check_unattended(u.into_inner(), &at)?);
+        config.validated.unattended = Some(check_unattended(u.into_inner(), &at)?);
     }
     let bad = |needle: &str, detail: String| Error::Config {
         path: path.to_path_buf(),

@@ -161,9 +161,9 @@ impl Settings {
             },
             older_than: config.older_than,
             config_path: None,
-            notify: config.checked.notify,
-            renotify_after: config.checked.renotify_after,
-            unattended: config.checked.unattended,
+            notify: config.validated.notify,
+            renotify_after: config.validated.renotify_after,
+            unattended: config.validated.unattended,
             images: image_sections(&config.images),
             tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
         })
@@ -338,9 +338,9 @@ mod tests {
              [[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\n",
         )
         .unwrap();
-        assert_eq!(c.checked.renotify_after, Some(Duration::from_secs(86_400)));
-        assert_eq!(c.checked.notify.len(), 1);
-        let u = c.checked.unattended.unwrap();
+        assert_eq!(c.validated.renotify_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.validated.notify.len(), 1);
+        let u = c.validated.unattended.unwrap();
         assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
     }
 
