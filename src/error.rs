@@ -34,6 +34,9 @@ pub enum Error {
     Registry(String),
     /// freshen itself failed (runtime start, encoding its own files).
     Internal(String),
+    /// A program freshen runs for the user (systemctl) failed or could not
+    /// start.
+    Program(String),
 }
 
 /// The files of the state directory, each with its own advice when it is
@@ -122,9 +125,11 @@ impl std::fmt::Display for Error {
             Error::Io { action, path, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            Error::Usage(msg) | Error::Registry(msg) | Error::Internal(msg) | Error::CommandLine(msg) => {
-                f.write_str(msg)
-            }
+            Error::Usage(msg)
+            | Error::Registry(msg)
+            | Error::Internal(msg)
+            | Error::CommandLine(msg)
+            | Error::Program(msg) => f.write_str(msg),
             Error::StateDirIsFile(path) => write!(
                 f,
                 "the state directory {} is a file, not a directory: remove it, \

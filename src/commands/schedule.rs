@@ -83,8 +83,8 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
     p.info(&format!("Running '{shown}'…"));
     match Command::new("systemctl").args(args).status() {
         Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(Error::Usage(format!("'{shown}' failed ({s}): see its message above"))),
-        Err(e) => Err(Error::Usage(format!("cannot run '{shown}': {e}"))),
+        Ok(s) => Err(Error::Program(format!("'{shown}' failed ({s}): see its message above"))),
+        Err(e) => Err(Error::Program(format!("cannot run '{shown}': {e}"))),
     }
 }
 
