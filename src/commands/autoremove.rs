@@ -59,14 +59,11 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         }
     };
     let mut report = ChangeReport::new(args.change.dry_run);
-    for (c, reason) in &kept {
-        report.kept.push(report_json::Kept {
-            image_id: c.image_id.clone(),
-            name: c.name.clone(),
-            reason: reason.to_string(),
-        });
-    }
-
+    report.kept.extend(kept.iter().map(|(c, reason)| report_json::Kept {
+        image_id: c.image_id.clone(),
+        name: c.name.clone(),
+        reason: reason.to_string(),
+    }));
     show_plan(&say, &go, &kept, rules.now);
     if go.is_empty() {
         if !args.change.dry_run {
@@ -80,11 +77,10 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     say(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
     if args.change.dry_run {
         if json {
-            for c in &go {
-                report
-                    .retired
-                    .push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
-            }
+            let retired = go
+                .iter()
+                .map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+            report.retired.extend(retired);
             report.print();
         }
         return Ok(ExitStatus::Ok);
