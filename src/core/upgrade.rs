@@ -582,6 +582,41 @@ mod tests {
     }
 
     #[test]
+    fn tag_moves_pick_the_newest_allowed_tag_unless_held_or_already_done() {
+        let (state, snap) = snapshot();
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let mut cache = TagCache::default();
+        let listing = ["6", "7", "8", "9"].map(String::from).to_vec();
+        cache.repositories.insert(r("redis:7").name(), crate::core::tagcache::Listing::new(0, listing));
+        let controls = Controls { holds: Holds::default_new(), ..Controls::default() };
+        let none = HashSet::new();
+        let open = |_: &Reference| ImagePolicy::default();
+        let moves = choose_tag_moves(&rows, open, &cache, &state, &controls, &none);
+        let chosen: Vec<_> =
+            moves.chosen.iter().map(|(row, to, l)| (row.reference.clone(), to.clone(), *l)).collect();
+        assert_eq!(chosen, vec![(r("redis:7"), r("redis:9"), Level::Major)]);
+        assert!(moves.kept_back.is_empty() && moves.notes.is_empty());
+
+        // Up to minor: 7 has no newer minor tag, nothing moves.
+        let minor = |_: &Reference| ImagePolicy {
+            rules: crate::core::versions::TagRules { max_level: Level::Minor, ..Default::default() },
+            ..ImagePolicy::default()
+        };
+        assert!(choose_tag_moves(&rows, minor, &cache, &state, &controls, &none).chosen.is_empty());
+
+        // Held (by `freshen hold` or the config), or already upgraded by
+        // digest in this run: left alone.
+        let mut held = controls.clone();
+        held.holds.add(r("redis:7").to_string());
+        assert!(choose_tag_moves(&rows, open, &cache, &state, &held, &none).chosen.is_empty());
+        let config_hold = |_: &Reference| ImagePolicy { hold: true, ..ImagePolicy::default() };
+        assert!(choose_tag_moves(&rows, config_hold, &cache, &state, &controls, &none).chosen.is_empty());
+        let redis = r("redis:7");
+        let by_digest: HashSet<&Reference> = [&redis].into_iter().collect();
+        assert!(choose_tag_moves(&rows, open, &cache, &state, &controls, &by_digest).chosen.is_empty());
+    }
+
+    #[test]
     fn the_containers_to_recreate_are_those_of_tags_upgraded_by_digest() {
         let mut moved = planned("redis:7", 'c', '2', 'e');
         moved.to = Some((r("redis:8"), Level::Major));
