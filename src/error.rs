@@ -20,6 +20,9 @@ pub enum Error {
     Locked { path: PathBuf, holder: String },
     /// A config file that cannot be read or parsed.
     Config { path: PathBuf, detail: String },
+    /// A value of the config file found wrong only when it is used (an
+    /// exclude pattern, `older_than`), said as it is.
+    ConfigValue(String),
     /// An image reference or pattern the user typed that makes no sense.
     BadReference { input: String, detail: String },
     /// Plain I/O on one of our own files.
@@ -129,7 +132,8 @@ impl std::fmt::Display for Error {
             | Error::Registry(msg)
             | Error::Internal(msg)
             | Error::CommandLine(msg)
-            | Error::Program(msg) => f.write_str(msg),
+            | Error::Program(msg)
+            | Error::ConfigValue(msg) => f.write_str(msg),
             Error::StateDirIsFile(path) => write!(
                 f,
                 "the state directory {} is a file, not a directory: remove it, \

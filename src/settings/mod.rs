@@ -131,7 +131,9 @@ impl Settings {
         let exclude = config
             .exclude
             .iter()
-            .map(|p| Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}"))))
+            .map(|p| {
+                Pattern::new(p).map_err(|e| Error::ConfigValue(format!("bad exclude pattern '{p}': {e}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         let color = match global.color {
             ColorChoice::Always => true,
@@ -156,7 +158,7 @@ impl Settings {
                 None => None,
             },
             min_age: match &config.min_age {
-                Some(text) => parse_min_age(text).map_err(Error::Usage)?,
+                Some(text) => parse_min_age(text).map_err(Error::ConfigValue)?,
                 None => 0,
             },
             older_than: config.older_than,
@@ -184,7 +186,7 @@ impl Settings {
                 if from_flag {
                     Error::CommandLine(e)
                 } else {
-                    Error::Usage(e)
+                    Error::ConfigValue(e)
                 }
             })?),
             None => None,
