@@ -191,6 +191,56 @@ pub fn names_the_id(image: &str, image_id: &str) -> bool {
     !shown.is_empty() && shown.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(shown)
 }
 
+/// Why `c`, which runs a version `reference` leaves, is not recreated, if
+/// it is not.
+fn skip(c: &Candidate, reference: &str, no_recreate: &impl Fn(&str) -> Option<Skip>) -> Option<Skip> {
+    if let Some(skip) = no_recreate(reference) {
+        Some(skip)
+    } else if let Some(label) = OPT_OUT_LABELS
+        .iter()
+        .find(|l| c.labels.get(**l).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
+    {
+        Some(Skip::OptOut(label.to_string()))
+    } else if c.image.contains("@sha256:") {
+        Some(Skip::Pinned)
+    } else if names_the_id(&c.image, &c.image_id) {
+        Some(Skip::ImageId)
+    } else if !c.running {
+        Some(Skip::Stopped)
+    } else {
+        None
+    }
+}
+
+/// How `c` is recreated: through Compose when its labels name the service.
+fn how(c: &Candidate) -> Result<How, Skip> {
+    match ComposeService::from_labels(&c.labels) {
+        Some(s) => Ok(How::Compose(s)),
+        // Compose made it, but the labels do not say enough to ask Compose
+        // again: recreating it behind Compose's back would make Compose's
+        // next `up` recreate it once more.
+        None if c.labels.contains_key("com.docker.compose.project") => {
+            let project = &c.labels["com.docker.compose.project"];
+            Err(Skip::Compose(format!("compose project {project}: its labels do not name the service")))
+        }
+        None => Ok(How::Container),
+    }
+}
+
+/// The running containers that share `c`'s network namespace.
+fn dependents(c: &Candidate, containers: &[Candidate]) -> Vec<String> {
+    containers
+        .iter()
+        .filter(|d| {
+            d.running
+                && d.name != c.name
+                && (d.network_mode == format!("container:{}", c.id)
+                    || d.network_mode == format!("container:{}", c.name))
+        })
+        .map(|d| d.name.clone())
+        .collect()
+}
+
 /// Which containers to recreate. `upgraded` maps each old image id to the
 /// tags it is upgraded from; `no_recreate(reference)` says whether recreation
 /// is off for that tag (flag or config).
@@ -203,56 +253,14 @@ pub fn plan(
     for c in containers {
         let Some(references) = upgraded.get(&c.image_id) else { continue };
         let Some(reference) = followed(&c.image, &c.image_id, references) else { continue };
-        let skip = if let Some(skip) = no_recreate(reference) {
-            Some(skip)
-        } else if let Some(label) = OPT_OUT_LABELS
-            .iter()
-            .find(|l| c.labels.get(**l).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
-        {
-            Some(Skip::OptOut(label.to_string()))
-        } else if c.image.contains("@sha256:") {
-            Some(Skip::Pinned)
-        } else if names_the_id(&c.image, &c.image_id) {
-            Some(Skip::ImageId)
-        } else if !c.running {
-            Some(Skip::Stopped)
-        } else {
-            None
-        };
-        if let Some(skip) = skip {
-            out.skipped.push((c.name.clone(), reference.clone(), skip));
-            continue;
-        }
-        let how = match ComposeService::from_labels(&c.labels) {
-            Some(s) => How::Compose(s),
-            // Compose made it, but the labels do not say enough to ask
-            // Compose again: recreating it behind Compose's back would make
-            // Compose's next `up` recreate it once more.
-            None if c.labels.contains_key("com.docker.compose.project") => {
-                let project = &c.labels["com.docker.compose.project"];
-                out.skipped.push((
-                    c.name.clone(),
-                    reference.clone(),
-                    Skip::Compose(format!("compose project {project}: its labels do not name the service")),
-                ));
+        let how = match skip(c, reference, &no_recreate).map_or_else(|| how(c), Err) {
+            Ok(how) => how,
+            Err(skip) => {
+                out.skipped.push((c.name.clone(), reference.clone(), skip));
                 continue;
             }
-            None => How::Container,
         };
-        let dependents = if how == How::Container {
-            containers
-                .iter()
-                .filter(|d| {
-                    d.running
-                        && d.name != c.name
-                        && (d.network_mode == format!("container:{}", c.id)
-                            || d.network_mode == format!("container:{}", c.name))
-                })
-                .map(|d| d.name.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let dependents = if how == How::Container { dependents(c, containers) } else { Vec::new() };
         out.recreate.push(Planned {
             name: c.name.clone(),
             id: c.id.clone(),
