@@ -329,6 +329,9 @@ impl<'a> Run<'a> {
         let opts = recreate::Options { wait: self.args.wait, docker_host: self.settings.docker_host.clone() };
         let journal = Journal::load(dir)?;
         let mut kept = Vec::new();
+        // A tag whose Compose services others depend on goes first.
+        let pulled =
+            recreate::in_dependency_order(pulled, |(pl, _)| pl.reference.to_string(), &plan.containers);
         for (pl, new_id) in pulled {
             let members: Vec<_> = plan
                 .containers
@@ -409,7 +412,16 @@ impl<'a> Run<'a> {
             old_ids.entry(pl.old_id.as_str()).or_default().push(pl.reference.to_string());
         }
         if !self.args.json {
-            report::still_running(self.p, after, &old_ids);
+            // A container created from an image ID runs that image, not the
+            // tag: the plan already said so, and recreating it is not advice.
+            let by_id: Vec<&str> = plan
+                .containers
+                .skipped
+                .iter()
+                .filter(|(_, _, why)| matches!(why, Skip::ImageId))
+                .map(|(name, _, _)| name.as_str())
+                .collect();
+            report::still_running(self.p, after, &old_ids, &by_id);
         }
         let summary = plan::Summary {
             upgraded: upgraded.len(),

@@ -332,7 +332,6 @@ pub fn must_follow(a: &Planned, b: &Planned) -> bool {
 /// depend on (a Compose service's `depends_on`) goes before theirs, so
 /// Compose's `up` of the dependent finds its dependency already on its new
 /// version and does not recreate it out of band. Otherwise the order given.
-#[allow(dead_code)] // See services::recreate::in_dependency_order.
 pub fn tag_order(references: &[String], plan: &Plan) -> Vec<usize> {
     let members: Vec<Vec<&Planned>> =
         references.iter().map(|r| plan.recreate.iter().filter(|p| &p.reference == r).collect()).collect();

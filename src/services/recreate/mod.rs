@@ -135,9 +135,6 @@ pub struct Announced {
 
 /// `groups` (one per upgraded tag, `reference` says which) in the order
 /// they are recreated: see [`recreate::tag_order`].
-// Called from the upgrade loop in services/upgrade.rs, which this branch
-// does not own: remove the allow when that call is in.
-#[allow(dead_code)]
 pub fn in_dependency_order<T>(
     groups: Vec<T>,
     reference: impl Fn(&T) -> String,
