@@ -780,6 +780,8 @@ fn a_container_created_from_an_image_id_is_left_alone() {
     assert_eq!(image_of(&by_tag), v2.id, "the container of the tag was not recreated\n{run}");
     assert_eq!(docker::inspect(&s.reference).id, v2.id, "the tag was not upgraded\n{run}");
     assert!(docker::exists(&s.v1.id), "v1 is in use and must stay\n{run}");
+    // Recreating them would be wrong advice: they run that image on purpose.
+    assert!(!run.stdout.contains("still run the previous version"), "{run}");
 }
 
 /// A container started with `--rm` is removed by the engine when it stops,

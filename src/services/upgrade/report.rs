@@ -142,7 +142,9 @@ pub(super) fn report_retired(
 }
 
 /// Containers created from a version that is now superseded.
-pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>) {
+/// `by_id` names containers created from an image ID, which run that image
+/// rather than a tag and are left out.
+pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>, by_id: &[&str]) {
     // A container created from another tag of that image, one that did not
     // move, runs the current version of its own tag.
     let followed = |c: &&Container| {
@@ -150,7 +152,11 @@ pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Ve
         let r = recreate_core::followed(&c.image, &c.image_id, refs)?;
         Reference::parse(r).ok()
     };
-    let mut users: Vec<_> = host.containers.iter().filter(|c| followed(c).is_some()).collect();
+    let mut users: Vec<_> = host
+        .containers
+        .iter()
+        .filter(|c| !by_id.contains(&c.name.as_str()) && followed(c).is_some())
+        .collect();
     // Running ones first: they are the ones serving the old version now.
     users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
     if users.is_empty() {
