@@ -12,6 +12,8 @@ mod report;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use crate::core::exit::ExitStatus;
 use crate::core::image::{PullAuth, Snapshot};
 use crate::core::recreate::{self as recreate_core, Skip};
@@ -329,36 +331,58 @@ impl<'a> Run<'a> {
         let opts = recreate::Options { wait: self.args.wait, docker_host: self.settings.docker_host.clone() };
         let journal = Journal::load(dir)?;
         let mut kept = Vec::new();
-        // A tag whose Compose services others depend on goes first.
-        let pulled =
-            recreate::in_dependency_order(pulled, |(pl, _)| pl.reference.to_string(), &plan.containers);
-        for (pl, new_id) in pulled {
-            let members: Vec<_> = plan
-                .containers
-                .recreate
-                .iter()
-                .filter(|c| c.reference == pl.reference.to_string())
-                .cloned()
-                .collect();
-            if members.is_empty() || pl.to.is_some() {
-                kept.push((pl, new_id));
-                continue;
+        // Tags go side by side, a few at a time; a tag whose containers
+        // others depend on (Compose depends_on, container: networks) in an
+        // earlier wave. Each tag's own gate waits at the same time as the
+        // others', so ten services take one --wait, not ten.
+        let waves =
+            recreate::in_dependency_waves(pulled, |(pl, _)| pl.reference.to_string(), &plan.containers);
+        for wave in waves {
+            let mut groups = Vec::new();
+            for (pl, new_id) in wave {
+                let members: Vec<_> = plan
+                    .containers
+                    .recreate
+                    .iter()
+                    .filter(|c| c.reference == pl.reference.to_string())
+                    .cloned()
+                    .collect();
+                if members.is_empty() || pl.to.is_some() {
+                    kept.push((pl, new_id));
+                    continue;
+                }
+                let group = Group {
+                    reference: pl.reference.clone(),
+                    old_image: pl.old_id.clone(),
+                    new_image: new_id.clone(),
+                    members,
+                };
+                groups.push((pl, new_id, group));
             }
-            let group = Group {
-                reference: pl.reference.clone(),
-                old_image: pl.old_id.clone(),
-                new_image: new_id.clone(),
-                members,
-            };
-            let info = |text: &str| self.p.info(text);
+            let (engine, p, journal, opts) = (&self.engine, self.p, &journal, &opts);
             let compose = plan.compose.as_ref();
-            let o = recreate::recreate_group(&self.engine, &journal, compose, &group, &opts, &info).await;
-            match done.absorb(pl, &o, &mut self.out, self.p) {
-                None => kept.push((pl, new_id)),
-                Some(reason) => {
-                    let why = crate::core::skips::rolled_back_reason(&reason);
-                    super::skip::record_skip(dir, &self.lock, &pl.reference.to_string(), &pl.digest, &why)?;
-                    plan::merge_rollback(&mut self.state, pl, &new_id, &plan.now);
+            let outcomes: Vec<recreate::Outcome> =
+                futures_util::stream::iter(groups.iter().map(|(_, _, group)| async move {
+                    let info = |text: &str| p.info(text);
+                    recreate::recreate_group(engine, journal, compose, group, opts, &info).await
+                }))
+                .buffered(recreate::TAGS_AT_ONCE)
+                .collect()
+                .await;
+            for ((pl, new_id, _), o) in groups.into_iter().zip(outcomes) {
+                match done.absorb(pl, &o, &mut self.out, self.p) {
+                    None => kept.push((pl, new_id)),
+                    Some(reason) => {
+                        let why = crate::core::skips::rolled_back_reason(&reason);
+                        super::skip::record_skip(
+                            dir,
+                            &self.lock,
+                            &pl.reference.to_string(),
+                            &pl.digest,
+                            &why,
+                        )?;
+                        plan::merge_rollback(&mut self.state, pl, &new_id, &plan.now);
+                    }
                 }
             }
             self.state.save(dir, &self.lock)?;

@@ -327,24 +327,30 @@ pub fn must_follow(a: &Planned, b: &Planned) -> bool {
     a.joins.as_deref() == Some(b.name.as_str()) || compose_after(a, b)
 }
 
-/// The order in which the upgraded tags `references` have their containers
-/// recreated (indexes into `references`): a tag whose containers others
-/// depend on (a Compose service's `depends_on`) goes before theirs, so
-/// Compose's `up` of the dependent finds its dependency already on its new
-/// version and does not recreate it out of band. Otherwise the order given.
-pub fn tag_order(references: &[String], plan: &Plan) -> Vec<usize> {
+/// The upgraded tags `references` in waves (indexes into `references`):
+/// the tags of one wave have their containers recreated side by side, a
+/// wave after the waves of the tags it depends on. A tag depends on another
+/// when one of its containers must follow one of the other's (a Compose
+/// service's `depends_on`, a `container:` network), so Compose's `up` of a
+/// dependent finds its dependency already on its new version and does not
+/// recreate it out of band. Tags that depend on each other (a cycle) go one
+/// per wave in the order given.
+pub fn tag_waves(references: &[String], plan: &Plan) -> Vec<Vec<usize>> {
     let members: Vec<Vec<&Planned>> =
         references.iter().map(|r| plan.recreate.iter().filter(|p| &p.reference == r).collect()).collect();
     let depends = |a: usize, b: usize| {
         a != b && members[a].iter().any(|x| members[b].iter().any(|y| must_follow(x, y)))
     };
     let mut rest: Vec<usize> = (0..references.len()).collect();
-    let mut out = Vec::with_capacity(rest.len());
+    let mut waves = Vec::new();
     while !rest.is_empty() {
-        let ready = rest.iter().position(|&a| !rest.iter().any(|&b| depends(a, b))).unwrap_or(0);
-        out.push(rest.remove(ready));
+        let ready: Vec<usize> =
+            rest.iter().copied().filter(|&a| !rest.iter().any(|&b| depends(a, b))).collect();
+        let wave = if ready.is_empty() { vec![rest[0]] } else { ready };
+        rest.retain(|a| !wave.contains(a));
+        waves.push(wave);
     }
-    out
+    waves
 }
 
 #[cfg(test)]
@@ -519,11 +525,11 @@ mod tests {
         ]);
         let p = plan(&all, &upgraded, |_| None);
         let tags = ["reg/app:1".to_string(), "reg/b:1".to_string(), "reg/zdb:1".to_string()];
-        assert_eq!(tag_order(&tags, &p), [1, 2, 0]);
+        assert_eq!(tag_waves(&tags, &p), [vec![1, 2], vec![0]]);
         // Another project's service of that name is not a dependency.
         all[1].labels.insert("com.docker.compose.project".into(), "other".into());
         let p = plan(&all, &upgraded, |_| None);
-        assert_eq!(tag_order(&tags, &p), [0, 1, 2]);
+        assert_eq!(tag_waves(&tags, &p), [vec![0, 1, 2]]);
     }
 
     #[test]

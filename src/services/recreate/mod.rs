@@ -29,6 +29,11 @@ use undo::{finish, remove_new, undo};
 
 /// Containers of one tag recreated at the same time.
 const PARALLEL: usize = 4;
+/// Tags whose containers are recreated at the same time (so at most
+/// `TAGS_AT_ONCE * PARALLEL` containers between their stop and their gate):
+/// the gates wait side by side, while the engine is not asked to start
+/// more than a small host does at boot.
+pub const TAGS_AT_ONCE: usize = 8;
 /// How often the gate looks at a starting container.
 const POLL: Duration = Duration::from_millis(250);
 /// Log lines sent with a rollback notice.
@@ -133,17 +138,18 @@ pub struct Announced {
     pub containers: Vec<(String, Vec<String>)>,
 }
 
-/// `groups` (one per upgraded tag, `reference` says which) in the order
-/// they are recreated: see [`recreate::tag_order`].
-pub fn in_dependency_order<T>(
+/// `groups` (one per upgraded tag, `reference` says which) in waves: the
+/// groups of a wave can be recreated side by side, each wave after the ones
+/// it depends on. See [`recreate::tag_waves`].
+pub fn in_dependency_waves<T>(
     groups: Vec<T>,
     reference: impl Fn(&T) -> String,
     plan: &recreate::Plan,
-) -> Vec<T> {
+) -> Vec<Vec<T>> {
     let references: Vec<String> = groups.iter().map(&reference).collect();
-    let order = recreate::tag_order(&references, plan);
+    let waves = recreate::tag_waves(&references, plan);
     let mut slots: Vec<Option<T>> = groups.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    waves.into_iter().map(|w| w.into_iter().filter_map(|i| slots[i].take()).collect()).collect()
 }
 
 /// Recreates one group. The tag already points at `new_image`.
@@ -210,8 +216,11 @@ async fn fly(
                 info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
                 match start_one(engine, journal, compose, group, planned, opts, earlier).await {
                     Ok(mut f) => {
+                        // Without a HEALTHCHECK the service is back once it
+                        // runs; the gate then watches it for --wait.
+                        let running = f.started.elapsed();
                         let verdict = gate_all(engine, &f.new_ids, f.checked, opts.wait, podman).await;
-                        f.downtime = f.started.elapsed();
+                        f.downtime = if f.checked { f.started.elapsed() } else { running };
                         (Some(f), verdict.map_err(|why| format!("{}: {why}", planned.name)))
                     }
                     Err((f, e)) => (f, Err(format!("{}: {e}", planned.name))),
