@@ -110,6 +110,8 @@ class Proxy:
         self.count = 0
         self.connections = 0
         self.by_method = {}
+        # (monotonic time, method, path) of every request, for timelines.
+        self.events = []
 
     @staticmethod
     async def _read_head(reader, first=b""):
@@ -158,6 +160,7 @@ class Proxy:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 method = request_line.split(" ", 1)[0]
+                self.events.append((time.monotonic(), method, request_line.split(" ")[1]))
                 self.count += 1
                 self.by_method[method] = self.by_method.get(method, 0) + 1
                 if self.latency:
