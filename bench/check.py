@@ -593,7 +593,8 @@ def print_table(results):
     bound = results["freshen_concurrency"]
     print(
         f"\nfreshen update, {results['latency_ms']:g} ms added per request, every tenth tag outdated, "
-        f"median of {results['runs']} runs ({results['machine']})\n"
+        f"median of {results['runs']} runs ({results['machine']}, load average "
+        f"{results['load_average_start'][0]:g} at the start, {results['load_average_end'][0]:g} at the end)\n"
     )
     print(
         "| images | run | freshen wall (s) | curl all at once (s) | freshen/curl | requests/image "
@@ -664,6 +665,8 @@ def main():
         "freshen_concurrency": a.concurrency or a.default_concurrency,
         "machine": f"{os.cpu_count()} cores, Docker {docker_version()}",
         "binary_bytes": os.path.getsize(binary),
+        # Other work on the machine moves wall times (not requests, CPU or RSS).
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "sizes": [],
     }
     try:
@@ -691,6 +694,7 @@ def main():
             cleanup(a.proxy_port, a.keep or a.setup_only)
         except Exception as e:  # the results are still worth printing
             log(f"cleanup failed: {e}")
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     if results["sizes"]:
         print_table(results)
         with open(a.json, "w") as f:
