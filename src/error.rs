@@ -20,6 +20,9 @@ pub enum Error {
     Locked { path: PathBuf, holder: String },
     /// A config file that cannot be read or parsed.
     Config { path: PathBuf, detail: String },
+    /// A value of the config file found wrong only when it is used (an
+    /// exclude pattern, `older_than`), said as it is.
+    ConfigValue(String),
     /// An image reference or pattern the user typed that makes no sense.
     BadReference { input: String, detail: String },
     /// Plain I/O on one of our own files.
@@ -34,6 +37,9 @@ pub enum Error {
     Registry(String),
     /// freshen itself failed (runtime start, encoding its own files).
     Internal(String),
+    /// A program freshen runs for the user (systemctl) failed or could not
+    /// start.
+    Program(String),
 }
 
 /// The files of the state directory, each with its own advice when it is
@@ -122,9 +128,12 @@ impl std::fmt::Display for Error {
             Error::Io { action, path, source } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
-            Error::Usage(msg) | Error::Registry(msg) | Error::Internal(msg) | Error::CommandLine(msg) => {
-                f.write_str(msg)
-            }
+            Error::Usage(msg)
+            | Error::Registry(msg)
+            | Error::Internal(msg)
+            | Error::CommandLine(msg)
+            | Error::Program(msg)
+            | Error::ConfigValue(msg) => f.write_str(msg),
             Error::StateDirIsFile(path) => write!(
                 f,
                 "the state directory {} is a file, not a directory: remove it, \

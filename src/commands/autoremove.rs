@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cli::AutoremoveArgs;
 use crate::core::exit::ExitStatus;
-use crate::core::image::Snapshot;
+use crate::core::holds::Holds;
+use crate::core::image::{ImageLayers, Snapshot};
 use crate::core::report::Selection;
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Rules};
 use crate::core::space;
@@ -18,7 +19,7 @@ use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::output::{confirm, count};
 use crate::services::retire::{
-    all_layers, deleted_bytes, find_layer_parents, forget_gone, freed, remove_all,
+    all_layers, deleted_bytes, find_layer_parents, forget_gone, freed, remove_all, Retired,
 };
 use crate::settings::Settings;
 use crate::store::Lock;
@@ -46,37 +47,8 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     host.images.extend(recorded);
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);
     let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
-    let decide = |host: &Snapshot| {
-        let inv = Inventory {
-            images: &host.images,
-            parents: &host.parents,
-            layer_parents: &host.layer_parents,
-            containers: &host.containers,
-            holds: &holds,
-        };
-        retire::decide(&cands, &inv, &rules)
-    };
-    let mut verdicts = decide(&host);
-    // Layers are read only when something may go: for the space count, and
-    // on engines without parents for the children they reveal.
-    let layers = if verdicts.contains(&Decision::Retire) {
-        let layers = all_layers(&engine, &host).await?;
-        find_layer_parents(&engine, &mut host, &layers).await?;
-        verdicts = decide(&host);
-        layers
-    } else {
-        HashMap::new()
-    };
-    let go: Vec<&OldVersion> =
-        cands.iter().zip(&verdicts).filter(|(_, v)| **v == Decision::Retire).map(|(c, _)| c).collect();
-    let kept: Vec<(&OldVersion, &str)> = cands
-        .iter()
-        .zip(&verdicts)
-        .filter_map(|(c, v)| match v {
-            Decision::Keep(r) => Some((c, r.as_str())),
-            Decision::Retire => None,
-        })
-        .collect();
+    let (verdicts, layers) = decide(&engine, &mut host, &cands, &holds, &rules).await?;
+    let (go, kept) = split(&cands, &verdicts);
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();
     let expected = freed(&host, &layers, &planned);
     let json = args.format == crate::cli::SummaryFormat::Json;
@@ -87,27 +59,12 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         }
     };
     let mut report = ChangeReport::new(args.change.dry_run);
-    for (c, reason) in &kept {
-        report.kept.push(report_json::Kept {
-            image_id: c.image_id.clone(),
-            name: c.name.clone(),
-            reason: reason.to_string(),
-        });
-    }
-
-    if !go.is_empty() {
-        say("The following images will be retired:");
-        for c in &go {
-            say(&format!("  {}", describe(c, rules.now)));
-        }
-    }
-    if !kept.is_empty() {
-        say("These images are kept:");
-        for (c, reason) in &kept {
-            say(&format!("  {}: {reason}", c.name));
-        }
-    }
-    say(&format!("{} to retire, {} kept.", go.len(), kept.len()));
+    report.kept.extend(kept.iter().map(|(c, reason)| report_json::Kept {
+        image_id: c.image_id.clone(),
+        name: c.name.clone(),
+        reason: reason.to_string(),
+    }));
+    show_plan(&say, &go, &kept, rules.now);
     if go.is_empty() {
         if !args.change.dry_run {
             forget_and_save(&mut state, &host, dir, &lock)?;
@@ -120,11 +77,10 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     say(&format!("After this operation, {} of disk space will be freed.", bytes(expected)));
     if args.change.dry_run {
         if json {
-            for c in &go {
-                report
-                    .retired
-                    .push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
-            }
+            let retired = go
+                .iter()
+                .map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+            report.retired.extend(retired);
             report.print();
         }
         return Ok(ExitStatus::Ok);
@@ -138,6 +94,85 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let after = engine.snapshot().await?;
     forget_and_save(&mut state, &after, dir, &lock)?;
     say(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
+    report_removed(&mut report, &go, &done);
+    if json {
+        report.print();
+    }
+    if !done.refused.is_empty() {
+        say(&format!(
+            "{} kept after all (see the warnings above).",
+            count(done.refused.len(), "image", "images")
+        ));
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// The decision on each candidate. Layers are read only when something
+/// may go: for the space count, and on engines without parents for the
+/// children they reveal (then the candidates are decided again).
+async fn decide(
+    engine: &Engine,
+    host: &mut Snapshot,
+    cands: &[OldVersion],
+    holds: &Holds,
+    rules: &Rules,
+) -> Result<(Vec<Decision>, HashMap<String, ImageLayers>)> {
+    let decide = |host: &Snapshot| {
+        let inv = Inventory {
+            images: &host.images,
+            parents: &host.parents,
+            layer_parents: &host.layer_parents,
+            containers: &host.containers,
+            holds,
+        };
+        retire::decide(cands, &inv, rules)
+    };
+    let verdicts = decide(host);
+    if !verdicts.contains(&Decision::Retire) {
+        return Ok((verdicts, HashMap::new()));
+    }
+    let layers = all_layers(engine, host).await?;
+    find_layer_parents(engine, host, &layers).await?;
+    Ok((decide(host), layers))
+}
+
+/// The candidates to retire, and those kept with the reason.
+fn split<'c>(
+    cands: &'c [OldVersion],
+    verdicts: &'c [Decision],
+) -> (Vec<&'c OldVersion>, Vec<(&'c OldVersion, &'c str)>) {
+    let go = cands.iter().zip(verdicts).filter(|(_, v)| **v == Decision::Retire).map(|(c, _)| c).collect();
+    let kept = cands
+        .iter()
+        .zip(verdicts)
+        .filter_map(|(c, v)| match v {
+            Decision::Keep(r) => Some((c, r.as_str())),
+            Decision::Retire => None,
+        })
+        .collect();
+    (go, kept)
+}
+
+/// The plan as apt shows it, before asking.
+fn show_plan(say: &dyn Fn(&str), go: &[&OldVersion], kept: &[(&OldVersion, &str)], now: i64) {
+    if !go.is_empty() {
+        say("The following images will be retired:");
+        for c in go {
+            say(&format!("  {}", describe(c, now)));
+        }
+    }
+    if !kept.is_empty() {
+        say("These images are kept:");
+        for (c, reason) in kept {
+            say(&format!("  {}: {reason}", c.name));
+        }
+    }
+    say(&format!("{} to retire, {} kept.", go.len(), kept.len()));
+}
+
+/// The images removed, and those the engine refused to remove, in the
+/// report.
+fn report_removed(report: &mut ChangeReport, go: &[&OldVersion], done: &Retired) {
     for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
         report.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
     }
@@ -150,16 +185,6 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
             });
         }
     }
-    if json {
-        report.print();
-    }
-    if !done.refused.is_empty() {
-        say(&format!(
-            "{} kept after all (see the warnings above).",
-            count(done.refused.len(), "image", "images")
-        ));
-    }
-    Ok(ExitStatus::Ok)
 }
 
 fn forget_and_save(state: &mut State, host: &Snapshot, dir: &std::path::Path, lock: &Lock) -> Result<()> {

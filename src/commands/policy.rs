@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::cli::PolicyArgs;
+use crate::core::controls::Cooldown;
 use crate::core::exit::ExitStatus;
 use crate::core::image::{LocalImage, Platform};
 use crate::core::policy::ImagePolicy;
@@ -33,17 +34,28 @@ struct Side {
     source: Option<String>,
 }
 
+/// What `freshen policy` found out, ready to print.
+struct View {
+    reference: Reference,
+    tag: String,
+    policy: ImagePolicy,
+    /// Whether the tag is here (else the table marks the current tag).
+    local: bool,
+    installed: Option<Side>,
+    candidate: std::result::Result<Side, RegistryError>,
+    /// The newer tags, when the tag is a version.
+    newer: Option<versions::Newer>,
+    /// The newer tag an upgrade would move to, unless it is skipped.
+    pick: Option<versions::NewerVersion>,
+    skipped: bool,
+    /// A newer tag still in its cooldown.
+    waiting: Option<(String, Cooldown)>,
+    now: i64,
+}
+
 pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Result<ExitStatus> {
-    let mut reference = Reference::parse(&args.image)
-        .map_err(|detail| Error::BadReference { input: args.image.clone(), detail })?;
-    if reference.digest.is_some() {
-        return Err(Error::Usage(format!(
-            "'{}' names a digest, which never changes: give a tag, like {}:latest",
-            args.image,
-            reference.familiar_name()
-        )));
-    }
-    let tag = reference.tag.get_or_insert_with(|| "latest".to_string()).clone();
+    let reference = asked_reference(&args.image)?;
+    let tag = reference.tag.clone().unwrap_or_default();
     let policy = settings.image_policy(&reference);
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;
@@ -59,21 +71,9 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         .host(&reference.registry, vec![reference.repository.clone()], hint.as_deref())
         .map_err(|e| Error::Registry(e.to_string()))?;
 
-    let name = reference.name();
     let now = output::now_unix();
     let mut cache = TagCache::load(&settings.state_dir);
-    let mut failed = false;
-    let tags: Vec<String> = match host.tags(&reference.repository).await {
-        Ok(tags) => {
-            cache.repositories.insert(name.clone(), Listing::new(now, tags.clone()));
-            tags
-        }
-        Err(e) => {
-            p.warn(&format!("cannot list the tags of {name}: {e}"));
-            failed = true;
-            cache.tags(&name).map(<[String]>::to_vec).unwrap_or_default()
-        }
-    };
+    let (tags, mut failed) = list_tags(&host, &reference, &mut cache, now, p).await;
     let newer = versions::newer_tags(&tag, &tags, &policy.rules);
     let platform = match local {
         Some(i) => {
@@ -81,36 +81,21 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
         }
         None => Platform::linux_on(std::env::consts::ARCH),
     };
-
-    // What the last update learnt of the installed digest, while the image
-    // is the same: podman's RepoDigest after a push names a manifest no
-    // registry has.
-    let state = crate::core::state::State::load(&settings.state_dir).unwrap_or_default();
-    let key = reference.to_string();
-    let recorded = local.and_then(|i| {
-        state.entries.iter().find(|e| e.reference == key && e.image_id == i.id && e.remote_digest.is_some())
-    });
-    let installed = local.map(|i| {
-        let mut side = installed_side(i, &reference);
-        if let Some(e) = recorded {
-            side.digest = e.local_digest.clone();
-        }
-        side
-    });
+    let installed = local.map(|i| installed_with_recorded_digest(i, &reference, &state));
     // The newer tag an upgrade would move to: the newest within the policy
     // that has waited out its minimum age (as the last update aged it) and
     // is not skipped.
     let within: Vec<&versions::NewerVersion> =
         newer.as_ref().map(|n| n.table.iter().filter(|c| c.within_policy).collect()).unwrap_or_default();
+    let key = reference.to_string();
     let ages = state.tag_ages.get(&key);
     let (pick, waiting) = crate::core::controls::pick_tag(&within, |c| c.tag(), ages, now, None);
     let skips = crate::core::skips::Skips::load(&settings.state_dir).unwrap_or_default();
-    let skipped = pick.filter(|c| {
+    let skipped = pick.is_some_and(|c| {
         let digest = ages.and_then(|a| a.get(c.tag())).and_then(|a| a.digest.as_deref());
         skips.tag_skipped(&key, c.tag(), digest).is_some()
     });
-    let candidate_tag = pick.filter(|_| skipped.is_none()).map(|c| c.tag().to_string());
-    let waiting = waiting.map(|(c, wait)| (c.tag().to_string(), wait));
+    let candidate_tag = pick.filter(|_| !skipped).map(|c| c.tag().to_string());
     let candidate = match &candidate_tag {
         Some(t) => remote_side(&host, &reference.repository, t, &platform, &mut cache, now).await,
         None => match remote_side(&host, &reference.repository, &tag, &platform, &mut cache, now).await {
@@ -126,56 +111,137 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
             p.warn(&e.to_string());
         }
     }
+    failed |= candidate.is_err();
+    let view = View {
+        pick: pick.map(|c| (*c).clone()),
+        waiting: waiting.map(|(c, wait)| (c.tag().to_string(), wait)),
+        local: local.is_some(),
+        reference,
+        tag,
+        policy,
+        installed,
+        candidate,
+        newer,
+        skipped,
+        now,
+    };
+    print_view(p, &view);
+    Ok(if failed { ExitStatus::Failed } else { ExitStatus::Ok })
+}
 
-    p.line(&format!("{}:", reference.familiar()));
-    match &installed {
+/// The image asked about, with `latest` when it names no tag; a digest is
+/// a usage error.
+fn asked_reference(image: &str) -> Result<Reference> {
+    let mut reference =
+        Reference::parse(image).map_err(|detail| Error::BadReference { input: image.to_string(), detail })?;
+    if reference.digest.is_some() {
+        return Err(Error::Usage(format!(
+            "'{}' names a digest, which never changes: give a tag, like {}:latest",
+            image,
+            reference.familiar_name()
+        )));
+    }
+    reference.tag.get_or_insert_with(|| "latest".to_string());
+    Ok(reference)
+}
+
+/// A fresh tag listing, kept in the cache; the cached one (and a failure)
+/// when the registry cannot list them.
+async fn list_tags(
+    host: &Host,
+    reference: &Reference,
+    cache: &mut TagCache,
+    now: i64,
+    p: &Printer,
+) -> (Vec<String>, bool) {
+    let name = reference.name();
+    match host.tags(&reference.repository).await {
+        Ok(tags) => {
+            cache.repositories.insert(name.clone(), Listing::new(now, tags.clone()));
+            (tags, false)
+        }
+        Err(e) => {
+            p.warn(&format!("cannot list the tags of {name}: {e}"));
+            (cache.tags(&name).map(<[String]>::to_vec).unwrap_or_default(), true)
+        }
+    }
+}
+
+/// The installed side, with the digest the last update learnt while the
+/// image is the same: podman's RepoDigest after a push names a manifest no
+/// registry has.
+fn installed_with_recorded_digest(image: &LocalImage, reference: &Reference, state: &State) -> Side {
+    let key = reference.to_string();
+    let recorded = state
+        .entries
+        .iter()
+        .find(|e| e.reference == key && e.image_id == image.id && e.remote_digest.is_some());
+    let mut side = installed_side(image, reference);
+    if let Some(e) = recorded {
+        side.digest = e.local_digest.clone();
+    }
+    side
+}
+
+/// Prints the view like `apt-cache policy`.
+fn print_view(p: &Printer, v: &View) {
+    p.line(&format!("{}:", v.reference.familiar()));
+    match &v.installed {
         Some(side) => print_side(p, "Installed", side),
         None => p.line("  Installed: (none)"),
     }
-    match &candidate {
+    match &v.candidate {
         Ok(side) => {
             print_side(p, "Candidate", side);
-            // What changed: only when the candidate is not what is installed.
-            let new = installed.as_ref().is_none_or(|i| i.digest != side.digest);
-            let source = side.source.as_deref().or(installed.as_ref().and_then(|i| i.source.as_deref()));
-            // The version label, if the image has one (not the tag's version).
-            let from_tag = Version::parse(&side.tag).map(|v| v.display());
-            let label = side.version.as_deref().filter(|v| from_tag.as_deref() != Some(*v));
-            let spelling = crate::core::controls::Spelling { label, tag: Some(&side.tag) };
-            let link = new
-                .then(|| crate::core::controls::release_notes(policy.changelog.as_deref(), source, spelling))
-                .flatten();
-            if let Some(link) = link {
+            if let Some(link) = release_notes(v, side) {
                 p.line(&format!("    Release notes: {link}"));
             }
         }
-        Err(e) => {
-            failed = true;
-            p.line(&format!("  Candidate: (unknown: {e})"))
-        }
+        Err(e) => p.line(&format!("  Candidate: (unknown: {e})")),
     }
-    p.line(&format!("  Policy: {}", describe_policy(&policy)));
-    let move_to = pick.filter(|_| skipped.is_none() && !policy.hold);
+    p.line(&format!("  Policy: {}", describe_policy(&v.policy)));
+    let tag = &v.tag;
+    let move_to = v.pick.as_ref().filter(|_| !v.skipped && !v.policy.hold);
     match move_to {
         Some(c) => p.line(&format!("  Tag upgrade: {tag} → {} ({})", c.tag(), c.level)),
-        None if policy.hold => p.line("  Tag upgrade: none (held)"),
-        None => match skipped {
+        None if v.policy.hold => p.line("  Tag upgrade: none (held)"),
+        None => match v.pick.as_ref().filter(|_| v.skipped) {
             Some(c) => p.line(&format!("  Tag upgrade: none ({} is skipped)", c.tag())),
             None => p.line("  Tag upgrade: none"),
         },
     }
-    if let Some((t, wait)) = &waiting {
-        let when = crate::core::controls::in_words(wait.available_at - now);
+    if let Some((t, wait)) = &v.waiting {
+        let when = crate::core::controls::in_words(wait.available_at - v.now);
         p.line(&format!("  Cooldown: {t} available {when}"));
     }
+    print_table(p, v);
+}
+
+/// The candidate's release notes, only when it is not what is installed.
+fn release_notes(v: &View, side: &Side) -> Option<String> {
+    let installed = v.installed.as_ref();
+    let new = installed.is_none_or(|i| i.digest != side.digest);
+    let source = side.source.as_deref().or(installed.and_then(|i| i.source.as_deref()));
+    // The version label, if the image has one (not the tag's version).
+    let from_tag = Version::parse(&side.tag).map(|v| v.display());
+    let label = side.version.as_deref().filter(|v| from_tag.as_deref() != Some(*v));
+    let spelling = crate::core::controls::Spelling { label, tag: Some(&side.tag) };
+    new.then(|| crate::core::controls::release_notes(v.policy.changelog.as_deref(), source, spelling))
+        .flatten()
+}
+
+/// The version table: the newer tags, within the policy or beyond it, over
+/// the installed one.
+fn print_table(p: &Printer, v: &View) {
+    let tag = &v.tag;
     p.line("  Version table:");
-    let what = if local.is_some() { "installed" } else { "current tag" };
+    let what = if v.local { "installed" } else { "current tag" };
     // The same tag with a new image: a `digest` line above the installed one.
-    let moved = match (&installed, &candidate) {
-        (Some(i), Ok(c)) => c.tag == tag && c.digest != i.digest,
+    let moved = match (&v.installed, &v.candidate) {
+        (Some(i), Ok(c)) => &c.tag == tag && c.digest != i.digest,
         _ => false,
     };
-    let table = newer.as_ref().map(|n| n.table.as_slice()).unwrap_or_default();
+    let table = v.newer.as_ref().map(|n| n.table.as_slice()).unwrap_or_default();
     let width = table.iter().map(|c| c.tag().len()).chain([tag.len()]).max().unwrap_or(0);
     for c in table {
         let note = if c.within_policy { "" } else { "  beyond policy" };
@@ -184,11 +250,10 @@ pub async fn policy(settings: &Settings, args: &PolicyArgs, p: &Printer) -> Resu
     if moved {
         p.line(&format!("     {tag:width$}  digest"));
     }
-    match &newer {
+    match &v.newer {
         None => p.line(&format!(" *** {tag:width$}  {what} (not a version: followed by digest)")),
         Some(_) => p.line(&format!(" *** {tag:width$}  {what}")),
     }
-    Ok(if failed { ExitStatus::Failed } else { ExitStatus::Ok })
 }
 
 fn clone_side(s: &Side) -> Side {

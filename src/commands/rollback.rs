@@ -5,8 +5,8 @@
 use crate::cli::RollbackArgs;
 use crate::core::exit::ExitStatus;
 use crate::core::reference::{short_digest, Reference};
-use crate::core::state::{State, Superseded};
-use crate::core::verdict::Status;
+use crate::core::rollback::{self, Previous};
+use crate::core::state::State;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
@@ -36,27 +36,24 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;
     let current = images.iter().find(|i| i.tags.contains(&target)).map(|i| i.id.clone());
-    let mut records: Vec<&Superseded> = state
-        .superseded
-        .iter()
-        .filter(|s| s.reference == key && Some(&s.image_id) != current.as_ref())
-        .collect();
-    records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
     const KEEP_HINT: &str =
         "'freshen upgrade --keep N' or '--keep-previous' keeps previous versions for rollback";
-    if records.is_empty() {
-        p.line(&format!(
-            "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
-        ));
-        return Ok(ExitStatus::Failed);
-    }
     let present = |id: &str| images.iter().any(|i| i.id == id);
-    let Some(previous) = records.iter().find(|r| present(&r.image_id)).map(|r| (*r).clone()) else {
-        p.line(&format!(
-            "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
-            short_digest(&records[0].image_id)
-        ));
-        return Ok(ExitStatus::Failed);
+    let previous = match rollback::previous(&state, &key, current.as_deref(), present) {
+        Previous::Found(previous) => previous,
+        Previous::None => {
+            p.line(&format!(
+                "{name} cannot be rolled back: no previous version of it is on this host ({KEEP_HINT})."
+            ));
+            return Ok(ExitStatus::Failed);
+        }
+        Previous::Removed(id) => {
+            p.line(&format!(
+                "{name} cannot be rolled back: its previous version {} was removed from this host ({KEEP_HINT}).",
+                short_digest(&id)
+            ));
+            return Ok(ExitStatus::Failed);
+        }
     };
     // The image ID, as `docker images` shows it.
     let shown = short_digest(&previous.image_id).to_string();
@@ -70,47 +67,16 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let mut recreated: Vec<String> = Vec::new();
     if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
         let wait = std::time::Duration::from_secs(args.recreate.wait);
-        let o =
-            recreate::move_containers(&engine, settings, &target, cur, &previous.image_id, wait, p).await?;
-        for e in &o.errors {
-            p.warn(e);
-        }
-        if let Some(reason) = &o.failure {
-            p.warn(&format!(
-                "{name}: the containers did not pass the health gate on {shown}: {reason}; \
-                 they and the tag stay on the current version."
-            ));
-            return Ok(ExitStatus::Failed);
-        }
-        recreated = o.recreated.iter().map(|r| r.name.clone()).collect();
+        let moved = move_containers(settings, &engine, &target, cur, &previous.image_id, wait, p).await?;
+        let Some(names) = moved else { return Ok(ExitStatus::Failed) };
+        recreated = names;
     }
     let now = output::now_rfc3339();
-    state.superseded.retain(|s| !(s.reference == key && s.image_id == previous.image_id));
-    if let Some(cur) = &current {
-        let digest = images
-            .iter()
-            .find(|i| &i.id == cur)
-            .and_then(|i| crate::core::report::local_digest(i, &target, None));
-        state.superseded.push(Superseded {
-            tag_moved: false,
-            image_id: cur.clone(),
-            reference: key.clone(),
-            digest,
-            replaced_at: now,
-            replaced_by: previous.image_id.clone(),
-        });
-    }
-    // The last check still stands: going back from the registry's version
-    // makes the tag upgradable again (not "changed since the update"), and
-    // going back to it makes it current.
-    for e in state.entries.iter_mut().filter(|e| e.reference == key) {
-        if current.as_ref() == Some(&e.image_id) && e.remote_digest.is_some() {
-            let current_again = previous.digest.is_some() && previous.digest == e.remote_digest;
-            e.status = if current_again { Status::UpToDate } else { Status::Upgradable };
-            e.image_id = previous.image_id.clone();
-            e.local_digest = previous.digest.clone();
-        }
-    }
+    let leaving = current.as_deref().map(|cur| {
+        let image = images.iter().find(|i| i.id == cur);
+        (cur, image.and_then(|i| crate::core::report::local_digest(i, &target, None)))
+    });
+    rollback::merge(&mut state, &key, leaving, &previous, &now);
     state.save(dir, &lock)?;
     p.line(&format!(
         "{name} points at {shown} again (the version replaced {}).",
@@ -125,6 +91,34 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!("Run 'freshen hold {name}' to keep 'freshen upgrade' from upgrading it again."));
     }
     Ok(ExitStatus::Ok)
+}
+
+/// Moves the containers of the version the tag leaves (`from`) to the one
+/// it goes back to; their names, or None (after the warning) when they did
+/// not pass the health gate and stay, with the tag, where they were.
+async fn move_containers(
+    settings: &Settings,
+    engine: &Engine,
+    target: &Reference,
+    from: &str,
+    to: &str,
+    wait: std::time::Duration,
+    p: &Printer,
+) -> Result<Option<Vec<String>>> {
+    let o = recreate::move_containers(engine, settings, target, from, to, wait, p).await?;
+    for e in &o.errors {
+        p.warn(e);
+    }
+    if let Some(reason) = &o.failure {
+        p.warn(&format!(
+            "{}: the containers did not pass the health gate on {}: {reason}; \
+             they and the tag stay on the current version.",
+            target.familiar(),
+            short_digest(to)
+        ));
+        return Ok(None);
+    }
+    Ok(Some(o.recreated.iter().map(|r| r.name.clone()).collect()))
 }
 
 fn age_of(rfc3339: &str) -> String {

@@ -83,46 +83,17 @@ fn systemctl(args: &[&str], p: &Printer) -> Result<()> {
     p.info(&format!("Running '{shown}'…"));
     match Command::new("systemctl").args(args).status() {
         Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(Error::Usage(format!("'{shown}' failed ({s}): see its message above"))),
-        Err(e) => Err(Error::Usage(format!("cannot run '{shown}': {e}"))),
+        Ok(s) => Err(Error::Program(format!("'{shown}' failed ({s}): see its message above"))),
+        Err(e) => Err(Error::Program(format!("cannot run '{shown}': {e}"))),
     }
 }
 
 pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result<ExitStatus> {
     let cmd = command(settings)?;
-    // A header read from the environment: the unit's run will not have it.
     if !args.uninstall {
-        for t in &settings.notify {
-            let headers = match &t.action {
-                crate::notify::Action::Webhook { headers, .. }
-                | crate::notify::Action::Ntfy { headers, .. } => headers.as_slice(),
-                crate::notify::Action::Exec { .. } => &[],
-            };
-            for h in headers {
-                if let crate::notify::HeaderSource::Env(var) = &h.source {
-                    p.warn(&format!(
-                        "notification target {} reads header {} from ${var}, which the scheduled run will not \
-                         have: use {{ file = \"…\" }} or add Environment= to the service",
-                        t.label,
-                        h.name.as_str()
-                    ));
-                }
-            }
-        }
+        warn_env_headers(settings, p);
     }
-    // Registry credentials as the installing user finds them.
-    let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
-    schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
-    let mut env = vec![("DOCKER_CONFIG", docker_config)];
-    if let Some(config) = settings.config_path.as_ref().filter(|c| !c.exists()) {
-        let config = absolute(config)?.display().to_string();
-        schedule::check_one_line("the config file", &config).map_err(Error::Usage)?;
-        env.push(("FRESHEN_CONFIG", config));
-    }
-    for (name, value) in &settings.behaviour_env {
-        schedule::check_one_line(name, value).map_err(Error::Usage)?;
-        env.push((name, value.clone()));
-    }
+    let env = environment(settings)?;
     let (dir, files): (PathBuf, Vec<(&str, String)>) = if args.cron {
         let every = CronEvery::parse(&args.on_calendar).map_err(Error::CommandLine)?;
         let file = schedule::cron_file(&cmd, &env, every, &notify::host_name());
@@ -137,29 +108,10 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
     // or the test decides what happens next.
     let manage = !args.cron && args.dir.is_none() && systemd_running();
     if args.uninstall {
-        if manage && dir.join(schedule::TIMER).exists() {
-            systemctl(&["disable", "--now", schedule::TIMER], p)?;
-        }
-        let mut removed = 0;
-        for (name, _) in &files {
-            let path = dir.join(name);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {
-                    removed += 1;
-                    p.line(&format!("Removed {}.", path.display()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("remove", &path, e)),
-            }
-        }
-        if removed == 0 {
-            p.line(&format!("Nothing to remove in {}.", dir.display()));
-        } else if manage {
-            systemctl(&["daemon-reload"], p)?;
-        }
-        return Ok(ExitStatus::Ok);
-    }
-    if !args.install {
+        uninstall(&dir, &files, manage, p)?;
+    } else if args.install {
+        install(&dir, &files, args.cron, manage, p)?;
+    } else {
         for (i, (name, content)) in files.iter().enumerate() {
             if i > 0 {
                 p.line("");
@@ -169,15 +121,87 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
                 p.line(line);
             }
         }
-        return Ok(ExitStatus::Ok);
     }
-    for (name, content) in &files {
+    Ok(ExitStatus::Ok)
+}
+
+/// A header read from the environment: the unit's run will not have it.
+fn warn_env_headers(settings: &Settings, p: &Printer) {
+    for t in &settings.notify {
+        let headers = match &t.action {
+            crate::notify::Action::Webhook { headers, .. } | crate::notify::Action::Ntfy { headers, .. } => {
+                headers.as_slice()
+            }
+            crate::notify::Action::Exec { .. } => &[],
+        };
+        for h in headers {
+            if let crate::notify::HeaderSource::Env(var) = &h.source {
+                p.warn(&format!(
+                    "notification target {} reads header {} from ${var}, which the scheduled run will not \
+                     have: use {{ file = \"…\" }} or add Environment= to the service",
+                    t.label,
+                    h.name.as_str()
+                ));
+            }
+        }
+    }
+}
+
+/// The environment of the scheduled run: registry credentials as the
+/// installing user finds them, a config file not written yet, and the
+/// `FRESHEN_*` variables that change behaviour.
+fn environment(settings: &Settings) -> Result<Vec<(&str, String)>> {
+    let docker_config = absolute(&settings.registry.docker_config_dir)?.display().to_string();
+    schedule::check_one_line("the Docker config directory", &docker_config).map_err(Error::Usage)?;
+    let mut env = vec![("DOCKER_CONFIG", docker_config)];
+    if let Some(config) = settings.config_path.as_ref().filter(|c| !c.exists()) {
+        let config = absolute(config)?.display().to_string();
+        schedule::check_one_line("the config file", &config).map_err(Error::Usage)?;
+        env.push(("FRESHEN_CONFIG", config));
+    }
+    for (name, value) in &settings.behaviour_env {
+        schedule::check_one_line(name, value).map_err(Error::Usage)?;
+        env.push((name, value.clone()));
+    }
+    Ok(env)
+}
+
+/// `--uninstall`: stops the timer (when systemd is managed here) and
+/// removes the files.
+fn uninstall(dir: &Path, files: &[(&str, String)], manage: bool, p: &Printer) -> Result<()> {
+    if manage && dir.join(schedule::TIMER).exists() {
+        systemctl(&["disable", "--now", schedule::TIMER], p)?;
+    }
+    let mut removed = 0;
+    for (name, _) in files {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                removed += 1;
+                p.line(&format!("Removed {}.", path.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", &path, e)),
+        }
+    }
+    if removed == 0 {
+        p.line(&format!("Nothing to remove in {}.", dir.display()));
+    } else if manage {
+        systemctl(&["daemon-reload"], p)?;
+    }
+    Ok(())
+}
+
+/// `--install`: writes the files and starts the timer (when systemd is
+/// managed here), else says how.
+fn install(dir: &Path, files: &[(&str, String)], cron: bool, manage: bool, p: &Printer) -> Result<()> {
+    for (name, content) in files {
         let path = dir.join(name);
         if !dir.is_dir() {
             return Err(Error::Usage(format!(
                 "{} does not exist: is {} installed? Use --dir to write elsewhere",
                 dir.display(),
-                if args.cron { "cron" } else { "systemd" }
+                if cron { "cron" } else { "systemd" }
             )));
         }
         crate::store::write_atomic(&path, content.as_bytes())?;
@@ -186,11 +210,11 @@ pub fn schedule(settings: &Settings, args: &ScheduleArgs, p: &Printer) -> Result
     if manage {
         systemctl(&["daemon-reload"], p)?;
         systemctl(&["enable", "--now", schedule::TIMER], p)?;
-    } else if !args.cron {
+    } else if !cron {
         p.line(&format!(
             "Run 'systemctl daemon-reload && systemctl enable --now {}' to start it.",
             schedule::TIMER
         ));
     }
-    Ok(ExitStatus::Ok)
+    Ok(())
 }

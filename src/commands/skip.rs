@@ -3,7 +3,7 @@
 
 use crate::core::controls::pick_tag;
 use crate::core::exit::ExitStatus;
-use crate::core::reference::Reference;
+use crate::core::reference::{short_digest, Reference};
 use crate::core::report::Selection;
 use crate::core::skips::{Skip, Skips, REASON_USER};
 use crate::core::state::State;
@@ -15,23 +15,18 @@ use crate::output::{self, Printer};
 use crate::registry::Registries;
 use crate::settings::Settings;
 
-fn short(digest: &str) -> &str {
-    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    &hex[..hex.len().min(12)]
-}
-
 /// What a skip leaves out, for people: `1.27.4 (0086f3a1c2d4)`, `tag 16.4`.
 fn describe(s: &Skip) -> String {
     let mut parts = Vec::new();
     if let Some(d) = &s.digest {
         parts.push(match s.version.as_deref().filter(|_| s.tag.is_none()) {
-            Some(v) => format!("{v} ({})", short(d)),
-            None => short(d).to_string(),
+            Some(v) => format!("{v} ({})", short_digest(d)),
+            None => short_digest(d).to_string(),
         });
     }
     if let Some(t) = &s.tag {
         match &s.tag_digest {
-            Some(d) => parts.push(format!("tag {t} ({})", short(d))),
+            Some(d) => parts.push(format!("tag {t} ({})", short_digest(d))),
             None => parts.push(format!("tag {t}")),
         }
     }
@@ -84,19 +79,7 @@ pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result
         let mut tag_digest =
             newer.as_ref().and_then(|t| ages.and_then(|a| a.get(t))).and_then(|a| a.digest.clone());
         if let (Some(t), None) = (&newer, &tag_digest) {
-            if registries.is_none() {
-                registries = Some(Registries::new(settings.registry.clone()).map_err(Error::Registry)?);
-            }
-            let hint = state.registries.get(&r.registry).and_then(|i| i.scheme.clone());
-            let asked = match registries
-                .as_ref()
-                .map(|regs| regs.host(&r.registry, vec![r.repository.clone()], hint.as_deref()))
-            {
-                Some(Ok(h)) => h.tag_digest(&r.repository, t).await.map_err(|e| e.to_string()),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("no registry client".to_string()),
-            };
-            match asked {
+            match ask_tag_digest(settings, &mut registries, &state, &r, t).await? {
                 Ok(d) => tag_digest = Some(d),
                 Err(e) => p.warn(&format!(
                     "{}: cannot ask the registry for the digest of tag {t}: {e}; the skip lasts until another tag is offered",
@@ -131,6 +114,31 @@ pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result
         )));
     }
     Ok(ExitStatus::Ok)
+}
+
+/// Asks the registry for the digest of tag `t` of `r`'s repository, with
+/// the registry client made on first use.
+async fn ask_tag_digest(
+    settings: &Settings,
+    registries: &mut Option<Registries>,
+    state: &State,
+    r: &Reference,
+    t: &str,
+) -> Result<std::result::Result<String, String>> {
+    if registries.is_none() {
+        *registries = Some(Registries::new(settings.registry.clone()).map_err(Error::Registry)?);
+    }
+    let hint = state.registries.get(&r.registry).and_then(|i| i.scheme.clone());
+    Ok(
+        match registries
+            .as_ref()
+            .map(|regs| regs.host(&r.registry, vec![r.repository.clone()], hint.as_deref()))
+        {
+            Some(Ok(h)) => h.tag_digest(&r.repository, t).await.map_err(|e| e.to_string()),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("no registry client".to_string()),
+        },
+    )
 }
 
 /// Removes the skips of the matching tags.

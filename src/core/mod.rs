@@ -11,6 +11,7 @@ pub mod recreate;
 pub mod reference;
 pub mod report;
 pub mod retire;
+pub mod rollback;
 pub mod schedule;
 pub mod secret;
 pub mod skips;

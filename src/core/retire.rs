@@ -78,6 +78,16 @@ pub fn candidates(
     selection: &Selection,
     dangling: bool,
 ) -> Vec<OldVersion> {
+    let mut out = superseded(state, images, selection);
+    let seen: HashSet<&str> = out.iter().map(|c| c.image_id.as_str()).collect();
+    let mut untagged = untagged(state, images, selection, dangling, &seen);
+    out.append(&mut untagged);
+    out
+}
+
+/// The versions upgrades replaced (`state.superseded`) that no tag needs
+/// any more, each once, named after its latest role.
+fn superseded(state: &State, images: &[LocalImage], selection: &Selection) -> Vec<OldVersion> {
     let by_id: HashMap<&str, &LocalImage> = images.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
@@ -114,45 +124,47 @@ pub fn candidates(
             untag: image.tags.clone(),
         });
     }
+    out
+}
+
+/// The untagged images not already among the superseded (`seen`): earlier
+/// versions of a tracked repository, and with `dangling` the images with no
+/// name at all.
+fn untagged(
+    state: &State,
+    images: &[LocalImage],
+    selection: &Selection,
+    dangling: bool,
+    seen: &HashSet<&str>,
+) -> Vec<OldVersion> {
+    let mut out = Vec::new();
     let newest = crate::core::report::newest_tagged(images);
-    for image in images.iter().filter(|i| i.tags.is_empty() && !seen.contains(&i.id)) {
+    for image in images.iter().filter(|i| i.tags.is_empty() && !seen.contains(i.id.as_str())) {
         let previous = image
             .digests
             .iter()
             .find(|d| crate::core::report::is_earlier(image, d, &newest) && selection.matches(d));
-        if let Some(d) = previous {
-            out.push(OldVersion {
-                image_id: image.id.clone(),
-                name: d.familiar(),
-                group: Some(d.name()),
-                reference: Some(d.clone()),
-                since: image.created,
-                origin: Origin::PreviousVersion,
-                untag: Vec::new(),
-            });
+        let (name, group, reference, origin) = if let Some(d) = previous {
+            (d.familiar(), Some(d.name()), Some(d.clone()), Origin::PreviousVersion)
         } else if let Some((tag, d)) = seen_under_a_tag(state, image, selection) {
             // No name left at all (podman after a pull over its tag), but
             // an update saw it under that tag.
-            out.push(OldVersion {
-                image_id: image.id.clone(),
-                name: d.familiar(),
-                group: Some(tag.name()),
-                reference: Some(d),
-                since: image.created,
-                origin: Origin::PreviousVersion,
-                untag: Vec::new(),
-            });
+            (d.familiar(), Some(tag.name()), Some(d), Origin::PreviousVersion)
         } else if dangling && image.digests.is_empty() && selection.include.is_empty() {
-            out.push(OldVersion {
-                image_id: image.id.clone(),
-                name: format!("<none> ({})", crate::core::reference::short_digest(&image.id)),
-                group: None,
-                reference: None,
-                since: image.created,
-                origin: Origin::Dangling,
-                untag: Vec::new(),
-            });
-        }
+            let name = format!("<none> ({})", crate::core::reference::short_digest(&image.id));
+            (name, None, None, Origin::Dangling)
+        } else {
+            continue;
+        };
+        out.push(OldVersion {
+            image_id: image.id.clone(),
+            name,
+            group,
+            reference,
+            since: image.created,
+            origin,
+            untag: Vec::new(),
+        });
     }
     out
 }

@@ -79,11 +79,8 @@ impl RemoteImage {
 /// `2026-01-02T03:04:05.123456789Z` → `2026-01-02T03:04:05Z`, the form the
 /// local side has (the engine reports whole seconds). Left alone if unparsable.
 fn whole_seconds(text: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .and_then(|t| t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
+    crate::core::time::parse_rfc3339(text)
+        .and_then(crate::core::time::format_rfc3339)
         .unwrap_or_else(|| text.to_string())
 }
 
@@ -99,5 +96,17 @@ impl TagCache {
 
     pub fn tags(&self, name: &str) -> Option<&[String]> {
         self.repositories.get(name).map(|l| l.tags.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_creation_time_loses_its_fraction_and_offset() {
+        assert_eq!(whole_seconds("2026-01-02T03:04:05.123456789Z"), "2026-01-02T03:04:05Z");
+        assert_eq!(whole_seconds("2026-01-02T05:04:05+02:00"), "2026-01-02T03:04:05Z");
+        assert_eq!(whole_seconds("yesterday"), "yesterday");
     }
 }

@@ -4,17 +4,21 @@
 //! upgrade service (`services::upgrade`) runs them against the engine and
 //! the registries; here they are driven by a `Snapshot` alone.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use crate::core::controls::{in_words, pick_tag};
 use crate::core::holds::Holds;
 use crate::core::image::{LocalImage, Snapshot};
+use crate::core::policy::ImagePolicy;
 use crate::core::recreate::{self, How, Skip};
 use crate::core::reference::{short_digest, Reference};
 use crate::core::report::{Row, Selection};
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Origin, Rules};
+use crate::core::skips::Controls;
 use crate::core::state::{Entry, State, Superseded};
+use crate::core::tagcache::TagCache;
 use crate::core::verdict::Status;
-use crate::core::versions::Level;
+use crate::core::versions::{self, Level};
 
 /// One tag to upgrade: from which image to which digest. With `to`, a
 /// move to a newer tag (`--tags`): `digest` is that tag's, pulled and
@@ -73,6 +77,79 @@ pub fn skip_reason(s: &crate::core::skips::Skip) -> String {
     } else {
         "skipped".to_string()
     }
+}
+
+/// What `--tags` chose: the moves to ask the registry about, the tags kept
+/// back with the reason, and notes for stderr (a newer tag still in its
+/// cooldown passed over for an older one).
+#[derive(Debug, Default)]
+pub struct TagMoves<'r> {
+    pub chosen: Vec<(&'r Row, Reference, Level)>,
+    pub kept_back: Vec<(Reference, String)>,
+    pub notes: Vec<String>,
+}
+
+/// `--tags`: for each selected tag that is a version, the newest newer tag
+/// its policy allows (from the listings the last update cached) that has
+/// waited out its minimum age and is not skipped, unless the tag is held,
+/// already upgraded by digest in this run (`by_digest`), or the newer tag
+/// is already here. A newer tag still in its cooldown with nothing older to
+/// offer, and a skipped one, are kept back with the reason.
+pub fn choose_tag_moves<'r>(
+    rows: &'r [Row],
+    policy_of: impl Fn(&Reference) -> ImagePolicy,
+    cache: &TagCache,
+    state: &State,
+    controls: &Controls,
+    by_digest: &HashSet<&Reference>,
+) -> TagMoves<'r> {
+    let present: HashSet<&Reference> = rows.iter().map(|r| &r.reference).collect();
+    let mut moves = TagMoves::default();
+    for r in rows {
+        let Some(tag) = r.reference.tag.as_deref() else { continue };
+        if r.status == Status::Pinned || by_digest.contains(&r.reference) {
+            continue;
+        }
+        let policy = policy_of(&r.reference);
+        if policy.hold || controls.holds.is_held(&r.reference) {
+            continue;
+        }
+        let Some(tags) = cache.tags(&r.reference.name()) else { continue };
+        let Some(newer) = versions::newer_tags(tag, tags, &policy.rules) else { continue };
+        let within: Vec<&versions::NewerVersion> = newer.table.iter().filter(|c| c.within_policy).collect();
+        let key = r.reference.to_string();
+        let ages = state.tag_ages.get(&key);
+        let (pick, waiting) = pick_tag(&within, |c| c.tag(), ages, controls.now, controls.min_age);
+        let Some(pick) = pick else {
+            if let Some((c, wait)) = waiting {
+                let when = in_words(wait.available_at - controls.now);
+                moves
+                    .kept_back
+                    .push((r.reference.clone(), format!("cooldown: {} available {when}", c.tag())));
+            }
+            continue;
+        };
+        let digest = ages.and_then(|a| a.get(pick.tag())).and_then(|a| a.digest.as_deref());
+        if controls.skips.tag_skipped(&key, pick.tag(), digest).is_some() {
+            moves.kept_back.push((r.reference.clone(), format!("skipped: {}", pick.tag())));
+            continue;
+        }
+        let to = Reference { tag: Some(pick.tag().to_string()), digest: None, ..r.reference.clone() };
+        if present.contains(&to) {
+            continue;
+        }
+        if let Some((c, wait)) = waiting {
+            let when = in_words(wait.available_at - controls.now);
+            moves.notes.push(format!(
+                "{}: {} is in its cooldown (available {when}); moving to {} instead.",
+                r.reference.familiar(),
+                c.tag(),
+                pick.tag()
+            ));
+        }
+        moves.chosen.push((r, to, pick.level));
+    }
+    moves
 }
 
 /// The containers of a pulled tag did not pass the health gate and the tag
@@ -301,6 +378,75 @@ pub fn plan_lines(
     lines
 }
 
+/// The images whose tags the plan upgrades by digest, each with those
+/// tags: their containers are the ones to recreate. An image may carry
+/// several upgraded tags (each container stays on its own); tag moves are
+/// left out, their containers keep the old tag.
+pub fn upgraded_images(plan: &[Planned]) -> BTreeMap<String, Vec<String>> {
+    let mut images: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pl in plan.iter().filter(|pl| pl.to.is_none()) {
+        images.entry(pl.old_id.clone()).or_default().push(pl.reference.to_string());
+    }
+    images
+}
+
+/// What the plan would retire and what it keeps (with the reason), as if
+/// the tags had already moved and the containers it recreates already ran
+/// the new version.
+pub fn retirement_split(
+    state: &State,
+    snapshot: &Snapshot,
+    plan: &[Planned],
+    containers: &recreate::Plan,
+    holds: &Holds,
+    rules: &Rules,
+    now: &str,
+) -> (Vec<OldVersion>, Vec<(OldVersion, String)>) {
+    let mut after = snapshot.clone();
+    for c in after.containers.iter_mut() {
+        if containers.recreate.iter().any(|r| r.name == c.name) {
+            c.image_id = "(new)".into();
+        }
+    }
+    let mut go = Vec::new();
+    let mut stay = Vec::new();
+    for (c, d) in retirement_preview_all(state, &after, plan, holds, rules, now) {
+        match d {
+            Decision::Retire => go.push(c),
+            Decision::Keep(why) => stay.push((c, why)),
+        }
+    }
+    (go, stay)
+}
+
+/// What an upgrade did, counted for its last line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub upgraded: usize,
+    /// None when the plan had no container to recreate.
+    pub recreated: Option<usize>,
+    pub retired: usize,
+    pub kept_back: usize,
+    pub rolled_back: usize,
+    pub failed: usize,
+}
+
+impl Summary {
+    /// `2 upgraded, 1 recreated, 1 retired, 0 kept back, 1 failed.`: the
+    /// counts that are not zero by nature only when there are some.
+    pub fn line(&self) -> String {
+        format!(
+            "{} upgraded, {}{} retired, {} kept back{}{}.",
+            self.upgraded,
+            self.recreated.map(|n| format!("{n} recreated, ")).unwrap_or_default(),
+            self.retired,
+            self.kept_back,
+            if self.rolled_back == 0 { String::new() } else { format!(", {} rolled back", self.rolled_back) },
+            if self.failed > 0 { format!(", {} failed", self.failed) } else { String::new() }
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +579,95 @@ mod tests {
         let go = retirement_preview(&state, &snap, &[pl.clone()], &Holds::default_new(), &rules(0), NOW);
         assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('c')]);
         assert_eq!(go[0].untag, vec![r("redis:7")], "retiring it removes the obsolete tag");
+    }
+
+    #[test]
+    fn tag_moves_pick_the_newest_allowed_tag_unless_held_or_already_done() {
+        let (state, snap) = snapshot();
+        let rows = rows(&state, &snap.images, &snap.containers, &Selection::default());
+        let mut cache = TagCache::default();
+        let listing = ["6", "7", "8", "9"].map(String::from).to_vec();
+        cache.repositories.insert(r("redis:7").name(), crate::core::tagcache::Listing::new(0, listing));
+        let controls = Controls { holds: Holds::default_new(), ..Controls::default() };
+        let none = HashSet::new();
+        let open = |_: &Reference| ImagePolicy::default();
+        let moves = choose_tag_moves(&rows, open, &cache, &state, &controls, &none);
+        let chosen: Vec<_> =
+            moves.chosen.iter().map(|(row, to, l)| (row.reference.clone(), to.clone(), *l)).collect();
+        assert_eq!(chosen, vec![(r("redis:7"), r("redis:9"), Level::Major)]);
+        assert!(moves.kept_back.is_empty() && moves.notes.is_empty());
+
+        // Up to minor: 7 has no newer minor tag, nothing moves.
+        let minor = |_: &Reference| ImagePolicy {
+            rules: crate::core::versions::TagRules { max_level: Level::Minor, ..Default::default() },
+            ..ImagePolicy::default()
+        };
+        assert!(choose_tag_moves(&rows, minor, &cache, &state, &controls, &none).chosen.is_empty());
+
+        // Held (by `freshen hold` or the config), or already upgraded by
+        // digest in this run: left alone.
+        let mut held = controls.clone();
+        held.holds.add(r("redis:7").to_string());
+        assert!(choose_tag_moves(&rows, open, &cache, &state, &held, &none).chosen.is_empty());
+        let config_hold = |_: &Reference| ImagePolicy { hold: true, ..ImagePolicy::default() };
+        assert!(choose_tag_moves(&rows, config_hold, &cache, &state, &controls, &none).chosen.is_empty());
+        let redis = r("redis:7");
+        let by_digest: HashSet<&Reference> = [&redis].into_iter().collect();
+        assert!(choose_tag_moves(&rows, open, &cache, &state, &controls, &by_digest).chosen.is_empty());
+    }
+
+    #[test]
+    fn the_containers_to_recreate_are_those_of_tags_upgraded_by_digest() {
+        let mut moved = planned("redis:7", 'c', '2', 'e');
+        moved.to = Some((r("redis:8"), Level::Major));
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b'), planned("nginx:1.27", 'a', '1', 'b'), moved];
+        let images = upgraded_images(&plan);
+        assert_eq!(images.len(), 1, "a tag move recreates nothing: {images:?}");
+        assert_eq!(images[&d('a')], vec![r("nginx:latest").to_string(), r("nginx:1.27").to_string()]);
+    }
+
+    #[test]
+    fn a_recreated_container_no_longer_keeps_the_old_version() {
+        let (state, mut snap) = snapshot();
+        snap.containers.push(Container {
+            name: "web".into(),
+            image: "nginx:latest".into(),
+            image_id: d('a'),
+            ..Container::default()
+        });
+        let plan = vec![planned("nginx:latest", 'a', '1', 'b')];
+        let holds = Holds::default_new();
+        let none = recreate::Plan::default();
+        let (go, kept) = retirement_split(&state, &snap, &plan, &none, &holds, &rules(0), NOW);
+        assert!(go.is_empty());
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0.image_id, d('a'));
+        assert!(kept[0].1.contains("web"), "the reason names the container: {}", kept[0].1);
+
+        let web = recreate::Planned {
+            name: "web".into(),
+            id: "c1".into(),
+            reference: r("nginx:latest").to_string(),
+            how: How::Container,
+            dependents: vec![],
+            joins: None,
+        };
+        let recreating = recreate::Plan { recreate: vec![web], skipped: vec![] };
+        let (go, kept) = retirement_split(&state, &snap, &plan, &recreating, &holds, &rules(0), NOW);
+        assert_eq!(go.iter().map(|c| c.image_id.clone()).collect::<Vec<_>>(), vec![d('a')]);
+        assert!(kept.is_empty());
+        assert_eq!(snap.containers[0].image_id, d('a'), "the snapshot is left alone");
+    }
+
+    #[test]
+    fn the_summary_names_recreations_rollbacks_and_failures_only_when_they_apply() {
+        let mut s = Summary { upgraded: 2, retired: 1, kept_back: 3, ..Summary::default() };
+        assert_eq!(s.line(), "2 upgraded, 1 retired, 3 kept back.");
+        s.recreated = Some(0);
+        assert_eq!(s.line(), "2 upgraded, 0 recreated, 1 retired, 3 kept back.");
+        s.rolled_back = 1;
+        s.failed = 2;
+        assert_eq!(s.line(), "2 upgraded, 0 recreated, 1 retired, 3 kept back, 1 rolled back, 2 failed.");
     }
 
     #[test]

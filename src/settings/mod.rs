@@ -2,10 +2,15 @@
 //! value in one place. Commands never read the environment themselves.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+mod config_file;
+mod env;
+
+use config_file::load_config;
+pub use config_file::{parse_min_age, ConfigFile, ImageSection};
+use env::{default_config_path, default_state_dir, env_path, table_width, Environment};
 
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
 use crate::core::policy::ImagePolicy;
@@ -13,7 +18,7 @@ use crate::core::reference::{Pattern, Reference};
 use crate::core::unattended::Policy;
 use crate::core::versions::{Level, TagRules};
 use crate::error::{Error, Result};
-use crate::notify::{Target, TargetConfig};
+use crate::notify::Target;
 use crate::output::OutputSettings;
 use crate::registry::RegistrySettings;
 
@@ -22,100 +27,6 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
 pub const DEFAULT_RETRIES: u32 = 3;
 /// How long a repository's tag listing is reused before it is asked for again.
 pub const DEFAULT_TAG_CACHE_TTL_SECS: u64 = 6 * 3600;
-
-/// The config file, as written by the user. Unknown keys are errors so a
-/// typo never silently disables a setting.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    /// Requests in flight per registry.
-    pub concurrency: Option<usize>,
-    /// Seconds before one registry request is abandoned.
-    pub timeout: Option<f64>,
-    /// Retries after 429, 5xx or a network error.
-    pub retries: Option<u32>,
-    /// Extra registries that may be reached over plain HTTP.
-    #[serde(default)]
-    pub insecure_registries: Vec<String>,
-    /// Images freshen never checks or touches.
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    /// Previous versions kept per tag by upgrade and autoremove.
-    pub keep: Option<usize>,
-    /// autoremove spares versions replaced more recently than this (`7d`).
-    pub older_than: Option<String>,
-    /// A new image becomes an upgrade candidate only once it is this old
-    /// (`3d`; `0` for at once, the default).
-    pub min_age: Option<String>,
-    /// Where `--notify` announces new updates: `[[notify]]` tables.
-    #[serde(default)]
-    pub notify: Vec<toml::Spanned<TargetConfig>>,
-    /// Announce an update again after this long (`7d`); default never.
-    pub renotify_after: Option<toml::Spanned<String>>,
-    /// What `update --unattended` may do.
-    pub unattended: Option<toml::Spanned<UnattendedConfig>>,
-    /// The sections above, validated (with the line of any mistake) by
-    /// `parse_config`.
-    /// Seconds a repository's tag listing is reused (0: list every time).
-    pub tag_cache_ttl: Option<u64>,
-    /// Per-image version policy, keyed by image pattern.
-    #[serde(default)]
-    pub images: BTreeMap<String, ImageSection>,
-    #[serde(skip)]
-    pub checked: Checked,
-}
-
-/// `[images."PATTERN"]`: how far the tags of matching images may move.
-#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ImageSection {
-    /// The highest level a newer tag may be: `digest` (never another tag),
-    /// `patch`, `minor` or `major` (the default).
-    pub policy: Option<Level>,
-    /// Tag globs a candidate must match (any); all tags when empty.
-    #[serde(default)]
-    pub include: Vec<String>,
-    /// Tag globs a candidate must not match.
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    /// Never upgrade or remove matching images.
-    #[serde(default)]
-    pub hold: bool,
-    /// The minimum age of a new image of these images (beats the global
-    /// `min_age`).
-    pub min_age: Option<String>,
-    /// The release-notes link, a URL template with `{version}`, `{tag}`
-    /// and `{source}` (beats the link made from the source label).
-    pub changelog: Option<String>,
-    /// `false`: an upgrade leaves the containers of matching images on the
-    /// version they run (pull and retag only).
-    pub recreate: Option<bool>,
-}
-
-/// `[unattended]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnattendedConfig {
-    #[serde(default)]
-    pub upgrade: bool,
-    #[serde(default)]
-    pub retire: bool,
-    /// Recreate the containers of what it upgrades.
-    #[serde(default)]
-    pub recreate: bool,
-    /// Their health gate, in seconds.
-    pub wait: Option<u64>,
-    #[serde(default)]
-    pub allowed: Vec<toml::Spanned<String>>,
-}
-
-/// The parts of the config file that need more than a type check.
-#[derive(Debug, Default, Clone)]
-pub struct Checked {
-    pub notify: Vec<Target>,
-    pub renotify_after: Option<Duration>,
-    pub unattended: Option<Policy>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -174,7 +85,7 @@ impl Settings {
             None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
         };
         let config = match &config_path {
-            Some(p) => load_config(p, global.config.is_some())?,
+            Some(p) => load_config(p)?,
             None => ConfigFile::default(),
         };
         let mut settings = Settings::from_parts(global, check, config)?;
@@ -215,76 +126,25 @@ impl Settings {
         if state_dir.exists() && !state_dir.is_dir() {
             return Err(Error::StateDirIsFile(state_dir));
         }
-        let concurrency =
-            check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency == 0 || concurrency > 1024 {
-            return Err(Error::CommandLine(format!(
-                "concurrency must be between 1 and 1024, not {concurrency}"
-            )));
-        }
-        let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if !(timeout.is_finite() && (1.0..=3600.0).contains(&timeout)) {
-            return Err(Error::CommandLine(format!(
-                "timeout must be a number of seconds between 1 and 3600, not {timeout}"
-            )));
-        }
-        let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
-        if retries > 10 {
-            return Err(Error::CommandLine(format!("retries must be at most 10, not {retries}")));
-        }
-        let mut insecure = config.insecure_registries;
-        insecure.extend(global.insecure_registries.iter().cloned());
-        if let Ok(list) = std::env::var("FRESHEN_INSECURE_REGISTRIES") {
-            insecure.extend(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
-        }
+        let env = Environment::read();
+        let registry = registry_settings(global, check, &config, &env)?;
         let exclude = config
             .exclude
             .iter()
-            .map(|p| Pattern::new(p).map_err(|e| Error::Usage(format!("bad exclude pattern '{p}': {e}"))))
+            .map(|p| {
+                Pattern::new(p).map_err(|e| Error::ConfigValue(format!("bad exclude pattern '{p}': {e}")))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let images = image_sections(&config.images);
-        let docker_config_dir = match std::env::var_os("DOCKER_CONFIG") {
-            Some(d) if !d.is_empty() => PathBuf::from(d),
-            _ => home_dir().map(|h| h.join(".docker")).unwrap_or_else(|| PathBuf::from(".docker")),
-        };
-        let mut behaviour_env = Vec::new();
-        if let Some(list) = std::env::var("FRESHEN_INSECURE_REGISTRIES").ok().filter(|l| !l.trim().is_empty())
-        {
-            behaviour_env.push(("FRESHEN_INSECURE_REGISTRIES", list));
-        }
-        for name in ["FRESHEN_CERTS_DIR", "FRESHEN_DAEMON_JSON"] {
-            if let Some(path) = env_path(name) {
-                behaviour_env.push((name, absolute(&path).display().to_string()));
-            }
-        }
-        let certs_dir = env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into());
-        let daemon_json = env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into());
-        let docker_host = global
-            .docker_host
-            .clone()
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            }
+            ColorChoice::Auto => !env.no_color && std::io::IsTerminal::is_terminal(&std::io::stdout()),
         };
         Ok(Settings {
             state_dir,
-            docker_host,
-            behaviour_env,
-            registry: RegistrySettings {
-                insecure,
-                concurrency,
-                timeout: Duration::from_secs_f64(timeout),
-                retries,
-                docker_config_dir,
-                certs_dir,
-                daemon_json,
-                verbose: global.verbose,
-            },
+            docker_host: global.docker_host.clone().or(env.docker_host),
+            behaviour_env: env.behaviour,
+            registry,
             output: OutputSettings {
                 quiet: global.quiet,
                 verbose: global.verbose,
@@ -298,15 +158,15 @@ impl Settings {
                 None => None,
             },
             min_age: match &config.min_age {
-                Some(text) => parse_min_age(text).map_err(Error::Usage)?,
+                Some(text) => parse_min_age(text).map_err(Error::ConfigValue)?,
                 None => 0,
             },
             older_than: config.older_than,
             config_path: None,
-            notify: config.checked.notify,
-            renotify_after: config.checked.renotify_after,
-            unattended: config.checked.unattended,
-            images,
+            notify: config.validated.notify,
+            renotify_after: config.validated.renotify_after,
+            unattended: config.validated.unattended,
+            images: image_sections(&config.images),
             tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
         })
     }
@@ -326,7 +186,7 @@ impl Settings {
                 if from_flag {
                     Error::CommandLine(e)
                 } else {
-                    Error::Usage(e)
+                    Error::ConfigValue(e)
                 }
             })?),
             None => None,
@@ -382,20 +242,47 @@ impl Settings {
     }
 }
 
-/// A minimum age: a duration (`3d`, `12h`, `1d12h`) or `0` for none, in
-/// seconds.
-pub fn parse_min_age(text: &str) -> std::result::Result<u64, String> {
-    if text.trim() == "0" {
-        return Ok(0);
-    }
-    match crate::core::time::duration_secs(text) {
-        Ok(secs) if secs >= 0 => Ok(secs as u64),
-        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 3d, 12h or 1d12h, or 0")),
-    }
-}
-
 fn specificity(pattern: &str) -> usize {
     pattern.chars().filter(|c| *c != '*' && *c != '?').count()
+}
+
+/// How the registry client behaves: limits from the flags of `update` and
+/// `check`, else the config file, else the defaults (each checked), and the
+/// registries that may be plain HTTP from the config file, the flags and
+/// the environment.
+fn registry_settings(
+    global: &GlobalArgs,
+    check: Option<&CheckOptions>,
+    config: &ConfigFile,
+    env: &Environment,
+) -> Result<RegistrySettings> {
+    let concurrency = check.and_then(|c| c.concurrency).or(config.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+    if concurrency == 0 || concurrency > 1024 {
+        return Err(Error::CommandLine(format!("concurrency must be between 1 and 1024, not {concurrency}")));
+    }
+    let timeout = check.and_then(|c| c.timeout).or(config.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(timeout.is_finite() && (1.0..=3600.0).contains(&timeout)) {
+        return Err(Error::CommandLine(format!(
+            "timeout must be a number of seconds between 1 and 3600, not {timeout}"
+        )));
+    }
+    let retries = check.and_then(|c| c.retries).or(config.retries).unwrap_or(DEFAULT_RETRIES);
+    if retries > 10 {
+        return Err(Error::CommandLine(format!("retries must be at most 10, not {retries}")));
+    }
+    let mut insecure = config.insecure_registries.clone();
+    insecure.extend(global.insecure_registries.iter().cloned());
+    insecure.extend(env.insecure.iter().cloned());
+    Ok(RegistrySettings {
+        insecure,
+        concurrency,
+        timeout: Duration::from_secs_f64(timeout),
+        retries,
+        docker_config_dir: env.docker_config_dir.clone(),
+        certs_dir: env.certs_dir.clone(),
+        daemon_json: env.daemon_json.clone(),
+        verbose: global.verbose,
+    })
 }
 
 /// The image sections in the order `image_policy` tries them.
@@ -407,221 +294,11 @@ fn image_sections(config: &BTreeMap<String, ImageSection>) -> Vec<(Pattern, Imag
     out
 }
 
-/// `path` made absolute against the current directory (as it is now, for a
-/// run that will start elsewhere).
-fn absolute(path: &Path) -> PathBuf {
-    match std::env::current_dir() {
-        Ok(cwd) if path.is_relative() => cwd.join(path),
-        _ => path.to_path_buf(),
-    }
-}
-
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
-}
-
-fn home_dir() -> Option<PathBuf> {
-    env_path("HOME")
-}
-
-fn default_state_dir() -> Result<PathBuf> {
-    if let Some(dir) = env_path("XDG_STATE_HOME") {
-        return Ok(dir.join("freshen"));
-    }
-    match home_dir() {
-        Some(home) => Ok(home.join(".local/state/freshen")),
-        None => Err(Error::Usage(
-            "cannot tell where to keep state: set HOME, XDG_STATE_HOME or FRESHEN_STATE_DIR".into(),
-        )),
-    }
-}
-
-/// The width `list` fits its table to: `COLUMNS` when set, else the
-/// terminal's when stdout is one, else none (piped output is not cut).
-fn table_width() -> Option<usize> {
-    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
-        if n > 0 {
-            return Some(n);
-        }
-    }
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return None;
-    }
-    terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w as usize).filter(|&w| w > 0)
-}
-
-fn default_config_path() -> Option<PathBuf> {
-    env_path("XDG_CONFIG_HOME")
-        .or_else(|| home_dir().map(|h| h.join(".config")))
-        .map(|d| d.join("freshen/config.toml"))
-}
-
-/// Reads the config file. A missing default file is fine; a missing file the
-/// user named explicitly is fine too (tests and packagers point at paths
-/// that may not exist yet), but an unreadable or invalid one is an error.
-pub fn load_config(path: &Path, _explicit: bool) -> Result<ConfigFile> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
-        Err(e) => return Err(Error::io("read config file", path, e)),
-    };
-    parse_config(path, &text)
-}
-
-pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
-    let mut config: ConfigFile = toml::from_str(text)
-        .map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })?;
-    let at = |span: std::ops::Range<usize>, key: &str, msg: String| Error::Config {
-        path: path.to_path_buf(),
-        detail: format!("line {}, key '{key}': {msg}", line_of(text, span.start)),
-    };
-    let mut targets = Vec::new();
-    let mut ids = std::collections::BTreeSet::new();
-    for (i, spanned) in std::mem::take(&mut config.notify).into_iter().enumerate() {
-        let span = spanned.span();
-        let target = crate::notify::validate(spanned.into_inner(), i).map_err(|(key, msg)| {
-            let first = key.split('.').next().unwrap_or(&key);
-            at(
-                key_span(text, &span, first),
-                &format!("notify.{key}"),
-                format!("{msg} (in [[notify]] number {})", i + 1),
-            )
-        })?;
-        if !ids.insert(target.id.clone()) {
-            return Err(at(
-                span,
-                "notify.name",
-                format!("two [[notify]] targets are both called '{}': give each its own name", target.id),
-            ));
-        }
-        targets.push(target);
-    }
-    config.checked.notify = targets;
-    if let Some(r) = config.renotify_after.take() {
-        let span = r.span();
-        let d =
-            crate::core::time::positive_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
-        config.checked.renotify_after = Some(d);
-    }
-    if let Some(u) = config.unattended.take() {
-        let u = u.into_inner();
-        let allowed = u
-            .allowed
-            .into_iter()
-            .map(|p| {
-                let span = p.span();
-                Pattern::new(p.get_ref())
-                    .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        config.checked.unattended = Some(Policy {
-            upgrade: u.upgrade,
-            retire: u.retire,
-            recreate: u.recreate,
-            wait: u.wait,
-            allowed,
-        });
-    }
-    let bad = |needle: &str, detail: String| Error::Config {
-        path: path.to_path_buf(),
-        detail: match line_mentioning(text, needle) {
-            Some(n) => format!("line {n}, {detail}"),
-            None => detail,
-        },
-    };
-    if let Some(text) = &config.min_age {
-        if let Err(e) = parse_min_age(text) {
-            return Err(bad("min_age", format!("key 'min_age': {e}")));
-        }
-    }
-    for (key, section) in &config.images {
-        if let Err(e) = Pattern::new(key) {
-            return Err(bad(key, format!("key 'images.\"{key}\"': not an image pattern ({e})")));
-        }
-        if let Some(text) = &section.min_age {
-            if let Err(e) = parse_min_age(text) {
-                return Err(bad(key, format!("key 'images.\"{key}\".min_age': {e}")));
-            }
-        }
-        if let Some(t) = &section.changelog {
-            if !(t.starts_with("https://") || t.starts_with("http://")) {
-                return Err(bad(
-                    key,
-                    format!(
-                        "key 'images.\"{key}\".changelog': '{t}' is not an http:// or https:// URL template \
-                         (like \"https://example.org/changes/{{version}}\")"
-                    ),
-                ));
-            }
-        }
-        for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
-            if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
-                return Err(bad(
-                    key,
-                    format!(
-                        "key 'images.\"{key}\".{name}': '{p}' is not a tag pattern (use globs like \"16.*\")"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(config)
-}
-
-/// Where `key` is set inside a table's span (the table itself if not there),
-/// so an error points at the line to fix.
-fn key_span(text: &str, table: &std::ops::Range<usize>, key: &str) -> std::ops::Range<usize> {
-    let end = table.end.min(text.len());
-    let start = table.start.min(end);
-    let mut offset = start;
-    for line in text[start..end].split_inclusive('\n') {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix(key).or_else(|| t.strip_prefix(&format!("\"{key}\""))) {
-            if rest.trim_start().starts_with(['=', '.']) {
-                return offset..offset + line.len();
-            }
-        }
-        offset += line.len();
-    }
-    table.clone()
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text[..offset].bytes().filter(|&b| b == b'\n').count() + 1
-}
-
-/// The first line mentioning `needle` as a quoted or bare key, 1-based.
-fn line_mentioning(text: &str, needle: &str) -> Option<usize> {
-    let quoted = format!("\"{needle}\"");
-    text.lines()
-        .position(|l| l.contains(&quoted))
-        .or_else(|| text.lines().position(|l| l.contains(needle)))
-        .map(|i| i + 1)
-}
-
-/// One line: where the problem is (line and key) and what it is.
-pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().trim().replace('\n', " ");
-    let Some(span) = e.span() else {
-        return message;
-    };
-    let start = span.start.min(text.len());
-    let line_no = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"'))
-        .filter(|k| !k.is_empty() && !k.starts_with('['));
-    match key {
-        Some(key) => format!("line {line_no}, key '{key}': {message}"),
-        None => format!("line {line_no}: {message}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::config_file::parse_config;
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn config_errors_name_line_and_key() {
@@ -663,9 +340,9 @@ mod tests {
              [[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\n",
         )
         .unwrap();
-        assert_eq!(c.checked.renotify_after, Some(Duration::from_secs(86_400)));
-        assert_eq!(c.checked.notify.len(), 1);
-        let u = c.checked.unattended.unwrap();
+        assert_eq!(c.validated.renotify_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.validated.notify.len(), 1);
+        let u = c.validated.unattended.unwrap();
         assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
     }
 

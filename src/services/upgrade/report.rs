@@ -1,0 +1,187 @@
+//! What an upgrade tells: each recreation's outcome taken into the report,
+//! the JSON records of the change report, and the containers that still
+//! run a replaced version.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::core::image::{Container, Snapshot};
+use crate::core::recreate::{self as recreate_core, How};
+use crate::core::reference::{short_digest, Reference};
+use crate::core::retire::{Decision, OldVersion};
+use crate::core::upgrade::Planned;
+use crate::output::upgrade_report::{self as report_json, ChangeReport};
+use crate::output::Printer;
+use crate::services::recreate;
+use crate::services::retire as retire_service;
+
+/// What the recreations of one upgrade did, for the summary, the report and
+/// the rollback notices.
+#[derive(Default)]
+pub(super) struct Recreation {
+    pub(super) recreated: usize,
+    pub(super) rolled_back: Vec<recreate::Announced>,
+    pub(super) errors: usize,
+}
+
+impl Recreation {
+    /// Takes in one group's outcome: reports it, and returns the reason if
+    /// the group was rolled back.
+    pub(super) fn absorb(
+        &mut self,
+        pl: &Planned,
+        o: &recreate::Outcome,
+        out: &mut ChangeReport,
+        p: &Printer,
+    ) -> Option<String> {
+        for e in &o.errors {
+            self.errors += 1;
+            p.warn(e);
+        }
+        for r in &o.recreated {
+            self.recreated += 1;
+            out.recreated.push(report_json::Recreated {
+                name: r.name.clone(),
+                id: Some(r.id.clone()),
+                previous_id: r.previous_id.clone(),
+                reference: r.reference.clone(),
+                how: if r.compose.is_some() { "compose" } else { "container" },
+                compose_project: r.compose.as_ref().map(|c| c.project.clone()),
+                compose_service: r.compose.as_ref().map(|c| c.service.clone()),
+                downtime_seconds: Some(r.downtime.as_millis() as f64 / 1000.0),
+            });
+        }
+        let reason = o.failure.clone()?;
+        let names: Vec<&str> = o.rolled_back.iter().map(|r| r.name.as_str()).collect();
+        p.warn(&format!(
+            "{}: the new version ({}) did not pass the health gate: {reason}; rolled back: {} run{} {} \
+             again and the tag points at it. Later upgrades skip this version until the registry's tag moves.",
+            pl.reference.familiar(),
+            short_digest(&pl.digest),
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" },
+            short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+        ));
+        for r in &o.rolled_back {
+            for line in &r.logs {
+                p.info(&format!("  {}| {line}", r.name));
+            }
+            out.rolled_back.push(report_json::RolledBack {
+                name: r.name.clone(),
+                reference: r.reference.clone(),
+                digest: pl.digest.clone(),
+                reason: r.reason.clone(),
+            });
+        }
+        self.rolled_back.push(recreate::Announced {
+            reference: pl.reference.to_string(),
+            image: pl.reference.familiar(),
+            digest: pl.digest.clone(),
+            reason: reason.clone(),
+            containers: o.rolled_back.iter().map(|r| (r.name.clone(), r.logs.clone())).collect(),
+        });
+        Some(reason)
+    }
+}
+
+pub(super) fn upgraded_json(pl: &Planned, new_id: Option<&String>) -> report_json::Upgraded {
+    report_json::Upgraded {
+        reference: pl.target().to_string(),
+        from_image_id: pl.old_id.clone(),
+        from_digest: pl.old_digest.clone(),
+        to_image_id: new_id.cloned(),
+        to_digest: pl.digest.clone(),
+    }
+}
+
+/// A container the plan would recreate, in the dry run's report.
+pub(super) fn planned_json(c: &recreate_core::Planned) -> report_json::Recreated {
+    let compose = match &c.how {
+        How::Compose(s) => Some(s),
+        How::Container => None,
+    };
+    report_json::Recreated {
+        name: c.name.clone(),
+        id: None,
+        previous_id: c.id.clone(),
+        reference: c.reference.clone(),
+        how: if compose.is_some() { "compose" } else { "container" },
+        compose_project: compose.map(|s| s.project.clone()),
+        compose_service: compose.map(|s| s.service.clone()),
+        downtime_seconds: None,
+    }
+}
+
+/// The retired images, and those kept with the reason, in the report.
+pub(super) fn report_retired(
+    out: &mut ChangeReport,
+    go: &[&OldVersion],
+    decided: &[(OldVersion, Decision)],
+    removed: &retire_service::Retired,
+) {
+    for c in go.iter().filter(|c| removed.removed.contains(&c.name)) {
+        out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
+    }
+    for (c, d) in decided {
+        if let Decision::Keep(reason) = d {
+            out.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: c.name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    for (name, reason) in &removed.refused {
+        if let Some(c) = go.iter().find(|c| &c.name == name) {
+            out.kept.push(report_json::Kept {
+                image_id: c.image_id.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+}
+
+/// Containers created from a version that is now superseded.
+pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>) {
+    // A container created from another tag of that image, one that did not
+    // move, runs the current version of its own tag.
+    let followed = |c: &&Container| {
+        let refs = old.get(c.image_id.as_str())?;
+        let r = recreate_core::followed(&c.image, &c.image_id, refs)?;
+        Reference::parse(r).ok()
+    };
+    let mut users: Vec<_> = host.containers.iter().filter(|c| followed(c).is_some()).collect();
+    // Running ones first: they are the ones serving the old version now.
+    users.sort_by(|a, b| b.running.cmp(&a.running).then_with(|| a.name.cmp(&b.name)));
+    if users.is_empty() {
+        return;
+    }
+    let list: Vec<String> = users
+        .iter()
+        .map(|c| {
+            let r = followed(c).map(|r| r.familiar()).unwrap_or_default();
+            if c.running {
+                format!("{} ({r})", c.name)
+            } else {
+                format!("{} ({r}, stopped)", c.name)
+            }
+        })
+        .collect();
+    p.line(&format!(
+        "These containers still run the previous version: {}. Recreate them to finish the upgrade.",
+        list.join(", ")
+    ));
+    let mut projects: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for c in &users {
+        if let Some(project) = c.labels.get("com.docker.compose.project") {
+            let wd = c.labels.get("com.docker.compose.project.working_dir").map(String::as_str);
+            projects.insert(project.as_str(), wd);
+        }
+    }
+    for (project, wd) in projects {
+        match wd {
+            Some(wd) => p.line(&format!("Compose project {project}: run 'docker compose up -d' in {wd}.")),
+            None => p.line(&format!("Compose project {project}: run 'docker compose -p {project} up -d'.")),
+        }
+    }
+}

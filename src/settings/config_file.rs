@@ -1,0 +1,294 @@
+//! The config file: its keys as written, read and checked with the line
+//! and key of any mistake (`deny_unknown_fields`, spans for the sections
+//! that need more than a type check).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::reference::Pattern;
+use crate::core::unattended::Policy;
+use crate::core::versions::Level;
+use crate::error::{Error, Result};
+use crate::notify::{Target, TargetConfig};
+
+/// The config file, as written by the user. Unknown keys are errors so a
+/// typo never silently disables a setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Requests in flight per registry.
+    pub concurrency: Option<usize>,
+    /// Seconds before one registry request is abandoned.
+    pub timeout: Option<f64>,
+    /// Retries after 429, 5xx or a network error.
+    pub retries: Option<u32>,
+    /// Extra registries that may be reached over plain HTTP.
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// Images freshen never checks or touches.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Previous versions kept per tag by upgrade and autoremove.
+    pub keep: Option<usize>,
+    /// autoremove spares versions replaced more recently than this (`7d`).
+    pub older_than: Option<String>,
+    /// A new image becomes an upgrade candidate only once it is this old
+    /// (`3d`; `0` for at once, the default).
+    pub min_age: Option<String>,
+    /// Where `--notify` announces new updates: `[[notify]]` tables.
+    #[serde(default)]
+    pub notify: Vec<toml::Spanned<TargetConfig>>,
+    /// Announce an update again after this long (`7d`); default never.
+    pub renotify_after: Option<toml::Spanned<String>>,
+    /// What `update --unattended` may do.
+    pub unattended: Option<toml::Spanned<UnattendedConfig>>,
+    /// Seconds a repository's tag listing is reused (0: list every time).
+    pub tag_cache_ttl: Option<u64>,
+    /// Per-image version policy, keyed by image pattern.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageSection>,
+    /// The sections that need more than a type check (notify,
+    /// renotify_after, unattended), validated with the line of any mistake
+    /// by `parse_config`.
+    #[serde(skip)]
+    pub validated: Validated,
+}
+
+/// `[images."PATTERN"]`: how far the tags of matching images may move.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// The highest level a newer tag may be: `digest` (never another tag),
+    /// `patch`, `minor` or `major` (the default).
+    pub policy: Option<Level>,
+    /// Tag globs a candidate must match (any); all tags when empty.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Tag globs a candidate must not match.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Never upgrade or remove matching images.
+    #[serde(default)]
+    pub hold: bool,
+    /// The minimum age of a new image of these images (beats the global
+    /// `min_age`).
+    pub min_age: Option<String>,
+    /// The release-notes link, a URL template with `{version}`, `{tag}`
+    /// and `{source}` (beats the link made from the source label).
+    pub changelog: Option<String>,
+    /// `false`: an upgrade leaves the containers of matching images on the
+    /// version they run (pull and retag only).
+    pub recreate: Option<bool>,
+}
+
+/// `[unattended]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnattendedConfig {
+    #[serde(default)]
+    pub upgrade: bool,
+    #[serde(default)]
+    pub retire: bool,
+    /// Recreate the containers of what it upgrades.
+    #[serde(default)]
+    pub recreate: bool,
+    /// Their health gate, in seconds.
+    pub wait: Option<u64>,
+    #[serde(default)]
+    pub allowed: Vec<toml::Spanned<String>>,
+}
+
+/// The parts of the config file that need more than a type check.
+#[derive(Debug, Default, Clone)]
+pub struct Validated {
+    pub notify: Vec<Target>,
+    pub renotify_after: Option<Duration>,
+    pub unattended: Option<Policy>,
+}
+
+/// A minimum age: a duration (`3d`, `12h`, `1d12h`) or `0` for none, in
+/// seconds.
+pub fn parse_min_age(text: &str) -> std::result::Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    match crate::core::time::duration_secs(text) {
+        Ok(secs) if secs >= 0 => Ok(secs as u64),
+        _ => Err(format!("'{text}' is not a duration: use a number and a unit, like 3d, 12h or 1d12h, or 0")),
+    }
+}
+
+/// Reads the config file. A missing default file is fine; a missing file the
+/// user named explicitly is fine too (tests and packagers point at paths
+/// that may not exist yet), but an unreadable or invalid one is an error.
+pub fn load_config(path: &Path) -> Result<ConfigFile> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+        Err(e) => return Err(Error::io("read config file", path, e)),
+    };
+    parse_config(path, &text)
+}
+
+/// Parses and checks the config file's text: each mistake names the line
+/// and the key.
+pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
+    let mut config: ConfigFile = toml::from_str(text)
+        .map_err(|e| Error::Config { path: path.to_path_buf(), detail: describe_toml_error(text, &e) })?;
+    let at = |span: std::ops::Range<usize>, key: &str, msg: String| Error::Config {
+        path: path.to_path_buf(),
+        detail: format!("line {}, key '{key}': {msg}", line_of(text, span.start)),
+    };
+    config.validated.notify = check_notify(std::mem::take(&mut config.notify), text, &at)?;
+    if let Some(r) = config.renotify_after.take() {
+        let span = r.span();
+        let d =
+            crate::core::time::positive_duration(r.get_ref()).map_err(|e| at(span, "renotify_after", e))?;
+        config.validated.renotify_after = Some(d);
+    }
+    if let Some(u) = config.unattended.take() {
+        config.validated.unattended = Some(check_unattended(u.into_inner(), &at)?);
+    }
+    let bad = |needle: &str, detail: String| Error::Config {
+        path: path.to_path_buf(),
+        detail: match line_mentioning(text, needle) {
+            Some(n) => format!("line {n}, {detail}"),
+            None => detail,
+        },
+    };
+    if let Some(text) = &config.min_age {
+        if let Err(e) = parse_min_age(text) {
+            return Err(bad("min_age", format!("key 'min_age': {e}")));
+        }
+    }
+    for (key, section) in &config.images {
+        check_image_section(key, section).map_err(|detail| bad(key, detail))?;
+    }
+    Ok(config)
+}
+
+/// An error at a span of the text, for a key.
+type At<'a> = dyn Fn(std::ops::Range<usize>, &str, String) -> Error + 'a;
+
+/// The `[[notify]]` targets, validated, each with its own name.
+fn check_notify(notify: Vec<toml::Spanned<TargetConfig>>, text: &str, at: &At) -> Result<Vec<Target>> {
+    let mut targets = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, spanned) in notify.into_iter().enumerate() {
+        let span = spanned.span();
+        let target = crate::notify::validate(spanned.into_inner(), i).map_err(|(key, msg)| {
+            let first = key.split('.').next().unwrap_or(&key);
+            at(
+                key_span(text, &span, first),
+                &format!("notify.{key}"),
+                format!("{msg} (in [[notify]] number {})", i + 1),
+            )
+        })?;
+        if !ids.insert(target.id.clone()) {
+            return Err(at(
+                span,
+                "notify.name",
+                format!("two [[notify]] targets are both called '{}': give each its own name", target.id),
+            ));
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// `[unattended]`, its patterns parsed.
+fn check_unattended(u: UnattendedConfig, at: &At) -> Result<Policy> {
+    let allowed = u
+        .allowed
+        .into_iter()
+        .map(|p| {
+            let span = p.span();
+            Pattern::new(p.get_ref())
+                .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, wait: u.wait, allowed })
+}
+
+/// One `[images."PATTERN"]` section: what is wrong with it, as the error
+/// says it after the line.
+fn check_image_section(key: &str, section: &ImageSection) -> std::result::Result<(), String> {
+    if let Err(e) = Pattern::new(key) {
+        return Err(format!("key 'images.\"{key}\"': not an image pattern ({e})"));
+    }
+    if let Some(text) = &section.min_age {
+        if let Err(e) = parse_min_age(text) {
+            return Err(format!("key 'images.\"{key}\".min_age': {e}"));
+        }
+    }
+    if let Some(t) = &section.changelog {
+        if !(t.starts_with("https://") || t.starts_with("http://")) {
+            return Err(format!(
+                "key 'images.\"{key}\".changelog': '{t}' is not an http:// or https:// URL template \
+                 (like \"https://example.org/changes/{{version}}\")"
+            ));
+        }
+    }
+    for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
+        if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {
+            return Err(format!(
+                "key 'images.\"{key}\".{name}': '{p}' is not a tag pattern (use globs like \"16.*\")"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where `key` is set inside a table's span (the table itself if not there),
+/// so an error points at the line to fix.
+fn key_span(text: &str, table: &std::ops::Range<usize>, key: &str) -> std::ops::Range<usize> {
+    let end = table.end.min(text.len());
+    let start = table.start.min(end);
+    let mut offset = start;
+    for line in text[start..end].split_inclusive('\n') {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix(key).or_else(|| t.strip_prefix(&format!("\"{key}\""))) {
+            if rest.trim_start().starts_with(['=', '.']) {
+                return offset..offset + line.len();
+            }
+        }
+        offset += line.len();
+    }
+    table.clone()
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text[..offset].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The first line mentioning `needle` as a quoted or bare key, 1-based.
+fn line_mentioning(text: &str, needle: &str) -> Option<usize> {
+    let quoted = format!("\"{needle}\"");
+    text.lines()
+        .position(|l| l.contains(&quoted))
+        .or_else(|| text.lines().position(|l| l.contains(needle)))
+        .map(|i| i + 1)
+}
+
+/// One line: where the problem is (line and key) and what it is.
+pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(key) => format!("line {line_no}, key '{key}': {message}"),
+        None => format!("line {line_no}: {message}"),
+    }
+}
