@@ -110,6 +110,8 @@ class Proxy:
         self.count = 0
         self.connections = 0
         self.by_method = {}
+        # (monotonic time, method, path) of every request, for timelines.
+        self.events = []
 
     @staticmethod
     async def _read_head(reader, first=b""):
@@ -158,6 +160,7 @@ class Proxy:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 method = request_line.split(" ", 1)[0]
+                self.events.append((time.monotonic(), method, request_line.split(" ")[1]))
                 self.count += 1
                 self.by_method[method] = self.by_method.get(method, 0) + 1
                 if self.latency:
@@ -590,7 +593,8 @@ def print_table(results):
     bound = results["freshen_concurrency"]
     print(
         f"\nfreshen update, {results['latency_ms']:g} ms added per request, every tenth tag outdated, "
-        f"median of {results['runs']} runs ({results['machine']})\n"
+        f"median of {results['runs']} runs ({results['machine']}, load average "
+        f"{results['load_average_start'][0]:g} at the start, {results['load_average_end'][0]:g} at the end)\n"
     )
     print(
         "| images | run | freshen wall (s) | curl all at once (s) | freshen/curl | requests/image "
@@ -661,6 +665,8 @@ def main():
         "freshen_concurrency": a.concurrency or a.default_concurrency,
         "machine": f"{os.cpu_count()} cores, Docker {docker_version()}",
         "binary_bytes": os.path.getsize(binary),
+        # Other work on the machine moves wall times (not requests, CPU or RSS).
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "sizes": [],
     }
     try:
@@ -688,6 +694,7 @@ def main():
             cleanup(a.proxy_port, a.keep or a.setup_only)
         except Exception as e:  # the results are still worth printing
             log(f"cleanup failed: {e}")
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     if results["sizes"]:
         print_table(results)
         with open(a.json, "w") as f:

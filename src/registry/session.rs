@@ -42,6 +42,31 @@ pub(super) fn strip_query(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
+/// A token request: a refresh-token POST for an identity token, else a GET
+/// with Basic credentials (if any) and the scopes in the query.
+fn token_request(
+    client: &reqwest::Client,
+    realm: &str,
+    query: &[(&str, String)],
+    creds: Option<&Found>,
+) -> reqwest::RequestBuilder {
+    match creds {
+        Some(Found { credential: Credential::IdentityToken(token), .. }) => {
+            let mut form = query.to_vec();
+            form.push(("grant_type", "refresh_token".into()));
+            form.push(("refresh_token", token.expose().to_string()));
+            form.push(("client_id", "freshen".into()));
+            let body =
+                form.iter().map(|(k, v)| format!("{}={}", k, urlencode(v))).collect::<Vec<_>>().join("&");
+            client.post(realm).header("content-type", "application/x-www-form-urlencoded").body(body)
+        }
+        Some(Found { credential: Credential::Basic { username, password }, .. }) => {
+            client.get(token_url(realm, query)).basic_auth(username, Some(password.expose()))
+        }
+        _ => client.get(token_url(realm, query)),
+    }
+}
+
 impl Host {
     pub(super) async fn credentials(&self) -> Result<Option<Found>, RegistryError> {
         self.creds
@@ -191,6 +216,9 @@ impl Host {
         Ok(())
     }
 
+    /// One bearer token covering `repositories`, from the token server
+    /// (with the user's credentials when there are some), retried on
+    /// network errors, 429 and 5xx.
     pub(super) async fn fetch_token(
         &self,
         realm: &str,
@@ -205,6 +233,22 @@ impl Host {
         for r in repositories {
             query.push(("scope", format!("repository:{r}:pull")));
         }
+        let resp = self.token_answer(realm, &query, creds.as_ref(), repositories.len()).await?;
+        self.token_status(resp.status(), creds.as_ref(), repositories)?;
+        let body = read_limited(resp, MAX_TOKEN_BYTES).await?;
+        self.read_token(&body)
+    }
+
+    /// The token server's answer, after retries. Its own host's client
+    /// serves a token server on the registry's host; any other host gets
+    /// the client with the system's roots.
+    async fn token_answer(
+        &self,
+        realm: &str,
+        query: &[(&str, String)],
+        creds: Option<&Found>,
+        repositories: usize,
+    ) -> Result<reqwest::Response, RegistryError> {
         let client = if url_host(realm) == Some(self.api.as_str()) {
             &self.client
         } else {
@@ -212,24 +256,7 @@ impl Host {
         };
         let mut attempt = 0;
         loop {
-            let req = match &creds {
-                Some(Found { credential: Credential::IdentityToken(token), .. }) => {
-                    let mut form = query.clone();
-                    form.push(("grant_type", "refresh_token".into()));
-                    form.push(("refresh_token", token.expose().to_string()));
-                    form.push(("client_id", "freshen".into()));
-                    let body = form
-                        .iter()
-                        .map(|(k, v)| format!("{}={}", k, urlencode(v)))
-                        .collect::<Vec<_>>()
-                        .join("&");
-                    client.post(realm).header("content-type", "application/x-www-form-urlencoded").body(body)
-                }
-                Some(Found { credential: Credential::Basic { username, password }, .. }) => {
-                    client.get(token_url(realm, &query)).basic_auth(username, Some(password.expose()))
-                }
-                _ => client.get(token_url(realm, &query)),
-            };
+            let req = token_request(client, realm, query, creds);
             self.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let result = req.send().await;
@@ -239,9 +266,8 @@ impl Host {
                     Err(e) => describe_reqwest(e),
                 };
                 eprintln!(
-                    "token {} ({} repositories) -> {outcome} ({} ms)",
+                    "token {} ({repositories} repositories) -> {outcome} ({} ms)",
                     strip_query(realm),
-                    repositories.len(),
                     started.elapsed().as_millis()
                 );
             }
@@ -254,61 +280,73 @@ impl Host {
                 tokio::time::sleep(backoff(attempt, REGISTRY_BACKOFF_MS)).await;
                 continue;
             }
-            let resp = result.map_err(|e| {
+            return result.map_err(|e| {
                 err(
                     ErrorKind::Unreachable,
                     format!("cannot reach the token server of {}: {}", self.registry, describe_reqwest(&e)),
                 )
-            })?;
-            let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(match &creds {
-                    Some(f) => err(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "registry {} refused the credentials from {}: {}",
-                            self.registry,
-                            f.source,
-                            self.login_hint()
-                        ),
-                    ),
-                    None => err(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "registry {} requires credentials for {}: {}",
-                            self.registry,
-                            repositories.join(", "),
-                            self.login_hint()
-                        ),
-                    ),
-                });
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                return Err(err(
-                    ErrorKind::RateLimited,
-                    format!("the token server of {} answered 429: try again later", self.registry),
-                ));
-            }
-            if !status.is_success() {
-                return Err(err(
-                    ErrorKind::BadResponse,
-                    format!("the token server of {} answered {}", self.registry, status_text(status)),
-                ));
-            }
-            let body = read_limited(resp, MAX_TOKEN_BYTES).await?;
-            let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
-                err(
-                    ErrorKind::BadResponse,
-                    format!("the token server of {} sent something that is not a token", self.registry),
-                )
-            })?;
-            let (token, lifetime) = answer.into_token().ok_or_else(|| {
-                err(ErrorKind::BadResponse, format!("the token server of {} sent no token", self.registry))
-            })?;
-            // Renew at 90% of the lifetime so a token never expires mid-request.
-            let lifetime = Duration::from_secs(lifetime).mul_f64(0.9);
-            return Ok(Token { value: Secret::new(token), expires: Instant::now() + lifetime });
+            });
         }
+    }
+
+    /// A token server's refusal, rate limit or failure, in words.
+    fn token_status(
+        &self,
+        status: StatusCode,
+        creds: Option<&Found>,
+        repositories: &[String],
+    ) -> Result<(), RegistryError> {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(match creds {
+                Some(f) => err(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "registry {} refused the credentials from {}: {}",
+                        self.registry,
+                        f.source,
+                        self.login_hint()
+                    ),
+                ),
+                None => err(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "registry {} requires credentials for {}: {}",
+                        self.registry,
+                        repositories.join(", "),
+                        self.login_hint()
+                    ),
+                ),
+            });
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(err(
+                ErrorKind::RateLimited,
+                format!("the token server of {} answered 429: try again later", self.registry),
+            ));
+        }
+        if !status.is_success() {
+            return Err(err(
+                ErrorKind::BadResponse,
+                format!("the token server of {} answered {}", self.registry, status_text(status)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The token in a token server's JSON answer, renewed at 90% of its
+    /// lifetime so it never expires mid-request.
+    fn read_token(&self, body: &[u8]) -> Result<Token, RegistryError> {
+        let answer: TokenAnswer = serde_json::from_slice(body).map_err(|_| {
+            err(
+                ErrorKind::BadResponse,
+                format!("the token server of {} sent something that is not a token", self.registry),
+            )
+        })?;
+        let (token, lifetime) = answer.into_token().ok_or_else(|| {
+            err(ErrorKind::BadResponse, format!("the token server of {} sent no token", self.registry))
+        })?;
+        let lifetime = Duration::from_secs(lifetime).mul_f64(0.9);
+        Ok(Token { value: Secret::new(token), expires: Instant::now() + lifetime })
     }
 
     pub(super) async fn refused(&self, sent_credentials: bool) -> RegistryError {

@@ -80,6 +80,37 @@ pub(super) async fn read_limited(resp: reqwest::Response, limit: usize) -> Resul
     })
 }
 
+/// Where one request stands across its attempts.
+struct Tries {
+    /// Retries spent (network errors, 429, 5xx).
+    attempt: u32,
+    /// Fresh credentials fetched after a 401.
+    auth_retries: u32,
+    /// One scheme fallback per request: a registry that is down must not
+    /// make us alternate between HTTPS and HTTP forever.
+    switched: bool,
+    /// `--timeout` bounds the whole request, retries, backoff and scheme
+    /// fallback included: a registry that never answers costs that long.
+    deadline: Instant,
+}
+
+/// What one attempt sent, for reading its answer.
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    scheme: Scheme,
+    repository: &'a str,
+    /// The credentials' generation the attempt used.
+    generation: u64,
+    with_auth: bool,
+}
+
+/// What to do after one attempt.
+enum Next {
+    /// Send again: the other scheme, new credentials, or after a wait.
+    Again,
+    Done(Result<reqwest::Response, RegistryError>),
+}
+
 impl Host {
     /// Sends one request with authentication, retries and scheme fallback.
     /// Returns any response that is not 401, 429 or 5xx (after retries).
@@ -89,175 +120,182 @@ impl Host {
         path: &str,
         repository: &str,
     ) -> Result<reqwest::Response, RegistryError> {
-        let mut attempt: u32 = 0;
-        let mut auth_retries = 0;
-        // `--timeout` bounds the whole request, retries, backoff and scheme
-        // fallback included: a registry that never answers costs that long.
-        let deadline = Instant::now() + self.timeout;
-        let out_of_time = || {
-            err(
-                ErrorKind::Unreachable,
-                format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64()),
-            )
-        };
-        // One scheme fallback per request: a registry that is down must not
-        // make us alternate between HTTPS and HTTP forever.
-        let mut switched = false;
+        let mut tries =
+            Tries { attempt: 0, auth_retries: 0, switched: false, deadline: Instant::now() + self.timeout };
         loop {
             if let Some(e) = self.unreachable.get() {
                 return Err(e.clone());
             }
-            if deadline <= Instant::now() {
-                return Err(out_of_time());
+            if tries.deadline <= Instant::now() {
+                return Err(self.out_of_time());
             }
             let (auth, generation) = self.authorization(repository).await?;
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = tries.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(out_of_time());
+                return Err(self.out_of_time());
             }
             let scheme = self.scheme();
             let url = format!("{}://{}{}", scheme.as_str(), self.api, path);
-            let mut req =
-                self.client.request(method.clone(), &url).header(ACCEPT, MANIFEST_ACCEPT).timeout(left);
-            if let Some(a) = &auth {
-                req = req.header(AUTHORIZATION, a.expose());
-            }
-            let started = Instant::now();
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let in_flight = self.activity.begin(&self.registry);
-            let result = req.send().await;
-            drop(in_flight);
-            match result {
-                Err(e) => {
-                    let first_contact = !self.contacted.load(Ordering::Relaxed);
-                    if self.verbose {
-                        eprintln!(
-                            "{method} {url} -> {} ({} ms)",
-                            describe_reqwest(&e),
-                            started.elapsed().as_millis()
-                        );
-                    }
-                    if e.is_timeout() {
-                        // The time is spent: neither a retry nor the other
-                        // scheme could answer within it.
-                        return Err(out_of_time());
-                    }
-                    if first_contact
-                        && !switched
-                        && self.may_switch_scheme
-                        && !self.scheme_settled.load(Ordering::Relaxed)
-                        && (e.is_connect() || e.is_request())
-                        && self.switch_scheme(scheme)
-                    {
-                        switched = true;
-                        continue;
-                    }
-                    if let Some(problem) = self.tls_problem(&e) {
-                        // Retrying cannot change a certificate.
-                        return Err(err(ErrorKind::Unreachable, problem));
-                    }
-                    if attempt < self.retries {
-                        attempt += 1;
-                        tokio::time::sleep(
-                            backoff(attempt, REGISTRY_BACKOFF_MS)
-                                .min(deadline.saturating_duration_since(Instant::now())),
-                        )
-                        .await;
-                        continue;
-                    }
-                    let what = if e.is_timeout() {
-                        format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64())
-                    } else if let Some(hint) = self.closed_tls_hint(scheme, &e) {
-                        hint
-                    } else {
-                        format!("cannot reach {}: {}", self.registry, describe_reqwest(&e))
-                    };
-                    let failure = err(ErrorKind::Unreachable, what);
-                    if e.is_connect() {
-                        let _ = self.unreachable.set(failure.clone());
-                    }
-                    return Err(failure);
-                }
+            let next = match self.send_once(&method, &url, auth.as_ref(), left).await {
+                Err(e) => self.after_failure(&e, scheme, &mut tries).await,
                 Ok(resp) => {
-                    let status = resp.status();
-                    if self.verbose {
-                        eprintln!(
-                            "{method} {url} -> {} ({} ms){}",
-                            status_text(status),
-                            started.elapsed().as_millis(),
-                            rate_text(resp.headers())
-                        );
-                    }
-                    self.note_rate_limit(resp.headers());
-                    // A TLS registry on a loopback port answers plain HTTP with 400.
-                    if status == StatusCode::BAD_REQUEST
-                        && scheme == Scheme::Http
-                        && !self.contacted.load(Ordering::Relaxed)
-                        && !switched
-                        && self.may_switch_scheme
-                        && !self.scheme_settled.load(Ordering::Relaxed)
-                        && self.switch_scheme(scheme)
-                    {
-                        switched = true;
-                        continue;
-                    }
-                    self.contacted.store(true, Ordering::Relaxed);
-                    if status == StatusCode::UNAUTHORIZED {
-                        if auth_retries >= 2 {
-                            return Err(self.refused(auth.is_some()).await);
-                        }
-                        auth_retries += 1;
-                        let challenge = resp
-                            .headers()
-                            .get(WWW_AUTHENTICATE)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        self.learn(challenge.as_deref(), repository, generation, auth.is_some()).await?;
-                        continue;
-                    }
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        self.slow_down();
-                        let wait = retry_after(resp.headers());
-                        let fits = |w: Duration| w <= MAX_RETRY_WAIT && Instant::now() + w < deadline;
-                        if attempt < self.retries && wait.is_none_or(fits) {
-                            attempt += 1;
-                            tokio::time::sleep(
-                                wait.unwrap_or_else(|| backoff(attempt + 2, REGISTRY_BACKOFF_MS))
-                                    .min(deadline.saturating_duration_since(Instant::now())),
-                            )
-                            .await;
-                            continue;
-                        }
-                        let when = wait
-                            .map(|w| format!("; the registry asks to wait {}s", w.as_secs()))
-                            .unwrap_or_default();
-                        return Err(err(
-                            ErrorKind::RateLimited,
-                            format!(
-                                "registry {} answered 429 Too Many Requests{when}: try again later",
-                                self.registry
-                            ),
-                        ));
-                    }
-                    if status.is_server_error() {
-                        if attempt < self.retries {
-                            attempt += 1;
-                            tokio::time::sleep(
-                                backoff(attempt, REGISTRY_BACKOFF_MS)
-                                    .min(deadline.saturating_duration_since(Instant::now())),
-                            )
-                            .await;
-                            continue;
-                        }
-                        return Err(err(
-                            ErrorKind::BadResponse,
-                            format!("registry {} answered {}", self.registry, status_text(status)),
-                        ));
-                    }
-                    return Ok(resp);
+                    let sent = Sent { scheme, repository, generation, with_auth: auth.is_some() };
+                    self.after_answer(resp, sent, &mut tries).await?
                 }
+            };
+            match next {
+                Next::Again => continue,
+                Next::Done(result) => return result,
             }
         }
+    }
+
+    fn out_of_time(&self) -> RegistryError {
+        err(
+            ErrorKind::Unreachable,
+            format!("no answer from {} within {}s", self.registry, self.timeout.as_secs_f64()),
+        )
+    }
+
+    /// One attempt on the wire, counted, and logged with `--verbose`.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        auth: Option<&Secret>,
+        left: Duration,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut req = self.client.request(method.clone(), url).header(ACCEPT, MANIFEST_ACCEPT).timeout(left);
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a.expose());
+        }
+        let started = Instant::now();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let in_flight = self.activity.begin(&self.registry);
+        let result = req.send().await;
+        drop(in_flight);
+        if self.verbose {
+            let ms = started.elapsed().as_millis();
+            match &result {
+                Err(e) => eprintln!("{method} {url} -> {} ({ms} ms)", describe_reqwest(e)),
+                Ok(resp) => eprintln!(
+                    "{method} {url} -> {} ({ms} ms){}",
+                    status_text(resp.status()),
+                    rate_text(resp.headers())
+                ),
+            }
+        }
+        result
+    }
+
+    /// Sleeps before the next attempt, never past the deadline.
+    async fn wait_then_again(&self, wait: Duration, tries: &Tries) -> Next {
+        tokio::time::sleep(wait.min(tries.deadline.saturating_duration_since(Instant::now()))).await;
+        Next::Again
+    }
+
+    /// Whether the first contact may still try the other scheme.
+    fn may_fall_back(&self, tries: &Tries) -> bool {
+        !self.contacted.load(Ordering::Relaxed)
+            && !tries.switched
+            && self.may_switch_scheme
+            && !self.scheme_settled.load(Ordering::Relaxed)
+    }
+
+    /// No answer: the other scheme on first contact, a retry after a
+    /// backoff, or the failure in words.
+    async fn after_failure(&self, e: &reqwest::Error, scheme: Scheme, tries: &mut Tries) -> Next {
+        if e.is_timeout() {
+            // The time is spent: neither a retry nor the other scheme
+            // could answer within it.
+            return Next::Done(Err(self.out_of_time()));
+        }
+        if self.may_fall_back(tries) && (e.is_connect() || e.is_request()) && self.switch_scheme(scheme) {
+            tries.switched = true;
+            return Next::Again;
+        }
+        if let Some(problem) = self.tls_problem(e) {
+            // Retrying cannot change a certificate.
+            return Next::Done(Err(err(ErrorKind::Unreachable, problem)));
+        }
+        if tries.attempt < self.retries {
+            tries.attempt += 1;
+            return self.wait_then_again(backoff(tries.attempt, REGISTRY_BACKOFF_MS), tries).await;
+        }
+        let what = match self.closed_tls_hint(scheme, e) {
+            Some(hint) => hint,
+            None => format!("cannot reach {}: {}", self.registry, describe_reqwest(e)),
+        };
+        let failure = err(ErrorKind::Unreachable, what);
+        if e.is_connect() {
+            let _ = self.unreachable.set(failure.clone());
+        }
+        Next::Done(Err(failure))
+    }
+
+    /// An answer: the other scheme (a TLS port answering plain HTTP with
+    /// 400), credentials after a 401, a wait after a 429 or a 5xx, or the
+    /// response itself. A failure to learn credentials ends the request.
+    async fn after_answer(
+        &self,
+        resp: reqwest::Response,
+        sent: Sent<'_>,
+        tries: &mut Tries,
+    ) -> Result<Next, RegistryError> {
+        let status = resp.status();
+        self.note_rate_limit(resp.headers());
+        // A TLS registry on a loopback port answers plain HTTP with 400.
+        if status == StatusCode::BAD_REQUEST
+            && sent.scheme == Scheme::Http
+            && self.may_fall_back(tries)
+            && self.switch_scheme(sent.scheme)
+        {
+            tries.switched = true;
+            return Ok(Next::Again);
+        }
+        self.contacted.store(true, Ordering::Relaxed);
+        if status == StatusCode::UNAUTHORIZED {
+            if tries.auth_retries >= 2 {
+                return Ok(Next::Done(Err(self.refused(sent.with_auth).await)));
+            }
+            tries.auth_retries += 1;
+            let challenge =
+                resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+            self.learn(challenge.as_deref(), sent.repository, sent.generation, sent.with_auth).await?;
+            return Ok(Next::Again);
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Ok(self.after_too_many(resp.headers(), tries).await);
+        }
+        if status.is_server_error() {
+            if tries.attempt < self.retries {
+                tries.attempt += 1;
+                return Ok(self.wait_then_again(backoff(tries.attempt, REGISTRY_BACKOFF_MS), tries).await);
+            }
+            return Ok(Next::Done(Err(err(
+                ErrorKind::BadResponse,
+                format!("registry {} answered {}", self.registry, status_text(status)),
+            ))));
+        }
+        Ok(Next::Done(Ok(resp)))
+    }
+
+    /// A 429: fewer requests in flight from now on, and this one again
+    /// after the wait the registry asks for (if it fits the deadline).
+    async fn after_too_many(&self, headers: &HeaderMap, tries: &mut Tries) -> Next {
+        self.slow_down();
+        let wait = retry_after(headers);
+        let fits = |w: Duration| w <= MAX_RETRY_WAIT && Instant::now() + w < tries.deadline;
+        if tries.attempt < self.retries && wait.is_none_or(fits) {
+            tries.attempt += 1;
+            let wait = wait.unwrap_or_else(|| backoff(tries.attempt + 2, REGISTRY_BACKOFF_MS));
+            return self.wait_then_again(wait, tries).await;
+        }
+        let when = wait.map(|w| format!("; the registry asks to wait {}s", w.as_secs())).unwrap_or_default();
+        Next::Done(Err(err(
+            ErrorKind::RateLimited,
+            format!("registry {} answered 429 Too Many Requests{when}: try again later", self.registry),
+        )))
     }
 
     pub(super) fn switch_scheme(&self, from: Scheme) -> bool {

@@ -386,18 +386,10 @@ async fn check_one(
     reference: &str,
     head: Head,
 ) -> Result<Answer, RegistryError> {
-    let Ctx { engine, platforms, known, probe: lazy_probe } = ctx;
+    let Ctx { engine, known, probe: lazy_probe, .. } = ctx;
     let repo = &t.reference.repository;
     let tag = t.reference.tag.as_deref().unwrap_or("latest");
-    let answer = match head {
-        Head::Done(result) => result,
-        Head::Prefetched(rx) => match rx.await {
-            Ok(result) => result,
-            // The prefetch stopped before this tag's turn: ask now.
-            Err(_) => host.tag_digest(repo, tag).await,
-        },
-        Head::Ask => host.tag_digest(repo, tag).await,
-    };
+    let answer = current_digest(host, repo, tag, head).await;
     let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
     let remote = match answer {
         Ok(remote) => remote,
@@ -433,9 +425,60 @@ async fn check_one(
         };
         return Ok((status, remote, None, None, installed, None));
     }
-    let manifest = host.manifest(repo, &remote).await?;
+    let judged = judge_remote(ctx, host, t, local, &remote, probe).await?;
+    let Judged { manifest, platform, status, config, installed, note } = judged;
+    // Its labels (version, revision) right away rather than in a pass after
+    // every check; a failure here is left to that pass, which warns.
+    let labels = match &config {
+        Some(c) if status == Status::Upgradable && !known.labels.contains(remote.as_str()) => {
+            host.image_config(repo, c).await.ok()
+        }
+        _ => None,
+    };
+    let installed = installed_digest(ctx, host, t, reference, (status, probe), installed).await;
+    let installed = index_installed(host, repo, (&manifest, &platform), &digests, installed).await;
+    Ok((status, remote, config, labels, installed, note))
+}
+
+/// The tag's digest now: asked here, or taken from the prefetch.
+async fn current_digest(host: &Host, repo: &str, tag: &str, head: Head) -> HeadResult {
+    match head {
+        Head::Done(result) => result,
+        Head::Prefetched(rx) => match rx.await {
+            Ok(result) => result,
+            // The prefetch stopped before this tag's turn: ask now.
+            Err(_) => host.tag_digest(repo, tag).await,
+        },
+        Head::Ask => host.tag_digest(repo, tag).await,
+    }
+}
+
+/// What the registry's manifest for a digest other than ours says.
+struct Judged {
+    manifest: Manifest,
+    /// The local image's platform (default unless the manifest is an index).
+    platform: Platform,
+    status: Status,
+    /// The remote image's config digest for our platform, when learnt.
+    config: Option<String>,
+    installed: Installed,
+    note: Option<String>,
+}
+
+/// The multi-arch rule: the manifest behind the remote digest, and for an
+/// index the entry for the local image's platform, decide the verdict.
+async fn judge_remote(
+    ctx: Ctx<'_>,
+    host: &Host,
+    t: &LocalTag<'_>,
+    local: Local<'_>,
+    remote: &str,
+    probe: bool,
+) -> Result<Judged, RegistryError> {
+    let repo = &t.reference.repository;
+    let manifest = host.manifest(repo, remote).await?;
     let platform = match manifest {
-        Manifest::Index(_) => platforms.get(engine, &t.image.id).await?,
+        Manifest::Index(_) => ctx.platforms.get(ctx.engine, &t.image.id).await?,
         Manifest::Image { .. } => Platform::default(),
     };
     let mut config = None;
@@ -446,7 +489,7 @@ async fn check_one(
             if let Manifest::Image { config_digest } = &manifest {
                 config = Some(config_digest.clone());
                 if probe && s == Status::UpToDate {
-                    installed = Installed::Is(remote.clone());
+                    installed = Installed::Is(remote.to_string());
                 }
             }
             s
@@ -458,94 +501,117 @@ async fn check_one(
             })
         }
         Next::FetchPlatformManifest(digest) => {
-            // containerd store: the id is the index the image was pulled by,
-            // which no config digest equals; that index's entry for our
-            // platform decides, if the registry still has it.
-            let old = match local.id_is_a_manifest() {
-                true => Some(host.manifest(repo, &t.image.id).await),
-                false => None,
-            };
-            let decided = match old {
-                None => None,
-                Some(Ok(old)) => Some(verdict::judge_old_manifest(&old, &digest, &platform)),
-                Some(Err(e)) => {
-                    note = Some(format!(
-                        "upgradable because the index this image was pulled by cannot be read to compare \
-                         its {platform} entry ({e})"
-                    ));
-                    Some(Status::Upgradable)
-                }
-            };
-            if decided == Some(Status::UpToDate) {
-                Status::UpToDate
-            } else {
-                match host.manifest(repo, &digest).await? {
-                    Manifest::Image { config_digest } => {
-                        let s = decided.unwrap_or_else(|| judge_config(local, &config_digest));
-                        config = Some(config_digest);
-                        s
-                    }
-                    Manifest::Index(_) => {
-                        return Err(RegistryError {
-                            kind: ErrorKind::BadResponse,
-                            message: "the index entry for this platform is itself an index".into(),
-                        })
-                    }
-                }
-            }
+            let (s, c, n) = judge_platform_entry(host, repo, local, &digest, &platform).await?;
+            config = c;
+            note = n;
+            s
         }
     };
-    // Its labels (version, revision) right away rather than in a pass after
-    // every check; a failure here is left to that pass, which warns.
-    let labels = match &config {
-        Some(c) if status == Status::Upgradable && !known.labels.contains(remote.as_str()) => {
-            host.image_config(repo, c).await.ok()
-        }
-        _ => None,
+    Ok(Judged { manifest, platform, status, config, installed, note })
+}
+
+/// An index whose entry for our platform is `digest`: that entry's config
+/// decides, or (containerd store, where the id is the index the image was
+/// pulled by) the old index's entry for the same platform. Returns the
+/// verdict, the entry's config digest and a note on how it was reached.
+async fn judge_platform_entry(
+    host: &Host,
+    repo: &str,
+    local: Local<'_>,
+    digest: &str,
+    platform: &Platform,
+) -> Result<(Status, Option<String>, Option<String>), RegistryError> {
+    let mut note = None;
+    let old = match local.id_is_a_manifest() {
+        true => Some(host.manifest(repo, local.id).await),
+        false => None,
     };
-    let earlier = known
-        .verdicts
-        .get(reference)
-        .filter(|e| e.image_id == t.image.id && e.remote_digest.is_some() && e.status != Status::LocalOnly);
-    if let (true, Status::Upgradable, false, Some(e)) = (probe, status, digests.is_empty(), earlier) {
+    let decided = match old {
+        None => None,
+        Some(Ok(old)) => Some(verdict::judge_old_manifest(&old, digest, platform)),
+        Some(Err(e)) => {
+            note = Some(format!(
+                "upgradable because the index this image was pulled by cannot be read to compare \
+                 its {platform} entry ({e})"
+            ));
+            Some(Status::Upgradable)
+        }
+    };
+    if decided == Some(Status::UpToDate) {
+        return Ok((Status::UpToDate, None, note));
+    }
+    match host.manifest(repo, digest).await? {
+        Manifest::Image { config_digest } => {
+            let s = decided.unwrap_or_else(|| judge_config(local, &config_digest));
+            Ok((s, Some(config_digest), note))
+        }
+        Manifest::Index(_) => Err(RegistryError {
+            kind: ErrorKind::BadResponse,
+            message: "the index entry for this platform is itself an index".into(),
+        }),
+    }
+}
+
+/// For an upgradable tag on an engine whose RepoDigests may be its own
+/// (`probe`): what an earlier update learnt of the installed digest, else
+/// whether any of the image's digests was ever pushed (none: a local build).
+async fn installed_digest(
+    ctx: Ctx<'_>,
+    host: &Host,
+    t: &LocalTag<'_>,
+    reference: &str,
+    (status, probe): (Status, bool),
+    installed: Installed,
+) -> Installed {
+    if !probe || status != Status::Upgradable {
+        return installed;
+    }
+    let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
+    if digests.is_empty() {
+        return installed;
+    }
+    let earlier =
+        ctx.known.verdicts.get(reference).filter(|e| {
+            e.image_id == t.image.id && e.remote_digest.is_some() && e.status != Status::LocalOnly
+        });
+    if let Some(e) = earlier {
         // An earlier update already learnt what this image's installed
         // digest is (or that there is none): no need to ask again.
-        installed = e.local_digest.clone().map_or(Installed::Unknown, Installed::Is);
-    } else if probe && status == Status::Upgradable && !digests.is_empty() {
-        // Upgradable, and the image's own digests: were any ever pushed?
-        let mut pushed = false;
-        for d in &digests {
-            match host.tag_digest(repo, d).await {
-                Err(x) if absent(&x) => continue,
-                _ => {
-                    pushed = true;
-                    break;
-                }
-            }
-        }
-        if !pushed {
-            installed = Installed::Unknown;
+        return e.local_digest.clone().map_or(Installed::Unknown, Installed::Is);
+    }
+    // Upgradable, and the image's own digests: were any ever pushed?
+    for d in &digests {
+        match host.tag_digest(&t.reference.repository, d).await {
+            Err(x) if absent(&x) => continue,
+            _ => return installed,
         }
     }
-    if let (Manifest::Index(entries), Installed::FromEngine, true) =
-        (&manifest, &installed, digests.len() > 1)
-    {
-        // podman records the platform manifest beside the index the tag
-        // named: the index is what is installed under the tag.
-        let ours = verdict::pick_platform(entries, &platform).map(|e| e.digest.as_str());
-        match ours.and_then(|e| verdict::index_beside(&digests, e)) {
-            Some(index) => installed = Installed::Is(index.to_string()),
-            None => {
-                for d in &digests {
-                    if let Ok(Manifest::Index(_)) = host.manifest(repo, d).await {
-                        installed = Installed::Is(d.to_string());
-                        break;
-                    }
-                }
-            }
+    Installed::Unknown
+}
+
+/// podman records the platform manifest beside the index the tag named:
+/// the index is what is installed under the tag.
+async fn index_installed(
+    host: &Host,
+    repo: &str,
+    (manifest, platform): (&Manifest, &Platform),
+    digests: &[&str],
+    installed: Installed,
+) -> Installed {
+    let (Manifest::Index(entries), Installed::FromEngine, true) = (manifest, &installed, digests.len() > 1)
+    else {
+        return installed;
+    };
+    let ours = verdict::pick_platform(entries, platform).map(|e| e.digest.as_str());
+    if let Some(index) = ours.and_then(|e| verdict::index_beside(digests, e)) {
+        return Installed::Is(index.to_string());
+    }
+    for d in digests {
+        if let Ok(Manifest::Index(_)) = host.manifest(repo, d).await {
+            return Installed::Is(d.to_string());
         }
     }
-    Ok((status, remote, config, labels, installed, note))
+    installed
 }
 
 /// What the registry says when it has never seen a name (or will not say).

@@ -61,6 +61,44 @@ pub async fn age_newer_tags(
     checked_at: &str,
     now: i64,
 ) -> Aged {
+    let (mut aged, jobs) = plan(settings, entries, old, skips, cache);
+    if jobs.is_empty() {
+        return aged;
+    }
+    let hint = |registry: &str| known.get(registry).and_then(|i| i.scheme.clone());
+    let snapshot = cache.images.clone();
+    let runs = jobs.iter().map(|job| {
+        let host =
+            registries.host(&job.registry, vec![job.repository.clone()], hint(&job.registry).as_deref());
+        let snapshot = &snapshot;
+        async move {
+            match host {
+                Ok(h) => age_one(&h, job, snapshot, checked_at, now).await,
+                Err(e) => Outcome {
+                    warning: Some(format!("cannot age the newer tags of {}: {e}", job.reference)),
+                    ..Outcome::default()
+                },
+            }
+        }
+    });
+    let outcomes = futures_util::future::join_all(runs).await;
+    for (job, o) in jobs.iter().zip(outcomes) {
+        merge(&mut aged, cache, job, o);
+    }
+    aged
+}
+
+/// Which local tags need their newer tags aged (a minimum age, or a
+/// skipped newer tag), and what is decided without asking: failed checks
+/// keep what was known, tags with no newer tag or nothing to wait for get
+/// their pick at once.
+fn plan(
+    settings: &Settings,
+    entries: &[Entry],
+    old: &State,
+    skips: &Skips,
+    cache: &TagCache,
+) -> (Aged, Vec<Job>) {
     let mut aged = Aged::default();
     let mut jobs = Vec::new();
     for e in entries {
@@ -98,47 +136,29 @@ pub async fn age_newer_tags(
             }),
         }
     }
-    if jobs.is_empty() {
-        return aged;
+    (aged, jobs)
+}
+
+/// One job's outcome into the result: the configs it read into the cache,
+/// its ages (tags not reached after a failure keep what was known), its pick.
+fn merge(aged: &mut Aged, cache: &mut TagCache, job: &Job, o: Outcome) {
+    for (digest, image) in o.configs {
+        aged.configs += 1;
+        cache.images.insert(digest, image);
     }
-    let hint = |registry: &str| known.get(registry).and_then(|i| i.scheme.clone());
-    let snapshot = cache.images.clone();
-    let runs = jobs.iter().map(|job| {
-        let host =
-            registries.host(&job.registry, vec![job.repository.clone()], hint(&job.registry).as_deref());
-        let snapshot = &snapshot;
-        async move {
-            match host {
-                Ok(h) => age_one(&h, job, snapshot, checked_at, now).await,
-                Err(e) => Outcome {
-                    warning: Some(format!("cannot age the newer tags of {}: {e}", job.reference)),
-                    ..Outcome::default()
-                },
-            }
+    let mut ages = o.ages;
+    for (tag, age) in &job.before {
+        if job.candidates.contains(tag) && !ages.contains_key(tag) && o.warning.is_some() {
+            ages.insert(tag.clone(), age.clone());
         }
-    });
-    let outcomes = futures_util::future::join_all(runs).await;
-    for (job, o) in jobs.iter().zip(outcomes) {
-        for (digest, image) in o.configs {
-            aged.configs += 1;
-            cache.images.insert(digest, image);
-        }
-        let mut ages = o.ages;
-        // Tags not reached this time keep what was known of them.
-        for (tag, age) in &job.before {
-            if job.candidates.contains(tag) && !ages.contains_key(tag) && o.warning.is_some() {
-                ages.insert(tag.clone(), age.clone());
-            }
-        }
-        if !ages.is_empty() {
-            aged.tag_ages.insert(job.reference.clone(), ages);
-        }
-        if let Some(pick) = o.pick {
-            aged.picks.insert(job.reference.clone(), pick);
-        }
-        aged.warnings.extend(o.warning);
     }
-    aged
+    if !ages.is_empty() {
+        aged.tag_ages.insert(job.reference.clone(), ages);
+    }
+    if let Some(pick) = o.pick {
+        aged.picks.insert(job.reference.clone(), pick);
+    }
+    aged.warnings.extend(o.warning);
 }
 
 #[derive(Default)]
@@ -224,5 +244,85 @@ async fn read_config(host: &Host, repository: &str, digest: &str, now: i64) -> R
             Ok(RemoteImage::from_config(&config, now))
         }
         Manifest::Index(_) => Err("an index inside an index".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::controls::AgeSource;
+
+    fn age(digest: &str) -> Age {
+        Age {
+            digest: Some(digest.into()),
+            first_seen: "2026-01-01T00:00:00Z".into(),
+            since: "2026-01-01T00:00:00Z".into(),
+            source: AgeSource::FirstSeen,
+            min_age_seconds: 86400,
+        }
+    }
+
+    fn job() -> Job {
+        Job {
+            reference: "r.example/app:1.0".into(),
+            registry: "r.example".into(),
+            repository: "app".into(),
+            candidates: vec!["1.2".into(), "1.1".into()],
+            min_age: 86400,
+            before: [("1.1".to_string(), age("sha256:old11")), ("0.9".to_string(), age("sha256:gone"))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_failed_job_keeps_what_was_known_of_the_candidates_it_did_not_reach() {
+        let mut aged = Aged::default();
+        let mut cache = TagCache::default();
+        let o = Outcome {
+            ages: [("1.2".to_string(), age("sha256:new12"))].into_iter().collect(),
+            configs: vec![("sha256:new12".into(), RemoteImage::default())],
+            pick: None,
+            warning: Some("cannot age app:1.1: unreachable".into()),
+        };
+        merge(&mut aged, &mut cache, &job(), o);
+        let ages = &aged.tag_ages["r.example/app:1.0"];
+        assert_eq!(ages["1.2"].digest.as_deref(), Some("sha256:new12"));
+        // 1.1 was not reached this time: last run's age stays; 0.9 is no
+        // candidate any more and is dropped.
+        assert_eq!(ages["1.1"].digest.as_deref(), Some("sha256:old11"));
+        assert!(!ages.contains_key("0.9"));
+        assert_eq!(aged.configs, 1);
+        assert!(cache.images.contains_key("sha256:new12"));
+        assert_eq!(aged.warnings.len(), 1);
+        assert!(!aged.picks.contains_key("r.example/app:1.0"));
+    }
+
+    #[test]
+    fn a_job_that_finished_records_only_this_runs_ages_and_its_pick() {
+        let mut aged = Aged::default();
+        let mut cache = TagCache::default();
+        let o = Outcome {
+            ages: [("1.2".to_string(), age("sha256:new12"))].into_iter().collect(),
+            configs: Vec::new(),
+            pick: Some((Some("1.2".into()), Some("sha256:new12".into()))),
+            warning: None,
+        };
+        merge(&mut aged, &mut cache, &job(), o);
+        let ages = &aged.tag_ages["r.example/app:1.0"];
+        assert_eq!(ages.keys().collect::<Vec<_>>(), ["1.2"]);
+        assert_eq!(aged.picks["r.example/app:1.0"], (Some("1.2".into()), Some("sha256:new12".into())));
+        assert_eq!(aged.configs, 0);
+        assert!(aged.warnings.is_empty());
+    }
+
+    #[test]
+    fn nothing_learnt_leaves_no_empty_entry() {
+        let mut aged = Aged::default();
+        let mut cache = TagCache::default();
+        let mut j = job();
+        j.before.clear();
+        merge(&mut aged, &mut cache, &j, Outcome { warning: Some("x".into()), ..Outcome::default() });
+        assert!(aged.tag_ages.is_empty());
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::core::controls::Age;
-use crate::core::report::{self, Row, Selection};
+use crate::core::image::{Container, LocalImage};
+use crate::core::reference::Reference;
+use crate::core::report::{self, LocalTag, Row, Selection};
 use crate::core::skips::{Controls, HoldBack, Skips};
 use crate::core::state::{Entry, RegistryInfo, State};
 use crate::core::tagcache::{RemoteImage, TagCache};
@@ -15,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
-use crate::services::{announce, check, tag_refresh};
+use crate::services::{announce, check, tag_age, tag_refresh};
 use crate::settings::Settings;
 use crate::store::Lock;
 
@@ -75,48 +77,19 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let dir = &settings.state_dir;
     crate::services::recreate::repair_interrupted(settings, p).await?;
     let lock = crate::services::lock_state(dir, p)?;
-    let old = match State::load(dir) {
-        Ok(s) => s,
-        Err(Error::CorruptStore { path, detail, .. }) => {
-            crate::services::set_aside(&path, &detail, p);
-            State::default()
-        }
-        Err(e) => return Err(e),
-    };
-    // The engine lists the local images while the registry clients load
-    // their TLS roots (tens of milliseconds) and the prefetch starts.
-    let docker_host = settings.docker_host.clone();
-    // No version handshake first: the listing is the first request, and
-    // the engine's model (`/version`, `/info`), which only some verdicts
-    // need, is read beside it.
-    let listing = tokio::spawn(async move {
-        let engine = Engine::open(docker_host.as_deref())?;
-        tokio::spawn({
-            let engine = engine.clone();
-            async move {
-                let _ = engine.model().await;
-            }
-        });
-        let (images, containers) = tokio::join!(engine.images(), engine.containers());
-        // An unreachable daemon fails the image listing with the one line
-        // that says so; report that before the containers' error.
-        let (images, containers) = (images?, containers?);
-        Ok::<_, Error>((engine, images, containers))
-    });
+    let old = load_state(dir, p)?;
+    // The engine lists the local images while the registry clients are set
+    // up and the prefetch starts.
+    let listing = list_local(settings.docker_host.clone());
     let registries = Registries::new(settings.registry.clone()).map_err(Error::Registry)?;
     for w in registries.warnings() {
         p.warn(&w);
     }
     // Ask the registries about the tags the last update saw while the
     // engine lists what is here now.
-    let prefetch = check::Prefetch::start(
-        &registries,
-        old.entries
-            .iter()
-            .filter_map(|e| crate::core::reference::Reference::parse(&e.reference).ok())
-            .filter(|r| selection.matches(r)),
-        &old.registries,
-    );
+    let known_refs = old.entries.iter().filter_map(|e| Reference::parse(&e.reference).ok());
+    let prefetch =
+        check::Prefetch::start(&registries, known_refs.filter(|r| selection.matches(r)), &old.registries);
     let (engine, images, containers) =
         listing.await.map_err(|e| Error::Internal(format!("listing the local images failed: {e}")))??;
     if p.verbose() {
@@ -131,6 +104,65 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         // a pattern that matches a pinned image (no tag) is no typo.
         p.warn(&format!("no local tag matches {}", patterns.join(" ")));
     }
+    let waiting = say_checking(&registries, &targets, p);
+    let checked_at = output::now_rfc3339();
+    let mut cache = TagCache::load(dir);
+    let known = check::Known::new(&old.registries, &old.entries, cache.images.keys().map(String::as_str));
+    let outcome = check::check_all(&engine, &registries, &targets, &known, &checked_at, prefetch).await;
+    let now = output::now_unix();
+    let found = Found { targets: &targets, outcome, checked_at, now };
+    let (pass, aged, skips) = look_further(settings, &registries, &found, &old, &mut cache).await?;
+    waiting.finish();
+    if pass.listed + pass.configs > 0 {
+        if let Err(e) = cache.save(dir, &lock, now) {
+            p.warn(&format!("{e}; tag listings will be fetched again next time"));
+        }
+    }
+    if p.verbose() {
+        say_counts(&registries, &found, &pass, p);
+    }
+    let local = Local { images: &images, containers: &containers, selection };
+    record(settings, found, (pass, aged, skips), &old, &cache, local, lock)
+}
+
+/// The last update's state; a corrupt file is set aside and counts as none.
+fn load_state(dir: &std::path::Path, p: &Printer) -> Result<State> {
+    match State::load(dir) {
+        Ok(s) => Ok(s),
+        Err(Error::CorruptStore { path, detail, .. }) => {
+            crate::services::set_aside(&path, &detail, p);
+            Ok(State::default())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+type Listing = (Engine, Vec<LocalImage>, Vec<Container>);
+
+/// The engine's images and containers, listed in a task of their own. No
+/// version handshake first: the listing is the first request, and the
+/// engine's model (`/version`, `/info`), which only some verdicts need, is
+/// read beside it.
+fn list_local(docker_host: Option<String>) -> tokio::task::JoinHandle<Result<Listing>> {
+    tokio::spawn(async move {
+        let engine = Engine::open(docker_host.as_deref())?;
+        tokio::spawn({
+            let engine = engine.clone();
+            async move {
+                let _ = engine.model().await;
+            }
+        });
+        let (images, containers) = tokio::join!(engine.images(), engine.containers());
+        // An unreachable daemon fails the image listing with the one line
+        // that says so; report that before the containers' error.
+        let (images, containers) = (images?, containers?);
+        Ok::<_, Error>((engine, images, containers))
+    })
+}
+
+/// "Checking N images on M registries…" on a terminal, and the line that
+/// names a registry silent for a while.
+fn say_checking(registries: &Registries, targets: &[LocalTag<'_>], p: &Printer) -> output::waiting::Waiting {
     let registry_count = targets
         .iter()
         .map(|t| t.reference.registry.as_str())
@@ -147,84 +179,115 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     if terminal && !targets.is_empty() {
         p.info(&checking);
     }
-    // A registry silent for a while gets a line saying so, on a terminal.
     let activity = registries.activity();
-    let waiting = output::waiting::Waiting::start(
+    output::waiting::Waiting::start(
         terminal && !targets.is_empty(),
         String::new(),
         std::sync::Arc::new(move || activity.silent(output::waiting::QUIET_FOR)),
-    );
-    let checked_at = output::now_rfc3339();
-    let mut cache = TagCache::load(dir);
-    let known = check::Known::new(&old.registries, &old.entries, cache.images.keys().map(String::as_str));
-    let mut outcome = check::check_all(&engine, &registries, &targets, &known, &checked_at, prefetch).await;
-    let now = output::now_unix();
+    )
+}
+
+/// What the checks found, with when.
+struct Found<'t, 'i> {
+    targets: &'t [LocalTag<'i>],
+    outcome: check::Outcome,
+    checked_at: String,
+    now: i64,
+}
+
+/// What is here: the engine's images and containers, and what was asked for.
+struct Local<'a> {
+    images: &'a [LocalImage],
+    containers: &'a [Container],
+    selection: Selection,
+}
+
+/// After the checks: the labels they read go to the tag cache, the tag
+/// listings are refreshed, and the newer tags aged (for the minimum age and
+/// skipped newer tags).
+async fn look_further(
+    settings: &Settings,
+    registries: &Registries,
+    found: &Found<'_, '_>,
+    old: &State,
+    cache: &mut TagCache,
+) -> Result<(tag_refresh::Pass, tag_age::Aged, Skips)> {
+    let (outcome, now) = (&found.outcome, found.now);
     // Labels read right after a verdict, so the pass below skips them.
     for (remote, config) in &outcome.configs {
         cache.images.insert(remote.clone(), RemoteImage::from_config(config, now));
     }
     let mut pass =
-        tag_refresh::refresh(&registries, settings, &targets, &outcome, &old.registries, &mut cache, now)
-            .await;
+        tag_refresh::refresh(registries, settings, found.targets, outcome, &old.registries, cache, now).await;
     pass.configs += outcome.configs.len();
-    // The newer tags' ages, for the minimum age and skipped newer tags.
-    let skips = Skips::load(dir)?;
-    let aged = crate::services::tag_age::age_newer_tags(
-        &registries,
+    let skips = Skips::load(&settings.state_dir)?;
+    let entries = &outcome.entries;
+    let aged = tag_age::age_newer_tags(
+        registries,
         settings,
-        &outcome.entries,
-        &old,
+        entries,
+        old,
         &old.registries,
         &skips,
-        &mut cache,
-        &checked_at,
+        cache,
+        &found.checked_at,
         now,
     )
     .await;
     pass.configs += aged.configs;
-    pass.warnings.extend(aged.warnings);
-    waiting.finish();
-    if pass.listed + pass.configs > 0 {
-        if let Err(e) = cache.save(dir, &lock, now) {
-            p.warn(&format!("{e}; tag listings will be fetched again next time"));
-        }
-    }
-    if p.verbose() {
-        let n = targets.len();
-        p.info(&format!(
-            "{} registry requests for {n} {}",
-            registries.request_count(),
-            if n == 1 { "image" } else { "images" }
-        ));
-        p.info(&format!(
-            "{} tag {} listed, {} image {} read",
-            pass.listed,
-            if pass.listed == 1 { "list" } else { "lists" },
-            pass.configs,
-            if pass.configs == 1 { "config" } else { "configs" }
-        ));
-        for (reg, info) in &outcome.registries {
-            if let Some(rl) = &info.rate_limit {
-                p.info(&format!(
-                    "{reg}: rate limit {} remaining of {} per {}s",
-                    rl.remaining.map_or("?".into(), |n| n.to_string()),
-                    rl.limit.map_or("?".into(), |n| n.to_string()),
-                    rl.window_seconds.map_or("?".into(), |n| n.to_string())
-                ));
-            }
-        }
-    }
+    pass.warnings.extend(aged.warnings.iter().cloned());
+    Ok((pass, aged, skips))
+}
 
-    record_ages(settings, &old, &mut outcome.entries, &cache, &checked_at, now);
+/// `--verbose`: requests sent, listings and configs read, rate limits.
+fn say_counts(registries: &Registries, found: &Found<'_, '_>, pass: &tag_refresh::Pass, p: &Printer) {
+    let n = found.targets.len();
+    p.info(&format!(
+        "{} registry requests for {n} {}",
+        registries.request_count(),
+        if n == 1 { "image" } else { "images" }
+    ));
+    p.info(&format!(
+        "{} tag {} listed, {} image {} read",
+        pass.listed,
+        if pass.listed == 1 { "list" } else { "lists" },
+        pass.configs,
+        if pass.configs == 1 { "config" } else { "configs" }
+    ));
+    for (reg, info) in &found.outcome.registries {
+        if let Some(rl) = &info.rate_limit {
+            p.info(&format!(
+                "{reg}: rate limit {} remaining of {} per {}s",
+                rl.remaining.map_or("?".into(), |n| n.to_string()),
+                rl.limit.map_or("?".into(), |n| n.to_string()),
+                rl.window_seconds.map_or("?".into(), |n| n.to_string())
+            ));
+        }
+    }
+}
+
+/// Records what this update found (ages, skips, the new state) and builds
+/// what the command shows and announces.
+fn record(
+    settings: &Settings,
+    found: Found<'_, '_>,
+    (pass, aged, skips): (tag_refresh::Pass, tag_age::Aged, Skips),
+    old: &State,
+    cache: &TagCache,
+    local: Local<'_>,
+    lock: Lock,
+) -> Result<Ran> {
+    let dir = &settings.state_dir;
+    let Found { mut outcome, checked_at, now, .. } = found;
+    record_ages(settings, old, &mut outcome.entries, cache, &checked_at, now);
     let mut controls = Controls { holds: super::holds(settings)?, skips, now, min_age: None };
     if controls.skips.prune(&outcome.entries, &aged.picks) {
         controls.skips.save(dir, &lock)?;
     }
-
-    let mut new = merge_update(&old, &outcome.entries, &outcome.registries, &selection, &checked_at);
-    new.tag_ages = merge_tag_ages(&old, &new, &outcome.entries, aged.tag_ages);
+    let Local { images, containers, selection } = local;
+    let mut new = merge_update(old, &outcome.entries, &outcome.registries, &selection, &checked_at);
+    new.tag_ages = merge_tag_ages(old, &new, &outcome.entries, aged.tag_ages);
     new.save(dir, &lock)?;
-
     // What can be upgraded now: neither skipped nor waiting out its minimum
     // age. `check`'s 100, Nagios and the notifications count the same.
     let upgradable = outcome.entries.iter().filter(|e| controls.offered(e)).count();
@@ -233,12 +296,9 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         .iter()
         .filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_))))
         .count();
-    let failures: Vec<_> = outcome.entries.iter().filter(|e| e.status == Status::Unknown).collect();
-    let mut rows = report::rows(&new, &images, &containers, &selection);
-    report::mark_held(&mut rows, &controls.holds);
-    report::annotate(&mut rows, &images, &cache, |r| settings.image_policy(r));
-    report::mark_controls(&mut rows, &new, &controls);
-    report::link_release_notes(&mut rows, &images, &cache, &new, |r| settings.image_policy(r));
+    let failures: Vec<Entry> =
+        outcome.entries.iter().filter(|e| e.status == Status::Unknown).cloned().collect();
+    let rows = shown_rows(settings, &new, (images, containers), &selection, &controls, cache);
     let versions: announce::Versions = rows
         .iter()
         .filter(|r| r.status == Status::Upgradable)
@@ -257,11 +317,29 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         rows,
         registries: outcome.registries,
         warnings: pass.warnings,
-        failures: failures.into_iter().cloned().collect(),
+        failures,
         checked: outcome.entries.len(),
         controls,
         waiting,
     })
+}
+
+/// The rows of the selected tags, held and annotated (versions, release
+/// notes), for the JSON summary and the notifications.
+fn shown_rows(
+    settings: &Settings,
+    new: &State,
+    (images, containers): (&[LocalImage], &[Container]),
+    selection: &Selection,
+    controls: &Controls,
+    cache: &TagCache,
+) -> Vec<Row> {
+    let mut rows = report::rows(new, images, containers, selection);
+    report::mark_held(&mut rows, &controls.holds);
+    report::annotate(&mut rows, images, cache, |r| settings.image_policy(r));
+    report::mark_controls(&mut rows, new, controls);
+    report::link_release_notes(&mut rows, images, cache, new, |r| settings.image_policy(r));
+    rows
 }
 
 /// How old each new image is, for the minimum age: from its creation time
