@@ -90,10 +90,10 @@ impl Journal {
 
     fn save(&self, entries: &[JournalEntry]) -> Result<()> {
         let stored = Stored { schema_version: SCHEMA, entries: entries.to_vec() };
-        let mut bytes = serde_json::to_vec_pretty(&stored).expect("the journal serialises");
-        bytes.push(b'\n');
-        // Owner-only, like every state file (see `write_atomic`).
-        super::write_atomic(&self.path, &bytes)
+        // Owner-only, like every state file (see `write_atomic`). Written
+        // only by commands that hold the state directory's lock (upgrade,
+        // rollback, the repair before them).
+        super::write_atomic(&self.path, &super::encode(&stored, true, "the recreation journal")?)
     }
 }
 

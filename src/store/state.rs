@@ -1,6 +1,6 @@
 //! `state.json`: a missing file is an empty state; an unreadable one is an
 //! error that says to run `freshen update` (which sets it aside, see
-//! `commands::update`).
+//! `services::set_aside`).
 
 use std::path::{Path, PathBuf};
 
