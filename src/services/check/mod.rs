@@ -8,19 +8,23 @@
 //! becomes that tag's `unknown` verdict; the others go on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
-use tokio::sync::{oneshot, OnceCell};
-use tokio::task::JoinHandle;
+use tokio::sync::OnceCell;
 
-use crate::core::image::{ImageConfig, Platform};
-use crate::core::reference::Reference;
+use crate::core::image::ImageConfig;
 use crate::core::report::{local_digest, LocalTag};
 use crate::core::state::{Entry, RegistryInfo};
-use crate::core::verdict::{self, judge_config, judge_manifest, Local, Manifest, Next, Status};
+use crate::core::verdict::{self, Local, Status};
 use crate::engine::Engine;
 use crate::registry::{ErrorKind, Host, Registries, RegistryError};
+
+mod judge;
+mod prefetch;
+
+use judge::{index_installed, installed_digest, judge_remote, Installed, Judged, Platforms};
+pub use prefetch::Prefetch;
+use prefetch::{Head, HeadResult};
 
 /// The outcome of checking a set of targets.
 pub struct Outcome {
@@ -84,131 +88,6 @@ impl<'a> Known<'a> {
 /// not be decided the usual way (kept in the entry's `error`).
 type Answer = (Status, String, Option<String>, Option<ImageConfig>, Installed, Option<String>);
 
-/// What a check learnt about the installed image's digest beyond what its
-/// RepoDigests say (which, on the containerd store and podman, may name a
-/// manifest no registry has).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Installed {
-    /// Take it from the image's RepoDigests, as the engine recorded them.
-    FromEngine,
-    /// The registry's manifest with this digest carries the local image's
-    /// config: that is what is installed (podman keeps a local digest of
-    /// its own after `push`).
-    Is(String),
-    /// None of the image's RepoDigests is in the registry: a local build.
-    Unknown,
-}
-
-/// Platforms of local images, inspected at most once each and only when an
-/// index has to be matched.
-#[derive(Default)]
-struct Platforms {
-    cells: std::sync::Mutex<HashMap<String, Arc<OnceCell<Platform>>>>,
-}
-
-impl Platforms {
-    async fn get(&self, engine: &Engine, id: &str) -> Result<Platform, RegistryError> {
-        let cell =
-            self.cells.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default().clone();
-        cell.get_or_try_init(|| engine.platform(id)).await.cloned().map_err(|e| RegistryError {
-            kind: ErrorKind::BadResponse,
-            message: format!("cannot tell the local image's platform: {e}"),
-        })
-    }
-}
-
-type HeadResult = Result<String, RegistryError>;
-
-/// HEAD requests started before the local inventory is read, for the tags
-/// the last update saw: the registry round trips overlap the engine's
-/// `images/json`, which on a host with thousands of images takes as long as
-/// the checks themselves. One task per registry sends them, at most the
-/// registry's bound at a time; a tag whose check no longer wants its answer
-/// (gone locally) is skipped if its turn has not come yet.
-#[derive(Default)]
-pub struct Prefetch {
-    heads: HashMap<String, oneshot::Receiver<HeadResult>>,
-    drivers: Vec<JoinHandle<()>>,
-}
-
-impl Prefetch {
-    pub fn start(
-        registries: &Registries,
-        references: impl IntoIterator<Item = Reference>,
-        known: &BTreeMap<String, RegistryInfo>,
-    ) -> Prefetch {
-        let mut by_registry: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
-        for r in references.into_iter().filter(|r| r.tag.is_some()) {
-            by_registry.entry(r.registry.clone()).or_default().push(r);
-        }
-        let mut prefetch = Prefetch::default();
-        let bound = registries.concurrency();
-        for (registry, mut refs) in by_registry {
-            refs.sort_by_cached_key(|r| r.to_string());
-            let mut repos: Vec<String> = refs.iter().map(|r| r.repository.clone()).collect();
-            repos.sort();
-            repos.dedup();
-            let hint = known.get(&registry).and_then(|i| i.scheme.as_deref());
-            // A registry that asked for no credentials last time is asked
-            // everything at once; should it want some now, the requests in
-            // flight get one 401 each and retry with what the first learnt.
-            let gate = !known.get(&registry).is_some_and(|i| i.anonymous && i.scheme.is_some());
-            let Ok(host) = registries.host(&registry, repos, hint) else { continue };
-            if !gate {
-                host.settle_scheme();
-            }
-            let mut jobs = Vec::with_capacity(refs.len());
-            for r in refs {
-                let (tx, rx) = oneshot::channel();
-                prefetch.heads.insert(r.to_string(), rx);
-                jobs.push((r.repository, r.tag.unwrap_or_default(), tx));
-            }
-            prefetch.drivers.push(tokio::spawn(async move {
-                let head = |(repo, tag, tx): (String, String, oneshot::Sender<HeadResult>)| {
-                    let host = host.clone();
-                    async move {
-                        if !tx.is_closed() {
-                            let _ = tx.send(host.tag_digest(&repo, &tag).await);
-                        }
-                    }
-                };
-                let mut jobs = jobs.into_iter();
-                // The first request learns scheme and authentication alone;
-                // the others then start with a token, not a 401 each.
-                if gate {
-                    if let Some(first) = jobs.next() {
-                        head(first).await;
-                    }
-                }
-                stream::iter(jobs).for_each_concurrent(bound, head).await;
-            }));
-        }
-        prefetch
-    }
-
-    fn take(&mut self, reference: &str) -> Option<oneshot::Receiver<HeadResult>> {
-        self.heads.remove(reference)
-    }
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        for d in &self.drivers {
-            d.abort();
-        }
-    }
-}
-
-/// Where a check gets its tag's current digest from.
-enum Head {
-    /// Ask the registry now.
-    Ask,
-    /// A prefetch is (or was) asking.
-    Prefetched(oneshot::Receiver<HeadResult>),
-    /// Already asked.
-    Done(HeadResult),
-}
-
 type Item<'t, 'i> = (&'t LocalTag<'i>, Head);
 
 pub async fn check_all(
@@ -225,7 +104,7 @@ pub async fn check_all(
         by_registry.entry(t.reference.registry.as_str()).or_default().push((t, head));
     }
     // Prefetched tags that are not here any more: their HEADs are skipped.
-    prefetch.heads.clear();
+    prefetch.skip_the_rest();
     let platforms = Platforms::default();
     let bound = registries.concurrency();
     let probe = Probe::default();
@@ -451,167 +330,6 @@ async fn current_digest(host: &Host, repo: &str, tag: &str, head: Head) -> HeadR
         },
         Head::Ask => host.tag_digest(repo, tag).await,
     }
-}
-
-/// What the registry's manifest for a digest other than ours says.
-struct Judged {
-    manifest: Manifest,
-    /// The local image's platform (default unless the manifest is an index).
-    platform: Platform,
-    status: Status,
-    /// The remote image's config digest for our platform, when learnt.
-    config: Option<String>,
-    installed: Installed,
-    note: Option<String>,
-}
-
-/// The multi-arch rule: the manifest behind the remote digest, and for an
-/// index the entry for the local image's platform, decide the verdict.
-async fn judge_remote(
-    ctx: Ctx<'_>,
-    host: &Host,
-    t: &LocalTag<'_>,
-    local: Local<'_>,
-    remote: &str,
-    probe: bool,
-) -> Result<Judged, RegistryError> {
-    let repo = &t.reference.repository;
-    let manifest = host.manifest(repo, remote).await?;
-    let platform = match manifest {
-        Manifest::Index(_) => ctx.platforms.get(ctx.engine, &t.image.id).await?,
-        Manifest::Image { .. } => Platform::default(),
-    };
-    let mut config = None;
-    let mut installed = Installed::FromEngine;
-    let mut note = None;
-    let status = match judge_manifest(local, &manifest, &platform) {
-        Next::Done(s) => {
-            if let Manifest::Image { config_digest } = &manifest {
-                config = Some(config_digest.clone());
-                if probe && s == Status::UpToDate {
-                    installed = Installed::Is(remote.to_string());
-                }
-            }
-            s
-        }
-        Next::NoPlatform => {
-            return Err(RegistryError {
-                kind: ErrorKind::NotFound,
-                message: format!("the registry's index for this tag has no {platform} image"),
-            })
-        }
-        Next::FetchPlatformManifest(digest) => {
-            let (s, c, n) = judge_platform_entry(host, repo, local, &digest, &platform).await?;
-            config = c;
-            note = n;
-            s
-        }
-    };
-    Ok(Judged { manifest, platform, status, config, installed, note })
-}
-
-/// An index whose entry for our platform is `digest`: that entry's config
-/// decides, or (containerd store, where the id is the index the image was
-/// pulled by) the old index's entry for the same platform. Returns the
-/// verdict, the entry's config digest and a note on how it was reached.
-async fn judge_platform_entry(
-    host: &Host,
-    repo: &str,
-    local: Local<'_>,
-    digest: &str,
-    platform: &Platform,
-) -> Result<(Status, Option<String>, Option<String>), RegistryError> {
-    let mut note = None;
-    let old = match local.id_is_a_manifest() {
-        true => Some(host.manifest(repo, local.id).await),
-        false => None,
-    };
-    let decided = match old {
-        None => None,
-        Some(Ok(old)) => Some(verdict::judge_old_manifest(&old, digest, platform)),
-        Some(Err(e)) => {
-            note = Some(format!(
-                "upgradable because the index this image was pulled by cannot be read to compare \
-                 its {platform} entry ({e})"
-            ));
-            Some(Status::Upgradable)
-        }
-    };
-    if decided == Some(Status::UpToDate) {
-        return Ok((Status::UpToDate, None, note));
-    }
-    match host.manifest(repo, digest).await? {
-        Manifest::Image { config_digest } => {
-            let s = decided.unwrap_or_else(|| judge_config(local, &config_digest));
-            Ok((s, Some(config_digest), note))
-        }
-        Manifest::Index(_) => Err(RegistryError {
-            kind: ErrorKind::BadResponse,
-            message: "the index entry for this platform is itself an index".into(),
-        }),
-    }
-}
-
-/// For an upgradable tag on an engine whose RepoDigests may be its own
-/// (`probe`): what an earlier update learnt of the installed digest, else
-/// whether any of the image's digests was ever pushed (none: a local build).
-async fn installed_digest(
-    ctx: Ctx<'_>,
-    host: &Host,
-    t: &LocalTag<'_>,
-    reference: &str,
-    (status, probe): (Status, bool),
-    installed: Installed,
-) -> Installed {
-    if !probe || status != Status::Upgradable {
-        return installed;
-    }
-    let digests: Vec<&str> = t.image.digests_in(&t.reference).collect();
-    if digests.is_empty() {
-        return installed;
-    }
-    let earlier =
-        ctx.known.verdicts.get(reference).filter(|e| {
-            e.image_id == t.image.id && e.remote_digest.is_some() && e.status != Status::LocalOnly
-        });
-    if let Some(e) = earlier {
-        // An earlier update already learnt what this image's installed
-        // digest is (or that there is none): no need to ask again.
-        return e.local_digest.clone().map_or(Installed::Unknown, Installed::Is);
-    }
-    // Upgradable, and the image's own digests: were any ever pushed?
-    for d in &digests {
-        match host.tag_digest(&t.reference.repository, d).await {
-            Err(x) if absent(&x) => continue,
-            _ => return installed,
-        }
-    }
-    Installed::Unknown
-}
-
-/// podman records the platform manifest beside the index the tag named:
-/// the index is what is installed under the tag.
-async fn index_installed(
-    host: &Host,
-    repo: &str,
-    (manifest, platform): (&Manifest, &Platform),
-    digests: &[&str],
-    installed: Installed,
-) -> Installed {
-    let (Manifest::Index(entries), Installed::FromEngine, true) = (manifest, &installed, digests.len() > 1)
-    else {
-        return installed;
-    };
-    let ours = verdict::pick_platform(entries, platform).map(|e| e.digest.as_str());
-    if let Some(index) = ours.and_then(|e| verdict::index_beside(digests, e)) {
-        return Installed::Is(index.to_string());
-    }
-    for d in digests {
-        if let Ok(Manifest::Index(_)) = host.manifest(repo, d).await {
-            return Installed::Is(d.to_string());
-        }
-    }
-    installed
 }
 
 /// What the registry says when it has never seen a name (or will not say).
