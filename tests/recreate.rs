@@ -287,6 +287,47 @@ fn a_version_that_exits_at_once_is_rolled_back() {
     assert!(running(&web));
 }
 
+/// Tags are recreated side by side: in one upgrade, the tag whose new
+/// version exits is rolled back (its container on v1 under its name, the tag
+/// on v1, the digest skipped) while the other tag's container, gated at the
+/// same time, stays on its new version; nothing is left behind.
+#[test]
+fn one_failing_tag_is_rolled_back_while_the_other_stays_upgraded() {
+    let t = TestEnv::new("recreate_two_tags_one_fails");
+    let c = Containers::new(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1"));
+    let reg = registry::shared();
+    let other = t.reference(reg.host(), "other", "1");
+    let other_v1 = t.publish_runnable(&other, &Runnable::new("o1"));
+    let web = c.run("web", &[], &s.reference);
+    c.put(&web, "/marker", "the old container\n");
+    let old_id = id_of(&web);
+    let worker = c.run("worker", &[], &other);
+    let v2 = t.publish_runnable_remote(reg, "app", "1", &Runnable::new("v2").behaviour(Behaviour::Exit));
+    let other_v2 = t.publish_runnable_remote(reg, "other", "1", &Runnable::new("o2"));
+    t.freshen().args(["update", &s.pattern]).run().expect_code(0);
+
+    let run = s.upgrade(&t, &["--wait", "3"]);
+    run.expect_code(1);
+    assert_eq!(id_of(&web), old_id, "web is not the old container\n{run}");
+    assert!(running(&web), "web is not running\n{run}");
+    assert_eq!(image_of(&web), s.v1.id, "\n{run}");
+    assert_eq!(c.get(&web, "/marker"), "the old container\n");
+    assert_eq!(docker::inspect(&s.reference).id, s.v1.id, "the failed tag is not on v1 again\n{run}");
+    let listing = t.list(&[&s.pattern]);
+    assert_eq!(listing.get(&s.reference).raw["skipped"]["digest"], Value::String(v2.digest.clone()));
+    assert_eq!(image_of(&worker), other_v2.id, "the other tag's container is not on its new version\n{run}");
+    assert!(running(&worker), "\n{run}");
+    assert_eq!(docker::inspect(&other).id, other_v2.id, "\n{run}");
+    assert_eq!(listing.get(&other).status, "up-to-date", "\n{run}");
+    let mut all = c.all();
+    all.sort();
+    let mut expected = vec![web.clone(), worker.clone()];
+    expected.sort();
+    assert_eq!(all, expected, "a container was left behind\n{run}");
+    assert!(!docker::exists(&other_v1.id), "the other tag's old version was not retired\n{run}");
+}
+
 /// A new version the engine cannot start (its command is missing) is rolled
 /// back like one that fails its gate: the created container removed, the old
 /// one back under its name and running, the tag on v1, the digest skipped.
