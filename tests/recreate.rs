@@ -654,6 +654,52 @@ fn compose_dependencies_upgraded_together_go_first() {
     assert_eq!((id_of(&app), id_of(&db)), ids, "a later 'docker compose up -d' recreated a service again");
 }
 
+/// Two services of one Compose project on two upgraded tags, with no
+/// dependency between them, are recreated side by side (two `docker compose
+/// up` of one project at once): both end on their new version, and a later
+/// `docker compose up -d` changes neither.
+#[test]
+fn two_services_of_one_project_upgraded_side_by_side() {
+    let t = TestEnv::new("recreate_compose_side_by_side");
+    let mut c = Containers::new(&t);
+    let s = Setup::v1(&t, &serve());
+    let reg = registry::shared();
+    let cache_ref = t.reference(reg.host(), "cache", "1");
+    t.publish_runnable(&cache_ref, &Runnable::new("c1").health(Health::Healthy));
+    let project = t.namespace().replace('-', "_");
+    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  cache:\n    image: {cache_ref}\n    labels:\n      {TEST_LABEL}: {ns}\n  \
+             app:\n    image: {app}\n    labels:\n      {TEST_LABEL}: {ns}\n",
+            ns = t.namespace(),
+            app = s.reference,
+        ),
+    )
+    .unwrap();
+    c.compose_project(&project, dir.path().to_path_buf());
+    compose_up(dir.path(), &project);
+    let (app, cache) = (format!("{project}-app-1"), format!("{project}-cache-1"));
+    let cache_v2 = t.publish_runnable_remote(reg, "cache", "1", &Runnable::new("c2").health(Health::Healthy));
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
+    assert_eq!(t.list(&[&s.pattern]).get(&cache_ref).status, "upgradable");
+
+    let run = s.upgrade(&t, &["--wait", "10"]);
+    run.expect_code(0);
+    assert_eq!(image_of(&app), v2.id, "\n{run}");
+    assert_eq!(image_of(&cache), cache_v2.id, "\n{run}");
+    assert!(running(&app) && running(&cache), "\n{run}");
+    let mut all = c.all();
+    all.sort();
+    let mut expected = vec![app.clone(), cache.clone()];
+    expected.sort();
+    assert_eq!(all, expected, "a container was left behind\n{run}");
+    let ids = (id_of(&app), id_of(&cache));
+    compose_up(dir.path(), &project);
+    assert_eq!((id_of(&app), id_of(&cache)), ids, "a later 'docker compose up -d' recreated a service again");
+}
+
 /// A Compose service is recreated by Compose itself, so Compose's own
 /// bookkeeping agrees and a later `docker compose up -d` leaves it alone.
 #[test]
