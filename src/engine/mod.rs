@@ -453,10 +453,15 @@ fn engine_detail(e: &bollard::errors::Error) -> String {
 const LISTING_RETRIES: u64 = 4;
 
 /// Whether an engine error says an image vanished while it was being listed.
+/// podman 4.3 also says it as a missing file of the image's record
+/// (`locating item named "manifest" for image with ID …: file does not
+/// exist`), seen while another client removed an image.
 fn lost_a_race(e: &bollard::errors::Error) -> bool {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code: 404 | 500, message } => {
-            message.contains("not found") || message.contains("image not known")
+            message.contains("not found")
+                || message.contains("image not known")
+                || (message.contains("locating item named") && message.contains("file does not exist"))
         }
         _ => false,
     }
@@ -558,6 +563,11 @@ mod tests {
             "failed to calculate size of image x: content digest sha256:1: not found"
         )));
         assert!(lost_a_race(&err(500, "checking if image \"ab\" is dangling: image not known")));
+        assert!(lost_a_race(&err(
+            500,
+            "checking if image \"b8\" is dangling: locating item named \"manifest\" for image with ID \"6d\" \
+             (consider removing the image to resolve the issue): file does not exist"
+        )));
         assert!(!lost_a_race(&err(500, "layer store is corrupt")));
         assert!(!lost_a_race(&err(403, "not found")));
     }
