@@ -43,11 +43,22 @@ pub fn shared() -> &'static Registry {
 }
 
 /// A loopback `host:port` where nothing listens: connections are refused.
+/// Taken below the kernel's ephemeral range (32768 and up on Linux), where
+/// neither `bind(…:0)` (registries, proxies) nor the engine's published
+/// ports land, so no other test can start listening there meanwhile (a
+/// released ephemeral port was taken by a parallel test once).
 pub fn dead_host() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("127.0.0.1:{port}")
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let seed = std::process::id() as usize + NEXT.fetch_add(1, Ordering::Relaxed) * 7919;
+    for i in 0..1000 {
+        let port = 20000 + (seed + i * 13) % 12000;
+        let addr = format!("127.0.0.1:{port}");
+        let free = TcpListener::bind(&addr).is_ok();
+        if free && TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(200)).is_err() {
+            return addr;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range")
 }
 
 fn free_port() -> u16 {
