@@ -167,10 +167,7 @@ impl Engine {
                 // podman 4 also fails it with "layer not known" while an
                 // image's layers are being deleted, and with "size is not
                 // known" for an image whose pull is still being committed.
-                Err(e)
-                    if attempt < LISTING_RETRIES
-                        && (lost_a_race(&e) || missing_layer(&e) || size_unknown(&e)) =>
-                {
+                Err(e) if attempt < LISTING_RETRIES && image_in_flux(&e) => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
                 }
@@ -247,9 +244,7 @@ impl Engine {
             // meanwhile, and "layer not known" for one whose layers are
             // incomplete, or (podman 4.3) "size is not known" (see the
             // history below).
-            Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) || size_unknown(&e) => {
-                return Ok(None)
-            }
+            Err(e) if is_status(&e, 404) || image_in_flux(&e) => return Ok(None),
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
         let mut attempt = 0;
@@ -267,9 +262,7 @@ impl Engine {
                 // counted, and nothing decided from them removes it (the
                 // engine's 409 still guards what it carries). The same for
                 // a size that stays unknown.
-                Err(e) if is_status(&e, 404) || lost_a_race(&e) || missing_layer(&e) || size_unknown(&e) => {
-                    return Ok(None)
-                }
+                Err(e) if is_status(&e, 404) || image_in_flux(&e) => return Ok(None),
                 Err(e) => return Err(self.failed("read an image's history", e)),
             }
         };
@@ -465,6 +458,13 @@ fn lost_a_race(e: &bollard::errors::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether an engine error is about an image another client is removing
+/// or still committing (see `lost_a_race`, `missing_layer`, `size_unknown`):
+/// a listing tries again, a look at one image takes it as gone.
+fn image_in_flux(e: &bollard::errors::Error) -> bool {
+    lost_a_race(e) || missing_layer(e) || size_unknown(e)
 }
 
 fn size_unknown(e: &bollard::errors::Error) -> bool {
