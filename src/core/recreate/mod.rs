@@ -192,9 +192,13 @@ pub fn names_the_id(image: &str, image_id: &str) -> bool {
 }
 
 /// Why `c`, which runs a version `reference` leaves, is not recreated, if
-/// it is not.
+/// it is not. A container created from an image ID says so first, whatever
+/// else applies: it runs that image, not the tag, so it is never among the
+/// containers left on a previous version of the tag.
 fn skip(c: &Candidate, reference: &str, no_recreate: &impl Fn(&str) -> Option<Skip>) -> Option<Skip> {
-    if let Some(skip) = no_recreate(reference) {
+    if names_the_id(&c.image, &c.image_id) {
+        Some(Skip::ImageId)
+    } else if let Some(skip) = no_recreate(reference) {
         Some(skip)
     } else if let Some(label) = OPT_OUT_LABELS
         .iter()
@@ -203,8 +207,6 @@ fn skip(c: &Candidate, reference: &str, no_recreate: &impl Fn(&str) -> Option<Sk
         Some(Skip::OptOut(label.to_string()))
     } else if c.image.contains("@sha256:") {
         Some(Skip::Pinned)
-    } else if names_the_id(&c.image, &c.image_id) {
-        Some(Skip::ImageId)
     } else if !c.running {
         Some(Skip::Stopped)
     } else {
@@ -481,6 +483,21 @@ mod tests {
                 ("by-full-id".into(), "reg/app:stable".into(), Skip::ImageId),
                 ("by-id".into(), "reg/app:stable".into(), Skip::ImageId),
                 ("pinned".into(), "reg/app:stable".into(), Skip::Pinned),
+            ]
+        );
+        // With recreation switched off, an image-ID container still says
+        // what it runs (the upgrade leaves it out of "still run the
+        // previous version"); the others say why they stay.
+        let off = plan(&all, &upgraded, |_| Some(Skip::NoRecreate));
+        let reasons: Vec<(&str, &Skip)> = off.skipped.iter().map(|(n, _, s)| (n.as_str(), s)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("by-full-id", &Skip::ImageId),
+                ("by-id", &Skip::ImageId),
+                ("latest", &Skip::NoRecreate),
+                ("pinned", &Skip::NoRecreate),
+                ("stable", &Skip::NoRecreate),
             ]
         );
     }
