@@ -20,7 +20,13 @@ size N (200 and 2000 by default):
   * times the bare-client reference: the same N manifest HEADs, with the same
     Accept header, all sent at once by `curl --parallel` (the concurrency a
     tool without a bound uses), and the same at freshen's bound;
-  * times the engine's `GET /images/json` (what freshen has to wait for).
+  * times the engine's `GET /images/json` (what freshen has to wait for);
+  * with --cup BIN (or a `cup` on PATH), runs cup's `check` in the same
+    runs, interleaved with freshen's (cup, freshen cold, freshen warm, and
+    again), through the same proxy: wall time, requests, connections, RSS.
+    cup keeps no state, so each of its runs is a first run. It checks every
+    image the engine holds, so run the bench on an engine that holds only
+    the bench's images (the table says how many cup checked).
 
 It prints a Markdown table and writes bench/results.json. On exit it removes
 its own images (127.0.0.1:PORT/freshen-bench/*) and registry storage unless
@@ -311,7 +317,15 @@ def repo_of(i):
 
 
 def tag_of(i):
-    return f"t{i}"
+    """A tag with no digits (tb, tc, …, tba): cup reads any tag holding a
+    number as a version and would list the repository's tags, so that both
+    tools do the same job, a digest check per tag."""
+    letters = ""
+    while True:
+        letters = chr(ord("a") + i % 26) + letters
+        i //= 26
+        if i == 0:
+            return "t" + letters
 
 
 def image_ref(port, i):
@@ -525,6 +539,41 @@ def expect_summary(out, upgradable):
         raise SystemExit(f"freshen's summary is not '{want}':\n{out}")
 
 
+def cup_config(proxy_port):
+    """cup talks HTTPS unless told the registry is insecure."""
+    path = os.path.join(WORK, "cup.json")
+    with open(path, "w") as f:
+        json.dump({"version": 3, "registries": {f"127.0.0.1:{proxy_port}": {"insecure": True}}}, f)
+    return path
+
+
+def run_cup(cup, config, proxy, n, upgradable):
+    """One `cup check -r`; returns its measurement, after checking that it
+    found the outdated tags (a run that found nothing would time nothing)."""
+    proxy.reset()
+    t, code, out, err, rss, cpu = run_measured([cup, "-c", config, "check", "-r"], dict(os.environ))
+    if code != 0:
+        raise SystemExit(f"cup check failed ({code}):\n{out}\n{err}")
+    metrics = json.loads(out)["metrics"]
+    if metrics["updates_available"] != upgradable:
+        raise SystemExit(f"cup found {metrics['updates_available']} updates, not {upgradable}:\n{metrics}")
+    return {"s": t, "requests": proxy.count, "connections": proxy.connections, "rss_kb": rss, "cpu_s": cpu,
+            "by_method": dict(proxy.by_method), "checked": metrics["monitored_images"]}
+
+
+def summarise(rs, n):
+    med = lambda key: statistics.median(r[key] for r in rs)  # noqa: E731
+    return {
+        "wall_s": round(med("s"), 3),
+        "requests_per_image": round(med("requests") / n, 3),
+        "connections": med("connections"),
+        "peak_rss_mb": round(med("rss_kb") / 1024, 1),
+        "cpu_s": round(med("cpu_s"), 3),
+        "by_method": rs[len(rs) // 2]["by_method"],
+        "all_s": [round(r["s"], 3) for r in rs],
+    }
+
+
 def measure(n, a, binary, proxy):
     repos = math.ceil(n / PER_REPO)
     ours = len(local_images(a.proxy_port))
@@ -535,8 +584,12 @@ def measure(n, a, binary, proxy):
     conc = ["--concurrency", str(a.concurrency)] if a.concurrency else []
     upgradable = len(range(0, n, OUTDATED_EVERY))
     runs = {"cold": [], "warm": []}
+    cup_runs = []
+    config = cup_config(a.proxy_port) if a.cup else None
     list_times, list_rss = [], []
     for _ in range(a.runs):
+        if a.cup:
+            cup_runs.append(run_cup(a.cup, config, proxy, n, upgradable))
         state = tempfile.mkdtemp(prefix="freshen-bench-state-")
         try:
             for kind in ("cold", "warm"):
@@ -566,16 +619,10 @@ def measure(n, a, binary, proxy):
             shutil.rmtree(state, ignore_errors=True)
     row = {"images": n, "repositories": repos, "outdated": upgradable, "bench_images_in_engine": ours}
     for kind, rs in runs.items():
-        med = lambda key: statistics.median(r[key] for r in rs)  # noqa: E731
-        row[kind] = {
-            "wall_s": round(med("s"), 3),
-            "requests_per_image": round(med("requests") / n, 3),
-            "connections": med("connections"),
-            "peak_rss_mb": round(med("rss_kb") / 1024, 1),
-            "cpu_s": round(med("cpu_s"), 3),
-            "by_method": rs[len(rs) // 2]["by_method"],
-            "all_s": [round(r["s"], 3) for r in rs],
-        }
+        row[kind] = summarise(rs, n)
+    if cup_runs:
+        row["cup"] = summarise(cup_runs, n)
+        row["cup"]["images_checked"] = statistics.median(r["checked"] for r in cup_runs)
     row["list_upgradable_ms"] = round(statistics.median(list_times) * 1000, 1)
     row["list_peak_rss_mb"] = round(statistics.median(list_rss) / 1024, 1)
     bound = a.concurrency or a.default_concurrency
@@ -612,6 +659,36 @@ def print_table(results):
             )
 
 
+def print_cup_table(results):
+    rows = [r for r in results["sizes"] if "cup" in r]
+    if not rows:
+        return
+    print(f"\nBeside {results['cup']} in the same runs (cup, freshen cold, freshen warm, in turn; "
+          "cup keeps no state, so every cup run is a first run)\n")
+    print("| images | freshen cold (s) | freshen warm (s) | cup (s) | cold/cup | warm/cup "
+          "| requests/image cold / warm / cup | connections cold / cup | peak RSS MB cold / warm / cup "
+          "| CPU s cold / cup | images cup checked |")
+    print("|---:|---:|---:|---:|---:|---:|---|---|---|---|---:|")
+    for r in rows:
+        c, w, u = r["cold"], r["warm"], r["cup"]
+        print(
+            f"| {r['images']} | {c['wall_s']:.2f} | {w['wall_s']:.2f} | {u['wall_s']:.2f} "
+            f"| {c['wall_s'] / u['wall_s']:.2f} | {w['wall_s'] / u['wall_s']:.2f} "
+            f"| {c['requests_per_image']:.2f} / {w['requests_per_image']:.2f} / {u['requests_per_image']:.2f} "
+            f"| {c['connections']:g} / {u['connections']:g} "
+            f"| {c['peak_rss_mb']:.1f} / {w['peak_rss_mb']:.1f} / {u['peak_rss_mb']:.1f} "
+            f"| {c['cpu_s']:.2f} / {u['cpu_s']:.2f} | {u['images_checked']:g} |"
+        )
+
+
+def cup_version(cup):
+    try:
+        out = subprocess.run([cup, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        return out or cup
+    except (OSError, subprocess.SubprocessError):
+        return cup
+
+
 def cleanup(proxy_port, keep):
     if keep:
         log(f"kept the images and {WORK} (--keep)")
@@ -634,9 +711,18 @@ def main():
     ap.add_argument("--proxy-port", type=int, default=5099)
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--keep", action="store_true", help="keep the images and registry for the next run")
+    ap.add_argument("--cup", default=os.environ.get("FRESHEN_BENCH_CUP") or shutil.which("cup"),
+                    help="cup binary to measure beside freshen (default: $FRESHEN_BENCH_CUP, else cup on PATH)")
+    ap.add_argument("--no-cup", action="store_true", help="measure no cup even if one is found")
     ap.add_argument("--setup-only", action="store_true", help="create the images, measure nothing (implies --keep)")
     a = ap.parse_args()
     sizes = sorted(int(s) for s in a.sizes.split(","))
+    if a.no_cup:
+        a.cup = None
+    if a.cup:
+        a.cup = os.path.abspath(a.cup) if os.path.exists(a.cup) else shutil.which(a.cup)
+        if not a.cup:
+            raise SystemExit("--cup: no such binary")
     for tool in ("docker-registry", "curl"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install docker-registry curl")
@@ -669,6 +755,8 @@ def main():
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "sizes": [],
     }
+    if a.cup:
+        results["cup"] = cup_version(a.cup)
     try:
         with ThreadPoolExecutor(8) as pool:
             for n in sizes:
@@ -697,6 +785,7 @@ def main():
     results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     if results["sizes"]:
         print_table(results)
+        print_cup_table(results)
         with open(a.json, "w") as f:
             json.dump(results, f, indent=2)
             f.write("\n")
