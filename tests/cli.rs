@@ -210,20 +210,50 @@ fn upgradable_and_up_to_date() {
 }
 
 /// Requests per tag (issue 13): a cold update sends one HEAD per tag plus,
-/// for an outdated one, its manifest and its config (labels); the next
-/// update trusts the verdict it reached for the same local image and the
-/// same remote digest (one HEAD per tag); a tag that moved again is looked
-/// at again. (`latest` is no version: no tag listings in the counts.)
+/// for an outdated one, its manifest (the multi-arch rule) and, where the
+/// labels can be shown, its config; the next update trusts the verdict it
+/// reached for the same local image and the same remote digest (one HEAD
+/// per tag); a tag that moved again is looked at again. (`latest` is no
+/// version: no tag listings in the counts.)
 #[test]
 fn requests_per_tag_cold_warm_and_moved_again() {
     let t = TestEnv::new("requests_per_tag");
     let reg = registry::shared();
-    let pattern = t.pattern(reg.host());
-    let app = t.reference(reg.host(), "app", "latest");
-    let db = t.reference(reg.host(), "db", "latest");
-    t.publish(&app, "v1");
-    t.publish(&db, "v1");
-    let v2 = t.publish_remote(reg, "app", "latest", "v2");
+    // Built with a version label: the new image's labels are worth a read.
+    let labelled = |name: &str| {
+        let reference = t.reference(reg.host(), name, "latest");
+        docker::build_labeled(
+            &reference,
+            &format!("{reference} v1 {}\n", t.namespace()),
+            &[("org.opencontainers.image.version", "1.0")],
+        );
+        docker::push(&reference);
+        reference
+    };
+    for (label, app, db) in [
+        (false, t.reference(reg.host(), "app", "latest"), t.reference(reg.host(), "db", "latest")),
+        (true, labelled("lapp"), labelled("ldb")),
+    ] {
+        if !label {
+            t.publish(&app, "v1");
+            t.publish(&db, "v1");
+        }
+        requests_cold_warm_and_moved_again(&t, reg, (&app, &db), label);
+    }
+}
+
+fn requests_cold_warm_and_moved_again(
+    t: &TestEnv,
+    reg: &registry::Registry,
+    (app, db): (&str, &str),
+    labelled: bool,
+) {
+    // The repositories alone: these two tags and nothing else of the test's.
+    let repository = |reference: &str| reference.rsplit_once(':').unwrap().0.to_string();
+    let (app_repo, db_repo) = (repository(app), repository(db));
+    let patterns = [app_repo.as_str(), db_repo.as_str()];
+    let app_name = app_repo.rsplit('/').next().unwrap();
+    let v2 = t.publish_remote(reg, app_name, "latest", "v2");
     let requests = |run: &Run| {
         run.stderr
             .lines()
@@ -232,8 +262,9 @@ fn requests_per_tag_cold_warm_and_moved_again() {
             .unwrap_or_else(|| panic!("no request count\n{run}"))
     };
     let gets = |run: &Run| run.stderr.lines().filter(|l| l.starts_with("GET ")).count();
+    let config = u32::from(labelled);
 
-    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    let run = t.freshen().args(["-v", "update"]).args(patterns).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), upgradable_summary(1), "\n{run}");
     // Where a build carries a RepoDigest of its own (containerd store,
@@ -243,23 +274,38 @@ fn requests_per_tag_cold_warm_and_moved_again() {
     // its RepoDigests: its manifest is read once to match the config.
     let engine = docker::engine();
     let extra = u32::from(engine.local_build_has_repo_digest()) + u32::from(!engine.push_records_digest());
-    assert_eq!(requests(&run), 4 + extra, "two HEADs, the outdated tag's manifest and config\n{run}");
-    assert!(run.stderr.lines().any(|l| l == "0 tag lists listed, 1 image config read"), "\n{run}");
+    assert_eq!(
+        requests(&run),
+        3 + config + extra,
+        "two HEADs, the outdated tag's manifest, its config only if labelled ({labelled})\n{run}"
+    );
+    let configs = if labelled { "1 image config read" } else { "0 image configs read" };
+    assert!(run.stderr.lines().any(|l| l == format!("0 tag lists listed, {configs}")), "\n{run}");
+    if !labelled {
+        assert!(!run.stderr.lines().any(|l| l.starts_with("GET ") && l.contains("/blobs/")), "\n{run}");
+        let entry = t.list(&patterns).get(app).clone();
+        assert_eq!(entry.status, "upgradable", "{:#}", entry.raw);
+    }
 
-    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    let run = t.freshen().args(["-v", "update"]).args(patterns).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), upgradable_summary(1), "the verdict stands\n{run}");
     assert_eq!((requests(&run), gets(&run)), (2, 0), "one HEAD per tag\n{run}");
-    let entry = t.list(&[&pattern]).get(&app).clone();
+    let entry = t.list(&patterns).get(app).clone();
     assert_eq!(entry.status, "upgradable", "{:#}", entry.raw);
     assert_eq!(entry.remote_digest.as_deref(), Some(v2.digest.as_str()));
+    assert!(t.list(&patterns).get(db).status == "up-to-date");
 
-    let v3 = t.publish_remote(reg, "app", "latest", "v3");
-    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    let v3 = t.publish_remote(reg, app_name, "latest", "v3");
+    let run = t.freshen().args(["-v", "update"]).args(patterns).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), upgradable_summary(1), "\n{run}");
-    assert_eq!((requests(&run), gets(&run)), (4, 2), "a new remote digest is looked at again\n{run}");
-    assert_eq!(t.list(&[&pattern]).get(&app).remote_digest.as_deref(), Some(v3.digest.as_str()));
+    assert_eq!(
+        (requests(&run), gets(&run)),
+        (3 + config, 1 + config as usize),
+        "a new remote digest is looked at again\n{run}"
+    );
+    assert_eq!(t.list(&patterns).get(app).remote_digest.as_deref(), Some(v3.digest.as_str()));
 }
 
 /// The three summary lines, and that each update recomputes them.

@@ -59,20 +59,10 @@ fn parse_time(text: &str) -> OffsetDateTime {
     OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|err| panic!("{text:?} is not RFC 3339: {err}"))
 }
 
-/// A fixture image with labels, built `FROM scratch` with the classic
-/// builder (no cache: see tests/support/docker.rs), tagged `tag`.
+/// A fixture image holding `content`, with `--label KEY=VALUE` for each
+/// label, tagged `tag`. The test's namespace in the tag gets it cleaned up.
 fn build_labeled(tag: &str, content: &str, labels: &[(&str, &str)]) -> String {
-    let context = tempfile::tempdir().unwrap();
-    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
-    std::fs::write(context.path().join("payload"), format!("{tag} {content}\n")).unwrap();
-    let mut command = Command::new("docker");
-    command.args(["build", "-q", "--no-cache", "-t", tag]).env("DOCKER_BUILDKIT", "0");
-    for (key, value) in labels {
-        command.args(["--label", &format!("{key}={value}")]);
-    }
-    let out = command.arg(context.path()).output().unwrap();
-    assert!(out.status.success(), "docker build {tag}: {}", String::from_utf8_lossy(&out.stderr));
-    docker::inspect(tag).id
+    docker::build_labeled(tag, &format!("{tag} {content}\n"), labels)
 }
 
 /// Builds, labels and pushes `reference`: a local image from the registry.

@@ -11,22 +11,8 @@ mod support;
 
 /// A fixture image holding `content`, with `--label KEY=VALUE` for each
 /// label, tagged `tag`. The test's namespace in the tag gets it cleaned up.
-/// `--no-cache`: the legacy builder's cache probe for `FROM scratch` walks
-/// every parentless image in the store and fails with "unable to find
-/// image" when another test removes one meanwhile.
 fn build_labeled(tag: &str, content: &str, labels: &[(&str, &str)]) -> String {
-    let context = tempfile::tempdir().unwrap();
-    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
-    std::fs::write(context.path().join("payload"), format!("{tag} {content}\n")).unwrap();
-    let label_args: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut command = std::process::Command::new("docker");
-    command.args(["build", "-q", "--no-cache", "-t", tag]).env("DOCKER_BUILDKIT", "0");
-    for l in &label_args {
-        command.args(["--label", l]);
-    }
-    let out = command.arg(context.path()).output().unwrap();
-    assert!(out.status.success(), "docker build {tag}: {}", String::from_utf8_lossy(&out.stderr));
-    docker::inspect(tag).id
+    docker::build_labeled(tag, &format!("{tag} {content}\n"), labels)
 }
 
 /// Builds and pushes a labelled image: a local image from the registry.
@@ -205,6 +191,35 @@ fn newest_candidate_within_policy_and_overall() {
     let run = t.freshen().args(["-v", "update", &pattern]).env("FRESHEN_CONFIG", config.path()).run();
     run.expect_code(0);
     assert_eq!(tag_list_requests(&run), 1, "\n{run}");
+}
+
+/// The tag listings go beside the HEADs (issue 13), not in a round of
+/// their own after the last check: with two requests in flight and a
+/// dozen tags to check, the listing (queued for the first free slot once
+/// the registry has answered) is answered before the last HEAD is. One
+/// listing per repository, whatever the number of its version tags.
+#[test]
+fn tag_listings_go_beside_the_checks() {
+    let t = TestEnv::new("tag_listings_beside_checks");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let first = t.reference(reg.host(), "app", "1.0.0");
+    t.publish(&first, "v1");
+    for patch in 1..12 {
+        let other = t.reference(reg.host(), "app", &format!("1.0.{patch}"));
+        docker::tag(&first, &other);
+        docker::push(&other);
+    }
+    let run = t.freshen().args(["-v", "update", "--concurrency", "2", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), "All images are up to date.", "\n{run}");
+    let requests: Vec<&str> =
+        run.stderr.lines().filter(|l| l.starts_with("GET ") || l.starts_with("HEAD ")).collect();
+    assert_eq!(tag_list_requests(&run), 1, "one listing for the repository\n{run}");
+    let listing = requests.iter().position(|l| l.contains("/tags/list")).unwrap();
+    let last_head = requests.iter().rposition(|l| l.starts_with("HEAD ")).unwrap();
+    assert!(listing < last_head, "the listing waited for the checks\n{run}");
+    assert!(requests[0].starts_with("HEAD "), "the registry answers a check first\n{run}");
 }
 
 #[test]

@@ -76,6 +76,24 @@ impl RemoteImage {
     }
 }
 
+/// Whether the config of a tag's new image is worth a request: it is
+/// read for its version, revision and source labels and its creation
+/// time, and only where those can be shown or decide something. An image
+/// whose local version carries none of the labels was built without them,
+/// and so, most likely, was its successor: its row shows the new digest.
+/// A minimum age needs the creation time; a changelog template needs the
+/// version. The config is the costliest request of a check (a blob: on
+/// registry 2.8 three times the CPU of a manifest HEAD, on Docker Hub a
+/// redirect to another host), so a first update of many label-less images
+/// skips it rather than pay for an age nobody asked for.
+pub fn labels_worth_reading(local_labels: &BTreeMap<String, String>, min_age: u64, changelog: bool) -> bool {
+    min_age > 0
+        || changelog
+        || [LABEL_VERSION, LABEL_REVISION, LABEL_SOURCE]
+            .iter()
+            .any(|k| local_labels.get(*k).is_some_and(|v| !v.trim().is_empty()))
+}
+
 /// `2026-01-02T03:04:05.123456789Z` → `2026-01-02T03:04:05Z`, the form the
 /// local side has (the engine reports whole seconds). Left alone if unparsable.
 fn whole_seconds(text: &str) -> String {
@@ -108,5 +126,21 @@ mod tests {
         assert_eq!(whole_seconds("2026-01-02T03:04:05.123456789Z"), "2026-01-02T03:04:05Z");
         assert_eq!(whole_seconds("2026-01-02T05:04:05+02:00"), "2026-01-02T03:04:05Z");
         assert_eq!(whole_seconds("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn labels_are_read_where_they_can_be_shown_or_decide() {
+        let none = BTreeMap::new();
+        let other: BTreeMap<String, String> = [("maintainer".to_string(), "x".to_string())].into();
+        assert!(!labels_worth_reading(&none, 0, false), "no labels, no minimum age, no changelog");
+        assert!(!labels_worth_reading(&other, 0, false), "labels freshen does not read");
+        for key in [LABEL_VERSION, LABEL_REVISION, LABEL_SOURCE] {
+            let one: BTreeMap<String, String> = [(key.to_string(), "1.2.3".to_string())].into();
+            assert!(labels_worth_reading(&one, 0, false), "{key}");
+            let blank: BTreeMap<String, String> = [(key.to_string(), " ".to_string())].into();
+            assert!(!labels_worth_reading(&blank, 0, false), "blank {key}");
+        }
+        assert!(labels_worth_reading(&none, 3600, false), "a minimum age needs the creation time");
+        assert!(labels_worth_reading(&none, 0, true), "a changelog template needs the version");
     }
 }

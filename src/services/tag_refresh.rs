@@ -1,9 +1,10 @@
-//! The version half of an update, after the digest checks: list the tags
-//! of repositories whose local tag is a version (when the cached listing
-//! is older than the TTL), and read the config labels of images that can
-//! be upgraded (once per remote digest; they never change) where the check
-//! itself could not read them right after its verdict. Failures here never
-//! change a verdict; they become warnings and the old listing stays.
+//! The version half of an update: which repositories' tags to list (those
+//! whose local tag is a version, when the cached listing is older than the
+//! TTL; the checks list them beside their HEADs), taking those listings in,
+//! and reading the config labels of images that can be upgraded (once per
+//! remote digest; they never change) where the check itself could not read
+//! them right after its verdict. Failures here never change a verdict; they
+//! become warnings and the old listing stays.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,26 @@ pub struct Pass {
     pub listed: usize,
     pub configs: usize,
     pub warnings: Vec<String>,
+}
+
+/// Repositories (`(registry, repository)`) whose tags a target may need,
+/// to be listed beside the checks: a version tag, a policy that allows tag
+/// moves, and no cached listing younger than the TTL. Which of the listings
+/// count is [`wanted_listings`]' to say once the verdicts are in.
+pub fn listings_to_read(
+    settings: &Settings,
+    targets: &[LocalTag<'_>],
+    cache: &TagCache,
+    now: i64,
+) -> BTreeSet<(String, String)> {
+    let ttl = settings.tag_cache_ttl.as_secs();
+    targets
+        .iter()
+        .filter(|t| t.reference.tag.as_deref().and_then(Version::parse).is_some())
+        .filter(|t| settings.image_policy(&t.reference).rules.max_level > Level::Digest)
+        .map(|t| (t.reference.registry.clone(), t.reference.repository.clone()))
+        .filter(|(reg, repo)| cache.fresh(&format!("{reg}/{repo}"), now, ttl).is_none())
+        .collect()
 }
 
 /// Repositories (`(registry, repository)`) whose tags a target needs:
@@ -46,6 +67,10 @@ pub fn wanted_listings(
         .collect()
 }
 
+/// Takes in the listings read beside the checks (those of repositories
+/// with a tag checked without error; a listing of a repository whose every
+/// check failed says nothing new and warns of nothing), and reads the labels
+/// the checks could not.
 pub async fn refresh(
     registries: &Registries,
     settings: &Settings,
@@ -56,14 +81,22 @@ pub async fn refresh(
     now: i64,
 ) -> Pass {
     let mut pass = Pass::default();
+    let wanted = wanted_listings(settings, targets, outcome);
+    for ((reg, repo), result) in &outcome.listings {
+        if !wanted.contains(&(reg.clone(), repo.clone())) {
+            continue;
+        }
+        match result {
+            Ok(tags) => {
+                pass.listed += 1;
+                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags.clone()));
+            }
+            Err(e) => pass.warnings.push(format!("cannot list the tags of {reg}/{repo}: {e}")),
+        }
+    }
     let hint = |registry: &str| {
         outcome.registries.get(registry).or_else(|| known.get(registry)).and_then(|i| i.scheme.clone())
     };
-    let ttl = settings.tag_cache_ttl.as_secs();
-    let listings: Vec<(String, String)> = wanted_listings(settings, targets, outcome)
-        .into_iter()
-        .filter(|(reg, repo)| cache.fresh(&format!("{reg}/{repo}"), now, ttl).is_none())
-        .collect();
     let configs: Vec<(String, String, String, String)> = outcome
         .entries
         .iter()
@@ -77,16 +110,6 @@ pub async fn refresh(
             Some((r.registry, r.repository, remote, config.clone()))
         })
         .collect();
-
-    let list_jobs = listings.iter().map(|(reg, repo)| {
-        let host = registries.host(reg, vec![repo.clone()], hint(reg).as_deref());
-        async move {
-            match host {
-                Ok(h) => h.tags(repo).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-    });
     let config_jobs = configs.iter().map(|(reg, repo, _, config)| {
         let host = registries.host(reg, vec![repo.clone()], hint(reg).as_deref());
         async move {
@@ -96,17 +119,7 @@ pub async fn refresh(
             }
         }
     });
-    let (listed, fetched) =
-        tokio::join!(futures_util::future::join_all(list_jobs), futures_util::future::join_all(config_jobs));
-    for ((reg, repo), result) in listings.iter().zip(listed) {
-        match result {
-            Ok(tags) => {
-                pass.listed += 1;
-                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags));
-            }
-            Err(e) => pass.warnings.push(format!("cannot list the tags of {reg}/{repo}: {e}")),
-        }
-    }
+    let fetched = futures_util::future::join_all(config_jobs).await;
     for ((reg, repo, remote, _), result) in configs.iter().zip(fetched) {
         match result {
             Ok(c) => {

@@ -10,7 +10,7 @@ use crate::core::reference::Reference;
 use crate::core::report::{self, LocalTag, Row, Selection};
 use crate::core::skips::{Controls, HoldBack, Skips};
 use crate::core::state::{Entry, RegistryInfo, State};
-use crate::core::tagcache::{RemoteImage, TagCache};
+use crate::core::tagcache::{labels_worth_reading, RemoteImage, TagCache};
 use crate::core::update::merge_update;
 use crate::core::verdict::Status;
 use crate::engine::Engine;
@@ -108,7 +108,12 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let checked_at = output::now_rfc3339();
     let mut cache = TagCache::load(dir);
     let known = check::Known::new(&old.registries, &old.entries, cache.images.keys().map(String::as_str));
-    let outcome = check::check_all(&engine, &registries, &targets, &known, &checked_at, prefetch).await;
+    let wants = check::Wants {
+        labels: labels_wanted(settings, &targets),
+        listings: tag_refresh::listings_to_read(settings, &targets, &cache, output::now_unix()),
+    };
+    let outcome =
+        check::check_all(&engine, &registries, &targets, &known, &wants, &checked_at, prefetch).await;
     let now = output::now_unix();
     let found = Found { targets: &targets, outcome, checked_at, now };
     let (pass, aged, skips) = look_further(settings, &registries, &found, &old, &mut cache).await?;
@@ -123,6 +128,19 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     }
     let local = Local { images: &images, containers: &containers, selection };
     record(settings, found, (pass, aged, skips), &old, &cache, local, lock)
+}
+
+/// The tags whose new image's config is worth a request when they turn out
+/// upgradable: its labels or creation time can be shown or decide something.
+fn labels_wanted(settings: &Settings, targets: &[LocalTag<'_>]) -> std::collections::HashSet<String> {
+    targets
+        .iter()
+        .filter(|t| {
+            let changelog = settings.image_policy(&t.reference).changelog.is_some();
+            labels_worth_reading(&t.image.labels, settings.min_age_for(&t.reference), changelog)
+        })
+        .map(|t| t.reference.to_string())
+        .collect()
 }
 
 /// The last update's state; a corrupt file is set aside and counts as none.

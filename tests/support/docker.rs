@@ -129,16 +129,30 @@ pub fn other_platform() -> String {
 /// Builds a `FROM scratch` image holding one file with `content`, tagged
 /// `tag`, for `platform` (`None`: the daemon's). Returns the image Id.
 pub fn build(tag: &str, content: &str, platform: Option<&str>) -> String {
+    build_with(tag, content, platform, &[])
+}
+
+/// [`build`] with `--label KEY=VALUE` for each label, for the daemon's
+/// platform.
+pub fn build_labeled(tag: &str, content: &str, labels: &[(&str, &str)]) -> String {
+    build_with(tag, content, None, labels)
+}
+
+fn build_with(tag: &str, content: &str, platform: Option<&str>, labels: &[(&str, &str)]) -> String {
     let context =
         tempfile::Builder::new().prefix("freshen-test-build-").tempdir().expect("create build context");
     fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY payload /payload\n").unwrap();
     fs::write(context.path().join("payload"), content).unwrap();
     let context_path = context.path().to_str().unwrap();
+    let label_args: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // No cache: the legacy builder's cache probe walks every image and fails
     // ("unable to find image") when a parallel test deletes one meanwhile.
     let mut args = vec!["build", "-q", "--no-cache", "-t", tag];
     if let Some(platform) = platform {
         args.extend(["--platform", platform]);
+    }
+    for l in &label_args {
+        args.extend(["--label", l.as_str()]);
     }
     args.push(context_path);
     // The classic builder commits an untagged image before tagging it; a

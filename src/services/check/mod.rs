@@ -1,7 +1,8 @@
 //! Checks many tags at once, registry by registry. Each tag's check is one
 //! HEAD, then (only when the digest differs and no earlier verdict covers
 //! it) the manifest GETs of the multi-arch rule and the config GET for its
-//! labels, back to back. A registry sees at most its bound of requests in
+//! labels, back to back. Beside them, once the registry has answered,
+//! the tag listings the version half wants. A registry sees at most its bound of requests in
 //! flight: checks run as a bounded stream, so follow-ups never queue behind
 //! thousands of HEADs and only the checks in flight hold memory. The first
 //! request to a registry learns its authentication alone. One tag's failure
@@ -31,12 +32,33 @@ pub struct Outcome {
     pub entries: Vec<Entry>,
     pub registries: BTreeMap<String, RegistryInfo>,
     /// Reference → config digest of the registry's image for the local
-    /// platform, for upgradable tags (where it was learnt anyway), so its
-    /// labels can be read without another manifest request.
+    /// platform, for upgradable tags whose labels are worth reading (where
+    /// it was learnt anyway), so they can be read without another manifest
+    /// request.
     pub config_digests: BTreeMap<String, String>,
     /// Remote digest → the config read right after the verdict, for
     /// upgradable tags whose labels were not known yet.
     pub configs: BTreeMap<String, ImageConfig>,
+    /// `(registry, repository)` → its tags, for the listings asked for in
+    /// [`Wants::listings`], read beside the checks.
+    pub listings: Vec<Listed>,
+}
+
+/// One tag listing read beside the checks.
+pub type Listed = ((String, String), Result<Vec<String>, String>);
+
+/// What the version half of an update wants from the registries beside
+/// the verdicts.
+#[derive(Default)]
+pub struct Wants {
+    /// References whose new image's config is worth reading
+    /// (`core::tagcache::labels_worth_reading`); the others are judged
+    /// without it.
+    pub labels: HashSet<String>,
+    /// `(registry, repository)` whose tags to list. They are listed beside
+    /// the HEADs, once the registry has answered its first request, rather
+    /// than in a round of their own after every check.
+    pub listings: BTreeSet<(String, String)>,
 }
 
 /// What the last update knew, so a check can skip what it already learnt.
@@ -95,6 +117,7 @@ pub async fn check_all(
     registries: &Registries,
     targets: &[LocalTag<'_>],
     known: &Known<'_>,
+    wants: &Wants,
     checked_at: &str,
     mut prefetch: Prefetch,
 ) -> Outcome {
@@ -118,23 +141,33 @@ pub async fn check_all(
         if let Ok(h) = &host {
             hosts.push(h.clone());
         }
-        let ctx = Ctx { engine, platforms: &platforms, known, probe: &probe };
+        let ctx = Ctx { engine, platforms: &platforms, known, probe: &probe, labels: &wants.labels };
+        let lists: Vec<String> =
+            wants.listings.iter().filter(|(r, _)| r == registry).map(|(_, repo)| repo.clone()).collect();
         async move {
             match host {
-                Err(e) => group
-                    .iter()
-                    .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None, None))
-                    .collect::<Vec<_>>(),
-                Ok(host) => check_group(ctx, &host, group, bound, checked_at).await,
+                // No host, no listing: the checks' errors say why.
+                Err(e) => (
+                    group
+                        .iter()
+                        .map(|(t, _)| (entry_for(t, Err(e.clone()), checked_at), None, None))
+                        .collect::<Vec<_>>(),
+                    Vec::new(),
+                ),
+                Ok(host) => check_group(ctx, &host, group, &lists, bound, checked_at).await,
             }
         }
     });
     let mut config_digests = BTreeMap::new();
     let mut configs = BTreeMap::new();
+    let mut listings = Vec::new();
     let entries: Vec<Entry> = futures_util::future::join_all(groups)
         .await
         .into_iter()
-        .flatten()
+        .flat_map(|(checked, listed)| {
+            listings.extend(listed);
+            checked
+        })
         .map(|(entry, config_digest, config)| {
             if entry.status == Status::Upgradable {
                 if let Some(c) = config_digest {
@@ -161,7 +194,7 @@ pub async fn check_all(
             },
         );
     }
-    Outcome { entries, registries: infos, config_digests, configs }
+    Outcome { entries, registries: infos, config_digests, configs, listings }
 }
 
 type Checked = (Entry, Option<String>, Option<ImageConfig>);
@@ -173,6 +206,8 @@ struct Ctx<'a> {
     platforms: &'a Platforms,
     known: &'a Known<'a>,
     probe: &'a Probe,
+    /// References whose new image's labels are worth a request.
+    labels: &'a HashSet<String>,
 }
 
 /// Whether a tag the registry lacks, or an upgradable one, needs a look at
@@ -206,9 +241,10 @@ async fn check_group(
     ctx: Ctx<'_>,
     host: &Host,
     group: Vec<Item<'_, '_>>,
+    lists: &[String],
     bound: usize,
     checked_at: &str,
-) -> Vec<Checked> {
+) -> (Vec<Checked>, Vec<Listed>) {
     let prefetched = group.iter().any(|(_, h)| matches!(h, Head::Prefetched(_)));
     let mut items = group.into_iter();
     let mut first = None;
@@ -221,26 +257,52 @@ async fn check_group(
             first = Some((t, Head::Done(host.tag_digest(&t.reference.repository, tag).await)));
         }
     }
-    stream::iter(first.into_iter().chain(items))
-        .map(|(t, head)| async move {
-            let reference = t.reference.to_string();
-            match check_one(ctx, host, t, &reference, head).await {
-                Ok((status, remote, digest, config, installed, note)) => {
-                    let mut entry = entry_for(t, Ok((status, remote)), checked_at);
-                    entry.error = note;
-                    match installed {
-                        Installed::FromEngine => {}
-                        Installed::Is(digest) => entry.local_digest = Some(digest),
-                        Installed::Unknown => entry.local_digest = None,
-                    }
-                    (entry, digest, config)
-                }
-                Err(e) => (entry_for(t, Err(e), checked_at), None, None),
-            }
-        })
-        .buffer_unordered(bound)
-        .collect()
+    // The tag listings go beside the checks, under the same bound, once the
+    // registry has answered a check: its scheme and authentication are
+    // learnt by one request, not by every listing at once. A registry that
+    // answers none of the checks is not asked for listings either (their
+    // verdicts would not use them).
+    let (answered, mut on_answer) = tokio::sync::watch::channel(host.contacted().then_some(true));
+    let listed = async {
+        if !on_answer.wait_for(Option::is_some).await.is_ok_and(|go| *go == Some(true)) {
+            return Vec::new();
+        }
+        futures_util::future::join_all(lists.iter().map(|repo| async move {
+            let tags = host.tags(repo).await.map_err(|e| e.to_string());
+            ((host.registry.clone(), repo.clone()), tags)
+        }))
         .await
+    };
+    let answered = &answered;
+    let checked = async move {
+        let out = stream::iter(first.into_iter().chain(items))
+            .map(|(t, head)| async move {
+                let reference = t.reference.to_string();
+                let checked = check_one(ctx, host, t, &reference, head).await;
+                if host.contacted() {
+                    answered.send_if_modified(|a| a.replace(true).is_none());
+                }
+                match checked {
+                    Ok((status, remote, digest, config, installed, note)) => {
+                        let mut entry = entry_for(t, Ok((status, remote)), checked_at);
+                        entry.error = note;
+                        match installed {
+                            Installed::FromEngine => {}
+                            Installed::Is(digest) => entry.local_digest = Some(digest),
+                            Installed::Unknown => entry.local_digest = None,
+                        }
+                        (entry, digest, config)
+                    }
+                    Err(e) => (entry_for(t, Err(e), checked_at), None, None),
+                }
+            })
+            .buffer_unordered(bound)
+            .collect::<Vec<_>>()
+            .await;
+        answered.send_if_modified(|a| a.is_none() && a.replace(false).is_none());
+        out
+    };
+    tokio::join!(checked, listed)
 }
 
 /// Checks one tag now: `upgrade`'s re-check right before it pulls, with
@@ -253,7 +315,16 @@ pub async fn check_now(
     let nothing = BTreeMap::new();
     let known = Known::new(&nothing, &[], []);
     let reference = t.reference.to_string();
-    let ctx = Ctx { engine, platforms: &Platforms::default(), known: &known, probe: &Probe::never() };
+    // The labels are `update`'s business: a re-check before a pull needs
+    // the verdict only.
+    let labels = HashSet::new();
+    let ctx = Ctx {
+        engine,
+        platforms: &Platforms::default(),
+        known: &known,
+        probe: &Probe::never(),
+        labels: &labels,
+    };
     check_one(ctx, host, t, &reference, Head::Ask).await.map(|(status, remote, ..)| (status, remote))
 }
 
@@ -305,9 +376,14 @@ async fn check_one(
         return Ok((status, remote, None, None, installed, None));
     }
     let judged = judge_remote(ctx, host, t, local, &remote, probe).await?;
-    let Judged { manifest, platform, status, config, installed, note } = judged;
+    let Judged { manifest, platform, status, mut config, installed, note } = judged;
     // Its labels (version, revision) right away rather than in a pass after
-    // every check; a failure here is left to that pass, which warns.
+    // every check; a failure here is left to that pass, which warns. Where
+    // they cannot be shown or decide anything, the config is not read at
+    // all, nor left to that pass.
+    if !ctx.labels.contains(reference) {
+        config = None;
+    }
     let labels = match &config {
         Some(c) if status == Status::Upgradable && !known.labels.contains(remote.as_str()) => {
             host.image_config(repo, c).await.ok()
