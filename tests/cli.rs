@@ -308,6 +308,56 @@ fn requests_cold_warm_and_moved_again(
     assert_eq!(t.list(&patterns).get(app).remote_digest.as_deref(), Some(v3.digest.as_str()));
 }
 
+/// Tags that moved to the same image (`latest` and `stable` here) cost one
+/// read of its manifest and one of its config, not one each (issue 13).
+#[test]
+fn tags_that_moved_together_are_read_once() {
+    let t = TestEnv::new("moved_together");
+    let reg = registry::shared();
+    let latest = t.reference(reg.host(), "app", "latest");
+    let stable = t.reference(reg.host(), "app", "stable");
+    docker::build_labeled(
+        &latest,
+        &format!("{latest} v1 {}\n", t.namespace()),
+        &[("org.opencontainers.image.version", "1.0")],
+    );
+    docker::push(&latest);
+    docker::tag(&latest, &stable);
+    docker::push(&stable);
+    let v2 = t.publish_remote(reg, "app", "latest", "v2");
+    assert_eq!(reg.copy_tag(&t.repo("app"), "latest", "stable"), v2.digest);
+
+    let run = t.freshen().args(["-v", "update", &t.pattern(reg.host())]).run();
+    run.expect_code(0);
+    assert_eq!(run.last_line(), upgradable_summary(2), "\n{run}");
+    let reads = |kind: &str| {
+        run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains(&format!("/{kind}/"))).count()
+    };
+    let new_manifest =
+        run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains(v2.digest.as_str())).count();
+    assert_eq!(new_manifest, 1, "the new image's manifest, once\n{run}");
+    assert_eq!(reads("blobs"), 1, "its config, once\n{run}");
+    assert!(reads("manifests") >= 1, "\n{run}");
+}
+
+/// The oldest image is checked first (issue 13): it is the likeliest to
+/// have moved, so its follow-ups overlap the other checks. `zold` was built
+/// a second before `anew`, and sorts after it by name.
+#[test]
+fn the_oldest_image_is_checked_first() {
+    let t = TestEnv::new("oldest_first");
+    let reg = registry::shared();
+    let old = t.reference(reg.host(), "zold", "latest");
+    let new = t.reference(reg.host(), "anew", "latest");
+    t.publish(&old, "v1");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    t.publish(&new, "v1");
+    let run = t.freshen().args(["-v", "update", &t.pattern(reg.host())]).run();
+    run.expect_code(0);
+    let first = run.stderr.lines().find(|l| l.starts_with("HEAD ")).unwrap_or_else(|| panic!("{run}"));
+    assert!(first.contains("/zold/manifests/"), "{first}\n{run}");
+}
+
 /// The three summary lines, and that each update recomputes them.
 #[test]
 fn update_summary_lines() {

@@ -246,6 +246,8 @@ impl Registries {
             mirrors,
             down: AtomicBool::new(false),
             unreachable: std::sync::OnceLock::new(),
+            manifests: Mutex::default(),
+            configs: Mutex::default(),
         }
     }
 }
@@ -355,6 +357,31 @@ pub struct Host {
     /// registry is down, and the rest of its images fail at once with the
     /// same reason instead of each waiting through its own retries.
     unreachable: std::sync::OnceLock<RegistryError>,
+    /// Manifests and configs read this run, by repository and digest. What
+    /// a digest names never changes, so tags that moved to the same image
+    /// (`latest`, `1`, `1.27`) cost one read of it, not one each.
+    manifests: Memo<Manifest>,
+    configs: Memo<crate::core::image::ImageConfig>,
+}
+
+/// Reads by `(repository, digest)`, each done once: a read in flight is
+/// joined, a failed one is tried again by the next caller.
+type Memo<T> = Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<T>>>>;
+
+/// The memoised read of `(repository, digest)`, or `read` to make it.
+async fn read_once<T: Clone>(
+    memo: &Memo<T>,
+    repository: &str,
+    digest: &str,
+    read: impl std::future::Future<Output = Result<T, RegistryError>>,
+) -> Result<T, RegistryError> {
+    let cell = memo
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((repository.to_string(), digest.to_string()))
+        .or_default()
+        .clone();
+    cell.get_or_try_init(|| read).await.cloned()
 }
 
 impl Host {
@@ -395,8 +422,10 @@ impl Host {
     }
 
     /// A manifest by digest, verified against that digest; mirrors first.
+    /// Read once per run.
     pub async fn manifest(&self, repository: &str, digest: &str) -> Result<Manifest, RegistryError> {
-        self.mirrors_first(|h| Box::pin(h.manifest_here(repository, digest))).await
+        let read = self.mirrors_first(|h| Box::pin(h.manifest_here(repository, digest)));
+        read_once(&self.manifests, repository, digest, read).await
     }
 
     /// Runs one request against each mirror that is not known to be down,

@@ -133,7 +133,8 @@ impl Host {
     /// The config blob of an image manifest: its creation time and labels.
     /// Verified against its digest and bounded in size.
     pub async fn image_config(&self, repository: &str, digest: &str) -> Result<ImageConfig, RegistryError> {
-        self.mirrors_first(|h| Box::pin(h.image_config_here(repository, digest))).await
+        let read = self.mirrors_first(|h| Box::pin(h.image_config_here(repository, digest)));
+        super::read_once(&self.configs, repository, digest, read).await
     }
 
     async fn image_config_here(&self, repository: &str, digest: &str) -> Result<ImageConfig, RegistryError> {

@@ -128,6 +128,12 @@ pub async fn check_all(
     }
     // Prefetched tags that are not here any more: their HEADs are skipped.
     prefetch.skip_the_rest();
+    // The oldest images first: they are the likeliest to have moved, and an
+    // outdated tag's follow-ups (manifest, config) then overlap the HEADs
+    // still to come instead of trailing after the last one.
+    for group in by_registry.values_mut() {
+        group.sort_by_key(|(t, _)| t.image.created);
+    }
     let platforms = Platforms::default();
     let bound = registries.concurrency();
     let probe = Probe::default();
