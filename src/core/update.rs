@@ -24,9 +24,12 @@ pub fn merge_update(
         seen: old.seen.clone(),
         ..State::default()
     };
+    // One lookup per entry: thousands of tags must not cost a scan each.
+    let mut known: HashSet<(String, String)> =
+        old.seen.iter().map(|s| (s.reference.clone(), s.image_id.clone())).collect();
     for e in entries {
         let Some(digest) = &e.local_digest else { continue };
-        if !new.seen.iter().any(|s| s.reference == e.reference && s.image_id == e.image_id) {
+        if known.insert((e.reference.clone(), e.image_id.clone())) {
             new.seen.push(crate::core::state::Seen {
                 reference: e.reference.clone(),
                 image_id: e.image_id.clone(),
