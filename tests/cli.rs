@@ -222,12 +222,7 @@ fn requests_per_tag_cold_warm_and_moved_again() {
     // Built with a version label: the new image's labels are worth a read.
     let labelled = |name: &str| {
         let reference = t.reference(reg.host(), name, "latest");
-        docker::build_labeled(
-            &reference,
-            &format!("{reference} v1 {}\n", t.namespace()),
-            &[("org.opencontainers.image.version", "1.0")],
-        );
-        docker::push(&reference);
+        t.publish_labeled(&reference, "v1", &[("org.opencontainers.image.version", "1.0")]);
         reference
     };
     for (label, app, db) in [
@@ -316,12 +311,7 @@ fn tags_that_moved_together_are_read_once() {
     let reg = registry::shared();
     let latest = t.reference(reg.host(), "app", "latest");
     let stable = t.reference(reg.host(), "app", "stable");
-    docker::build_labeled(
-        &latest,
-        &format!("{latest} v1 {}\n", t.namespace()),
-        &[("org.opencontainers.image.version", "1.0")],
-    );
-    docker::push(&latest);
+    t.publish_labeled(&latest, "v1", &[("org.opencontainers.image.version", "1.0")]);
     docker::tag(&latest, &stable);
     docker::push(&stable);
     let v2 = t.publish_remote(reg, "app", "latest", "v2");

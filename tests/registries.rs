@@ -475,6 +475,78 @@ fn bearer_token_for_many_repositories() {
     assert_no_secrets(&t, &[&run, &bad], &secrets);
 }
 
+/// A registry whose authentication the last update learnt (issue 13) is
+/// sent the credentials, or the tokens fetched first, from the first
+/// request on: no request is refused, and everything goes at once. With the
+/// credentials gone, the next update learns again from a 401 and says what
+/// to do, as for a registry it never saw.
+#[test]
+fn known_authentication_is_used_from_the_first_request() {
+    let t = TestEnv::new("known_auth");
+    let refused = |run: &Run| run.stderr.lines().filter(|l| l.contains("-> 401")).count();
+
+    // Basic (htpasswd).
+    let file = htpasswd(&root(&t).join("auth"));
+    let basic_pair = Pair::start(
+        "",
+        &format!("auth:\n  htpasswd:\n    realm: freshen-test\n    path: {}\n", file.display()),
+    );
+    let basic_host = basic_pair.served.host().to_string();
+    // Token auth, on a registry of its own.
+    let signer = pki::signer(&root(&t).join("signer"));
+    let server = token::TokenServer::start(&signer, USER, PASSWORD);
+    let token_pair = Pair::start("", &server.registry_config(&signer));
+    let token_host = token_pair.served.host().to_string();
+
+    let mut references = Vec::new();
+    for host in [&basic_host, &token_host] {
+        let mine: Vec<String> = ["a", "b", "c"].iter().map(|n| t.reference(host, n, "latest")).collect();
+        for r in &mine {
+            t.build(r, "v1");
+        }
+        push_logged_in(&t, host, &mine);
+        references.extend(mine);
+    }
+    write_docker_config(
+        &t,
+        &serde_json::json!({ "auths": {
+            &basic_host: { "auth": basic(USER, PASSWORD) },
+            &token_host: { "auth": basic(USER, PASSWORD) },
+        } }),
+    );
+    let patterns = [t.pattern(&basic_host), t.pattern(&token_host)];
+
+    let first = freshen(&t).args(["update", "--verbose"]).args(&patterns).run();
+    first.expect_code(0);
+    assert_eq!(first.last_line(), "All images are up to date.", "\n{first}");
+    assert!(refused(&first) >= 2, "the first update learns each registry from a 401\n{first}");
+
+    server.forget();
+    let second = freshen(&t).args(["update", "--verbose"]).args(&patterns).run();
+    second.expect_code(0);
+    assert_eq!(second.last_line(), "All images are up to date.", "\n{second}");
+    assert_eq!(refused(&second), 0, "no request refused\n{second}");
+    let tokens = server.requests();
+    assert_eq!(tokens.len(), 1, "one token for every repository, fetched first: {tokens:?}\n{second}");
+    assert_eq!(tokens[0].scopes.len(), 3, "{tokens:?}");
+    assert!(tokens[0].had_credentials);
+    let heads = second.stderr.lines().filter(|l| l.starts_with("HEAD ")).count();
+    assert_eq!(heads, references.len(), "one HEAD per tag\n{second}");
+
+    // The credentials are gone: learnt again, and said.
+    write_docker_config(&t, &serde_json::json!({}));
+    let third = freshen(&t).args(["update", "--verbose"]).args(&patterns).run();
+    third.expect_code(1);
+    let listing = list(&t, &[&patterns[0]]);
+    assert_eq!(
+        entry_error(&listing, &t.reference(&basic_host, "a", "latest")),
+        format!("unauthorized: registry {basic_host} requires credentials: run 'docker login {basic_host}'")
+    );
+    let mut secrets: Vec<String> = server.issued();
+    secrets.extend([PASSWORD.to_string(), basic(USER, PASSWORD)]);
+    assert_no_secrets(&t, &[&first, &second, &third], &secrets);
+}
+
 // ---------------------------------------------------------------------------
 // Faults, through a proxy in front of the real registry.
 

@@ -115,6 +115,26 @@ pub struct RegistryInfo {
     /// first request alone before sending the others.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub anonymous: bool,
+    /// How the registry asked for credentials at the last update, so the
+    /// next one sends them (or fetches its tokens) before its first request
+    /// instead of learning it from a 401. No secret: the scheme, and for
+    /// tokens the token server's public address and service name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<KnownAuth>,
+}
+
+/// A registry's way of asking for credentials, as its 401 said.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "scheme", rename_all = "lowercase")]
+pub enum KnownAuth {
+    /// `WWW-Authenticate: Basic`: the credentials go with every request.
+    Basic,
+    /// `WWW-Authenticate: Bearer realm=…,service=…`: tokens from `realm`.
+    Bearer {
+        realm: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+    },
 }
 
 impl Default for State {

@@ -39,7 +39,7 @@ use self::credentials::{Credential, Found, Store};
 use self::daemon_config::DaemonConfig;
 use crate::core::reference::{api_host, is_loopback_host, validate_digest};
 use crate::core::secret::Secret;
-use crate::core::state::RateLimit;
+use crate::core::state::{KnownAuth, RateLimit};
 use crate::core::verdict::{parse_manifest, Manifest};
 use crate::net::{self, backoff, CapError, Failure};
 

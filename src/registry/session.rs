@@ -67,7 +67,63 @@ fn token_request(
     }
 }
 
+/// The Authorization header a Basic challenge is answered with: the
+/// user's password, or the registry token `docker login` stored.
+fn basic_header(found: Option<Found>) -> Option<Secret> {
+    match found? {
+        Found { credential: Credential::Basic { username, password }, .. } => {
+            let raw = format!("{username}:{}", password.expose());
+            Some(Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))))
+        }
+        Found { credential: Credential::RegistryToken(t), .. } => Some(bearer(&t)),
+        Found { credential: Credential::IdentityToken(_), .. } => None,
+    }
+}
+
 impl Host {
+    /// How the registry asked for credentials this run, for the next one
+    /// (see [`Host::adopt_auth`]).
+    pub async fn known_auth(&self) -> Option<KnownAuth> {
+        match &self.auth.lock().await.mode {
+            AuthMode::Anonymous => None,
+            AuthMode::Basic(_) => Some(KnownAuth::Basic),
+            AuthMode::Bearer { realm, service } => {
+                Some(KnownAuth::Bearer { realm: realm.clone(), service: service.clone() })
+            }
+        }
+    }
+
+    /// Starts from what the last update learnt of the registry's
+    /// authentication, so that no request has to be refused first: the
+    /// Basic credentials, or the tokens for every repository of the run
+    /// (one request to the token server, made while the engine lists its
+    /// images). False when that cannot be done (no credentials any more,
+    /// the token server refuses): the run then learns it again from the
+    /// first 401, as it does for a registry it does not know.
+    pub async fn adopt_auth(&self, known: &KnownAuth) -> bool {
+        let mut state = self.auth.lock().await;
+        if !matches!(state.mode, AuthMode::Anonymous) {
+            return true;
+        }
+        match known {
+            KnownAuth::Basic => match basic_header(self.credentials().await.ok().flatten()) {
+                Some(header) => state.mode = AuthMode::Basic(header),
+                None => return false,
+            },
+            KnownAuth::Bearer { realm, service } => {
+                let Some(first) = self.repositories.first().cloned() else { return false };
+                state.mode = AuthMode::Bearer { realm: realm.clone(), service: service.clone() };
+                if self.prefetch_tokens(&mut state, realm, service.as_deref(), &first).await.is_err() {
+                    state.mode = AuthMode::Anonymous;
+                    state.tokens.clear();
+                    return false;
+                }
+            }
+        }
+        state.generation += 1;
+        true
+    }
+
     pub(super) async fn credentials(&self) -> Result<Option<Found>, RegistryError> {
         self.creds
             .get_or_init(|| async { self.creds_store.lookup(&self.registry).await })
@@ -132,17 +188,9 @@ impl Host {
                 if matches!(state.mode, AuthMode::Basic(_)) {
                     return Err(self.refused(true).await);
                 }
-                match self.credentials().await? {
-                    Some(Found { credential: Credential::Basic { username, password }, .. }) => {
-                        let raw = format!("{username}:{}", password.expose());
-                        let value =
-                            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
-                        state.mode = AuthMode::Basic(Secret::new(value));
-                    }
-                    Some(Found { credential: Credential::RegistryToken(t), .. }) => {
-                        state.mode = AuthMode::Basic(bearer(&t));
-                    }
-                    _ => return Err(self.refused(false).await),
+                match basic_header(self.credentials().await?) {
+                    Some(header) => state.mode = AuthMode::Basic(header),
+                    None => return Err(self.refused(false).await),
                 }
             }
             Some(Challenge::Bearer { realm, service }) => {

@@ -137,6 +137,15 @@ impl TestEnv {
         Published { id, digest }
     }
 
+    /// [`TestEnv::publish`] of an image with `--label KEY=VALUE` for each
+    /// label.
+    pub fn publish_labeled(&self, reference: &str, version: &str, labels: &[(&str, &str)]) -> Published {
+        let id = docker::build_labeled(reference, &self.content(reference, version), labels);
+        self.remember(&id);
+        let digest = docker::push(reference);
+        Published { id, digest }
+    }
+
     /// Makes the registry's `name:tag` hold a new `version` without touching
     /// any local image: builds it under a scratch tag, pushes, moves the tag
     /// remotely, and deletes the local copy. Returns the new manifest digest.

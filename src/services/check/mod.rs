@@ -197,6 +197,7 @@ pub async fn check_all(
                 scheme: h.contacted().then(|| h.scheme().as_str().to_string()),
                 rate_limit: h.rate_limit(),
                 anonymous: h.anonymous().await,
+                auth: if h.contacted() { h.known_auth().await } else { None },
             },
         );
     }

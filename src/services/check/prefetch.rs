@@ -42,11 +42,16 @@ impl Prefetch {
             let mut repos: Vec<String> = refs.iter().map(|r| r.repository.clone()).collect();
             repos.sort();
             repos.dedup();
-            let hint = known.get(&registry).and_then(|i| i.scheme.as_deref());
-            // A registry that asked for no credentials last time is asked
-            // everything at once; should it want some now, the requests in
-            // flight get one 401 each and retry with what the first learnt.
-            let gate = !known.get(&registry).is_some_and(|i| i.anonymous && i.scheme.is_some());
+            let info = known.get(&registry);
+            let hint = info.and_then(|i| i.scheme.as_deref());
+            // A registry whose scheme and authentication the last update
+            // learnt is asked everything at once: with no credentials if it
+            // asked for none, else with the credentials (or the tokens, one
+            // request to the token server first) it asked for. Should it
+            // want something else now, the requests in flight get one 401
+            // each and retry with what the first learnt.
+            let auth = info.and_then(|i| i.auth.clone());
+            let mut gate = !info.is_some_and(|i| i.scheme.is_some() && (i.anonymous || i.auth.is_some()));
             let Ok(host) = registries.host(&registry, repos, hint) else { continue };
             if !gate {
                 host.settle_scheme();
@@ -58,6 +63,10 @@ impl Prefetch {
                 jobs.push((r.repository, r.tag.unwrap_or_default(), tx));
             }
             prefetch.drivers.push(tokio::spawn(async move {
+                if let (false, Some(auth)) = (gate, &auth) {
+                    // Credentials that no longer work: learn them again.
+                    gate = !host.adopt_auth(auth).await;
+                }
                 let head = |(repo, tag, tx): (String, String, oneshot::Sender<HeadResult>)| {
                     let host = host.clone();
                     async move {
