@@ -1,11 +1,12 @@
 //! Checks many tags at once, registry by registry. Each tag's check is one
 //! HEAD, then (only when the digest differs and no earlier verdict covers
-//! it) the manifest GETs of the multi-arch rule and the config GET for its
-//! labels, back to back. Beside them, once the registry has answered,
-//! the tag listings the version half wants. A registry sees at most its bound of requests in
-//! flight: checks run as a bounded stream, so follow-ups never queue behind
-//! thousands of HEADs and only the checks in flight hold memory. The first
-//! request to a registry learns its authentication alone. One tag's failure
+//! it) the manifest GETs of the multi-arch rule and, where its labels are
+//! worth it, the config GET, back to back. Beside them, once the registry
+//! has answered, the tag listings the version half wants. A registry sees
+//! at most its bound of requests in flight: checks run as a bounded stream,
+//! so follow-ups never queue behind thousands of HEADs and only the checks
+//! in flight hold memory. The first request to a registry the last update
+//! did not learn learns its authentication alone. One tag's failure
 //! becomes that tag's `unknown` verdict; the others go on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

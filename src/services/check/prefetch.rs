@@ -64,7 +64,8 @@ impl Prefetch {
             }
             prefetch.drivers.push(tokio::spawn(async move {
                 if let (false, Some(auth)) = (gate, &auth) {
-                    // Credentials that no longer work: learn them again.
+                    // Credentials gone or refused: a first request alone
+                    // learns again, as for a registry never seen.
                     gate = !host.adopt_auth(auth).await;
                 }
                 let head = |(repo, tag, tx): (String, String, oneshot::Sender<HeadResult>)| {
