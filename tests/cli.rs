@@ -320,14 +320,11 @@ fn tags_that_moved_together_are_read_once() {
     let run = t.freshen().args(["-v", "update", &t.pattern(reg.host())]).run();
     run.expect_code(0);
     assert_eq!(run.last_line(), upgradable_summary(2), "\n{run}");
-    let reads = |kind: &str| {
-        run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains(&format!("/{kind}/"))).count()
-    };
+    let blobs = run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains("/blobs/")).count();
     let new_manifest =
         run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains(v2.digest.as_str())).count();
     assert_eq!(new_manifest, 1, "the new image's manifest, once\n{run}");
-    assert_eq!(reads("blobs"), 1, "its config, once\n{run}");
-    assert!(reads("manifests") >= 1, "\n{run}");
+    assert_eq!(blobs, 1, "its config, once\n{run}");
 }
 
 /// The oldest image is checked first (issue 13): it is the likeliest to
