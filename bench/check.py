@@ -553,12 +553,20 @@ def run_cup(cup, config, proxy, n, upgradable):
     proxy.reset()
     t, code, out, err, rss, cpu = run_measured([cup, "-c", config, "check", "-r"], dict(os.environ))
     if code != 0:
-        raise SystemExit(f"cup check failed ({code}):\n{out}\n{err}")
-    metrics = json.loads(out)["metrics"]
-    if metrics["updates_available"] != upgradable:
-        raise SystemExit(f"cup found {metrics['updates_available']} updates, not {upgradable}:\n{metrics}")
+        raise CupFailed(f"cup check failed ({code}): {(out + err).strip()[:500]}")
+    try:
+        metrics = json.loads(out)["metrics"]
+        found, checked = metrics["updates_available"], metrics["monitored_images"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise CupFailed(f"cup's output is not the JSON of cup 3.x ({e}): {out[:300]!r}")
+    if found != upgradable:
+        raise CupFailed(f"cup found {found} updates, not {upgradable}: {metrics}")
     return {"s": t, "requests": proxy.count, "connections": proxy.connections, "rss_kb": rss, "cpu_s": cpu,
-            "by_method": dict(proxy.by_method), "checked": metrics["monitored_images"]}
+            "by_method": dict(proxy.by_method), "checked": checked}
+
+
+class CupFailed(Exception):
+    """cup could not be measured: the bench goes on without it."""
 
 
 def summarise(rs, n):
@@ -589,7 +597,11 @@ def measure(n, a, binary, proxy):
     list_times, list_rss = [], []
     for _ in range(a.runs):
         if a.cup:
-            cup_runs.append(run_cup(a.cup, config, proxy, n, upgradable))
+            try:
+                cup_runs.append(run_cup(a.cup, config, proxy, n, upgradable))
+            except CupFailed as e:
+                log(f"{e}; measuring without cup from here on")
+                a.cup, cup_runs = None, []
         state = tempfile.mkdtemp(prefix="freshen-bench-state-")
         try:
             for kind in ("cold", "warm"):
