@@ -38,11 +38,17 @@ pub fn listings_to_read(
     let ttl = settings.tag_cache_ttl.as_secs();
     targets
         .iter()
-        .filter(|t| t.reference.tag.as_deref().and_then(Version::parse).is_some())
-        .filter(|t| settings.image_policy(&t.reference).rules.max_level > Level::Digest)
+        .filter(|t| follows_versions(settings, t))
         .map(|t| (t.reference.registry.clone(), t.reference.repository.clone()))
         .filter(|(reg, repo)| cache.fresh(&format!("{reg}/{repo}"), now, ttl).is_none())
         .collect()
+}
+
+/// A version tag whose policy allows moving to another tag: its
+/// repository's tags are worth listing.
+fn follows_versions(settings: &Settings, t: &LocalTag<'_>) -> bool {
+    t.reference.tag.as_deref().and_then(Version::parse).is_some()
+        && settings.image_policy(&t.reference).rules.max_level > Level::Digest
 }
 
 /// Repositories (`(registry, repository)`) whose tags a target needs:
@@ -61,8 +67,7 @@ pub fn wanted_listings(
     targets
         .iter()
         .filter(|t| ok.contains(t.reference.to_string().as_str()))
-        .filter(|t| t.reference.tag.as_deref().and_then(Version::parse).is_some())
-        .filter(|t| settings.image_policy(&t.reference).rules.max_level > Level::Digest)
+        .filter(|t| follows_versions(settings, t))
         .map(|t| (t.reference.registry.clone(), t.reference.repository.clone()))
         .collect()
 }
