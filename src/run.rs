@@ -43,6 +43,22 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
         _ => {}
     }
     let printer = Printer::new(settings.output);
+    // A recreation a killed run left half done: the commands that repair it
+    // first (update, check, upgrade, rollback, autoremove) say what they
+    // did; every other one says what the next of those will do.
+    let repairs = matches!(
+        &cli.command,
+        Command::Update(_)
+            | Command::Check(_)
+            | Command::Upgrade(_)
+            | Command::Rollback(_)
+            | Command::Autoremove(_)
+    );
+    if !repairs && !matches!(&cli.command, Command::Generate(_) | Command::Schedule(_)) {
+        for line in crate::services::recreate::pending(&settings.state_dir).unwrap_or_default() {
+            printer.warn(&line);
+        }
+    }
     // Commands that need neither the engine nor the network start no runtime.
     match &cli.command {
         Command::Generate(args) => return commands::generate::generate(args, &printer),
@@ -57,7 +73,10 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
         .build()
         .map_err(|e| crate::error::Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        match &cli.command {
+        // Signals become events that the workflows changing containers act
+        // on between steps (see services::interrupt).
+        crate::services::interrupt::install();
+        let status = match &cli.command {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,
             Command::Check(a) => commands::update::check(&settings, a, &printer).await,
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
@@ -75,6 +94,19 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
                 unreachable!("handled above")
             }
             Command::Policy(a) => commands::policy::policy(&settings, a, &printer).await,
+        };
+        match crate::services::interrupt::requested() {
+            Some(signal) => {
+                if let Err(e) = &status {
+                    eprintln!("freshen: {e}");
+                }
+                eprintln!(
+                    "freshen: {}; what was in flight was finished or put back.",
+                    crate::services::interrupt::describe(signal)
+                );
+                Ok(ExitStatus::Interrupted(signal))
+            }
+            None => status,
         }
     })
 }

@@ -198,6 +198,9 @@ fn forget_and_save(state: &mut State, host: &Snapshot, dir: &std::path::Path, lo
 
 fn describe(c: &OldVersion, now: i64) -> String {
     match c.origin {
+        retire::Origin::Superseded if c.failed.is_some() => {
+            format!("{} (failed here, put back {})", c.name, crate::core::time::age(now - c.since))
+        }
         retire::Origin::Superseded => {
             format!("{} (replaced {})", c.name, crate::core::time::age(now - c.since))
         }

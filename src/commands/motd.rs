@@ -21,6 +21,11 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
     {
         p.line(&line);
     }
+    // At login, where nobody reads stderr: a container left between two
+    // versions is the first thing to know.
+    for line in crate::services::recreate::pending(&settings.state_dir).unwrap_or_default() {
+        p.line(&format!("freshen: {line}."));
+    }
     Ok(ExitStatus::Ok)
 }
 
@@ -28,8 +33,10 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     let state = State::load(&settings.state_dir)?;
     let controls = crate::services::skip::controls(settings, None)?;
-    let text =
+    let mut text =
         monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
+    let pending = crate::services::recreate::pending(&settings.state_dir).unwrap_or_default();
+    text.push_str(&monitor::interrupted_series(pending.len()));
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => {

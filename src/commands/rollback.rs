@@ -61,15 +61,25 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
         return Ok(ExitStatus::Ok);
     }
+    // From the tag's move on, a signal is acted on between steps: the
+    // containers in flight go back to the current version with the tag.
+    let _critical = crate::services::interrupt::guard();
     engine.tag(&previous.image_id, &target).await?;
     // The containers that run the version it leaves go back with it; if
     // they do not pass the gate, they and the tag stay where they were.
     let mut recreated: Vec<String> = Vec::new();
     if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
         let wait = std::time::Duration::from_secs(args.recreate.wait);
-        let moved = move_containers(settings, &engine, &target, cur, &previous.image_id, wait, p).await?;
-        let Some(names) = moved else { return Ok(ExitStatus::Failed) };
-        recreated = names;
+        match move_containers(settings, &engine, &target, cur, &previous.image_id, wait, p).await? {
+            Moved::Done(names) => recreated = names,
+            Moved::Interrupted => return Ok(ExitStatus::Failed),
+            Moved::Failed(reason) => {
+                // That version does not come up here: never offered again.
+                rollback::mark_failed(&mut state, &key, &previous.image_id, &reason);
+                state.save(dir, &lock)?;
+                return Ok(ExitStatus::Failed);
+            }
+        }
     }
     let now = output::now_rfc3339();
     let leaving = current.as_deref().map(|cur| {
@@ -93,9 +103,19 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     Ok(ExitStatus::Ok)
 }
 
+/// What moving the containers did.
+enum Moved {
+    /// They run the version the tag went back to: their names.
+    Done(Vec<String>),
+    /// They did not pass the health gate there (the reason): they and the
+    /// tag stay on the current version.
+    Failed(String),
+    /// A signal came first: they and the tag stay on the current version.
+    Interrupted,
+}
+
 /// Moves the containers of the version the tag leaves (`from`) to the one
-/// it goes back to; their names, or None (after the warning) when they did
-/// not pass the health gate and stay, with the tag, where they were.
+/// it goes back to.
 async fn move_containers(
     settings: &Settings,
     engine: &Engine,
@@ -104,21 +124,30 @@ async fn move_containers(
     to: &str,
     wait: std::time::Duration,
     p: &Printer,
-) -> Result<Option<Vec<String>>> {
+) -> Result<Moved> {
     let o = recreate::move_containers(engine, settings, target, from, to, wait, p).await?;
     for e in &o.errors {
         p.warn(e);
     }
-    if let Some(reason) = &o.failure {
+    if o.interrupted {
         p.warn(&format!(
-            "{}: the containers did not pass the health gate on {}: {reason}; \
+            "{}: interrupted before the containers passed the health gate on {}; \
              they and the tag stay on the current version.",
             target.familiar(),
             short_digest(to)
         ));
-        return Ok(None);
+        return Ok(Moved::Interrupted);
     }
-    Ok(Some(o.recreated.iter().map(|r| r.name.clone()).collect()))
+    if let Some(reason) = &o.failure {
+        p.warn(&format!(
+            "{}: the containers did not pass the health gate on {}: {reason}; \
+             they and the tag stay on the current version, and no later rollback goes to it.",
+            target.familiar(),
+            short_digest(to)
+        ));
+        return Ok(Moved::Failed(reason.clone()));
+    }
+    Ok(Moved::Done(o.recreated.iter().map(|r| r.name.clone()).collect()))
 }
 
 fn age_of(rfc3339: &str) -> String {

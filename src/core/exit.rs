@@ -14,6 +14,9 @@ pub enum ExitStatus {
     Upgradable,
     /// `check --nagios`: the plugin's own statuses, 0 to 3.
     Nagios(NagiosState),
+    /// 128 + the signal's number (130 for SIGINT, 143 for SIGTERM, 129 for
+    /// SIGHUP): a signal stopped the run after it put back what was in flight.
+    Interrupted(i32),
 }
 
 impl ExitStatus {
@@ -33,6 +36,7 @@ impl ExitStatus {
             ExitStatus::CommandLine => 2,
             ExitStatus::Upgradable => 100,
             ExitStatus::Nagios(state) => state as u8,
+            ExitStatus::Interrupted(signal) => (128 + signal.clamp(1, 127)) as u8,
         }
     }
 }
@@ -50,5 +54,8 @@ mod tests {
         assert_eq!(ExitStatus::Nagios(NagiosState::Unknown).code(), 3);
         assert_eq!(ExitStatus::failed_if(true), ExitStatus::Failed);
         assert_eq!(ExitStatus::failed_if(false), ExitStatus::Ok);
+        assert_eq!(ExitStatus::Interrupted(2).code(), 130);
+        assert_eq!(ExitStatus::Interrupted(15).code(), 143);
+        assert_eq!(ExitStatus::Interrupted(1).code(), 129);
     }
 }

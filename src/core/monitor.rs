@@ -227,6 +227,18 @@ pub fn nagios_failure(error: &str) -> String {
     format!("FRESHEN UNKNOWN - {error}")
 }
 
+/// The containers a killed run left between two versions (the recreation
+/// journal's entries): above 0 until the next upgrade, update, rollback or
+/// autoremove puts them right, which an alert can watch for.
+pub fn interrupted_series(pending: usize) -> String {
+    format!(
+        "# HELP freshen_interrupted_recreations Containers whose recreation an interrupted run left \
+         unfinished; the next upgrade, update, rollback or autoremove finishes or undoes it.\n\
+         # TYPE freshen_interrupted_recreations gauge\n\
+         freshen_interrupted_recreations {pending}\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

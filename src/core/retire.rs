@@ -43,6 +43,9 @@ pub struct OldVersion {
     /// Tags it still carries that `upgrade --tags` made obsolete: retiring
     /// it removes them. Any other tag keeps it.
     pub untag: Vec<Reference>,
+    /// Why this version never ran healthily here (see `Superseded::failed`):
+    /// it is no rollback target, so `--keep` does not count it.
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +85,8 @@ pub fn candidates(
     let seen: HashSet<&str> = out.iter().map(|c| c.image_id.as_str()).collect();
     let mut untagged = untagged(state, images, selection, dangling, &seen);
     out.append(&mut untagged);
+    // A version that failed here goes first: nothing can want it back.
+    out.sort_by_key(|c| c.failed.is_none());
     out
 }
 
@@ -122,6 +127,7 @@ fn superseded(state: &State, images: &[LocalImage], selection: &Selection) -> Ve
             since: crate::core::time::parse_rfc3339(&rec.replaced_at).unwrap_or(image.created),
             origin: Origin::Superseded,
             untag: image.tags.clone(),
+            failed: rec.failed.clone(),
         });
     }
     out
@@ -164,6 +170,7 @@ fn untagged(
             since: image.created,
             origin,
             untag: Vec::new(),
+            failed: None,
         });
     }
     out
@@ -226,9 +233,10 @@ pub fn decide(cands: &[OldVersion], inv: &Inventory<'_>, rules: &Rules) -> Vec<D
     }
     let with_children: HashSet<&str> = inv.parents.values().map(String::as_str).collect();
     let tags: HashMap<&str, &LocalImage> = inv.images.iter().map(|i| (i.id.as_str(), i)).collect();
-    // --keep: the N most recent candidates of each group stay.
+    // --keep: the N most recent candidates of each group stay, of those
+    // that ran healthily (a failed version is no rollback target).
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, c) in cands.iter().enumerate() {
+    for (i, c) in cands.iter().enumerate().filter(|(_, c)| c.failed.is_none()) {
         if let Some(g) = &c.group {
             groups.entry(g.as_str()).or_default().push(i);
         }
@@ -309,6 +317,7 @@ mod tests {
     fn record(id: char, reference: &str, at: &str) -> Superseded {
         Superseded {
             tag_moved: false,
+            failed: None,
             image_id: d(id),
             reference: reference.into(),
             digest: None,
@@ -449,6 +458,38 @@ mod tests {
     }
 
     #[test]
+    fn a_version_that_failed_here_never_counts_toward_keep_and_goes_first() {
+        // 7.2.4 (good, replaced a week ago) and 7.3.1 (failed its gate and
+        // rolled back just now): --keep 1 keeps the good one.
+        let images = vec![
+            image('1', &[], &[format!("cache@{}", d('a'))], 10),
+            image('2', &[], &[format!("cache@{}", d('b'))], 30),
+            image('3', &["cache:7"], &[], 20),
+        ];
+        let mut state = State {
+            superseded: vec![
+                record('1', "docker.io/library/cache:7", "2026-01-01T00:00:00Z"),
+                record('2', "docker.io/library/cache:7", "2026-01-08T00:00:00Z"),
+            ],
+            ..State::default()
+        };
+        state.superseded[1].failed = Some("cache-1: exited with code 3".into());
+        let cands = candidates(&state, &images, &Selection::default(), false);
+        let ids: Vec<&str> = cands.iter().map(|c| c.image_id.as_str()).collect();
+        assert_eq!(ids, [d('2').as_str(), d('1').as_str()], "the failed version is listed first");
+        let holds = Holds::default();
+        let inv = Inventory {
+            images: &images,
+            parents: &HashMap::new(),
+            layer_parents: &HashSet::new(),
+            containers: &[],
+            holds: &holds,
+        };
+        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: None, now: 100 });
+        assert_eq!(v, vec![Decision::Retire, Decision::Keep("kept for rollback (--keep 1)".into())]);
+    }
+
+    #[test]
     fn protections_win_and_keep_counts_per_group() {
         let images = vec![
             image('1', &[], &[format!("app@{}", d('a'))], 10),
@@ -465,6 +506,7 @@ mod tests {
             since,
             origin: Origin::Superseded,
             untag: Vec::new(),
+            failed: None,
         };
         let cands = vec![cand('1', 10), cand('2', 20), cand('3', 30), cand('4', 40), cand('5', 5)];
         let mut parents = HashMap::new();

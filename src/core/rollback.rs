@@ -16,12 +16,14 @@ pub enum Previous {
 }
 
 /// The version `key` goes back to: of the versions it replaced (not the one
-/// it points at now, `current`), the newest still on the host.
+/// it points at now, `current`), the newest still on the host that ran
+/// healthily here. A version whose containers failed the health gate, or
+/// whose upgrade was interrupted before they passed it, is never one.
 pub fn previous(state: &State, key: &str, current: Option<&str>, present: impl Fn(&str) -> bool) -> Previous {
     let mut records: Vec<&Superseded> = state
         .superseded
         .iter()
-        .filter(|s| s.reference == key && Some(s.image_id.as_str()) != current)
+        .filter(|s| s.reference == key && Some(s.image_id.as_str()) != current && s.failed.is_none())
         .collect();
     records.sort_by(|a, b| b.replaced_at.cmp(&a.replaced_at));
     match records.iter().find(|r| present(&r.image_id)) {
@@ -30,6 +32,14 @@ pub fn previous(state: &State, key: &str, current: Option<&str>, present: impl F
             Some(r) => Previous::Removed(r.image_id.clone()),
             None => Previous::None,
         },
+    }
+}
+
+/// A rollback to `image_id` did not pass the health gate: that version of
+/// `key` failed here, and no later rollback goes to it.
+pub fn mark_failed(state: &mut State, key: &str, image_id: &str, reason: &str) {
+    for s in state.superseded.iter_mut().filter(|s| s.reference == key && s.image_id == image_id) {
+        s.failed = Some(format!("a rollback to it did not pass the health gate: {reason}"));
     }
 }
 
@@ -49,6 +59,7 @@ pub fn merge(
     if let Some((cur, digest)) = &current {
         state.superseded.push(Superseded {
             tag_moved: false,
+            failed: None,
             image_id: cur.to_string(),
             reference: key.to_string(),
             digest: digest.clone(),
@@ -82,6 +93,7 @@ mod tests {
             replaced_at: at.into(),
             replaced_by: by.into(),
             tag_moved: false,
+            failed: None,
         }
     }
 
@@ -119,6 +131,27 @@ mod tests {
         let only_mid = State { superseded: vec![state.superseded[1].clone()], ..State::default() };
         assert_eq!(previous(&only_mid, KEY, Some("mid"), all), Previous::None);
         assert_eq!(previous(&only_mid, "docker.io/library/redis:7", None, all), Previous::None);
+    }
+
+    #[test]
+    fn a_version_that_failed_its_gate_is_never_the_one_to_go_back_to() {
+        // 7.2.4 ran healthily, 7.3.0 replaced it and runs now; 7.3.1 was
+        // tried after it, failed its gate and was rolled back.
+        let mut broken = superseded("broken", "d-broken", "2026-03-01T00:00:00Z", "cur");
+        broken.failed = Some("cache-1: exited with code 3".into());
+        let mut state = State {
+            superseded: vec![superseded("good", "d-good", "2026-01-01T00:00:00Z", "cur"), broken],
+            ..State::default()
+        };
+        let all = |_: &str| true;
+        assert_eq!(previous(&state, KEY, Some("cur"), all), Previous::Found(state.superseded[0].clone()));
+        // Only the broken one left: nothing to go back to.
+        let only_broken = State { superseded: vec![state.superseded[1].clone()], ..State::default() };
+        assert_eq!(previous(&only_broken, KEY, Some("cur"), all), Previous::None);
+        // A rollback to the good one that then fails its gate marks it too.
+        mark_failed(&mut state, KEY, "good", "cache-1: unhealthy");
+        assert_eq!(previous(&state, KEY, Some("cur"), all), Previous::None);
+        assert!(state.superseded[0].failed.as_deref().unwrap().contains("unhealthy"));
     }
 
     #[test]

@@ -83,6 +83,12 @@ pub struct Superseded {
     /// obsolete, and retiring this version may remove it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tag_moved: bool,
+    /// Why this version never ran healthily here: its containers failed the
+    /// health gate (and were rolled back), or the upgrade to it was
+    /// interrupted before they passed. Such a version is never a rollback
+    /// target, never counts toward `--keep`, and is the first to retire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// The verdict for one local tag (or one pinned image) at one check.

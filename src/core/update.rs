@@ -94,6 +94,7 @@ mod tests {
                 replaced_at: "2026-01-01T00:00:00Z".into(),
                 replaced_by: "sha256:1".into(),
                 tag_moved: false,
+                failed: None,
             }],
             ..State::default()
         }

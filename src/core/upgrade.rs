@@ -157,7 +157,7 @@ pub fn choose_tag_moves<'r>(
 /// version is no longer superseded, the new one is (so autoremove can
 /// retire it). The caller records the digest as skipped (reason
 /// `failed, rolled back`) so later upgrades leave it.
-pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
+pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, why: &str) {
     let key = pl.reference.to_string();
     let age = state.entries.iter().find(|e| e.reference == key).and_then(|e| e.age.clone());
     state.entries.retain(|e| e.reference != key);
@@ -173,6 +173,7 @@ pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str) 
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
+    state.superseded.retain(|s| !(s.image_id == new_id && s.reference == key));
     state.superseded.push(Superseded {
         image_id: new_id.to_string(),
         reference: key.clone(),
@@ -180,7 +181,24 @@ pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str) 
         replaced_at: now.to_string(),
         replaced_by: pl.old_id.clone(),
         tag_moved: false,
+        failed: Some(why.to_string()),
     });
+}
+
+/// A signal stopped the upgrade of a pulled tag before its containers ran
+/// the new version healthily, and the tag points at the old image again:
+/// the tag is upgradable as before (an interruption is no verdict, so no
+/// skip), and the new image is recorded as a version that never ran, so
+/// that no rollback goes to it, `--keep` does not count it and the next
+/// upgrade, which pulls it again, finds it at once.
+pub fn merge_interrupted(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
+    merge_rollback(
+        state,
+        pl,
+        new_id,
+        now,
+        "the upgrade to it was interrupted before it passed its health gate",
+    );
 }
 
 /// The record of the version a planned upgrade replaces.
@@ -192,6 +210,7 @@ pub fn record(pl: &Planned, now: &str, replaced_by: &str) -> Superseded {
         replaced_at: now.to_string(),
         replaced_by: replaced_by.to_string(),
         tag_moved: pl.to.is_some(),
+        failed: None,
     }
 }
 
@@ -212,6 +231,11 @@ pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         age: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
+    // The new image may be a version recorded as replaced before (an
+    // interrupted or rolled-back upgrade to the same digest): it is current
+    // now, not an old version.
+    let target = pl.target().to_string();
+    state.superseded.retain(|s| !(s.image_id == new_id && s.reference == target));
     state.superseded.push(record(pl, now, new_id));
 }
 
@@ -276,6 +300,24 @@ pub fn retirement_preview_all(
         simulated.superseded.push(record(pl, now, "(new)"));
         for i in images_after.iter_mut().filter(|i| i.id == pl.old_id && pl.to.is_none()) {
             i.tags.retain(|t| t != &pl.reference);
+        }
+        // The image to pull may be here already (an earlier upgrade to it
+        // was interrupted or rolled back): the tag will carry it, so it is
+        // the upgrade's target, never a version it retires.
+        let target = pl.target();
+        let known: HashSet<&str> = state
+            .superseded
+            .iter()
+            .filter(|s| s.reference == target.to_string() && s.digest.as_deref() == Some(pl.digest.as_str()))
+            .map(|s| s.image_id.as_str())
+            .collect();
+        for i in images_after.iter_mut().filter(|i| {
+            i.id != pl.old_id
+                && (known.contains(i.id.as_str()) || i.digests_in(target).any(|d| d == pl.digest))
+        }) {
+            if !i.tags.contains(target) {
+                i.tags.push(target.clone());
+            }
         }
         if let Some((to, _)) = &pl.to {
             for i in images_after.iter_mut().filter(|i| i.digests_in(to).any(|d| d == pl.digest)) {
@@ -780,11 +822,46 @@ mod tests {
     }
 
     #[test]
+    fn the_image_an_interrupted_upgrade_pulled_is_its_next_target_never_retired() {
+        let (mut state, mut snap) = snapshot();
+        let pl = planned("nginx:latest", 'a', '1', 'b');
+        merge_upgrade(&mut state, &pl, &d('n'), NOW);
+        merge_interrupted(&mut state, &pl, &d('n'), NOW);
+        let key = r("nginx:latest").to_string();
+        let e = state.entries.iter().find(|e| e.reference == key).unwrap();
+        assert_eq!((e.status, e.image_id.as_str()), (Status::Upgradable, d('a').as_str()));
+        let rec = state.superseded.iter().find(|s| s.image_id == d('n')).unwrap();
+        assert!(rec.failed.as_deref().unwrap().contains("interrupted"));
+        assert!(
+            !state.superseded.iter().any(|s| s.image_id == d('a')),
+            "the version the containers run is no old version"
+        );
+        // The pulled image stays, untagged, with its digest (classic store)
+        // or with no name at all (containerd store, podman).
+        for digests in [Some(("nginx", 'b')), None] {
+            snap.images.retain(|i| i.id != d('n'));
+            snap.images.push(image('n', &[], digests));
+            let plan = vec![pl.clone()];
+            let (go, kept) = retirement_split(
+                &state,
+                &snap,
+                &plan,
+                &Default::default(),
+                &Holds::default_new(),
+                &rules(0),
+                NOW,
+            );
+            assert!(go.iter().all(|c| c.image_id != d('n')), "target listed as retired: {go:?}");
+            assert!(kept.iter().all(|(c, _)| c.image_id != d('n')), "target listed as kept: {kept:?}");
+        }
+    }
+
+    #[test]
     fn a_rollback_makes_the_tag_upgradable_again_and_remembers_the_digest() {
         let (mut state, snap) = snapshot();
         let pl = planned("nginx:latest", 'a', '1', 'b');
         merge_upgrade(&mut state, &pl, &d('n'), NOW);
-        merge_rollback(&mut state, &pl, &d('n'), NOW);
+        merge_rollback(&mut state, &pl, &d('n'), NOW, "web: it is unhealthy");
         let key = r("nginx:latest").to_string();
         let e = state.entries.iter().find(|e| e.reference == key).unwrap();
         assert_eq!((e.status, e.image_id.as_str()), (Status::Upgradable, d('a').as_str()));
@@ -794,6 +871,12 @@ mod tests {
             (state.superseded[0].image_id.as_str(), state.superseded[0].replaced_by.as_str()),
             (d('n').as_str(), d('a').as_str())
         );
+        assert_eq!(state.superseded[0].failed.as_deref(), Some("web: it is unhealthy"));
+        // Upgrading to it again later makes it current, no longer a version
+        // replaced (nor one an upgrade could retire).
+        let mut again = state.clone();
+        merge_upgrade(&mut again, &pl, &d('n'), NOW);
+        assert!(again.superseded.iter().all(|s| s.image_id != d('n')));
         // Recorded as a skip, the next plan keeps it back while the
         // registry has that digest.
         let mut skips = crate::core::skips::Skips::default();

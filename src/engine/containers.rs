@@ -158,6 +158,20 @@ impl Engine {
         }
     }
 
+    /// Sets a container's restart policy (`no` to park it; the recorded one
+    /// to bring it back), through `POST /containers/{id}/update`.
+    pub async fn set_restart_policy(&self, id: &str, name: &str, max_retries: Option<i64>) -> Result<()> {
+        let mut policy = serde_json::json!({ "Name": name });
+        if let Some(n) = max_retries {
+            policy["MaximumRetryCount"] = serde_json::json!(n);
+        }
+        let action = format!("set the restart policy of container {id} to '{name}'");
+        let body: bollard::models::ContainerUpdateBody =
+            serde_json::from_value(serde_json::json!({ "RestartPolicy": policy }))
+                .map_err(|e| Error::Daemon { action: action.clone(), detail: e.to_string() })?;
+        self.docker.update_container(id, body).await.map_err(|e| self.failed(&action, e))
+    }
+
     pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
         let opts = RenameContainerOptionsBuilder::default().name(name).build();
         self.docker

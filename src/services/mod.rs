@@ -2,6 +2,7 @@
 
 pub mod announce;
 pub mod check;
+pub mod interrupt;
 pub mod recreate;
 pub mod retire;
 pub mod skip;

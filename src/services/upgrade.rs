@@ -29,6 +29,7 @@ use crate::output::confirm;
 use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
+use crate::services::interrupt;
 use crate::services::recreate::{self, ComposeCli, Group};
 use crate::services::retire as retire_service;
 use crate::settings::Settings;
@@ -81,6 +82,9 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
         run.say("Abort.");
         return Ok(ExitStatus::Failed);
     }
+    // From here on a signal is acted on between steps: what is in flight is
+    // finished or put back, then the run stops (see services::interrupt).
+    let _critical = interrupt::guard();
     let pulled = run.pull(&plan).await?;
     let (upgraded, done) = run.recreate(&plan, pulled).await?;
     let (after, retired) = run.retire(&plan, &upgraded).await?;
@@ -280,6 +284,10 @@ impl<'a> Run<'a> {
         let mut pulled = Vec::new();
         for pl in &plan.planned {
             let name = pl.target().familiar();
+            if interrupt::requested().is_some() {
+                self.not_upgraded(pl, &format!("{name}: not upgraded"), &"interrupted before its pull");
+                continue;
+            }
             let auth = match self.registries.pull_auth(&pl.reference.registry).await {
                 Ok(a) => a,
                 Err(e) => {
@@ -289,7 +297,15 @@ impl<'a> Run<'a> {
             };
             let mut bar = progress.start(&name, &pl.digest);
             match pull_and_tag(&self.engine, pl, auth, &mut bar).await {
-                Ok(new_id) => {
+                Ok(None) => {
+                    bar.finish(false);
+                    self.not_upgraded(
+                        pl,
+                        &format!("{name}: not upgraded, it stays as it was"),
+                        &"interrupted",
+                    );
+                }
+                Ok(Some(new_id)) => {
                     bar.finish(true);
                     plan::merge_upgrade(&mut self.state, pl, &new_id, &plan.now);
                     self.state.save(&self.settings.state_dir, &self.lock)?;
@@ -351,6 +367,12 @@ impl<'a> Run<'a> {
                     kept.push((pl, new_id));
                     continue;
                 }
+                if interrupt::requested().is_some() {
+                    // Pulled, but its containers were never touched: the
+                    // tag goes back to what they run.
+                    self.put_back(pl, &new_id, &plan.now).await;
+                    continue;
+                }
                 let group = Group {
                     reference: pl.reference.clone(),
                     old_image: pl.old_id.clone(),
@@ -370,6 +392,11 @@ impl<'a> Run<'a> {
                 .collect()
                 .await;
             for ((pl, new_id, _), o) in groups.into_iter().zip(outcomes) {
+                if o.interrupted {
+                    done.absorb_interrupted(pl, &o, &mut self.out, self.p);
+                    plan::merge_interrupted(&mut self.state, pl, &new_id, &plan.now);
+                    continue;
+                }
                 match done.absorb(pl, &o, &mut self.out, self.p) {
                     None => kept.push((pl, new_id)),
                     Some(reason) => {
@@ -381,7 +408,7 @@ impl<'a> Run<'a> {
                             &pl.digest,
                             &why,
                         )?;
-                        plan::merge_rollback(&mut self.state, pl, &new_id, &plan.now);
+                        plan::merge_rollback(&mut self.state, pl, &new_id, &plan.now, &why);
                     }
                 }
             }
@@ -391,12 +418,28 @@ impl<'a> Run<'a> {
         Ok((kept, done))
     }
 
+    /// A pulled tag whose containers a signal kept from being recreated:
+    /// the tag points at the image they run again, and the state says the
+    /// tag is upgradable as before.
+    async fn put_back(&mut self, pl: &Planned, new_id: &str, now: &str) {
+        let name = pl.reference.familiar();
+        let what = "interrupted before its containers were recreated; the tag stays on the previous version";
+        if let Err(e) = self.engine.tag(&pl.old_id, &pl.reference).await {
+            self.not_upgraded(pl, &format!("{name}: interrupted, and the tag could not be pointed back"), &e);
+            return;
+        }
+        self.not_upgraded(pl, &format!("{name}: not upgraded"), &what);
+        plan::merge_interrupted(&mut self.state, pl, new_id, now);
+    }
+
     /// Retires what the successful upgrades replaced, when nothing needs
     /// it. The engine's snapshot afterwards, and how many were retired.
+    /// After a signal nothing is retired: the run winds down, and the next
+    /// `autoremove` or upgrade retires what is left.
     async fn retire(&mut self, plan: &Plan, upgraded: &[(&Planned, String)]) -> Result<(Snapshot, usize)> {
         let mut after = self.engine.snapshot().await?;
         let groups: HashSet<String> = upgraded.iter().map(|(pl, _)| pl.reference.to_string()).collect();
-        if self.args.keep_previous || groups.is_empty() {
+        if self.args.keep_previous || groups.is_empty() || interrupt::requested().is_some() {
             return Ok((after, 0));
         }
         let (holds, rules) = (&self.controls.holds, &plan.rules);
@@ -458,6 +501,9 @@ impl<'a> Run<'a> {
         if !self.args.json {
             self.p.line(&summary.line());
         }
+        if interrupt::requested().is_some() {
+            report::container_states(self.p, &self.engine, plan, after).await;
+        }
         let mut out = self.out;
         if self.args.json {
             out.upgraded.extend(upgraded.iter().map(|(pl, id)| report::upgraded_json(pl, Some(id))));
@@ -491,17 +537,22 @@ async fn recreation_plan(
     Ok((containers, compose))
 }
 
-/// Pulls the planned digest and tags it; the new image's id.
+/// Pulls the planned digest and tags it; the new image's id, or None when a
+/// signal cut the pull short (the engine drops a pull its client left;
+/// nothing was tagged). The tag itself is one call, never cut.
 async fn pull_and_tag(
     engine: &Engine,
     pl: &Planned,
     auth: Option<PullAuth>,
     bar: &mut Bar,
-) -> Result<String> {
+) -> Result<Option<String>> {
     let source = format!("{}@{}", pl.target().name(), pl.digest);
-    engine.pull(&source, auth, |ev| bar.event(&ev)).await?;
+    tokio::select! {
+        pulled = engine.pull(&source, auth, |ev| bar.event(&ev)) => pulled?,
+        () = interrupt::wait() => return Ok(None),
+    }
     match engine.image_id(&source).await? {
-        Some(id) => engine.tag(&id, pl.target()).await.map(|()| id),
+        Some(id) => engine.tag(&id, pl.target()).await.map(|()| Some(id)),
         None => Err(Error::Daemon {
             action: format!("pull {source}"),
             detail: "the image is not there after the pull".into(),

@@ -115,6 +115,7 @@ mod tests {
             step: Step::Stopping,
             compose: None,
             dependents: vec![],
+            restart: None,
         }
     }
 

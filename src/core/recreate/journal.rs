@@ -24,6 +24,20 @@ pub enum Step {
     RollingBack,
 }
 
+impl Step {
+    /// Where the container stood, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::Stopping => "the old container was being stopped",
+            Step::Parking => "the old container was stopped",
+            Step::Creating => "the new container was being created",
+            Step::Gating => "the new container was waiting for its health gate",
+            Step::Passed => "the new container had passed its health gate",
+            Step::RollingBack => "it was being rolled back",
+        }
+    }
+}
+
 /// One container in flight. Names, ids and steps only: never a container's
 /// environment, command or other configuration values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +58,37 @@ pub struct JournalEntry {
     pub compose: Option<ComposeService>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependents: Vec<String>,
+    /// The old container's restart policy (`always`, `on-failure:3`, …)
+    /// while it is parked with none: a daemon restarted mid-upgrade must
+    /// not bring the parked container back to claim the new one's ports.
+    /// Put back when the old container comes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+}
+
+/// A restart policy that brings a stopped container back when the daemon
+/// starts (`always`; `unless-stopped` and `on-failure` do not after a stop,
+/// but the parked container gets none either way, so nothing depends on
+/// the daemon's reading of "stopped by hand").
+pub fn restarts(policy: &str) -> bool {
+    !matches!(policy, "" | "no")
+}
+
+/// `Name` and `MaximumRetryCount` of a container's `HostConfig.RestartPolicy`
+/// as one word (`on-failure:3`), and back.
+pub fn restart_word(name: &str, max_retries: i64) -> String {
+    if name == "on-failure" && max_retries > 0 {
+        format!("{name}:{max_retries}")
+    } else {
+        name.to_string()
+    }
+}
+
+pub fn restart_parts(word: &str) -> (String, Option<i64>) {
+    match word.split_once(':') {
+        Some((name, n)) => (name.to_string(), n.parse().ok()),
+        None => (word.to_string(), None),
+    }
 }
 
 /// What a later run does about an entry it finds.
@@ -81,6 +126,7 @@ mod tests {
             step: Step::Creating,
             compose: None,
             dependents: vec![],
+            restart: None,
         };
         let text = serde_json::to_string(&e).unwrap();
         assert_eq!(
@@ -89,5 +135,16 @@ mod tests {
         );
         assert_eq!(repair(&e), Repair::Undo);
         assert_eq!(repair(&JournalEntry { step: Step::Passed, ..e }), Repair::Finish);
+    }
+
+    #[test]
+    fn restart_policies_round_trip_as_one_word() {
+        assert_eq!(restart_word("on-failure", 3), "on-failure:3");
+        assert_eq!(restart_word("on-failure", 0), "on-failure");
+        assert_eq!(restart_word("always", 0), "always");
+        assert_eq!(restart_parts("on-failure:3"), ("on-failure".to_string(), Some(3)));
+        assert_eq!(restart_parts("unless-stopped"), ("unless-stopped".to_string(), None));
+        assert!(restarts("always") && restarts("unless-stopped") && restarts("on-failure:2"));
+        assert!(!restarts("no") && !restarts(""));
     }
 }

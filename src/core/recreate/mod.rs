@@ -21,7 +21,7 @@ mod journal;
 
 pub use create::{creation, Creation};
 pub use health::{gate, has_healthcheck, Gate, HealthClock, Observed};
-pub use journal::{repair, JournalEntry, Repair, Step};
+pub use journal::{repair, restart_parts, restart_word, restarts, JournalEntry, Repair, Step};
 
 /// The labels that keep a container on its version: Watchtower's, so its
 /// users need not relabel, and freshen's own.

@@ -89,6 +89,11 @@ impl ComposeCli {
     fn command(&self, docker_host: Option<&str>) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.program);
         cmd.args(&self.prefix).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // A process group of its own: Ctrl-C on the terminal signals the
+        // whole foreground group, and Compose cut short midway leaves a
+        // service between its containers. freshen takes the signal, lets
+        // Compose finish, and puts things back itself.
+        cmd.process_group(0);
         if let Some(h) = docker_host {
             cmd.env("DOCKER_HOST", h);
         }

@@ -13,6 +13,7 @@ use crate::core::recreate::{self, ComposeService, How, JournalEntry, Planned, Sk
 use crate::core::reference::Reference;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::services::interrupt;
 use crate::store::journal::Journal;
 
 mod compose;
@@ -23,7 +24,7 @@ mod undo;
 
 pub use compose::{check_compose, ComposeCli};
 use gate::gate_all;
-pub use repair::repair_interrupted;
+pub use repair::{pending, repair_interrupted};
 use start::start_one;
 use undo::{finish, remove_new, undo};
 
@@ -88,6 +89,9 @@ pub struct Outcome {
     pub failure: Option<String>,
     /// Problems that left something for a person to look at.
     pub errors: Vec<String>,
+    /// A signal cut the recreation short: the group was put back, and that
+    /// is no verdict on the new version.
+    pub interrupted: bool,
 }
 
 /// A container on its way: what was done so far.
@@ -152,7 +156,9 @@ pub fn in_dependency_waves<T>(
     waves.into_iter().map(|w| w.into_iter().filter_map(|i| slots[i].take()).collect()).collect()
 }
 
-/// Recreates one group. The tag already points at `new_image`.
+/// Recreates one group. The tag already points at `new_image`. A signal
+/// (see [`interrupt`]) lets the step under way finish, cuts a health gate
+/// short and puts the whole group back, as a failed gate does.
 pub async fn recreate_group(
     engine: &Engine,
     journal: &Journal,
@@ -167,8 +173,8 @@ pub async fn recreate_group(
     flights.sort_by_key(|f| group.members.iter().position(|m| m.name == f.planned.name));
     match failure {
         None => passed(engine, journal, group, &mut flights, info, &mut out).await,
-        Some((culprit, reason)) => {
-            let failed = Failure { culprit, reason };
+        Some(failed) => {
+            out.interrupted = failed.interrupted;
             roll_back(engine, journal, compose, group, opts, &mut flights, &failed, &mut out).await;
             out.failure = Some(failed.reason);
         }
@@ -193,7 +199,7 @@ fn waves(group: &Group) -> Vec<Vec<&Planned>> {
 
 /// Starts and gates the members, wave by wave, a few at a time, each from
 /// its stop straight to its own gate, so each one's downtime is its own.
-/// Stops after the first wave with a failure: (the container, the reason).
+/// Stops after the first wave with a failure, or when a signal came.
 async fn fly(
     engine: &Engine,
     journal: &Journal,
@@ -201,11 +207,15 @@ async fn fly(
     group: &Group,
     opts: &Options,
     info: &dyn Fn(&str),
-) -> (Vec<Flight>, Option<(String, String)>) {
+) -> (Vec<Flight>, Option<Failure>) {
     let podman = engine.is_podman().await;
     let mut flights: Vec<Flight> = Vec::new();
-    let mut failure: Option<(String, String)> = None;
+    let mut failure: Option<Failure> = None;
     for wave in waves(group) {
+        if interrupt::requested().is_some() {
+            failure = Some(Failure::interrupted(String::new()));
+            break;
+        }
         let earlier: Vec<(String, String, String)> = flights
             .iter()
             .filter_map(|f| Some((f.planned.id.clone(), f.planned.name.clone(), f.new_ids.first()?.clone())))
@@ -213,17 +223,28 @@ async fn fly(
         let runs = futures_util::stream::iter(wave.into_iter().map(|planned| {
             let earlier = &earlier;
             async move {
+                if interrupt::requested().is_some() {
+                    // Not started: nothing of it to put back.
+                    return (None, Err(Failure::interrupted(planned.name.clone())));
+                }
                 info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
+                // The steps of one container run to their end: a signal
+                // is acted on at the gate, where nothing is half done.
                 match start_one(engine, journal, compose, group, planned, opts, earlier).await {
                     Ok(mut f) => {
                         // Without a HEALTHCHECK the service is back once it
                         // runs; the gate then watches it for --wait.
                         let running = f.started.elapsed();
-                        let verdict = gate_all(engine, &f.new_ids, f.checked, opts.wait, podman).await;
+                        let verdict = tokio::select! {
+                            v = gate_all(engine, &f.new_ids, f.checked, opts.wait, podman) => {
+                                v.map_err(|why| Failure::failed(&planned.name, why))
+                            }
+                            () = interrupt::wait() => Err(Failure::interrupted(planned.name.clone())),
+                        };
                         f.downtime = if f.checked { f.started.elapsed() } else { running };
-                        (Some(f), verdict.map_err(|why| format!("{}: {why}", planned.name)))
+                        (Some(f), verdict)
                     }
-                    Err((f, e)) => (f, Err(format!("{}: {e}", planned.name))),
+                    Err((f, e)) => (f, Err(Failure::failed(&planned.name, e.to_string()))),
                 }
             }
         }))
@@ -232,9 +253,14 @@ async fn fly(
         .await;
         for (f, verdict) in runs {
             if let Err(why) = verdict {
-                if failure.is_none() {
-                    let culprit = why.split(": ").next().unwrap_or_default().to_string();
-                    failure = Some((culprit, why));
+                // A real failure names the culprit even when a signal came
+                // too: its version did fail.
+                let better = match &failure {
+                    None => true,
+                    Some(earlier) => earlier.interrupted && !why.interrupted,
+                };
+                if better {
+                    failure = Some(why);
                 }
             }
             if let Some(f) = f {
@@ -281,10 +307,22 @@ async fn passed(
     }
 }
 
-/// Which container failed the group, and why.
+/// Which container failed the group, and why; or the signal that stopped it.
 struct Failure {
     culprit: String,
     reason: String,
+    interrupted: bool,
+}
+
+impl Failure {
+    fn failed(name: &str, why: String) -> Failure {
+        Failure { culprit: name.to_string(), reason: format!("{name}: {why}"), interrupted: false }
+    }
+
+    fn interrupted(name: String) -> Failure {
+        let reason = "interrupted before the new version passed its health gate".to_string();
+        Failure { culprit: name, reason, interrupted: true }
+    }
 }
 
 /// A member failed: the tag goes back, then every member's new container,
@@ -300,10 +338,11 @@ async fn roll_back(
     failed: &Failure,
     out: &mut Outcome,
 ) {
-    let logs = match flights.iter().find(|f| f.planned.name == failed.culprit).and_then(|f| f.new_ids.first())
-    {
-        Some(id) => engine.log_tail(id, LOG_LINES).await,
-        None => Vec::new(),
+    let culprit_new =
+        flights.iter().find(|f| f.planned.name == failed.culprit).and_then(|f| f.new_ids.first());
+    let logs = match culprit_new {
+        Some(id) if !failed.interrupted => engine.log_tail(id, LOG_LINES).await,
+        _ => Vec::new(),
     };
     // The tag first: Compose recreates from it.
     if let Err(e) = engine.tag(&group.old_image, &group.reference).await {

@@ -86,6 +86,34 @@ pub async fn repair(engine: &Engine, dir: &Path, opts: &Options) -> Result<Repai
     Ok(out)
 }
 
+/// What a killed run left in the journal, in words, without the engine:
+/// for every command that reads the state (`list`, `motd`, `metrics`, …),
+/// so a person hears of it before the next upgrade puts it right. Empty
+/// when there is no journal (one `stat`).
+pub fn pending(dir: &Path) -> Result<Vec<String>> {
+    if !Journal::exists(dir) {
+        return Ok(Vec::new());
+    }
+    let journal = Journal::load(dir)?;
+    Ok(journal
+        .entries()
+        .iter()
+        .map(|e| {
+            let what = match recreate::repair(e) {
+                Repair::Finish => "finish it (the new version had passed its health gate)",
+                Repair::Undo => "put the previous version back",
+            };
+            format!(
+                "an upgrade of {} was interrupted while recreating {} ({}); the next 'freshen upgrade', \
+                 'update', 'rollback' or 'autoremove' will {what} first",
+                Reference::parse(&e.reference).map(|r| r.familiar()).unwrap_or_else(|_| e.reference.clone()),
+                e.name,
+                e.step.describe(),
+            )
+        })
+        .collect())
+}
+
 /// Finishes or undoes a container recreation that a killed run left (see
 /// [`repair`]), before a command changes anything: the container of each
 /// name exists and runs, on the old or the new version. Without a journal
@@ -103,6 +131,8 @@ pub async fn repair_interrupted(
     }
     let lock = crate::services::lock_state(dir, p)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    // Putting back is itself a critical section: a signal waits for it.
+    let _critical = crate::services::interrupt::guard();
     let opts = Options {
         // A repair gates nothing.
         wait: Duration::ZERO,
@@ -138,6 +168,7 @@ pub async fn repair_interrupted(
             replaced_at: now.clone(),
             replaced_by: old.clone(),
             tag_moved: false,
+            failed: Some("the upgrade to it was interrupted before it passed its health gate".into()),
         });
     }
     state.save(dir, &lock)

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::compose::{compose_containers, ComposeCli};
 use super::{Flight, Group, Options};
 use crate::core::recreate::{
-    creation, has_healthcheck, parked_name, ComposeService, Creation, How, JournalEntry, Planned, Step,
+    creation, has_healthcheck, parked_name, restart_word, restarts, ComposeService, Creation, How,
+    JournalEntry, Planned, Step,
 };
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -40,6 +41,7 @@ pub(super) async fn start_one(
         step: Step::Stopping,
         compose: None,
         dependents: planned.dependents.clone(),
+        restart: None,
     };
     match &planned.how {
         How::Compose(service) => {
@@ -106,8 +108,22 @@ async fn start_container(
     earlier: &[(String, String, String)],
 ) -> Started {
     let fail = |e: Error| (None, e);
-    let body = successor(engine, group, planned, earlier).await.map_err(fail)?;
+    let (body, restart) = successor(engine, group, planned, earlier).await.map_err(fail)?;
+    // Recorded before it changes, so whatever interrupts what follows
+    // finds the policy to give back.
+    entry.restart = restart.filter(|r| restarts(r));
     journal.set(entry.clone()).map_err(fail)?;
+    if entry.restart.is_some() {
+        if let Err(e) = engine.set_restart_policy(&planned.id, "no", None).await {
+            if !engine.is_podman().await {
+                return Err(fail(e));
+            }
+            // podman restarts nothing when a service restarts (there is no
+            // daemon), and older releases cannot change the policy.
+            entry.restart = None;
+            journal.set(entry.clone()).map_err(fail)?;
+        }
+    }
     let started = Instant::now();
     engine.stop_container(&planned.id, None).await.map_err(fail)?;
     entry.step = Step::Parking;
@@ -125,15 +141,15 @@ async fn start_container(
     Ok(flight)
 }
 
-/// The create body of `planned`'s successor on the group's tag. A
-/// `container:X` network mode where X was recreated just before points at
-/// X's new container.
+/// The create body of `planned`'s successor on the group's tag, and the old
+/// container's restart policy. A `container:X` network mode where X was
+/// recreated just before points at X's new container.
 async fn successor(
     engine: &Engine,
     group: &Group,
     planned: &Planned,
     earlier: &[(String, String, String)],
-) -> Result<Creation> {
+) -> Result<(Creation, Option<String>)> {
     let old = engine.inspect_container_json(&planned.id).await?.ok_or_else(|| Error::Daemon {
         action: format!("inspect {}", planned.name),
         detail: "it is gone".into(),
@@ -144,7 +160,11 @@ async fn successor(
     let parent = mode.strip_prefix("container:").and_then(|target| {
         earlier.iter().find(|(id, name, _)| id == target || name == target).map(|(_, _, new)| new.as_str())
     });
-    Ok(creation(&old, &old_image, &image, parent, engine.is_podman().await))
+    let policy = &old["HostConfig"]["RestartPolicy"];
+    let restart = policy["Name"]
+        .as_str()
+        .map(|name| restart_word(name, policy["MaximumRetryCount"].as_i64().unwrap_or(0)));
+    Ok((creation(&old, &old_image, &image, parent, engine.is_podman().await), restart))
 }
 
 /// The old container parked under another name, its successor created

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::compose::ComposeCli;
 use super::Options;
-use crate::core::recreate::{creation, parked_name, JournalEntry};
+use crate::core::recreate::{creation, parked_name, restart_parts, JournalEntry};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::journal::Journal;
@@ -102,6 +102,10 @@ pub(super) async fn undo_container(engine: &Engine, entry: &JournalEntry) -> Res
         let current = old["Name"].as_str().unwrap_or_default().trim_start_matches('/').to_string();
         if current != entry.name {
             engine.rename_container(&entry.old_id, &entry.name).await?;
+        }
+        if let Some(policy) = &entry.restart {
+            let (name, retries) = restart_parts(policy);
+            engine.set_restart_policy(&entry.old_id, &name, retries).await?;
         }
         if entry.was_running {
             engine.start_container(&entry.old_id).await?;

@@ -83,6 +83,70 @@ impl Recreation {
     }
 }
 
+impl Recreation {
+    /// Takes in a group a signal put back: its containers run the previous
+    /// version again, the tag points at it, and no skip is recorded.
+    pub(super) fn absorb_interrupted(
+        &mut self,
+        pl: &Planned,
+        o: &recreate::Outcome,
+        out: &mut ChangeReport,
+        p: &Printer,
+    ) {
+        for e in &o.errors {
+            self.errors += 1;
+            p.warn(e);
+        }
+        let names: Vec<&str> = o.rolled_back.iter().map(|r| r.name.as_str()).collect();
+        let error = if names.is_empty() {
+            "interrupted before its containers were recreated".to_string()
+        } else {
+            format!(
+                "interrupted before the new version passed its health gate; {} run{} the previous version again",
+                names.join(", "),
+                if names.len() == 1 { "s" } else { "" }
+            )
+        };
+        p.warn(&format!("{}: not upgraded: {error}; the tag points at it.", pl.reference.familiar()));
+        self.errors += 1;
+        out.failed.push(report_json::Failed { reference: pl.reference.to_string(), error });
+    }
+}
+
+/// After a signal: where each container the plan meant to recreate stands
+/// now, read from the engine (not from what the run believes it did).
+pub(super) async fn container_states(
+    p: &Printer,
+    engine: &crate::engine::Engine,
+    plan: &super::Plan,
+    after: &Snapshot,
+) {
+    for c in &plan.containers.recreate {
+        let Some(up) = plan.planned.iter().find(|pl| pl.reference.to_string() == c.reference) else {
+            continue;
+        };
+        let line = match engine.inspect_container_json(&c.name).await {
+            Ok(Some(v)) => {
+                let running = v["State"]["Running"].as_bool() == Some(true);
+                let image = v["Image"].as_str().unwrap_or_default();
+                let version = if image == up.old_id {
+                    "the previous version"
+                } else if after.images.iter().any(|i| i.id == image && i.tags.contains(&up.reference)) {
+                    "the new version"
+                } else {
+                    "another version"
+                };
+                let state =
+                    if running { "running" } else { v["State"]["Status"].as_str().unwrap_or("stopped") };
+                format!("{}: {state}, on {version} of {}.", c.name, up.reference.familiar())
+            }
+            Ok(None) => format!("{}: no container of that name; look at 'docker ps -a'.", c.name),
+            Err(e) => format!("{}: cannot tell ({e}).", c.name),
+        };
+        p.info(&line);
+    }
+}
+
 pub(super) fn upgraded_json(pl: &Planned, new_id: Option<&String>) -> report_json::Upgraded {
     report_json::Upgraded {
         reference: pl.target().to_string(),
