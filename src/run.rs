@@ -75,7 +75,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
     runtime.block_on(async {
         // Signals become events that the workflows changing containers act
         // on between steps (see services::interrupt).
-        crate::services::interrupt::install();
+        crate::services::interrupt::install(crate::settings::test_pause());
         let status = match &cli.command {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,
             Command::Check(a) => commands::update::check(&settings, a, &printer).await,

@@ -35,9 +35,15 @@ fn shared() -> &'static Shared {
     SHARED.get_or_init(|| Shared { received: watch::channel(0).0, guards: AtomicUsize::new(0) })
 }
 
+/// `FRESHEN_TEST_PAUSE`: the step where a run stops to let a test send
+/// its signal at a known point (see [`checkpoint`]).
+static PAUSE_AT: OnceLock<Option<String>> = OnceLock::new();
+
 /// Takes over SIGINT, SIGTERM and SIGHUP for the rest of the process. Call
 /// once, inside the runtime, before anything changes the engine.
-pub fn install() {
+/// `pause_at` is `FRESHEN_TEST_PAUSE`, read by the settings.
+pub fn install(pause_at: Option<String>) {
+    let _ = PAUSE_AT.set(pause_at);
     for (kind, number, name) in HANDLED {
         let Ok(mut stream) = signal(kind) else { continue };
         tokio::spawn(async move {
@@ -100,6 +106,23 @@ pub async fn wait() {
     let mut rx = shared().received.subscribe();
     // The sender lives in a static: it is never dropped.
     let _ = rx.wait_for(|n| *n != 0).await;
+}
+
+/// A named point between two steps of a workflow (`pulled`, `stopped`,
+/// `created`, `gating`, `retiring`). With `FRESHEN_TEST_PAUSE` naming it,
+/// the run says so on stderr and waits there (for a signal, or a minute),
+/// so that the tests of interrupted runs signal it at exactly that step
+/// instead of guessing from the outside. Costs nothing otherwise.
+pub async fn checkpoint(step: &str) {
+    let Some(Some(at)) = PAUSE_AT.get() else { return };
+    if at != step || requested().is_some() {
+        return;
+    }
+    eprintln!("freshen: paused at {step} (FRESHEN_TEST_PAUSE)");
+    tokio::select! {
+        () = wait() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+    }
 }
 
 /// What an interrupted command says and how it exits.

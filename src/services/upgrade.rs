@@ -87,6 +87,7 @@ pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result
     let _critical = interrupt::guard();
     let pulled = run.pull(&plan).await?;
     let (upgraded, done) = run.recreate(&plan, pulled).await?;
+    interrupt::checkpoint("retiring").await;
     let (after, retired) = run.retire(&plan, &upgraded).await?;
     run.finish(&plan, &upgraded, &done, &after, retired).await
 }
@@ -310,6 +311,7 @@ impl<'a> Run<'a> {
                     plan::merge_upgrade(&mut self.state, pl, &new_id, &plan.now);
                     self.state.save(&self.settings.state_dir, &self.lock)?;
                     pulled.push((pl, new_id));
+                    interrupt::checkpoint("pulled").await;
                 }
                 Err(e) => {
                     bar.finish(false);
@@ -548,8 +550,9 @@ async fn pull_and_tag(
 ) -> Result<Option<String>> {
     let source = format!("{}@{}", pl.target().name(), pl.digest);
     tokio::select! {
-        pulled = engine.pull(&source, auth, |ev| bar.event(&ev)) => pulled?,
+        biased;
         () = interrupt::wait() => return Ok(None),
+        pulled = engine.pull(&source, auth, |ev| bar.event(&ev)) => pulled?,
     }
     match engine.image_id(&source).await? {
         Some(id) => engine.tag(&id, pl.target()).await.map(|()| Some(id)),

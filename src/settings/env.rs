@@ -49,6 +49,13 @@ pub fn table_width() -> Option<usize> {
     terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w as usize).filter(|&w| w > 0)
 }
 
+/// `FRESHEN_TEST_PAUSE=STEP`: stop at that step of an upgrade until a
+/// signal comes (for the tests of interrupted runs; see
+/// `services::interrupt::checkpoint`).
+pub fn test_pause() -> Option<String> {
+    std::env::var("FRESHEN_TEST_PAUSE").ok().filter(|s| !s.is_empty())
+}
+
 pub fn default_config_path() -> Option<PathBuf> {
     env_path("XDG_CONFIG_HOME")
         .or_else(|| home_dir().map(|h| h.join(".config")))

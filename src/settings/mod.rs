@@ -8,6 +8,11 @@ use std::time::Duration;
 mod config_file;
 mod env;
 
+/// `FRESHEN_TEST_PAUSE` (see `services::interrupt::checkpoint`).
+pub fn test_pause() -> Option<String> {
+    env::test_pause()
+}
+
 use config_file::load_config;
 pub use config_file::{parse_min_age, ConfigFile, ImageSection};
 use env::{default_config_path, default_state_dir, env_path, table_width, Environment};

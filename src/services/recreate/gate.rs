@@ -21,6 +21,7 @@ pub(super) async fn gate_all(
     let begun = Instant::now();
     let mut passed = vec![false; ids.len()];
     let mut clocks: Vec<Option<HealthClock>> = vec![None; ids.len()];
+    let mut first = true;
     loop {
         for (i, id) in ids.iter().enumerate() {
             if passed[i] {
@@ -51,6 +52,10 @@ pub(super) async fn gate_all(
         }
         if passed.iter().all(|p| *p) {
             return Ok(());
+        }
+        if first {
+            first = false;
+            crate::services::interrupt::checkpoint("gating").await;
         }
         tokio::time::sleep(POLL).await;
     }

@@ -236,10 +236,11 @@ async fn fly(
                         // runs; the gate then watches it for --wait.
                         let running = f.started.elapsed();
                         let verdict = tokio::select! {
+                            biased;
+                            () = interrupt::wait() => Err(Failure::interrupted(planned.name.clone())),
                             v = gate_all(engine, &f.new_ids, f.checked, opts.wait, podman) => {
                                 v.map_err(|why| Failure::failed(&planned.name, why))
                             }
-                            () = interrupt::wait() => Err(Failure::interrupted(planned.name.clone())),
                         };
                         f.downtime = if f.checked { f.started.elapsed() } else { running };
                         (Some(f), verdict)

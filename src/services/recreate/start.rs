@@ -13,6 +13,7 @@ use crate::core::recreate::{
 };
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::services::interrupt;
 use crate::store::journal::Journal;
 
 /// What a failed start leaves: the flight so far (to be undone with the
@@ -85,6 +86,7 @@ async fn start_compose(
     if let Err(e) = cli.up(service, opts.docker_host.as_deref()).await {
         return Err((Some(flight), e));
     }
+    interrupt::checkpoint("created").await;
     let ids = match compose_containers(engine, service).await {
         Ok(ids) => ids,
         Err(e) => return Err((Some(flight), e)),
@@ -126,6 +128,7 @@ async fn start_container(
     }
     let started = Instant::now();
     engine.stop_container(&planned.id, None).await.map_err(fail)?;
+    interrupt::checkpoint("stopped").await;
     entry.step = Step::Parking;
     journal.set(entry.clone()).map_err(fail)?;
     let mut flight = flight(planned, entry, started);
@@ -183,6 +186,7 @@ async fn create_and_start(
     flight.entry.new_id = Some(id.clone());
     flight.new_ids = vec![id.clone()];
     journal.set(flight.entry.clone())?;
+    interrupt::checkpoint("created").await;
     engine.start_container(&id).await
 }
 
