@@ -205,6 +205,15 @@ fn print_summary(ran: &Ran, format: Summary, p: &Printer) {
             for line in output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked) {
                 p.line(&line);
             }
+            match ran.kept_verdicts {
+                0 => {}
+                1 => p.info(
+                    "1 image keeps the verdict of an earlier check, since this one failed; 'freshen list' marks it.",
+                ),
+                n => p.info(&format!(
+                    "{n} images keep the verdicts of an earlier check, since this one failed; 'freshen list' marks them."
+                )),
+            }
             match ran.waiting {
                 0 => {}
                 1 => p.info("1 more update waits out its minimum age. Run 'freshen list --upgradable' to see when."),

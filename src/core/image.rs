@@ -18,6 +18,10 @@ pub struct LocalImage {
     pub digests: Vec<Reference>,
     /// Seconds since the epoch.
     pub created: i64,
+    /// The creation time in nanoseconds since the epoch, where a tie in
+    /// whole seconds had to be broken (the engine's listing gives seconds
+    /// only; an inspect gives the rest). None elsewhere.
+    pub created_ns: Option<i128>,
     pub size: i64,
     /// The image's labels (`org.opencontainers.image.version`, …).
     pub labels: std::collections::BTreeMap<String, String>,

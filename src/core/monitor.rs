@@ -27,6 +27,8 @@ pub struct Counts {
     pub skipped: usize,
     /// Upgradable, but on hold.
     pub held: usize,
+    /// Whose latest check failed, counted by the earlier verdict they keep.
+    pub stale: usize,
 }
 
 /// The entries the user's selection (and the config's `exclude`) allows.
@@ -41,6 +43,9 @@ pub fn selected<'a>(state: &'a State, selection: &Selection) -> Vec<&'a Entry> {
 pub fn counts(entries: &[&Entry], controls: &Controls) -> Counts {
     let mut c = Counts { total: entries.len(), ..Counts::default() };
     for e in entries {
+        if e.stale.is_some() {
+            c.stale += 1;
+        }
         match (e.status, controls.hold_back(e)) {
             (Status::Upgradable, None) => c.upgradable += 1,
             (Status::Upgradable, Some(HoldBack::Cooldown(_))) => c.cooldown += 1,
@@ -66,6 +71,11 @@ pub fn motd(counts: Counts, updated_at: Option<&str>, now: i64) -> Vec<String> {
             lines.push(format!("{n} image updates can be applied."));
             lines.push("Run 'freshen list --upgradable' to see them.".to_string());
         }
+    }
+    match counts.stale {
+        0 => {}
+        1 => lines.push("The last check of 1 image failed; its earlier verdict is counted.".to_string()),
+        n => lines.push(format!("The last check of {n} images failed; their earlier verdicts are counted.")),
     }
     let stale =
         updated_at.and_then(crate::core::time::parse_rfc3339).is_some_and(|t| now - t > STALE_AFTER_SECS);
@@ -189,7 +199,7 @@ pub fn nagios(
         NagiosState::Critical
     } else if c.upgradable >= warning && c.upgradable > 0 {
         NagiosState::Warning
-    } else if c.errors > 0 {
+    } else if c.errors > 0 || c.stale > 0 {
         NagiosState::Unknown
     } else {
         NagiosState::Ok
@@ -210,6 +220,9 @@ pub fn nagios(
     };
     if c.errors > 0 {
         let _ = write!(text, "; {} could not be checked", c.errors);
+    }
+    if c.stale > 0 {
+        let _ = write!(text, "; the last check of {} failed (earlier verdicts kept)", c.stale);
     }
     let thresholds = format!("{warning};{}", critical.map(|n| n.to_string()).unwrap_or_default());
     let line = format!(
@@ -253,6 +266,7 @@ mod tests {
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

@@ -109,6 +109,7 @@ mod tests {
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

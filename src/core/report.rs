@@ -70,14 +70,15 @@ pub fn targets<'a>(images: &'a [LocalImage], selection: &Selection) -> Vec<Local
 }
 
 /// Untagged images that were pulled by digest on purpose: a container
-/// names them by digest, or no tagged image of their repository exists
-/// (otherwise they are most likely a tag's previous version).
+/// names them by digest, or nothing proves them an earlier version of a
+/// tag here (see [`Evidence::is_earlier`]).
 pub fn pinned<'a>(
+    state: &State,
     images: &'a [LocalImage],
     containers: &[Container],
     selection: &Selection,
 ) -> Vec<(Reference, &'a LocalImage)> {
-    let newest = newest_tagged(images);
+    let evidence = Evidence::new(state, images);
     let by_digest: HashSet<&str> = containers
         .iter()
         .filter(|c| c.image.contains("@sha256:") || c.image.contains("@sha512:"))
@@ -86,7 +87,7 @@ pub fn pinned<'a>(
     let mut out = Vec::new();
     for image in images.iter().filter(|i| i.tags.is_empty()) {
         for d in &image.digests {
-            if (by_digest.contains(image.id.as_str()) || !is_earlier(image, d, &newest))
+            if (by_digest.contains(image.id.as_str()) || !evidence.is_earlier(image, d))
                 && selection.matches(d)
             {
                 out.push((d.clone(), image));
@@ -97,25 +98,106 @@ pub fn pinned<'a>(
     out
 }
 
-/// The creation time of the newest tagged image of each repository
-/// (`(registry, repository)`).
-pub fn newest_tagged(images: &[LocalImage]) -> HashMap<(String, String), i64> {
-    let mut newest: HashMap<(String, String), i64> = HashMap::new();
+/// The newest tagged image of one repository: its creation time in
+/// seconds and, where the engine gave it, in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Newest {
+    secs: i64,
+    /// None if any tagged image of that second lacks a precise time.
+    nanos: Option<i128>,
+}
+
+/// What proves an untagged image an earlier version of a repository that
+/// has a tagged image here. Removal needs proof; a tie or a lack of
+/// evidence keeps the image (it may be a pin the user pulled on purpose).
+pub struct Evidence {
+    newest: HashMap<(String, String), Newest>,
+    /// (image id, registry, repository): freshen's own record that an
+    /// update saw the image under a tag of that repository.
+    seen: HashSet<(String, String, String)>,
+}
+
+impl Evidence {
+    pub fn new(state: &State, images: &[LocalImage]) -> Evidence {
+        let mut newest: HashMap<(String, String), Newest> = HashMap::new();
+        for i in images {
+            for t in &i.tags {
+                let here = Newest { secs: i.created, nanos: i.created_ns };
+                let at = newest.entry((t.registry.clone(), t.repository.clone())).or_insert(here);
+                if i.created > at.secs {
+                    *at = here;
+                } else if i.created == at.secs {
+                    at.nanos = match (at.nanos, i.created_ns) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    };
+                }
+            }
+        }
+        let seen = state
+            .seen
+            .iter()
+            .filter_map(|s| {
+                let r = Reference::parse(&s.reference).ok()?;
+                Some((s.image_id.clone(), r.registry, r.repository))
+            })
+            .collect();
+        Evidence { newest, seen }
+    }
+
+    /// Whether the untagged `image`, known by digest `d`, is an earlier
+    /// version of its repository: an update saw it under a tag there, or it
+    /// was created strictly before the newest tagged image of it (to the
+    /// nanosecond when the seconds are equal). A build newer than what is
+    /// tagged, or one of the same instant, was pulled by digest on purpose.
+    pub fn is_earlier(&self, image: &LocalImage, d: &Reference) -> bool {
+        let key = (d.registry.clone(), d.repository.clone());
+        if self.seen.contains(&(image.id.clone(), key.0.clone(), key.1.clone())) {
+            return true;
+        }
+        let Some(n) = self.newest.get(&key) else { return false };
+        match image.created.cmp(&n.secs) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => matches!((image.created_ns, n.nanos), (Some(a), Some(b)) if a < b),
+        }
+    }
+}
+
+/// For the engine: the untagged images with a digest whose creation second
+/// equals that of the newest tagged image of their repository, and those
+/// tagged images: only a precise creation time tells them apart.
+pub fn creation_ties(images: &[LocalImage]) -> Vec<String> {
+    let mut newest: HashMap<(&str, &str), i64> = HashMap::new();
     for i in images {
         for t in &i.tags {
-            let at = newest.entry((t.registry.clone(), t.repository.clone())).or_insert(i.created);
+            let at = newest.entry((&t.registry, &t.repository)).or_insert(i.created);
             *at = (*at).max(i.created);
         }
     }
-    newest
-}
-
-/// Whether the untagged `image`, known by digest `d`, is an earlier version
-/// of its repository: a tagged image of that repository is here and the
-/// untagged one is no newer than the newest of them. A build newer than
-/// what is tagged was pulled by digest on purpose: a pin, not a leftover.
-pub fn is_earlier(image: &LocalImage, d: &Reference, newest: &HashMap<(String, String), i64>) -> bool {
-    newest.get(&(d.registry.clone(), d.repository.clone())).is_some_and(|&at| image.created <= at)
+    let mut tied: HashSet<(&str, &str)> = HashSet::new();
+    let mut ids: Vec<String> = Vec::new();
+    for i in images.iter().filter(|i| i.tags.is_empty()) {
+        for d in &i.digests {
+            let key = (d.registry.as_str(), d.repository.as_str());
+            if newest.get(&key) == Some(&i.created) {
+                tied.insert(key);
+                ids.push(i.id.clone());
+            }
+        }
+    }
+    for i in images.iter().filter(|i| !i.tags.is_empty()) {
+        let ties = i.tags.iter().any(|t| {
+            let key = (t.registry.as_str(), t.repository.as_str());
+            tied.contains(&key) && newest.get(&key) == Some(&i.created)
+        });
+        if ties {
+            ids.push(i.id.clone());
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// One line of `freshen list`.
@@ -137,6 +219,9 @@ pub struct Row {
     pub cooldown: Option<crate::core::controls::Cooldown>,
     /// The registry's new image is a version the user skipped.
     pub skipped: Option<crate::core::skips::Skip>,
+    /// When the latest check failed while this row shows an earlier
+    /// check's verdict (see `core::update::keep_verdict`).
+    pub stale: Option<String>,
 }
 
 impl Row {
@@ -162,6 +247,7 @@ impl Row {
             version: VersionView::default(),
             cooldown: None,
             skipped: None,
+            stale: None,
         }
     }
 }
@@ -404,6 +490,11 @@ pub fn rows(
                 row.remote_digest = e.remote_digest.clone();
                 row.checked_at = Some(e.checked_at.clone());
                 row.error = e.error.clone();
+                if let (Some(at), Some(error)) = (&e.stale, &e.error) {
+                    row.stale = Some(at.clone());
+                    row.error =
+                        Some(format!("the last check failed ({error}); this verdict is from the one before"));
+                }
             }
             Some(e) => {
                 row.remote_digest = e.remote_digest.clone();
@@ -433,7 +524,7 @@ pub fn rows(
     }
     // A version an upgrade (or a rollback) replaced is an old version, not a pin.
     let replaced: HashSet<&str> = state.superseded.iter().map(|r| r.image_id.as_str()).collect();
-    for (reference, image) in pinned(images, containers, selection) {
+    for (reference, image) in pinned(state, images, containers, selection) {
         if replaced.contains(image.id.as_str()) {
             continue;
         }
@@ -460,6 +551,7 @@ mod tests {
             tags: tags.iter().map(|t| Reference::parse(t).unwrap()).collect(),
             digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
             created: 0,
+            created_ns: None,
             size: 0,
             labels: Default::default(),
         }
@@ -475,6 +567,7 @@ mod tests {
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 
@@ -521,16 +614,65 @@ mod tests {
     #[test]
     fn pinned_images_are_those_pulled_by_digest() {
         let (a, b) = (d('a'), d('b'));
-        let images = vec![
-            image('1', &[], &[format!("alpine@{a}")]),
-            image('2', &["nginx:latest"], &[]),
-            image('3', &[], &[format!("nginx@{b}")]),
-        ];
-        let p = pinned(&images, &[], &Selection::default());
-        assert_eq!(p.len(), 1, "an untagged old nginx is a previous version, not pinned");
+        let mut tagged = image('2', &["nginx:latest"], &[]);
+        tagged.created = 10;
+        let images =
+            vec![image('1', &[], &[format!("alpine@{a}")]), tagged, image('3', &[], &[format!("nginx@{b}")])];
+        let state = State::default();
+        let p = pinned(&state, &images, &[], &Selection::default());
+        assert_eq!(p.len(), 1, "an untagged older nginx is a previous version, not pinned");
         assert_eq!(p[0].0.to_string(), format!("docker.io/library/alpine@{a}"));
         let c = Container { image: format!("nginx@{b}"), image_id: d('3'), ..Default::default() };
-        assert_eq!(pinned(&images, &[c], &Selection::default()).len(), 2);
+        assert_eq!(pinned(&state, &images, &[c], &Selection::default()).len(), 2);
+    }
+
+    #[test]
+    fn ties_and_missing_evidence_keep_a_pin() {
+        let b = d('b');
+        let pin = |created: i64, ns: Option<i128>| {
+            let mut i = image('3', &[], &[format!("nginx@{b}")]);
+            i.created = created;
+            i.created_ns = ns;
+            i
+        };
+        let tagged = |ns: Option<i128>| {
+            let mut i = image('2', &["nginx:1.26"], &[]);
+            i.created = 100;
+            i.created_ns = ns;
+            i
+        };
+        let state = State::default();
+        let earlier = |images: &[LocalImage]| {
+            let e = Evidence::new(&state, images);
+            e.is_earlier(&images[1], &images[1].digests[0])
+        };
+        // The same second, nothing finer known: kept (a pin), never removed.
+        assert!(!earlier(&[tagged(None), pin(100, None)]));
+        assert!(!earlier(&[tagged(Some(100_000_000_100)), pin(100, None)]));
+        // The same second, and the pin was built later within it: a pin.
+        assert!(!earlier(&[tagged(Some(100_100_000_000)), pin(100, Some(100_900_000_000))]));
+        // The same instant: kept.
+        assert!(!earlier(&[tagged(Some(100_500_000_000)), pin(100, Some(100_500_000_000))]));
+        // Strictly earlier, to the nanosecond or by seconds: an old version.
+        assert!(earlier(&[tagged(Some(100_900_000_000)), pin(100, Some(100_100_000_000))]));
+        assert!(earlier(&[tagged(None), pin(99, None)]));
+        // Newer, but an update saw it under the tag: an old version.
+        let seen = State {
+            seen: vec![crate::core::state::Seen {
+                reference: "docker.io/library/nginx:1.26".into(),
+                image_id: d('3'),
+                digest: b.clone(),
+                at: "2026-01-01T00:00:00Z".into(),
+            }],
+            ..State::default()
+        };
+        let images = [tagged(None), pin(200, None)];
+        assert!(Evidence::new(&seen, &images).is_earlier(&images[1], &images[1].digests[0]));
+        // The engine inspects exactly the tied images and their tagged rival.
+        let mut other = image('4', &["redis:7"], &[]);
+        other.created = 100;
+        assert_eq!(creation_ties(&[tagged(None), pin(100, None), other.clone()]), vec![d('2'), d('3')]);
+        assert!(creation_ties(&[tagged(None), pin(99, None), other]).is_empty());
     }
 
     #[test]

@@ -144,12 +144,9 @@ fn untagged(
     seen: &HashSet<&str>,
 ) -> Vec<OldVersion> {
     let mut out = Vec::new();
-    let newest = crate::core::report::newest_tagged(images);
+    let evidence = crate::core::report::Evidence::new(state, images);
     for image in images.iter().filter(|i| i.tags.is_empty() && !seen.contains(i.id.as_str())) {
-        let previous = image
-            .digests
-            .iter()
-            .find(|d| crate::core::report::is_earlier(image, d, &newest) && selection.matches(d));
+        let previous = image.digests.iter().find(|d| evidence.is_earlier(image, d) && selection.matches(d));
         let (name, group, reference, origin) = if let Some(d) = previous {
             (d.familiar(), Some(d.name()), Some(d.clone()), Origin::PreviousVersion)
         } else if let Some((tag, d)) = seen_under_a_tag(state, image, selection) {
@@ -309,6 +306,7 @@ mod tests {
             tags: tags.iter().map(|t| Reference::parse(t).unwrap()).collect(),
             digests: digests.iter().map(|x| Reference::parse(x).unwrap()).collect(),
             created,
+            created_ns: None,
             size: 0,
             labels: Default::default(),
         }

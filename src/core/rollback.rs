@@ -107,6 +107,7 @@ mod tests {
             checked_at: "2026-03-01T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

@@ -302,6 +302,7 @@ mod tests {
             checked_at: "2026-11-25T12:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

@@ -108,6 +108,12 @@ pub struct Entry {
     /// minimum age (`min_age`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age: Option<crate::core::controls::Age>,
+    /// When the latest check of this tag failed (`error` says how) while
+    /// the verdict above is the one an earlier check found (`checked_at`),
+    /// kept as apt keeps its old lists when an index fails to download: an
+    /// outage never turns an outdated tag into an unknown one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

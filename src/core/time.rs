@@ -66,6 +66,13 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// An RFC 3339 time with its fraction, in nanoseconds since the epoch.
+pub fn parse_rfc3339_nanos(text: &str) -> Option<i128> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp_nanos())
+}
+
 /// Seconds since the epoch as RFC 3339 in UTC.
 pub fn format_rfc3339(unix: i64) -> Option<String> {
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::state::{Entry, RegistryInfo, State};
+use crate::core::verdict::Status;
 
 /// The new state after checking `entries` at `checked_at`. A partial update
 /// (patterns or excludes) keeps the old entries it did not look at; every
@@ -50,7 +51,9 @@ pub fn merge_update(
             .cloned()
             .collect();
     }
-    new.entries.extend(entries.iter().cloned());
+    let before: std::collections::HashMap<&str, &Entry> =
+        old.entries.iter().map(|e| (e.reference.as_str(), e)).collect();
+    new.entries.extend(entries.iter().map(|e| keep_verdict(before.get(e.reference.as_str()).copied(), e)));
     new.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     let mut regs = old.registries.clone();
     regs.extend(registries.clone());
@@ -58,11 +61,65 @@ pub fn merge_update(
     new
 }
 
+/// A check that failed (`Unknown`, with the error) does not erase what an
+/// earlier check found for the same image: that verdict stays, with its
+/// time, marked stale since this check and with this check's error, as apt
+/// keeps its old lists when an index fails to download. A check that found
+/// something, or a tag whose image changed since, replaces it.
+pub fn keep_verdict(old: Option<&Entry>, new: &Entry) -> Entry {
+    match old {
+        Some(o)
+            if new.status == Status::Unknown
+                && new.error.is_some()
+                && o.status != Status::Unknown
+                && o.image_id == new.image_id =>
+        {
+            Entry { stale: Some(new.checked_at.clone()), error: new.error.clone(), ..o.clone() }
+        }
+        _ => new.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::state::Superseded;
-    use crate::core::verdict::Status;
+
+    #[test]
+    fn a_failed_check_keeps_the_last_verdict_marked_stale() {
+        let mut up = entry("nginx:latest", Status::Upgradable);
+        up.remote_digest = Some("sha256:new".into());
+        let old = State { entries: vec![up.clone(), entry("redis:7", Status::UpToDate)], ..State::default() };
+        let mut failed = entry("nginx:latest", Status::Unknown);
+        failed.checked_at = "2026-02-01T00:00:00Z".into();
+        failed.error = Some("cannot reach registry: connection refused".into());
+        let mut redis_failed = failed.clone();
+        redis_failed.reference = entry("redis:7", Status::Unknown).reference;
+        let new =
+            merge_update(&old, &[failed.clone(), redis_failed], &BTreeMap::new(), &Selection::default(), "t");
+        let nginx = &new.entries[0];
+        assert_eq!(nginx.status, Status::Upgradable, "the outage erased the verdict");
+        assert_eq!(nginx.remote_digest.as_deref(), Some("sha256:new"));
+        assert_eq!(nginx.checked_at, "2026-01-01T00:00:00Z", "the verdict keeps its own time");
+        assert_eq!(nginx.stale.as_deref(), Some("2026-02-01T00:00:00Z"));
+        assert!(nginx.error.as_deref().unwrap().contains("connection refused"));
+        assert_eq!(new.entries[1].status, Status::UpToDate);
+        // A second outage keeps it again, with the newer failure.
+        let mut later = failed.clone();
+        later.checked_at = "2026-03-01T00:00:00Z".into();
+        let again = merge_update(&new, &[later], &BTreeMap::new(), &Selection::default(), "t2");
+        assert_eq!(again.entries[0].status, Status::Upgradable);
+        assert_eq!(again.entries[0].stale.as_deref(), Some("2026-03-01T00:00:00Z"));
+        // A check that answers replaces it, stale mark and all.
+        let ok = entry("nginx:latest", Status::UpToDate);
+        let back = merge_update(&again, &[ok.clone()], &BTreeMap::new(), &Selection::default(), "t3");
+        assert_eq!(back.entries[0], ok);
+        // The image changed since: the old verdict is about another image.
+        let mut other = failed;
+        other.image_id = "sha256:2".into();
+        let changed = merge_update(&old, &[other.clone()], &BTreeMap::new(), &Selection::default(), "t");
+        assert_eq!(changed.entries[0], other);
+    }
 
     fn entry(reference: &str, status: Status) -> Entry {
         Entry {
@@ -74,6 +131,7 @@ mod tests {
             checked_at: "2026-01-01T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

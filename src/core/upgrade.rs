@@ -170,6 +170,7 @@ pub fn merge_rollback(state: &mut State, pl: &Planned, new_id: &str, now: &str, 
         checked_at: now.to_string(),
         error: None,
         age,
+        stale: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     state.superseded.retain(|s| !(s.image_id == pl.old_id && s.reference == key));
@@ -229,6 +230,7 @@ pub fn merge_upgrade(state: &mut State, pl: &Planned, new_id: &str, now: &str) {
         checked_at: now.to_string(),
         error: None,
         age: None,
+        stale: None,
     });
     state.entries.sort_by(|a, b| a.reference.cmp(&b.reference));
     // The new image may be a version recorded as replaced before (an
@@ -511,6 +513,7 @@ mod tests {
             tags: tags.iter().map(|t| r(t)).collect(),
             digests: digest.map(|(repo, c)| r(&format!("{repo}@{}", d(c)))).into_iter().collect(),
             created: 1_700_000_000,
+            created_ns: None,
             size: 10,
             labels: Default::default(),
         }
@@ -526,6 +529,7 @@ mod tests {
             checked_at: "2026-02-28T00:00:00Z".into(),
             error: None,
             age: None,
+            stale: None,
         }
     }
 

@@ -149,7 +149,28 @@ impl Engine {
     pub async fn images(&self) -> Result<Vec<LocalImage>> {
         let opts = ListImagesOptionsBuilder::default().all(false).build();
         let list = self.list_images(opts).await?;
-        Ok(list.into_iter().map(local_image).collect())
+        let mut images: Vec<LocalImage> = list.into_iter().map(local_image).collect();
+        self.break_creation_ties(&mut images).await;
+        Ok(images)
+    }
+
+    /// The listing gives creation times in whole seconds; where an untagged
+    /// image and the newest tagged image of its repository share a second,
+    /// their inspects give the rest (see `report::creation_ties`), so that
+    /// a pin built a moment after the tag is not taken for an earlier
+    /// version. Rare, and a failed inspect only leaves the tie (kept).
+    async fn break_creation_ties(&self, images: &mut [LocalImage]) {
+        let ids = crate::core::report::creation_ties(images);
+        let timeout = std::time::Duration::from_secs(ENGINE_TIMEOUT_SECS);
+        for id in ids {
+            let path = format!("/images/{id}/json");
+            if let Ok(Some(row)) = raw::get_json_if_found::<InspectRow>(&self.host, &path, timeout).await {
+                let nanos = row.created.as_deref().and_then(crate::core::time::parse_rfc3339_nanos);
+                for i in images.iter_mut().filter(|i| i.id == id) {
+                    i.created_ns = nanos;
+                }
+            }
+        }
     }
 
     /// `GET /images/json`, tried again when it failed only because another
@@ -206,6 +227,7 @@ impl Engine {
                 .filter(|r| r.digest.is_some())
                 .collect(),
             created,
+            created_ns: None,
             size: i.size,
             labels: i.config.and_then(|c| c.labels).unwrap_or_default(),
         }))
@@ -484,6 +506,7 @@ fn local_image(s: bollard::models::ImageSummary) -> LocalImage {
         tags,
         digests,
         created: s.created,
+        created_ns: None,
         size: s.size,
         labels: s.labels.into_iter().collect(),
     }
@@ -584,6 +607,7 @@ mod tests {
                 Reference::parse(&format!("127.0.0.1:5000/nginx@{d2}")).unwrap(),
             ],
             created: 0,
+            created_ns: None,
             size: 0,
             labels: Default::default(),
         };

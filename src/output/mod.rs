@@ -193,6 +193,7 @@ impl Printer {
                 }
             };
             let now = now_unix();
+            let line = if r.stale.is_some() { format!("{line} [last check failed]") } else { line };
             if r.held {
                 self.line(&format!("{line} [held]"));
             } else if r.rolled_back().is_some() {
@@ -266,6 +267,10 @@ struct JsonImage<'a> {
     remote_digest: Option<&'a str>,
     checked_at: Option<&'a str>,
     error: Option<&'a str>,
+    /// The latest check failed at this time; status and digests are from
+    /// the check at `checked_at`, kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_failed_at: Option<&'a str>,
     created: Option<String>,
     size: i64,
     held: bool,
@@ -333,6 +338,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
             remote_digest: r.remote_digest.as_deref(),
             checked_at: r.checked_at.as_deref(),
             error: r.error.as_deref(),
+            check_failed_at: r.stale.as_deref(),
             created: crate::core::time::format_rfc3339(r.created),
             size: r.size,
             held: r.held,

@@ -48,6 +48,8 @@ pub struct Ran {
     pub checked: usize,
     /// Skips and the clock: which upgradable tags are offered now.
     pub controls: Controls,
+    /// Tags whose check failed this time and whose earlier verdict stands.
+    pub kept_verdicts: usize,
     /// How many upgradable tags wait out their minimum age.
     pub waiting: usize,
 }
@@ -98,7 +100,7 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let targets = report::targets(&images, &selection);
     if targets.is_empty()
         && !patterns.is_empty()
-        && report::pinned(&images, &containers, &selection).is_empty()
+        && report::pinned(&old, &images, &containers, &selection).is_empty()
     {
         // A typo in a pattern must not read as "all up to date" to a script;
         // a pattern that matches a pinned image (no tag) is no typo.
@@ -308,12 +310,15 @@ fn record(
     new.save(dir, &lock)?;
     // What can be upgraded now: neither skipped nor waiting out its minimum
     // age. `check`'s 100, Nagios and the notifications count the same.
-    let upgradable = outcome.entries.iter().filter(|e| controls.offered(e)).count();
-    let waiting = outcome
-        .entries
-        .iter()
-        .filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_))))
-        .count();
+    // Counted on the merged record: a tag whose check failed keeps its
+    // earlier verdict (see `core::update::keep_verdict`), and counts.
+    let checked: std::collections::HashSet<&str> =
+        outcome.entries.iter().map(|e| e.reference.as_str()).collect();
+    let merged: Vec<&Entry> = new.entries.iter().filter(|e| checked.contains(e.reference.as_str())).collect();
+    let upgradable = merged.iter().filter(|e| controls.offered(e)).count();
+    let waiting =
+        merged.iter().filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_)))).count();
+    let kept_verdicts = merged.iter().filter(|e| e.stale.as_deref() == Some(checked_at.as_str())).count();
     let failures: Vec<Entry> =
         outcome.entries.iter().filter(|e| e.status == Status::Unknown).cloned().collect();
     let rows = shown_rows(settings, &new, (images, containers), &selection, &controls, cache);
@@ -339,6 +344,7 @@ fn record(
         checked: outcome.entries.len(),
         controls,
         waiting,
+        kept_verdicts,
     })
 }
 

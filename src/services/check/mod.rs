@@ -444,5 +444,6 @@ fn entry_for(t: &LocalTag<'_>, result: Result<(Status, String), RegistryError>, 
         checked_at: checked_at.to_string(),
         error,
         age: None,
+        stale: None,
     }
 }
