@@ -112,7 +112,8 @@ mod tests {
         assert_eq!(again.entries[0].stale.as_deref(), Some("2026-03-01T00:00:00Z"));
         // A check that answers replaces it, stale mark and all.
         let ok = entry("nginx:latest", Status::UpToDate);
-        let back = merge_update(&again, std::slice::from_ref(&ok), &BTreeMap::new(), &Selection::default(), "t3");
+        let back =
+            merge_update(&again, std::slice::from_ref(&ok), &BTreeMap::new(), &Selection::default(), "t3");
         assert_eq!(back.entries[0], ok);
         // The image changed since: the old verdict is about another image.
         let mut other = failed;
