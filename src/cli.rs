@@ -162,7 +162,10 @@ const CHANGE_EXIT_CODES: &str = "\
 Exit status:
   0    success (also when nothing needed doing)
   1    an error, at least one image failed, or the prompt could not be answered
-  2    the command line was wrong";
+  2    the command line was wrong
+  129, 130, 143
+       SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the step under way was finished and
+       what was in flight put back (containers and tag on the previous version)";
 
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
