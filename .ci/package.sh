@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 CARGO_DEB_VERSION=3.8.0
 TARGET=x86_64-unknown-linux-gnu
-BIN=target/$TARGET/release/freshen
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET_DIR/$TARGET/release/freshen
 TRIXIE_ROOT=${FRESHEN_CI_CACHE:-/var/cache/freshen-ci}/trixie
 
 step_start=$SECONDS
@@ -53,9 +54,9 @@ else
 fi
 
 log "cargo deb --no-build --target $TARGET"
-rm -f target/"$TARGET"/debian/freshen_*.deb
+rm -f "$TARGET_DIR/$TARGET"/debian/freshen_*.deb
 cargo deb --no-build --target "$TARGET"
-deb=$(ls target/"$TARGET"/debian/freshen_*.deb)
+deb=$(ls "$TARGET_DIR/$TARGET"/debian/freshen_*.deb)
 log "package: $deb, $(stat -c %s "$deb") bytes"
 dpkg-deb -c "$deb" | awk '{print "    " $1, $3, $6}'
 took "packaging"
