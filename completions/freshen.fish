@@ -25,7 +25,7 @@ function __fish_freshen_using_subcommand
 end
 
 complete -c freshen -n "__fish_freshen_needs_command" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -62,7 +62,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand update" -l format -d 'Pr
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -78,7 +78,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand list" -l format -d 'Outp
 apt\t'One line per image, like \'apt list\''
 json\t'The documented, stable JSON schema'"
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -99,7 +99,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l renotify-after
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l warning -d 'With --nagios: WARNING from this many upgradable images on' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l critical -d 'With --nagios: CRITICAL from this many upgradable images on (default: never)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -113,7 +113,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -s h -l help -d '
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l dir -d 'Repository root to write completions/ and man/ under' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -130,7 +130,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l wait -d 'Sec
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l format -d 'Print a JSON report of what was upgraded, recreated, rolled back, retired and kept' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -151,7 +151,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l exclude -
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l format -d 'Print a JSON report of what was retired and kept' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -165,7 +165,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s v -l verb
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -176,7 +176,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand hold" -s v -l verbose -d
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -187,7 +187,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s v -l verbose 
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -198,7 +198,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -209,7 +209,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand skip" -s v -l verbose -d
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -220,7 +220,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s v -l verbose 
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -232,7 +232,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -245,7 +245,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -260,7 +260,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l on-calendar
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l randomized-delay -d 'Random delay before each run, so a fleet does not reach the registries at once' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l dir -d 'Directory to install into or uninstall from (for packagers and tests)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -274,7 +274,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s v -l verbos
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -286,7 +286,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -297,7 +297,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s v -l verbose
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l color -d 'When to use colour' -r -f -a "auto\t''

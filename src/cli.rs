@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     pub state_dir: Option<PathBuf>,
 
     /// Config file, which must exist (default: $FRESHEN_CONFIG, else
-    /// $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)
+    /// $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

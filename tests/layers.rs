@@ -70,32 +70,142 @@ fn module_of(rel: &Path) -> String {
     parts.join("::")
 }
 
-/// Every `crate::a::b::…` path in the code (comments skipped), as the
-/// segments after `crate::`.
-fn crate_paths(source: &str) -> Vec<(usize, Vec<String>)> {
-    let mut found = Vec::new();
-    for (n, line) in source.lines().enumerate() {
-        let code = match line.find("//") {
+/// Every path in the code that names a module of the crate, as its
+/// segments from the crate root, with its line: `crate::a::b`, and
+/// `super::x` / `self::x` resolved against the module `me` of the file, in
+/// `use` lines and in expressions alike (`super::skips::migrate(…)` is as
+/// much a dependency as `use super::skips::migrate`). Brace groups are
+/// expanded (`use super::{a::b, c}`), across lines too. Comments are
+/// skipped. Code inside an inline `mod NAME { … }` (a file's `mod tests`)
+/// sits one module deeper, so its `super::` is the file's own module.
+fn crate_paths(source: &str, me: &str) -> Vec<(usize, Vec<String>)> {
+    let code: String = source
+        .lines()
+        .map(|line| match line.find("//") {
             Some(i) => &line[..i],
             None => line,
-        };
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            let before = rest[..i].chars().last();
-            rest = &rest[i + "crate::".len()..];
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                continue;
-            }
-            let path: String =
-                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
-            let segments: Vec<String> =
-                path.split("::").filter(|s| !s.is_empty()).map(str::to_string).collect();
-            if !segments.is_empty() {
-                found.push((n + 1, segments));
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Top-level inline modules: from a line `mod NAME {` at column 0 to the
+    // next line that is `}` alone (rustfmt indents everything between).
+    let mut inline_mods = Vec::new();
+    let mut offset = 0;
+    let mut open: Option<usize> = None;
+    for line in code.lines() {
+        let t = line.trim_start_matches("pub ").trim_start_matches("pub(crate) ");
+        if open.is_none() && t.starts_with("mod ") && t.trim_end().ends_with('{') {
+            open = Some(offset);
+        } else if line.trim_end() == "}" {
+            if let Some(start) = open.take() {
+                inline_mods.push(start..offset);
             }
         }
+        offset += line.len() + 1;
+    }
+    let me_segments: Vec<String> = me.split("::").filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while i < code.len() {
+        let starts_word = i == 0 || !(ident(bytes[i - 1] as char) || bytes[i - 1] == b':');
+        let root = ["crate::", "super::", "self::"].into_iter().find(|r| code[i..].starts_with(r));
+        let Some(root) = root.filter(|_| starts_word) else {
+            i += code[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let line = code[..i].bytes().filter(|&b| b == b'\n').count() + 1;
+        // Where the path starts from: the crate root, or this module (one
+        // deeper inside an inline module), then up once per `super::`.
+        let mut base: Vec<String> = match root {
+            "crate::" => Vec::new(),
+            _ => {
+                let mut b = me_segments.clone();
+                if inline_mods.iter().any(|m| m.contains(&i)) {
+                    b.push("<inline>".into());
+                }
+                b
+            }
+        };
+        let mut rest = &code[i..];
+        if root != "crate::" {
+            while let Some(r) = rest.strip_prefix("super::") {
+                base.pop();
+                rest = r;
+            }
+            if let Some(r) = rest.strip_prefix("self::") {
+                rest = r;
+            }
+        } else {
+            rest = &rest["crate::".len()..];
+        }
+        let consumed = code.len() - rest.len();
+        let mut paths = Vec::new();
+        let used = expand(rest, &mut Vec::new(), &mut paths);
+        for tail in paths {
+            let mut segments: Vec<String> = base.iter().filter(|s| *s != "<inline>").cloned().collect();
+            if base.last().is_some_and(|s| s == "<inline>") && tail.is_empty() {
+                continue;
+            }
+            segments.extend(tail);
+            if !segments.is_empty() {
+                found.push((line, segments));
+            }
+        }
+        i = consumed + used.max(1);
     }
     found
+}
+
+/// The paths spelt at the start of `text`: `a::b::c` gives one, `a::{b,
+/// c::d}` gives `a::b` and `a::c::d`. Returns how many bytes it read.
+fn expand(text: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut pos = 0;
+    let mut pushed = 0;
+    loop {
+        let word: String = text[pos..].chars().take_while(|c| ident(*c)).collect();
+        if word.is_empty() {
+            break;
+        }
+        prefix.push(word.clone());
+        pushed += 1;
+        pos += word.len();
+        match text[pos..].strip_prefix("::") {
+            Some(_) => pos += 2,
+            None => break,
+        }
+    }
+    if text[pos..].starts_with('{') {
+        pos += 1;
+        loop {
+            let skipped = text[pos..].len() - text[pos..].trim_start_matches([' ', '\n', '\t', ',']).len();
+            pos += skipped;
+            if pos >= text.len() || text[pos..].starts_with('}') {
+                pos += 1;
+                break;
+            }
+            if text[pos..].starts_with("self") && !text[pos + 4..].starts_with(|c: char| ident(c)) {
+                out.push(prefix.clone());
+                pos += 4;
+                continue;
+            }
+            let before = pos;
+            pos += expand(&text[pos..], prefix, out);
+            // `* ` or `x as y`: nothing more to read that names a module.
+            let junk: usize =
+                text[pos..].chars().take_while(|c| !matches!(c, ',' | '}')).map(char::len_utf8).sum();
+            pos += junk;
+            if pos == before {
+                pos += 1;
+            }
+        }
+    } else if pushed > 0 {
+        out.push(prefix.clone());
+    }
+    prefix.truncate(prefix.len() - pushed);
+    pos.min(text.len())
 }
 
 /// The longest prefix of `segments` that names a module of the crate.
@@ -159,7 +269,7 @@ fn scan(src: &Path) -> Scan {
                 }
             }
         }
-        for (line, segments) in crate_paths(&source) {
+        for (line, segments) in crate_paths(&source, &me) {
             let target = &segments[0];
             if target != &layer && !may.contains(&target.as_str()) {
                 violations.push(format!(
@@ -171,7 +281,9 @@ fn scan(src: &Path) -> Scan {
             // A command never uses another command; the shared parts live in services.
             if layer == "commands" && target == "commands" && segments.len() > 1 {
                 let other = &segments[1];
-                if modules.contains(&format!("commands::{other}")) && me != format!("commands::{other}") {
+                let own = format!("commands::{other}");
+                // A command's own submodules (generate/*) are the same command.
+                if modules.contains(&own) && me != own && !me.starts_with(&format!("{own}::")) {
                     violations.push(format!(
                         "{}:{line}: a command may not use another command (crate::{})",
                         rel.display(),
@@ -291,6 +403,48 @@ fn the_scan_catches_upward_imports_adapter_to_adapter_command_to_command_and_cir
     assert!(circled.violations.is_empty(), "{:?}", circled.violations);
     let circle = circled.cycle.expect("a circle between core::versions and core::retire");
     assert!(circle.contains(&"core::versions".to_string()), "{circle:?}");
+
+    // A circle spelt only in expressions, through `super::` on one side and
+    // a brace group on the other, is still a circle.
+    let exprs = tempfile::tempdir().unwrap();
+    copy_tree(&src_dir(), exprs.path());
+    let append = |rel: &str, line: &str| {
+        let path = exprs.path().join(rel);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(line);
+        std::fs::write(&path, text).unwrap();
+    };
+    append("store/holds.rs", "\nfn sneaky() {\n    super::notified::touch();\n}\n");
+    append(
+        "store/notified.rs",
+        "\n#[allow(unused_imports)]\nuse super::{\n    holds::{self},\n    Lock,\n};\n",
+    );
+    let circle = scan(exprs.path()).cycle.expect("a circle between store::holds and store::notified");
+    assert!(
+        circle.contains(&"store::holds".to_string()) && circle.contains(&"store::notified".to_string()),
+        "{circle:?}"
+    );
+}
+
+/// How paths resolve: `super::` climbs from the file's module (from its
+/// inline test module, the file's module itself), brace groups expand.
+#[test]
+fn paths_resolve_super_self_and_brace_groups() {
+    let src = "use super::{a::b, c};\nfn f() { super::super::d::e(); self::g::h(); }\n\
+               #[cfg(test)]\nmod tests {\n    use super::*;\n    fn t() { super::k(); crate::x::y(); }\n}\n";
+    let found: Vec<(usize, String)> =
+        crate_paths(src, "store::state").into_iter().map(|(n, s)| (n, s.join("::"))).collect();
+    assert_eq!(
+        found,
+        [
+            (1, "store::a::b".to_string()),
+            (1, "store::c".to_string()),
+            (2, "d::e".to_string()),
+            (2, "store::state::g::h".to_string()),
+            (6, "store::state::k".to_string()),
+            (6, "x::y".to_string()),
+        ]
+    );
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -570,7 +570,7 @@ fn bad_option_values_exit_2() {
 
 /// Something upgradable and a failed check: `check` exits 100 (dnf's
 /// meaning: updates are available), the JSON and the Nagios line report
-/// both, and the README says which wins.
+/// both, and the docs say which wins.
 #[test]
 fn check_reports_upgradable_and_failed_together() {
     let t = TestEnv::new("check_both");
@@ -594,10 +594,10 @@ fn check_reports_upgradable_and_failed_together() {
     assert!(nagios.stdout.starts_with("FRESHEN WARNING - 1 of 2 images can be upgraded"), "\n{nagios}");
     assert!(nagios.stdout.contains("errors=1;"), "\n{nagios}");
 
-    let readme = readme();
+    let commands = std::fs::read_to_string(repo_root().join("docs/commands.md")).unwrap();
     assert!(
-        readme.contains("100 wins over 1"),
-        "README's exit status table must say that 100 wins over a failed check for `check`"
+        commands.contains("100 wins over 1"),
+        "docs/commands.md's exit status table must say that 100 wins over a failed check for `check`"
     );
 }
 

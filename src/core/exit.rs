@@ -1,4 +1,4 @@
-//! The process's exit statuses, documented in README.md and `--help`.
+//! The process's exit statuses, documented in the man pages and `--help`.
 
 use crate::core::monitor::NagiosState;
 

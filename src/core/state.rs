@@ -3,12 +3,21 @@
 //! upgrades replaced. Reading and writing it is `store`'s job.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::verdict::Status;
 
 pub const STATE_FILE: &str = "state.json";
+
+/// Where `state.json` lives in a state directory. Here beside its name
+/// rather than in `store::state`, so `store::skips` (which migrates what
+/// older releases kept in that file) needs nothing from `store::state`,
+/// which calls it: no circle.
+pub fn state_path(dir: &Path) -> PathBuf {
+    dir.join(STATE_FILE)
+}
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,6 +14,18 @@
 //! - A first suffix part that names a pre-release (`rc1`, `beta.2`,
 //!   `alpha`) is a pre-release, not a suffix. Pre-releases sort below the
 //!   release and are candidates only when the current tag is one.
+//! - A tag that is strict SemVer 2.0 (three numbers, then one pre-release
+//!   of dot-separated identifiers that starts with `alpha`, `beta` or `rc`
+//!   alone: `1.0.0-alpha.beta`, `2.1.0-rc.1.2`), checked by the `semver`
+//!   crate, has its pre-release ordered by SemVer's precedence:
+//!   `1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta.11 < 1.0.0-rc.1`.
+//!   Docker's loose spellings (`3.13.0a1`, `7.4-rc1`, `1.2.3-rc1-alpine`,
+//!   `2.0.0-rc10`, where the number is glued to the word) keep the word's
+//!   rank and the number read as a number, since SemVer would sort `rc10`
+//!   below `rc9` as text; so do other words (`dev`, `pre`), whose ASCII
+//!   order differs from their rank. Both readings share one key (kind, next
+//!   identifier, rest), so a series that mixes them still sorts totally.
+//!   Docker tags cannot hold `+`, so SemVer's build metadata never occurs.
 //! - A last suffix part `lsNNN` (linuxserver.io) or `rNNN` (Bitnami) is a
 //!   build counter: a higher counter of the same release is newer. A
 //!   candidate has a counter of the same kind exactly when the current does.
@@ -68,11 +80,28 @@ impl fmt::Display for Level {
     }
 }
 
-/// A pre-release marker: its kind orders `alpha < beta < rc`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A pre-release marker, ordered as one key so that strict and loose
+/// pre-releases sort together consistently: the kind (`alpha < beta <
+/// rc`), then the next identifier, then the rest. For a strict SemVer
+/// pre-release this key orders exactly as SemVer's precedence does; a loose
+/// one is its kind and its number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pre {
     rank: u8,
-    number: u64,
+    next: Ident,
+    /// The identifiers after `next` of a strict SemVer pre-release (`1` of
+    /// `rc.1.1`), compared by the `semver` crate; `None` sorts first, as
+    /// fewer identifiers do in SemVer.
+    tail: Option<semver::Prerelease>,
+}
+
+/// The identifier after the kind, in SemVer's order: none, then numbers by
+/// value, then words as ASCII text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Ident {
+    Missing,
+    Number(u64),
+    Word(String),
 }
 
 /// A tag that is a version.
@@ -128,6 +157,12 @@ impl Version {
         };
         if parts.iter().any(|p| p.is_empty()) {
             return None;
+        }
+        if pre.is_none() && parts.len() == 1 && components.len() == 3 {
+            pre = strict_semver_pre(body);
+            if pre.is_some() {
+                parts.clear();
+            }
         }
         if pre.is_none() {
             if let Some(first) = parts.first() {
@@ -223,7 +258,7 @@ impl Version {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => Ordering::Greater,
                 (Some(_), None) => Ordering::Less,
-                (Some(a), Some(b)) => (a.rank, a.number).cmp(&(b.rank, b.number)),
+                (Some(a), Some(b)) => a.cmp(b),
             })
             .then_with(|| self.build.as_ref().map(|b| b.1).cmp(&other.build.as_ref().map(|b| b.1)))
     }
@@ -257,6 +292,36 @@ impl PartialOrd for Version {
     }
 }
 
+/// The pre-release of a strict SemVer 2.0 version (`1.0.0-alpha.beta`)
+/// in SemVer's own spelling: its first identifier is `alpha`, `beta` or
+/// `rc` on its own, words whose ASCII order is also their rank, so strict
+/// and loose pre-releases share one order. `None` for anything else,
+/// including a glued number (`rc1`), which the loose reading handles.
+fn strict_semver_pre(body: &str) -> Option<Pre> {
+    let parsed = semver::Version::parse(body).ok()?;
+    if parsed.pre.is_empty() || !parsed.build.is_empty() {
+        return None;
+    }
+    let mut identifiers = parsed.pre.as_str().splitn(3, '.');
+    let rank = match identifiers.next()? {
+        "alpha" => 1,
+        "beta" => 2,
+        "rc" => 4,
+        _ => return None,
+    };
+    let next = match identifiers.next() {
+        None => Ident::Missing,
+        // semver has checked it: digits without a leading zero.
+        Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => Ident::Number(n.parse().ok()?),
+        Some(word) => Ident::Word(word.to_string()),
+    };
+    let tail = match identifiers.next() {
+        Some(rest) => Some(semver::Prerelease::new(rest).ok()?),
+        None => None,
+    };
+    Some(Pre { rank, next, tail })
+}
+
 /// `rc1`, `rc.1`, `beta`, `beta2`, `alpha.3`, `a1`, `b2`, `pre`, `preview`.
 fn parse_pre(s: &str) -> Option<Pre> {
     let lower = s.to_ascii_lowercase();
@@ -278,7 +343,7 @@ fn parse_pre(s: &str) -> Option<Pre> {
     } else {
         return None;
     };
-    Some(Pre { rank, number })
+    Some(Pre { rank, next: Ident::Number(number), tail: None })
 }
 
 /// `ls45` (linuxserver.io) and `r5` (Bitnami): a build counter.
@@ -495,6 +560,107 @@ mod tests {
         }
         assert!(Version::parse("1.2.3-ls45").unwrap() > Version::parse("1.2.3-ls9").unwrap());
         assert!(Version::parse("1.2.4-ls1").unwrap() > Version::parse("1.2.3-ls99").unwrap());
+    }
+
+    /// SemVer 2.0's own example of precedence (semver.org, item 11), with
+    /// `1.0.0-alpha.beta`, which the loose reading took for a flavour suffix.
+    #[test]
+    fn strict_semver_prereleases_follow_semver_precedence() {
+        let order = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+        ];
+        let vs: Vec<Version> = order.iter().map(|t| Version::parse(t).unwrap()).collect();
+        for w in vs.windows(2) {
+            assert!(!w[0].newer_than(&w[1]) && w[1].newer_than(&w[0]), "{} < {}", w[0].tag, w[1].tag);
+        }
+        assert_eq!(Version::parse("1.0.0-alpha.beta").unwrap().suffix, "", "a pre-release, not a flavour");
+        assert_eq!(Version::parse("v2.0.0-rc.1").unwrap().display(), "2.0.0-rc.1");
+    }
+
+    /// The picks that change, each because SemVer's rules say the loose
+    /// reading was wrong; everything else picks as before.
+    #[test]
+    fn picks_that_semver_corrects() {
+        // `alpha.beta` was a suffix of its own, so nothing was newer.
+        assert_eq!(
+            newest("1.0.0-alpha.1", "1.0.0-alpha.beta 1.0.0-alpha.2"),
+            Some("1.0.0-alpha.beta".into())
+        );
+        assert_eq!(newest("1.0.0-alpha.beta", "1.0.0-beta.1 1.0.1-alpha.beta"), Some("1.0.0-beta.1".into()));
+        // More identifiers rank above fewer: `rc.1.1` follows `rc.1`
+        // (the loose reading took `rc.1.1` for a suffix) and `beta.0`
+        // follows `beta` (the loose reading saw one version spelt twice).
+        assert_eq!(newest("1.0.0-rc.1", "1.0.0-rc.1.1"), Some("1.0.0-rc.1.1".into()));
+        assert_eq!(newest("1.0.0-beta", "1.0.0-beta.0"), Some("1.0.0-beta.0".into()));
+        // Words after the kind rank above numbers (`alpha.beta` above
+        // `alpha.99`) and compare as ASCII text.
+        assert_eq!(
+            newest("1.0.0-alpha.99", "1.0.0-alpha.beta 1.0.0-alpha.9"),
+            Some("1.0.0-alpha.beta".into())
+        );
+        assert_eq!(newest("1.0.0-rc.x", "1.0.0-rc.Y 1.0.0-rc.10"), None);
+    }
+
+    /// Loose spellings keep their reading: a glued number is a number (the
+    /// `semver` crate would sort `rc10` below `rc9` as text), flavours stay
+    /// suffixes, two-component tags are not SemVer.
+    #[test]
+    fn loose_tags_keep_their_reading() {
+        assert_eq!(newest("2.0.0-rc9", "2.0.0-rc10 2.0.0-rc8"), Some("2.0.0-rc10".into()));
+        assert_eq!(
+            newest("1.2.3-rc.1-alpine", "1.2.3-rc.2-alpine 1.2.3-rc.3"),
+            Some("1.2.3-rc.2-alpine".into())
+        );
+        assert_eq!(newest("7.4-rc1", "7.4-rc2 7.4-rc.3"), Some("7.4-rc.3".into()));
+        assert_eq!(newest("1.27.3-alpine", "1.27.4-alpine 1.27.4"), Some("1.27.4-alpine".into()));
+        assert_eq!(newest("3.13.0a1", "3.13.0a2 3.13.0b1"), Some("3.13.0b1".into()));
+        // A strict tag meets a loose one by the word's rank and number.
+        assert_eq!(newest("1.0.0-rc.2", "1.0.0-rc3 1.0.0-rc1"), Some("1.0.0-rc3".into()));
+        // `dev` is not read the SemVer way (as text it would follow `alpha`).
+        assert_eq!(newest("1.0.0-dev.1", "1.0.0-alpha.3"), Some("1.0.0-alpha.3".into()));
+    }
+
+    /// One order over strict and loose pre-releases of a release: sorting
+    /// any mix agrees with comparing every pair (sort panics or misorders
+    /// on an order that is not total).
+    #[test]
+    fn strict_and_loose_prereleases_share_one_total_order() {
+        let mix = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha5",
+            "1.0.0-alpha.beta",
+            "1.0.0-dev.1",
+            "1.0.0-dev5",
+            "1.0.0-beta",
+            "1.0.0-beta0",
+            "1.0.0-beta.0",
+            "1.0.0-beta.2.x",
+            "1.0.0-rc.1",
+            "1.0.0-rc1",
+            "1.0.0-rc.1.1",
+            "1.0.0-pre.2",
+            "1.0.0-rc10",
+            "1.0.0",
+        ];
+        let vs: Vec<Version> = mix.iter().map(|t| Version::parse(t).unwrap()).collect();
+        for a in &vs {
+            for b in &vs {
+                for c in &vs {
+                    if a < b && b < c {
+                        assert!(a < c, "{} < {} < {} but not {} < {}", a.tag, b.tag, c.tag, a.tag, c.tag);
+                    }
+                }
+                assert_eq!(a.cmp(b), b.cmp(a).reverse(), "{} and {}", a.tag, b.tag);
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::core::reference::short_digest;
 /// The version of the payload document; fields are only ever added.
 pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
 
-/// What a target receives: the JSON document documented in README.md.
+/// What a target receives: the JSON document documented in docs/notifications.md.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Payload {
     pub schema_version: u32,

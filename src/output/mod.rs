@@ -253,7 +253,7 @@ struct JsonRegistry<'a> {
     rate_limit: Option<&'a RateLimit>,
 }
 
-/// One image in the JSON schema documented in README.md. Fields are only
+/// One image in the JSON schema documented in docs/json.md. Fields are only
 /// ever added, never renamed or removed, within a schema version.
 #[derive(Serialize)]
 struct JsonImage<'a> {

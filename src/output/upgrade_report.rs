@@ -1,5 +1,5 @@
 //! The JSON report of `upgrade --format json` and `autoremove --format
-//! json` (schema in README.md, "JSON output"). Fields are only ever added
+//! json` (schema in docs/json.md). Fields are only ever added
 //! within a schema version.
 
 use serde::Serialize;

@@ -23,7 +23,7 @@ use crate::store::Lock;
 pub fn no_targets(settings: &Settings) -> String {
     let file =
         settings.config_path.as_ref().map_or("the config file".to_string(), |p| p.display().to_string());
-    format!("no notification targets: add a [[notify]] table to {file} (see 'Notifications' in the README)")
+    format!("no notification targets: add a [[notify]] table to {file} (see 'man freshen.conf')")
 }
 
 pub fn payload(event: &str, updates: Vec<Update>) -> Payload {

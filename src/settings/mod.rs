@@ -2,11 +2,12 @@
 //! value in one place. Commands never read the environment themselves.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod config_file;
 mod env;
+pub mod keys;
 
 /// `FRESHEN_TEST_PAUSE` (see `services::interrupt::checkpoint`).
 pub fn test_pause() -> Option<String> {
@@ -32,6 +33,22 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
 pub const DEFAULT_RETRIES: u32 = 3;
 /// How long a repository's tag listing is reused before it is asked for again.
 pub const DEFAULT_TAG_CACHE_TTL_SECS: u64 = 6 * 3600;
+/// The system-wide config file, read when the user has none (the package
+/// installs a commented one; a system service has no `HOME` to find
+/// another).
+pub const SYSTEM_CONFIG: &str = "/etc/freshen/config.toml";
+
+/// The config file when neither `--config` nor `FRESHEN_CONFIG` names one:
+/// the user's when it exists, else the system-wide one when it exists,
+/// else the user's path (absent; `schedule` hands it to the timer so a file
+/// written there later is read).
+fn pick_config(user: Option<PathBuf>, system: &Path, exists: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    match user {
+        Some(u) if exists(&u) => Some(u),
+        _ if exists(system) => Some(system.to_path_buf()),
+        user => user,
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -87,7 +104,8 @@ impl Settings {
         }
         let config_path = match &global.config {
             Some(p) => Some(p.clone()),
-            None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
+            None => env_path("FRESHEN_CONFIG")
+                .or_else(|| pick_config(default_config_path(), Path::new(SYSTEM_CONFIG), |p| p.exists())),
         };
         let config = match &config_path {
             Some(p) => load_config(p)?,
@@ -349,6 +367,25 @@ mod tests {
         assert_eq!(c.validated.notify.len(), 1);
         let u = c.validated.unattended.unwrap();
         assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
+    }
+
+    #[test]
+    fn the_system_config_is_read_when_the_user_has_none() {
+        let user = PathBuf::from("/home/u/.config/freshen/config.toml");
+        let system = Path::new(SYSTEM_CONFIG);
+        let only =
+            |present: &'static [&'static str]| move |p: &Path| present.iter().any(|x| Path::new(x) == p);
+        let both = only(&["/home/u/.config/freshen/config.toml", "/etc/freshen/config.toml"]);
+        assert_eq!(pick_config(Some(user.clone()), system, both), Some(user.clone()), "the user's wins");
+        let sys = only(&["/etc/freshen/config.toml"]);
+        assert_eq!(pick_config(Some(user.clone()), system, sys), Some(system.to_path_buf()));
+        assert_eq!(pick_config(None, system, sys), Some(system.to_path_buf()), "no HOME: a system service");
+        assert_eq!(
+            pick_config(Some(user.clone()), system, only(&[])),
+            Some(user),
+            "neither: the user's path"
+        );
+        assert_eq!(pick_config(None, system, only(&[])), None);
     }
 
     #[test]

@@ -5,10 +5,9 @@ use std::path::Path;
 
 use std::collections::BTreeMap;
 
-use super::state::state_path;
 use super::{parse_versioned, read_optional, save_json, Lock};
 use crate::core::skips::{skips_path, Skips, SCHEMA_VERSION};
-use crate::core::state::{RolledBack, State};
+use crate::core::state::{state_path, RolledBack, State};
 use crate::error::{Result, StoreFile};
 
 impl Skips {

@@ -2,15 +2,11 @@
 //! error that says to run `freshen update` (which sets it aside, see
 //! `services::set_aside`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{parse_versioned, read_optional, save_json, Lock};
-use crate::core::state::{State, SCHEMA_VERSION, STATE_FILE};
+use crate::core::state::{state_path, State, SCHEMA_VERSION, STATE_FILE};
 use crate::error::{Error, Result, StoreFile};
-
-pub fn state_path(dir: &Path) -> PathBuf {
-    dir.join(STATE_FILE)
-}
 
 impl State {
     /// Loads the state; a missing file is an empty state.

@@ -1,59 +1,15 @@
 //! The sections of freshen(1) that clap does not know about: the config
 //! file, the environment, the files, the exit statuses and examples, in
-//! roff. README.md is the long form of each; keep the two in step.
+//! roff. The config keys are in freshen.conf(5), generated from
+//! `settings::keys`; docs/ holds the long form of the rest.
 
 /// Sections written after OPTIONS and SUBCOMMANDS, before VERSION.
 pub const SECTIONS: &str = r#".SH CONFIGURATION
 The config file is TOML, read from \fB\-\-config\fR \fIFILE\fR (which must exist),
-else \fB$FRESHEN_CONFIG\fR, else \fI$XDG_CONFIG_HOME/freshen/config.toml\fR
-(these two may be absent). Unknown keys are errors, named with their line.
-.TP
-\fBconcurrency = N\fR, \fBtimeout = SECONDS\fR, \fBretries = N\fR
-Defaults for the options of \fBupdate\fR and \fBcheck\fR.
-.TP
-\fBinsecure_registries = ["HOST[:PORT]", ...]\fR
-As \fB\-\-insecure\-registry\fR.
-.TP
-\fBexclude = ["PATTERN", ...]\fR
-Images that \fBautoremove\fR and \fBupgrade\fR never retire.
-.TP
-\fBkeep = N\fR
-Previous versions kept per tag, as \fB\-\-keep\fR.
-.TP
-\fBolder_than = "DURATION"\fR
-As \fBautoremove \-\-older\-than\fR.
-.TP
-\fBtag_cache_ttl = SECONDS\fR
-How long a repository's tag listing is reused (default 21600).
-.TP
-\fBmin_age = "DURATION"\fR
-The cooldown: a new image, or a newer version tag, becomes an upgrade
-candidate only once it is this old (\fB3d\fR, \fB12h\fR; default \fB0\fR, at
-once), counted from its creation time when plausible, else from when
-\fBupdate\fR first saw its digest. Of several newer tags, the newest that is old
-enough is offered. \fB\-\-min\-age\fR on \fBupdate\fR, \fBcheck\fR and
-\fBupgrade\fR beats it.
-.TP
-\fB[images."PATTERN"]\fR
-Per\-image policy: \fBpolicy = "digest"|"patch"|"minor"|"major"\fR,
-\fBinclude\fR and \fBexclude\fR globs for candidate tags, and \fBhold = true\fR,
-which holds the matching tags exactly as \fBfreshen hold\fR does (shown by
-\fBshowhold\fR, marked in \fBlist\fR, never upgraded, their versions never retired);
-\fBmin_age\fR for these images; \fBchangelog = "URL"\fR, a release\-notes link
-template with \fB{version}\fR, \fB{tag}\fR and \fB{source}\fR, instead of the
-GitHub or GitLab release page built from the image's source and version labels
-(\fIreleases/tag/v1.2.3\fR when the image's label or tag is spelt with a \fBv\fR,
-else the forge's search for the version).
-.TP
-\fB[[notify]]\fR
-A notification target: \fBkind = "webhook"|"ntfy"|"exec"\fR, \fBurl\fR,
-\fBheaders\fR (values literal, or \fB{ env = "VAR" }\fR or \fB{ file = "/path" }\fR),
-\fBtitle\fR, \fBcommand\fR, \fBname\fR, \fBtimeout\fR, \fBretries\fR;
-\fBrenotify_after = "DURATION"\fR at the top level.
-.TP
-\fB[unattended]\fR
-\fBupgrade\fR, \fBretire\fR and \fBallowed = ["PATTERN", ...]\fR for
-\fBupdate \-\-unattended\fR.
+else \fB$FRESHEN_CONFIG\fR, else \fI$XDG_CONFIG_HOME/freshen/config.toml\fR when it
+exists, else the system\-wide \fI/etc/freshen/config.toml\fR (any of the last three
+may be absent). Unknown keys are errors, named with their line. Every key, its type,
+its default and what it does: \fBfreshen.conf\fR(5).
 .SH ENVIRONMENT
 .TP
 \fBDOCKER_HOST\fR
@@ -103,8 +59,15 @@ What each notification target was told.
 \fI$FRESHEN_STATE_DIR/lock\fR
 Taken by every command that writes the state.
 .TP
+\fI~/.config/freshen/config.toml\fR, \fI/etc/freshen/config.toml\fR
+The config file, the user's first (see \fBfreshen.conf\fR(5)).
+.TP
 \fI/etc/systemd/system/freshen.service\fR, \fIfreshen.timer\fR, \fI/etc/cron.d/freshen\fR
 Written by \fBfreshen schedule \-\-install\fR.
+.TP
+\fI/usr/lib/systemd/system/freshen.service\fR, \fIfreshen.timer\fR
+The Debian package's units (state in \fI/var/lib/freshen\fR), disabled until
+\fBsystemctl enable \-\-now freshen.timer\fR.
 .SH "EXIT STATUS"
 .TP
 \fB0\fR
@@ -140,4 +103,9 @@ Retire replaced versions older than a week, keeping one per tag.
 .TP
 \fBsudo freshen schedule \-\-install\fR
 Check daily from a systemd timer and notify the configured targets.
+.SH "SEE ALSO"
+\fBfreshen.conf\fR(5), and a page per command: \fBfreshen\-update\fR(1),
+\fBfreshen\-list\fR(1), \fBfreshen\-upgrade\fR(1), \fBfreshen\-check\fR(1) and so on.
+The guides, the JSON schema and the engines' differences: \fI/usr/share/doc/freshen/\fR
+(the package) or \fIdocs/\fR in the source.
 "#;

@@ -1,0 +1,233 @@
+//! The hand-written sections of each command's man page (examples, exit
+//! status, files), written after clap's NAME, SYNOPSIS, DESCRIPTION and
+//! OPTIONS, before VERSION. One entry per command; a command without one
+//! fails the test below, so a new command gets its sections too.
+
+use super::conf_page::roff;
+
+/// What one command's page adds to clap's sections.
+pub struct CommandPage {
+    pub name: &'static str,
+    /// (command line, what it does)
+    pub examples: &'static [(&'static str, &'static str)],
+    /// (status, when)
+    pub exit: &'static [(&'static str, &'static str)],
+    /// (path, what freshen does with it)
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+const OK: (&str, &str) = ("0", "Success, also when there was nothing to do.");
+const ERROR: (&str, &str) = ("1", "An error: one line on stderr says what went wrong and what to do.");
+const USAGE: (&str, &str) = (
+    "2",
+    "The command line was wrong: an unknown option, a bad value, a malformed image reference or pattern, \
+     or a `--config` file that does not exist.",
+);
+const SIGNALS: (&str, &str) = (
+    "129, 130, 143",
+    "SIGHUP, SIGINT (Ctrl-C) or SIGTERM came: the step under way was finished, what was in flight put back \
+     (each container on the previous version and running, the tag pointing at it, nothing parked), and each \
+     container's state printed. A second signal changes nothing.",
+);
+const STATE: (&str, &str) = ("$FRESHEN_STATE_DIR/state.json", "The last update's verdicts, read.");
+const STATE_RW: (&str, &str) =
+    ("$FRESHEN_STATE_DIR/state.json", "The last update's verdicts and the versions upgrades replaced.");
+const HOLDS: (&str, &str) = ("$FRESHEN_STATE_DIR/holds.json", "The holds set with `freshen hold`.");
+const SKIPS: (&str, &str) = (
+    "$FRESHEN_STATE_DIR/skips.json",
+    "The versions skipped with `freshen skip` or rolled back by a failed upgrade.",
+);
+const TAGS: (&str, &str) = ("$FRESHEN_STATE_DIR/tags.json", "Cached tag listings and remote labels.");
+const NOTIFIED: (&str, &str) =
+    ("$FRESHEN_STATE_DIR/notified.json", "What each notification target was told.");
+const LOCK: (&str, &str) = ("$FRESHEN_STATE_DIR/lock", "Taken while the state is written.");
+const CONFIG: (&str, &str) =
+    ("~/.config/freshen/config.toml, /etc/freshen/config.toml", "The config file (see freshen.conf(5)).");
+
+pub const PAGES: &[CommandPage] = &[
+    CommandPage {
+        name: "update",
+        examples: &[
+            ("freshen update", "Check every local tag and record the verdicts."),
+            ("freshen update nginx 'ghcr.io/org/*'", "Check only the matching tags."),
+            ("freshen update --format json", "Print the result as the JSON document of `list --format json`."),
+            ("freshen update --unattended", "Apply the config file's `[unattended]` policy (the scheduled run)."),
+        ],
+        exit: &[
+            ("0", "Every image was checked (and, with `--notify`, every target was told)."),
+            ("1", "An image could not be checked (the others are still checked and recorded), a notification \
+                   target failed, or an error."),
+            USAGE,
+        ],
+        files: &[STATE_RW, TAGS, NOTIFIED, LOCK, CONFIG],
+    },
+    CommandPage {
+        name: "list",
+        examples: &[
+            ("freshen list --upgradable", "The tags whose image changed, from the last update (offline)."),
+            ("freshen list --format apt", "One line per image, like `apt list`."),
+            ("freshen list --format json | jq '.images[] | select(.status == \"upgradable\")'",
+             "The documented JSON (see docs/json.md)."),
+        ],
+        exit: &[OK, ERROR, USAGE],
+        files: &[STATE, TAGS, HOLDS, SKIPS, CONFIG],
+    },
+    CommandPage {
+        name: "check",
+        examples: &[
+            ("freshen check; [ $? -eq 100 ] && echo updates", "For cron and scripts, like `dnf check-update`."),
+            ("freshen check --nagios --warning 1 --critical 10", "A Nagios or Icinga check."),
+        ],
+        exit: &[
+            ("0", "Nothing can be upgraded now and every check succeeded."),
+            ("1", "Nothing is upgradable and a check failed, a notification target failed, or an error."),
+            USAGE,
+            ("100", "At least one image can be upgraded now (held tags, skipped versions and images in \
+                     their cooldown do not count). It wins over a failed check (still a `W:` line), not over a \
+                     failed notification target (with `--notify`), which exits 1."),
+            ("0, 1, 2, 3", "With `--nagios`: OK, WARNING, CRITICAL, UNKNOWN."),
+        ],
+        files: &[STATE_RW, TAGS, NOTIFIED, LOCK, CONFIG],
+    },
+    CommandPage {
+        name: "upgrade",
+        examples: &[
+            ("freshen upgrade -s", "Show what would be pulled, recreated, retired and kept; change nothing."),
+            ("freshen upgrade -y nginx", "Upgrade the nginx tags without asking."),
+            ("freshen upgrade -y --no-recreate", "Pull and retag only; leave the containers as they are."),
+            ("freshen upgrade -y --format json", "Print the upgrade report (see docs/json.md)."),
+        ],
+        exit: &[
+            OK,
+            ("1", "An image failed to upgrade or could not be checked, a container was rolled back, the \
+                   prompt could not be asked (no terminal, no `--yes`) or was answered no, or an error."),
+            USAGE,
+            SIGNALS,
+        ],
+        files: &[STATE_RW, HOLDS, SKIPS, ("$FRESHEN_STATE_DIR/journal.json",
+            "The recreation journal: an interrupted upgrade is finished or undone by the next run."), LOCK, CONFIG],
+    },
+    CommandPage {
+        name: "autoremove",
+        examples: &[
+            ("freshen autoremove -s", "Show what would be retired and why the rest is kept."),
+            ("freshen autoremove -y --older-than 7d --keep 1", "Retire replaced versions older than a week, keeping one per tag."),
+        ],
+        exit: &[OK, ("1", "The prompt could not be asked or was answered no, or an error. An image the engine \
+                           refuses to remove is reported as kept, not as an error.")], 
+        files: &[STATE_RW, HOLDS, LOCK, CONFIG],
+    },
+    CommandPage {
+        name: "hold",
+        examples: &[("freshen hold nginx:latest 'postgres:*'", "Never upgrade these tags, never retire their versions.")],
+        exit: &[OK, ERROR, USAGE],
+        files: &[HOLDS, LOCK],
+    },
+    CommandPage {
+        name: "unhold",
+        examples: &[("freshen unhold nginx:latest", "Prints `Canceled hold on nginx:latest.`")],
+        exit: &[OK, ERROR, USAGE],
+        files: &[HOLDS, LOCK],
+    },
+    CommandPage {
+        name: "showhold",
+        examples: &[("freshen showhold", "The holds, one per line; those from the config file marked `(config FILE)`.")],
+        exit: &[OK, ERROR],
+        files: &[HOLDS, CONFIG],
+    },
+    CommandPage {
+        name: "skip",
+        examples: &[("freshen skip nginx:latest", "Skip the version the registry offers now, until it offers another.")],
+        exit: &[OK, ERROR, USAGE],
+        files: &[STATE, SKIPS, LOCK],
+    },
+    CommandPage {
+        name: "unskip",
+        examples: &[("freshen unskip nginx:latest", "Offer the skipped version again.")],
+        exit: &[OK, ERROR, USAGE],
+        files: &[SKIPS, LOCK],
+    },
+    CommandPage {
+        name: "showskip",
+        examples: &[("freshen showskip", "The skipped versions, one per line, with the reason and when.")],
+        exit: &[OK, ERROR],
+        files: &[STATE, SKIPS],
+    },
+    CommandPage {
+        name: "rollback",
+        examples: &[("freshen rollback nginx:latest", "Point the tag back at the version the last upgrade replaced.")],
+        exit: &[
+            OK,
+            ("1", "Rollback was impossible (no previous version that ran healthily here is left), its \
+                   containers did not pass the health gate (they and the tag stay; that version is never \
+                   offered again), or an error."),
+            SIGNALS,
+        ],
+        files: &[STATE_RW, LOCK],
+    },
+    CommandPage {
+        name: "notify",
+        examples: &[("freshen notify --test", "Send a test message to every target: `NAME: sent` or `NAME: failed: REASON`.")],
+        exit: &[("0", "Every target was told."), ("1", "A target failed, or an error.")],
+        files: &[CONFIG],
+    },
+    CommandPage {
+        name: "schedule",
+        examples: &[
+            ("freshen schedule", "Print the systemd service and timer it would install."),
+            ("sudo freshen schedule --install", "Install and start the timer: a daily `update --notify`."),
+            ("sudo freshen schedule --cron --install", "A job in /etc/cron.d instead, where systemd is absent."),
+        ],
+        exit: &[OK, ("1", "systemctl failed, the unit directory is missing, or an error."), USAGE],
+        files: &[
+            ("/etc/systemd/system/freshen.service, /etc/systemd/system/freshen.timer", "Written by `--install`, removed by `--uninstall`."),
+            ("/etc/cron.d/freshen", "Written by `--cron --install`."),
+            ("/usr/lib/systemd/system/freshen.service, /usr/lib/systemd/system/freshen.timer",
+             "The Debian package's units (state in /var/lib/freshen), disabled until `systemctl enable --now freshen.timer`."),
+        ],
+    },
+    CommandPage {
+        name: "motd",
+        examples: &[("exec /usr/bin/freshen motd", "The body of /etc/update-motd.d/90-freshen (mode 0755).")],
+        exit: &[OK, ERROR],
+        files: &[STATE],
+    },
+    CommandPage {
+        name: "metrics",
+        examples: &[("freshen metrics --output /var/lib/prometheus/node-exporter/freshen.prom",
+                      "Write the metrics for node_exporter's textfile collector.")],
+        exit: &[OK, ERROR],
+        files: &[STATE],
+    },
+    CommandPage {
+        name: "policy",
+        examples: &[("freshen policy postgres:16.2", "The installed version, the candidate and the newer tags, like `apt-cache policy`.")],
+        exit: &[OK, ("1", "The registry could not be asked, or an error."), USAGE],
+        files: &[STATE, TAGS, CONFIG],
+    },
+];
+
+/// The roff of a command's extra sections; empty for a command without a
+/// page entry.
+pub fn sections(name: &str) -> String {
+    let Some(page) = PAGES.iter().find(|p| p.name == name) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut section = |title: &str, rows: &[(&str, &str)], bold: bool| {
+        if rows.is_empty() {
+            return;
+        }
+        out.push_str(&format!(".SH {title}\n"));
+        for (term, text) in rows {
+            let term = roff(term);
+            let term = if bold { format!("\\fB{term}\\fR") } else { format!("\\fI{term}\\fR") };
+            out.push_str(&format!(".TP\n{term}\n{}\n", roff(text)));
+        }
+    };
+    section("EXAMPLES", page.examples, true);
+    section("\"EXIT STATUS\"", page.exit, true);
+    section("FILES", page.files, false);
+    out.push_str(".SH \"SEE ALSO\"\n\\fBfreshen\\fR(1), \\fBfreshen.conf\\fR(5)\n");
+    out
+}

@@ -1,0 +1,419 @@
+//! Every key of the config file, in one table: where it sits, its type, its
+//! default and what it does. freshen.conf(5) and the commented default
+//! `/etc/freshen/config.toml` of the package are generated from it, and a
+//! test compares it with the keys the parser accepts, so a key added to the
+//! parser without a row here (or a row without a key) fails the tests.
+
+/// One key of the config file.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKey {
+    /// The table it sits in: `""` for the top level, `images."PATTERN"`,
+    /// `unattended` or `notify` (an array of tables, `[[notify]]`).
+    pub section: &'static str,
+    pub key: &'static str,
+    /// The TOML type, as a reader writes it.
+    pub kind: &'static str,
+    /// The value in effect when the key is absent, in words.
+    pub default: &'static str,
+    /// One paragraph: what it does, where flags beat it.
+    pub description: &'static str,
+    /// A value to show in the commented default config file.
+    pub example: &'static str,
+}
+
+/// The sections in the order the pages show them, with what each is for.
+pub const SECTIONS: &[(&str, &str)] = &[
+    ("", "Registry limits, retirement and cooldown for every image."),
+    (
+        "images.\"PATTERN\"",
+        "Per-image policy for the images a pattern matches (as on the command line: `nginx`, \
+         `ghcr.io/org/*`); the most specific pattern wins (the most characters that are not `*` or \
+         `?`; on a tie, the one that sorts first).",
+    ),
+    ("unattended", "What `freshen update --unattended` (and the scheduled run) may do by itself."),
+    (
+        "notify",
+        "A notification target, one `[[notify]]` table each, told about new updates by `update \
+         --notify`, `check --notify` and the scheduled run.",
+    ),
+];
+
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey {
+        section: "",
+        key: "concurrency",
+        kind: "integer (1 to 1024)",
+        default: "64",
+        description: "Registry requests in flight at once, per registry. `--concurrency` of `update` and \
+                      `check` beats it.",
+        example: "64",
+    },
+    ConfigKey {
+        section: "",
+        key: "timeout",
+        kind: "number of seconds (1 to 3600)",
+        default: "20",
+        description: "How long one registry request may take before it is abandoned (and retried). \
+                      `--timeout` beats it.",
+        example: "20",
+    },
+    ConfigKey {
+        section: "",
+        key: "retries",
+        kind: "integer (0 to 10)",
+        default: "3",
+        description: "Retries of a registry request after a 429, a 5xx or a network error, with backoff \
+                      (and `Retry-After` when the registry sends it). `--retries` beats it.",
+        example: "3",
+    },
+    ConfigKey {
+        section: "",
+        key: "insecure_registries",
+        kind: "list of \"HOST[:PORT]\"",
+        default: "[] (besides localhost, 127.0.0.0/8 and Docker's insecure-registries)",
+        description: "Registries that may be reached over plain HTTP, added to `--insecure-registry` and \
+                      `FRESHEN_INSECURE_REGISTRIES`.",
+        example: "[\"registry.lan:5000\"]",
+    },
+    ConfigKey {
+        section: "",
+        key: "exclude",
+        kind: "list of image patterns",
+        default: "[]",
+        description: "Images freshen never checks, shows, upgrades or retires. `--exclude` of \
+                      `upgrade` and `autoremove` adds to it.",
+        example: "[\"*/scratch/*\", \"localhost:5000/*\"]",
+    },
+    ConfigKey {
+        section: "",
+        key: "keep",
+        kind: "integer",
+        default: "0",
+        description: "Previous versions kept per tag when `upgrade` and `autoremove` retire what \
+                      upgrades replaced. `--keep` beats it.",
+        example: "1",
+    },
+    ConfigKey {
+        section: "",
+        key: "older_than",
+        kind: "duration (\"7d\", \"12h\")",
+        default: "none: any replaced version may go",
+        description: "`autoremove` spares versions replaced more recently than this. `--older-than` \
+                      beats it.",
+        example: "\"7d\"",
+    },
+    ConfigKey {
+        section: "",
+        key: "tag_cache_ttl",
+        kind: "integer seconds",
+        default: "21600 (6 hours)",
+        description: "How long a repository's tag listing is reused before `update` lists it again; 0 \
+                      lists on every update.",
+        example: "21600",
+    },
+    ConfigKey {
+        section: "",
+        key: "min_age",
+        kind: "duration, or \"0\"",
+        default: "\"0\": at once",
+        description: "The cooldown: a new image, or a newer version tag, becomes an upgrade candidate \
+                      only once it is this old, counted from its creation time when plausible, else \
+                      from when `update` first saw its digest. Of several newer tags, the newest that \
+                      is old enough is offered. `--min-age` of `update`, `check` and `upgrade` beats it.",
+        example: "\"2d\"",
+    },
+    ConfigKey {
+        section: "",
+        key: "renotify_after",
+        kind: "duration",
+        default: "never: each update is announced once",
+        description: "Announce an update again to every target after this long. \
+                      `--renotify-after` beats it.",
+        example: "\"7d\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "policy",
+        kind: "\"digest\", \"patch\", \"minor\" or \"major\"",
+        default: "\"major\"",
+        description: "The furthest a newer tag may move: `digest` never moves to another tag (only a \
+                      new image of the same tag), `patch` a third or later component, `minor` the \
+                      second, `major` any.",
+        example: "\"minor\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "include",
+        kind: "list of tag globs",
+        default: "[]: every tag",
+        description: "A candidate tag must match one of these (`16.*`).",
+        example: "[\"16.*\"]",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "exclude",
+        kind: "list of tag globs",
+        default: "[]",
+        description: "A candidate tag must match none of these (`*-rc*`). Excluded tags still show in \
+                      `freshen policy`, marked.",
+        example: "[\"*-rc*\"]",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "hold",
+        kind: "boolean",
+        default: "false",
+        description: "Holds the matching tags exactly as `freshen hold` does: shown by `showhold`, \
+                      marked in `list`, never upgraded, their versions never retired.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "min_age",
+        kind: "duration, or \"0\"",
+        default: "the top-level min_age",
+        description: "The cooldown for these images; `\"0\"` turns it off for them.",
+        example: "\"7d\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "changelog",
+        kind: "URL template",
+        default: "the GitHub or GitLab release page from the image's source and version labels",
+        description: "The release-notes link, with `{version}`, `{tag}` and `{source}` replaced; an \
+                      http:// or https:// URL.",
+        example: "\"https://example.org/changes/{version}\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "recreate",
+        kind: "boolean",
+        default: "true",
+        description: "`false`: `upgrade` pulls and retags the matching images but leaves their \
+                      containers on the version they run.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "unattended",
+        key: "upgrade",
+        kind: "boolean",
+        default: "false",
+        description: "Upgrade the allowed upgradable tags, as `freshen upgrade -y` would.",
+        example: "true",
+    },
+    ConfigKey {
+        section: "unattended",
+        key: "retire",
+        kind: "boolean",
+        default: "false",
+        description: "Retire the versions those upgrades replaced, under `keep`, `older_than` and \
+                      `exclude`.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "unattended",
+        key: "recreate",
+        kind: "boolean",
+        default: "false",
+        description: "Recreate the containers of what it upgrades, health-gated, rolled back on failure.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "unattended",
+        key: "wait",
+        kind: "integer seconds",
+        default: "60, as `upgrade --wait`",
+        description: "The health gate of those recreations.",
+        example: "60",
+    },
+    ConfigKey {
+        section: "unattended",
+        key: "allowed",
+        kind: "list of image patterns",
+        default: "[]: nothing",
+        description: "The images it may upgrade; nothing when empty.",
+        example: "[\"nginx\", \"ghcr.io/org/*\"]",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "kind",
+        kind: "\"webhook\", \"ntfy\" or \"exec\"",
+        default: "required",
+        description: "`webhook` POSTs a JSON document, `ntfy` a text message to an ntfy topic, `exec` \
+                      runs a program with the JSON on its standard input.",
+        example: "\"ntfy\"",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "name",
+        kind: "string (letters, digits, -, _, .)",
+        default: "made from the kind and the host of the URL or the program",
+        description: "How results, messages and `notified.json` refer to the target.",
+        example: "\"team\"",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "url",
+        kind: "http:// or https:// URL",
+        default: "required for webhook and ntfy",
+        description: "Where a webhook or ntfy target POSTs.",
+        example: "\"https://ntfy.example.org/docker-updates\"",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "command",
+        kind: "list of strings",
+        default: "required for exec",
+        description: "An exec target's program and arguments, run without a shell.",
+        example: "[\"/usr/local/bin/notify-me\", \"--json\"]",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "headers",
+        kind: "table of header = value",
+        default: "{}",
+        description: "Extra request headers of a webhook or ntfy target: a literal string, or \
+                      `{ env = \"VAR\" }` or `{ file = \"/path\" }` read when sending (secrets never \
+                      appear in output, logs or state).",
+        example: "{ Authorization = { file = \"/etc/freshen/token\" } }",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "title",
+        kind: "string",
+        default: "\"freshen on HOST\"",
+        description: "An ntfy target's `Title` header.",
+        example: "\"Docker updates\"",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "timeout",
+        kind: "number of seconds (up to 3600)",
+        default: "30",
+        description: "Per attempt of a webhook or ntfy target; an exec target's program is killed after \
+                      that.",
+        example: "30",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "retries",
+        kind: "integer (0 to 10)",
+        default: "2",
+        description: "Retries of a webhook or ntfy target after a network error, a 429 or a 5xx.",
+        example: "2",
+    },
+    ConfigKey {
+        section: "notify",
+        key: "logs",
+        kind: "boolean",
+        default: "true",
+        description: "Rollback notices carry the last log lines of the rolled-back container.",
+        example: "true",
+    },
+];
+
+/// The keys of one section, in table order.
+pub fn keys_of(section: &str) -> impl Iterator<Item = &'static ConfigKey> + '_ {
+    CONFIG_KEYS.iter().filter(move |k| k.section == section)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::TargetConfig;
+    use crate::settings::config_file::{ConfigFile, ImageSection, UnattendedConfig};
+    use serde::de::{self, Deserialize, Visitor};
+    use std::collections::BTreeSet;
+
+    /// A deserializer that only asks a struct for its field names: serde's
+    /// derive passes them to `deserialize_struct`, which is exactly the set
+    /// `deny_unknown_fields` accepts.
+    struct FieldNames<'a>(&'a mut Vec<&'static str>);
+
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Stop {
+            Stop
+        }
+    }
+
+    impl<'de> de::Deserializer<'de> for FieldNames<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0.extend_from_slice(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn fields<T: for<'de> Deserialize<'de>>() -> BTreeSet<&'static str> {
+        let mut names = Vec::new();
+        let _ = T::deserialize(FieldNames(&mut names));
+        names.into_iter().collect()
+    }
+
+    #[test]
+    fn the_table_has_exactly_the_keys_the_parser_accepts() {
+        let table = |section: &str| keys_of(section).map(|k| k.key).collect::<BTreeSet<_>>();
+        // `validated` is filled by the parser, never read from the file.
+        let mut top = fields::<ConfigFile>();
+        assert!(top.remove("validated") || !top.contains("validated"));
+        // The sections are tables of their own, described by their rows.
+        for section in ["images", "unattended", "notify"] {
+            assert!(top.remove(section), "the parser lost the [{section}] section");
+        }
+        assert_eq!(top, table(""), "top-level keys: add a row to CONFIG_KEYS for each new key");
+        assert_eq!(fields::<ImageSection>(), table("images.\"PATTERN\""), "[images.\"PATTERN\"] keys");
+        assert_eq!(fields::<UnattendedConfig>(), table("unattended"), "[unattended] keys");
+        assert_eq!(fields::<TargetConfig>(), table("notify"), "[[notify]] keys");
+        for (section, _) in SECTIONS {
+            assert!(keys_of(section).next().is_some(), "section {section} has no keys");
+        }
+        for k in CONFIG_KEYS {
+            assert!(SECTIONS.iter().any(|(s, _)| *s == k.section), "{} in an unknown section", k.key);
+            assert!(!k.description.is_empty() && !k.default.is_empty() && !k.kind.is_empty(), "{}", k.key);
+        }
+    }
+
+    /// The commented default config, uncommented, is a valid config file
+    /// whose every value parses: the examples cannot rot.
+    #[test]
+    fn the_examples_form_a_valid_config() {
+        let mut text = String::new();
+        for (section, _) in SECTIONS {
+            match *section {
+                "" => {}
+                "notify" => text.push_str("[[notify]]\n"),
+                s => text.push_str(&format!("[{s}]\n")),
+            }
+            for k in keys_of(section) {
+                if section == &"notify" && k.key == "command" {
+                    continue; // an ntfy target has no command
+                }
+                text.push_str(&format!("{} = {}\n", k.key, k.example));
+            }
+        }
+        let text = text.replace("images.\"PATTERN\"", "images.\"postgres\"");
+        if let Err(e) = crate::settings::config_file::parse_config(std::path::Path::new("example"), &text) {
+            panic!("{e}\n{text}");
+        }
+    }
+}
