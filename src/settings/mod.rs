@@ -359,8 +359,11 @@ mod tests {
 
     fn settings_with(text: &str) -> Settings {
         let config = parse_config(Path::new("c.toml"), text).unwrap();
+        // A directory of the test's own: a fixed path such as /tmp/x may be
+        // a file on some machine, and the state directory must not be one.
+        let dir = tempfile::tempdir().unwrap();
         let global = GlobalArgs {
-            state_dir: Some("/tmp/x".into()),
+            state_dir: Some(dir.path().join("state")),
             config: None,
             docker_host: None,
             insecure_registries: vec![],
