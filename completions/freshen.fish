@@ -284,7 +284,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s q -l quiet -d '
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory), readable as the umask allows (0644 under umask 022), for node_exporter\'s own user' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r

@@ -451,7 +451,8 @@ pub struct MetricsArgs {
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
 
-    /// Write the metrics to this file atomically (a .prom file in the collector's directory)
+    /// Write the metrics to this file atomically (a .prom file in the collector's directory),
+    /// readable as the umask allows (0644 under umask 022), for node_exporter's own user
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }

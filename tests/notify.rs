@@ -466,9 +466,28 @@ fn motd_metrics_and_nagios_match_the_state() {
     let out = t.state_dir().join("metrics/freshen.prom");
     // The collector's directory must exist (a missing one is a typo).
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let run = t.freshen().args(nowhere).args(["metrics", "--output", out.to_str().unwrap(), &pattern]).run();
+    let run = t
+        .freshen()
+        .umask(0o022)
+        .args(nowhere)
+        .args(["metrics", "--output", out.to_str().unwrap(), &pattern])
+        .run();
     run.expect_code(0);
     assert_eq!(run.stdout, "");
+    // node_exporter runs as its own user: the file is as readable as the
+    // umask allows, while the state files stay owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o644, "the metrics file under umask 022");
+    assert_eq!(mode(&t.state_dir().join("state.json")), 0o600);
+    let run = t
+        .freshen()
+        .umask(0o077)
+        .args(nowhere)
+        .args(["metrics", "--output", out.to_str().unwrap(), &pattern])
+        .run();
+    run.expect_code(0);
+    assert_eq!(mode(&out), 0o600, "a stricter umask is honoured too");
     let text = std::fs::read_to_string(&out).unwrap();
     let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(
