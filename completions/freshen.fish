@@ -136,7 +136,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-reg
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2) that has waited out its minimum age and is not skipped; the older tag\'s version is then retired like any replaced version, when nothing uses it'
@@ -157,7 +157,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s y -l yes -d 'Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l dangling -d 'Also remove dangling images (no tag, no digest), like \'docker image prune\'; only without PATTERNs'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s q -l quiet -d 'Print only errors and the final summary'

@@ -276,7 +276,7 @@ pub struct GenerateArgs {
 /// The apt conventions shared by the commands that change the host.
 #[derive(Debug, Args, Clone)]
 pub struct ChangeOptions {
-    /// Answer yes to the prompt (needed when there is no terminal)
+    /// Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
 

@@ -169,18 +169,28 @@ fn upgrade_moves_the_tag_and_retires_the_previous_version() {
     assert_stdout(&dry, &plan);
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id, "a dry run changed the tag");
 
+    // No terminal and nothing on standard input: no answer, so stop and say how to go ahead.
     let no_tty = t.freshen().args(["upgrade", &s.pattern]).run();
     no_tty.expect_code(1);
-    assert_stdout(&no_tty, &plan);
+    let prompt = "Do you want to continue? [Y/n]";
+    assert_stdout(&no_tty, &[plan.clone(), vec![format!("{prompt} ")]].concat());
     assert_eq!(
         no_tty.stderr.trim(),
-        "freshen: there is no terminal to ask whether to upgrade these images: run again with --yes \
-         to go ahead, or --dry-run to only see the plan"
+        "freshen: there is no terminal to ask whether to upgrade these images and standard input gave \
+         no answer: run again with --yes (or with the answer on standard input) to go ahead, or \
+         --dry-run to only see the plan"
     );
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
+    // Like apt-get, a piped answer is read: `echo n | freshen upgrade` aborts…
+    let no = t.freshen().stdin("n\n").args(["upgrade", &s.pattern]).run();
+    no.expect_code(1);
+    assert_stdout(&no, &[plan.clone(), vec![format!("{prompt} n"), "Abort.".to_string()]].concat());
+    assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
 
-    let run = t.freshen().args(["upgrade", "-y", &s.pattern]).run();
+    // …and `echo y | freshen upgrade` goes ahead.
+    let run = t.freshen().stdin("y\n").args(["upgrade", &s.pattern]).run();
     run.expect_code(0);
+    assert_eq!(run.stdout_lines()[plan.len()], format!("{prompt} y"), "\n{run}");
     assert_eq!(run.last_line(), "1 upgraded, 1 retired, 0 kept back.", "\n{run}");
     // No terminal: a plain line per pull instead of a bar.
     let progress: Vec<&str> = run.stderr.lines().collect();

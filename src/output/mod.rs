@@ -442,29 +442,38 @@ pub struct OutputSettings {
     pub width: Option<usize>,
 }
 
-/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it; without a
-/// terminal to ask on, stop rather than guess.
+/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it. Like
+/// apt-get, the answer is one line of standard input whether or not it is a
+/// terminal (`echo y | freshen upgrade`); end of input is no answer, and
+/// without a terminal that stops with the way to go ahead rather than guess.
 pub fn confirm(yes: bool, what: &str) -> Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "there is no terminal to ask whether to {what}: run again with --yes to go ahead, \
-             or --dry-run to only see the plan"
-        )));
-    }
+    let terminal = std::io::stdin().is_terminal();
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "Do you want to continue? [Y/n] ");
     let _ = out.flush();
     drop(out);
     let mut answer = String::new();
-    // End of input (Ctrl-D, a closed terminal) or an unreadable answer is
-    // no answer: like apt, abort. Only an empty line takes the default.
+    // End of input (Ctrl-D, a closed terminal, an empty pipe) or an
+    // unreadable answer is no answer: like apt, abort. Only an empty line
+    // takes the default.
     let read = std::io::stdin().lock().read_line(&mut answer);
     if !matches!(read, Ok(n) if n > 0) {
         let _ = writeln!(std::io::stdout());
+        if !terminal {
+            return Err(Error::Usage(format!(
+                "there is no terminal to ask whether to {what} and standard input gave no answer: \
+                 run again with --yes (or with the answer on standard input) to go ahead, \
+                 or --dry-run to only see the plan"
+            )));
+        }
         return Ok(false);
+    }
+    if !terminal {
+        // A terminal echoed what was typed; a pipe did not, so say it.
+        let _ = writeln!(std::io::stdout(), "{}", answer.trim_end());
     }
     Ok(accepts(&answer))
 }
