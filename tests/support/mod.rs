@@ -184,6 +184,7 @@ impl TestEnv {
             removed: Vec::new(),
             input: None,
             umask: None,
+            user: None,
         }
     }
 
@@ -224,6 +225,7 @@ pub struct Freshen<'a> {
     removed: Vec<String>,
     input: Option<Vec<u8>>,
     umask: Option<u32>,
+    user: Option<(u32, u32)>,
 }
 
 impl Freshen<'_> {
@@ -269,6 +271,14 @@ impl Freshen<'_> {
         self
     }
 
+    /// Runs as this user and group, with no supplementary groups (the
+    /// tests run as root; this is how an ordinary user is seen).
+    #[allow(dead_code)]
+    pub fn user(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
+        self
+    }
+
     /// The command line with this test's isolation, to start it yourself
     /// (to kill it midway, or to measure it).
     pub fn command(&self) -> Command {
@@ -298,6 +308,11 @@ impl Freshen<'_> {
         }
         if self.input.is_some() {
             command.stdin(Stdio::piped());
+        }
+        if let Some((uid, gid)) = self.user {
+            use std::os::unix::process::CommandExt;
+            // std drops root's supplementary groups when it changes the uid.
+            command.uid(uid).gid(gid);
         }
         if let Some(mask) = self.umask {
             use std::os::unix::process::CommandExt;
