@@ -364,6 +364,9 @@ fn a_version_that_restarts_is_rolled_back() {
     run.expect_code(1);
     assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
     assert_eq!(containers::inspect(&web)["HostConfig"]["RestartPolicy"]["Name"], "always");
+    // The code it exited with (4), as the engine's events say, not the 0 of
+    // the run the engine restarted it into.
+    assert_contains(&run, &format!("{web}: it restarted (exit code 4)"));
 }
 
 /// A rollback is announced to every notification target, with the failing

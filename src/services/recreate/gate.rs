@@ -19,6 +19,11 @@ pub(super) async fn gate_all(
         return Err("no container runs after the recreation".into());
     }
     let begun = Instant::now();
+    // For the events that tell a restarted container's exit code; a minute
+    // back covers the start just before the gate and a clock that steps.
+    let since =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+            - 60;
     let mut passed = vec![false; ids.len()];
     let mut clocks: Vec<Option<HealthClock>> = vec![None; ids.len()];
     loop {
@@ -43,7 +48,11 @@ pub(super) async fn gate_all(
                     clock.ran(&v, begun.elapsed());
                 }
             }
-            match gate(&Observed::from_inspect(&v), checked, begun.elapsed(), wait) {
+            let mut observed = Observed::from_inspect(&v);
+            if observed.restarted() {
+                observed.last_exit = engine.last_exit_code(id, since).await;
+            }
+            match gate(&observed, checked, begun.elapsed(), wait) {
                 Gate::Pass => passed[i] = true,
                 Gate::Fail(why) => return Err(why),
                 Gate::Wait => {}
