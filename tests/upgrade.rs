@@ -150,6 +150,43 @@ fn assert_stdout(run: &Run, expected: &[String]) {
 
 // ---------------------------------------------------------------------------
 
+/// `--format json` lists what was retired: the report and the `Retired …`
+/// lines on stderr tell the same story, for `upgrade` and for `autoremove`.
+#[test]
+fn json_reports_list_the_retired_images() {
+    let t = TestEnv::new("json_reports_list_the_retired");
+    let s = simple(&t);
+    let run = t.freshen().args(["upgrade", "-y", "--format", "json", &s.pattern]).run();
+    run.expect_code(0);
+    assert!(run.stderr.contains(&format!("Retired {}", s.familiar)), "\n{run}");
+    assert!(!docker::exists(&s.v1.id), "v1 was not retired\n{run}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    let retired = report["retired"].as_array().unwrap();
+    assert_eq!(retired.len(), 1, "{report:#}");
+    assert_eq!(retired[0]["image_id"], s.v1.id.as_str(), "{report:#}");
+    assert_eq!(retired[0]["name"], format!("{} ({})", s.familiar, short(&s.v1.id)), "{report:#}");
+
+    // The same through autoremove, for a version an upgrade kept.
+    let v3 = publish_files(
+        &t,
+        registry::shared(),
+        "app",
+        "1",
+        &[("payload", format!("v3 {}", t.namespace()).into_bytes())],
+    );
+    t.freshen().args(["update", &s.pattern]).run().expect_code(0);
+    t.freshen().args(["upgrade", "-y", "--keep-previous", &s.pattern]).run().expect_code(0);
+    assert_eq!(docker::inspect(&s.reference).id, v3.id);
+    assert!(docker::exists(&s.v2.id));
+    let run = t.freshen().args(["autoremove", "-y", "--format", "json", &s.pattern]).run();
+    run.expect_code(0);
+    assert!(!docker::exists(&s.v2.id), "v2 was not retired\n{run}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    let retired = report["retired"].as_array().unwrap();
+    assert_eq!(retired.len(), 1, "{report:#}");
+    assert_eq!(retired[0]["image_id"], s.v2.id.as_str(), "{report:#}");
+}
+
 /// The plan, the prompt without a terminal, the dry run, then the real
 /// upgrade: the tag moves to exactly the checked digest and v1 is retired.
 #[test]

@@ -173,7 +173,7 @@ fn show_plan(say: &dyn Fn(&str), go: &[&OldVersion], kept: &[(&OldVersion, &str)
 /// The images removed, and those the engine refused to remove, in the
 /// report.
 fn report_removed(report: &mut ChangeReport, go: &[&OldVersion], done: &Retired) {
-    for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
+    for c in go.iter().filter(|c| done.removed.contains(&c.image_id)) {
         report.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
     }
     for (name, reason) in &done.refused {

@@ -118,7 +118,7 @@ pub(super) fn report_retired(
     decided: &[(OldVersion, Decision)],
     removed: &retire_service::Retired,
 ) {
-    for c in go.iter().filter(|c| removed.removed.contains(&c.name)) {
+    for c in go.iter().filter(|c| removed.removed.contains(&c.image_id)) {
         out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
     }
     for (c, d) in decided {
