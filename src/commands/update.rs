@@ -202,7 +202,9 @@ fn print_summary(ran: &Ran, format: Summary, p: &Printer) {
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
-            for line in output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked) {
+            for line in
+                output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked, &ran.kept_back)
+            {
                 p.line(&line);
             }
             match ran.waiting {

@@ -50,6 +50,9 @@ pub struct Ran {
     pub controls: Controls,
     /// How many upgradable tags wait out their minimum age.
     pub waiting: usize,
+    /// The upgradable tags kept back by a hold or a skip, counted by the
+    /// reason `upgrade` gives (`held`, `skipped`, `failed, rolled back`).
+    pub kept_back: Vec<(String, usize)>,
 }
 
 impl Ran {
@@ -314,6 +317,12 @@ fn record(
         .iter()
         .filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_))))
         .count();
+    let mut kept_back: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &outcome.entries {
+        if let Some(h @ (HoldBack::Held | HoldBack::Skipped(_))) = controls.hold_back(e) {
+            *kept_back.entry(h.reason(now)).or_default() += 1;
+        }
+    }
     let failures: Vec<Entry> =
         outcome.entries.iter().filter(|e| e.status == Status::Unknown).cloned().collect();
     let rows = shown_rows(settings, &new, (images, containers), &selection, &controls, cache);
@@ -339,6 +348,7 @@ fn record(
         checked: outcome.entries.len(),
         controls,
         waiting,
+        kept_back: kept_back.into_iter().collect(),
     })
 }
 
