@@ -161,12 +161,14 @@ lists the repository's tags and reads the candidate's config.",
 const CHANGE_EXIT_CODES: &str = "\
 Exit status:
   0    success (also when nothing needed doing)
-  1    an error, at least one image failed, or the prompt could not be answered
+  1    an error (a pattern that matches no local tag is one), at least one image failed, or the
+       prompt could not be answered
   2    the command line was wrong";
 
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
-    /// Only images matching these patterns (`nginx`, `nginx:*`, `ghcr.io/org/*`)
+    /// Only images matching these patterns (`nginx`, `nginx:*`, `ghcr.io/org/*`); a pattern that
+    /// matches no local tag is an error
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
 

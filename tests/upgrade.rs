@@ -759,9 +759,15 @@ fn bad_input_is_one_line() {
         run.stderr.trim(),
         "freshen: invalid duration 'soon': use a number with a unit, like 7d, 12h, 30m or 1w"
     );
-    let run = t.freshen().args(["rollback", &format!("{}/nothing:1", t.namespace())]).run();
+    // A tag that is not here is a typo: an error, not "no previous version".
+    let nothing = format!("{}/nothing:1", t.namespace());
+    let run = t.freshen().args(["rollback", &nothing]).run();
     run.expect_code(1);
-    assert!(run.stdout.contains("cannot be rolled back"), "\n{run}");
+    assert_eq!(
+        run.stderr,
+        format!("freshen: no local tag matches '{nothing}': run 'freshen list' to see the local tags\n"),
+        "\n{run}"
+    );
 }
 
 /// A multi-platform tag: the engine pulls this host's entry of the index

@@ -98,15 +98,10 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     if p.verbose() {
         crate::services::say_engine(&engine, p).await;
     }
+    // A typo in a pattern must not read as "all up to date" to a script;
+    // a pattern that matches a pinned image (no tag) is no typo.
+    super::every_pattern_matches(patterns, &images, &[])?;
     let targets = report::targets(&images, &selection);
-    if targets.is_empty()
-        && !patterns.is_empty()
-        && report::pinned(&images, &containers, &selection).is_empty()
-    {
-        // A typo in a pattern must not read as "all up to date" to a script;
-        // a pattern that matches a pinned image (no tag) is no typo.
-        p.warn(&format!("no local tag matches {}", patterns.join(" ")));
-    }
     let waiting = say_checking(&registries, &targets, p);
     let checked_at = output::now_rfc3339();
     let mut cache = TagCache::load(dir);

@@ -149,6 +149,7 @@ impl<'a> Run<'a> {
     /// recreate and what the upgrade would retire.
     async fn plan(&mut self, selection: &Selection, keep: usize) -> Result<Plan> {
         let host = self.engine.snapshot().await?;
+        super::every_pattern_matches(&self.args.patterns, &host.images, &[])?;
         let (planned, kept_back) = self.choose(&host, selection).await;
         let upgraded = plan::upgraded_images(&planned);
         let (containers, compose) =
@@ -185,9 +186,6 @@ impl<'a> Run<'a> {
         let (wanted, mut kept_back) = plan::split_held(&rows, &self.controls.holds, self.controls.now);
         if self.state.updated_at.is_none() {
             self.p.warn("freshen has not checked the registries yet: run 'freshen update' first");
-        }
-        if rows.is_empty() && !self.args.patterns.is_empty() {
-            self.p.warn(&format!("no local tag matches {}", self.args.patterns.join(" ")));
         }
         // Re-check right before pulling: the digest pulled is the one checked now.
         let (mut planned, failed) = recheck::recheck(
