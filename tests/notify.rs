@@ -431,6 +431,23 @@ fn notify_test_reports_each_target() {
             bad.path()
         )
     );
+    // So does every command that may notify…
+    for command in [&["update", "--notify"][..], &["check", "--notify"], &["upgrade", "-s"]] {
+        let run = t.freshen().args(["--config", &bad.path()]).args(command).run();
+        run.expect_code(1);
+        assert!(run.stderr.contains("key 'notify.url': must be an http:// or https:// URL"), "\n{run}");
+    }
+    // …while the commands that never notify have no use for a target and work.
+    for command in [
+        &["motd"][..],
+        &["showhold"],
+        &["hold", "freshen-test-nothing:1"],
+        &["unhold", "freshen-test-nothing:1"],
+    ] {
+        let run = t.freshen().args(["--config", &bad.path()]).args(command).run();
+        run.expect_code(0);
+        assert!(!run.stderr.contains("notify"), "\n{run}");
+    }
 }
 
 /// The login message and the metrics say what the state says, without

@@ -47,6 +47,8 @@ pub struct Settings {
     /// The config file in effect (it need not exist), for messages and for
     /// the units `schedule` writes.
     pub config_path: Option<PathBuf>,
+    /// What is wrong with the `[[notify]]` targets, if anything.
+    notify_error: Option<String>,
     /// Notification targets, in the order of the config file.
     pub notify: Vec<Target>,
     /// `--renotify-after`, else `renotify_after` from the config file.
@@ -108,6 +110,15 @@ impl Settings {
         self.min_age_flag.unwrap_or_else(|| self.image_policy(reference).min_age)
     }
 
+    /// For the commands that may notify: a mistake in a `[[notify]]` target
+    /// stops them, with the line and key to fix. Other commands ignore it.
+    pub fn notify_targets_ok(self) -> Result<Settings> {
+        match &self.notify_error {
+            Some(message) => Err(Error::Usage(message.clone())),
+            None => Ok(self),
+        }
+    }
+
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
@@ -164,6 +175,7 @@ impl Settings {
             older_than: config.older_than,
             config_path: None,
             notify: config.validated.notify,
+            notify_error: config.validated.notify_error,
             renotify_after: config.validated.renotify_after,
             unattended: config.validated.unattended,
             images: image_sections(&config.images),
@@ -318,7 +330,7 @@ mod tests {
         let text = "retries = 2\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://a.example/\"\n\n\
                     [[notify]]\nkind = \"exec\"\ncommand = []\n";
         assert_eq!(
-            parse_config(p, text).unwrap_err().to_string(),
+            parse_config(p, text).unwrap().validated.notify_error.unwrap(),
             "config file /etc/freshen.toml: line 9, key 'notify.command': an exec target needs a command: \
              [\"program\", \"arg\", …] (in [[notify]] number 2)"
         );
@@ -344,6 +356,27 @@ mod tests {
         assert_eq!(c.validated.notify.len(), 1);
         let u = c.validated.unattended.unwrap();
         assert!(u.upgrade && !u.retire && u.allowed.len() == 1);
+    }
+
+    #[test]
+    fn config_errors_are_in_the_files_words() {
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "keep = -1\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config file /c.toml: line 1, key 'keep': invalid value: integer `-1`, expected a whole number (0 or more)"
+        );
+        let e = parse_config(p, "timeout = \"soon\"\n").unwrap_err().to_string();
+        assert!(e.ends_with("expected a number"), "{e}");
+        // A global key below [[notify]] is read as the target's: say where it goes.
+        let e = parse_config(p, "[[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\nkeep = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config file /c.toml: line 4, key 'keep': belongs before the first table: below '[[notify]]' it is \
+             read as part of that table; move it to the top of the file"
+        );
     }
 
     #[test]
