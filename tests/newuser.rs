@@ -338,6 +338,49 @@ fn a_missing_explicit_config_is_an_error() {
 // ---------------------------------------------------------------------------
 // 6. A registry that never answers.
 
+/// The health gate says on a terminal which containers it waits for and how
+/// long is left (a container without a HEALTHCHECK is watched the whole
+/// `--wait`); off a terminal it says nothing of the kind.
+#[test]
+fn the_health_gate_shows_what_it_waits_for_on_a_terminal() {
+    use support::containers::{Containers, Runnable};
+    let t = TestEnv::new("gate_waiting_line");
+    let reg = registry::shared();
+    let reference = t.reference(reg.host(), "app", "1");
+    t.publish_runnable(&reference, &Runnable::new("v1"));
+    let c = Containers::new(&t);
+    let web = c.run("web", &[], &reference);
+    let _cleanup = self::Containers(vec![web.clone()]);
+    let pattern = t.pattern(reg.host());
+    let upgrade_to = |version: &str| {
+        t.publish_runnable_remote(reg, "app", "1", &Runnable::new(version));
+        t.freshen().args(["update", &pattern]).run().expect_code(0);
+    };
+
+    upgrade_to("v2");
+    let terminal = pty(120);
+    let seen = screen(&terminal.master);
+    let mut command = t.freshen().args(["upgrade", "-y", "--wait", "3", &pattern]).command();
+    command.stderr(Stdio::from(terminal.slave.try_clone().unwrap()));
+    command.stdout(Stdio::piped());
+    let child = command.spawn().unwrap();
+    drop(command);
+    let output = child.wait_with_output().unwrap();
+    drop(terminal);
+    thread::sleep(Duration::from_millis(200));
+    let screen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{screen}");
+    assert!(screen.contains(&format!("Health gate: waiting for {web} (")), "\n{screen}");
+    assert!(screen.contains("s left)"), "\n{screen}");
+
+    // Off a terminal (a log, a pipe): no such line.
+    upgrade_to("v3");
+    let run = t.freshen().args(["upgrade", "-y", "--wait", "3", &pattern]).run();
+    run.expect_code(0);
+    assert!(!run.stderr.contains("Health gate"), "\n{run}");
+}
+
 /// `--timeout` bounds the whole wait for one image, retries included, and a
 /// terminal shows what is being waited for meanwhile.
 #[test]

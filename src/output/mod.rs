@@ -50,6 +50,7 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(out: OutputSettings) -> Printer {
+        waiting::set_quiet(out.quiet);
         Printer { out }
     }
 
