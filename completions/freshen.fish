@@ -68,6 +68,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-regi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l refresh-tags -d 'List the tags of every repository with a version tag now, instead of reusing listings younger than tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags where the registry pages them), beside the HEAD per tag that every update makes. Without it, a repository is listed again when one of its tags moved, or when its listing is older than the TTL'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l unattended -d 'Apply the config file\'s [unattended] policy: upgrade and retire only what it allows, log it, and announce new updates to the [[notify]] targets'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s q -l quiet -d 'Print only errors and the final summary'
@@ -105,6 +106,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-regis
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l refresh-tags -d 'List the tags of every repository with a version tag now, instead of reusing listings younger than tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags where the registry pages them), beside the HEAD per tag that every update makes. Without it, a repository is listed again when one of its tags moved, or when its listing is older than the TTL'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l nagios -d 'Print one Nagios status line and exit 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s q -l quiet -d 'Print only errors and the final summary'

@@ -187,6 +187,13 @@ pub struct CheckOptions {
     /// Offer a new image or newer tag only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
     #[arg(long, value_name = "DURATION")]
     pub min_age: Option<String>,
+
+    /// List the tags of every repository with a version tag now, instead of reusing listings younger than
+    /// tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags
+    /// where the registry pages them), beside the HEAD per tag that every update makes. Without it, a
+    /// repository is listed again when one of its tags moved, or when its listing is older than the TTL
+    #[arg(long)]
+    pub refresh_tags: bool,
 }
 
 #[derive(Debug, Args)]

@@ -123,6 +123,37 @@ fn tag_list_requests(run: &Run) -> usize {
     run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains("/tags/list")).count()
 }
 
+/// A tag that moved says its repository changed: a listing cached an hour
+/// ago may lack the version pushed with it, so the same run lists again
+/// (once: a tag that stays upgradable to the same image costs nothing more).
+/// `--refresh-tags` lists every repository now.
+#[test]
+fn a_moved_tag_makes_its_repositorys_listing_stale() {
+    let t = TestEnv::new("moved_tag_relists");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let app = t.reference(reg.host(), "app", "1.0");
+    t.publish(&app, "1.0");
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "\n{run}");
+
+    // 1.0 is rebuilt and 1.1 pushed beside it, within the listing's TTL.
+    t.publish_remote(reg, "app", "1.0", "1.0 rebuilt");
+    t.publish_remote(reg, "app", "1.1", "1.1");
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "the moved tag's repository is listed again\n{run}");
+    assert_eq!(field(&t.list(&[&pattern]), &app, "newest_tag"), &s("1.1"));
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 0, "nothing moved since\n{run}");
+
+    let run = t.freshen().args(["-v", "update", "--refresh-tags", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "--refresh-tags lists now\n{run}");
+}
+
 #[test]
 fn newest_candidate_within_policy_and_overall() {
     let t = TestEnv::new("newest_candidate_within_policy_and_overall");

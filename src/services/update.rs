@@ -233,8 +233,7 @@ async fn look_further(
     for (remote, config) in &outcome.configs {
         cache.images.insert(remote.clone(), RemoteImage::from_config(config, now));
     }
-    let mut pass =
-        tag_refresh::refresh(registries, settings, found.targets, outcome, &old.registries, cache, now).await;
+    let mut pass = tag_refresh::refresh(registries, settings, found.targets, outcome, old, cache, now).await;
     pass.configs += outcome.configs.len();
     let skips = Skips::load(&settings.state_dir)?;
     let entries = &outcome.entries;

@@ -179,7 +179,12 @@ impl Settings {
             renotify_after: config.validated.renotify_after,
             unattended: config.validated.unattended,
             images: image_sections(&config.images),
-            tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
+            // `--refresh-tags`: no listing is young enough to reuse.
+            tag_cache_ttl: if check.is_some_and(|c| c.refresh_tags) {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS))
+            },
         })
     }
 
