@@ -568,6 +568,36 @@ fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String,
     (project, dir.path().to_path_buf(), dir)
 }
 
+/// `upgrade --tags` moves to a newer tag (16.2 → 16.3); a Compose service
+/// whose file names 16.2 is not recreated by `docker compose up -d` alone:
+/// the advice says the file must name the new tag.
+#[test]
+fn a_tag_move_tells_compose_users_to_change_the_file() {
+    let t = TestEnv::new("recreate_compose_tag_move");
+    let mut c = Containers::new(&t);
+    let reg = registry::shared();
+    let db = t.reference(reg.host(), "db", "16.2");
+    t.publish_runnable(&db, &Runnable::new("16.2"));
+    t.publish_runnable_remote(reg, "db", "16.3", &Runnable::new("16.3"));
+    let (project, dir, _keep) = compose_project(&t, &mut c, &db);
+    compose_up(&dir, &project);
+    let pattern = t.pattern(reg.host());
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+
+    let run = t.freshen().args(["upgrade", "-y", "--tags", "--wait", "2", &pattern]).run();
+    run.expect_code(0);
+    let new = t.reference(reg.host(), "db", "16.3");
+    assert!(
+        run.stdout.lines().any(|l| l
+            == format!(
+                "Compose project {project}: change the image in its compose file from {db} to {new}, \
+                 then run 'docker compose up -d' in {}.",
+                dir.display()
+            )),
+        "\n{run}"
+    );
+}
+
 /// A Compose service that depends on another is recreated with its
 /// dependency left as it runs, and Compose's record keeps the dependency:
 /// a later `docker compose up -d` recreates neither (with `--no-deps`,

@@ -443,7 +443,11 @@ impl<'a> Run<'a> {
                 .filter(|(_, _, why)| matches!(why, Skip::ImageId))
                 .map(|(name, _, _)| name.as_str())
                 .collect();
-            report::still_running(self.p, after, &old_ids, &by_id);
+            let moved: HashMap<String, String> = upgraded
+                .iter()
+                .filter_map(|(pl, _)| Some((pl.reference.to_string(), pl.to.as_ref()?.0.familiar())))
+                .collect();
+            report::still_running(self.p, after, &old_ids, &moved, &by_id);
         }
         let summary = plan::Summary {
             upgraded: upgraded.len(),
