@@ -180,6 +180,10 @@ impl<'a> Run<'a> {
         selection: &Selection,
     ) -> (Vec<Planned>, Vec<(Reference, String)>) {
         let mut rows = rows_report::rows(&self.state, &host.images, &host.containers, selection);
+        // The versions `list` shows (labels, cached listings), so the plan
+        // names `7.2.4 => 7.3.0` rather than two image IDs where they are known.
+        let cache = crate::core::tagcache::TagCache::load(&self.settings.state_dir);
+        rows_report::annotate(&mut rows, &host.images, &cache, |r| self.settings.image_policy(r));
         // Skipped versions and images younger than their minimum age stay
         // back, with the reason.
         rows_report::mark_controls(&mut rows, &self.state, &self.controls);
