@@ -271,6 +271,11 @@ fn a_version_that_exits_at_once_is_rolled_back() {
     run.expect_code(1);
     assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
     assert_contains(&run, "rolled back");
+    // The versions are named as the plan names them: the image ID that
+    // `docker images` shows for the old one, sha256:… for the new one.
+    let short = |id: &str| id.strip_prefix("sha256:").unwrap_or(id)[..12].to_string();
+    assert_contains(&run, &format!("the new version (sha256:{}) did not pass", short(&v2.digest)));
+    assert_contains(&run, &format!("rolled back: {web} runs {} again", short(&s.v1.id)));
 
     // Not tried again while the registry's tag is that digest.
     let again = s.upgrade(&t, &["--wait", "3"]);

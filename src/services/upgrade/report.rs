@@ -56,10 +56,12 @@ impl Recreation {
             "{}: the new version ({}) did not pass the health gate: {reason}; rolled back: {} run{} {} \
              again and the tag points at it. Later upgrades skip this version until the registry's tag moves.",
             pl.reference.familiar(),
-            short_digest(&pl.digest),
+            // As the plan named them: versions where known, else the
+            // image ID `docker images` shows and the digest pulled.
+            pl.versions.as_ref().map_or_else(|| format!("sha256:{}", short_digest(&pl.digest)), |v| v.1.clone()),
             names.join(", "),
             if names.len() == 1 { "s" } else { "" },
-            short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+            pl.versions.as_ref().map_or_else(|| short_digest(&pl.old_id).to_string(), |v| v.0.clone()),
         ));
         for r in &o.rolled_back {
             for line in &r.logs {
