@@ -229,7 +229,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__check)
-            opts="-H -q -v -h -V --concurrency --timeout --retries --min-age --format --notify --renotify-after --nagios --warning --critical --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-H -q -v -h -V --concurrency --timeout --retries --min-age --refresh-tags --format --notify --renotify-after --nagios --warning --critical --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,7 +1143,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__update)
-            opts="-H -q -v -h -V --concurrency --timeout --retries --min-age --format --notify --renotify-after --unattended --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-H -q -v -h -V --concurrency --timeout --retries --min-age --refresh-tags --format --notify --renotify-after --unattended --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

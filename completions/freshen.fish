@@ -68,6 +68,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-regi
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand update" -l refresh-tags -d 'List the tags of every repository with a version tag now, instead of reusing listings younger than tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags where the registry pages them), beside the HEAD per tag that every update makes. Without it, a repository is listed again when one of its tags moved, or when its listing is older than the TTL'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l unattended -d 'Apply the config file\'s [unattended] policy: upgrade and retire only what it allows, log it, and announce new updates to the [[notify]] targets'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -s q -l quiet -d 'Print only errors and the final summary'
@@ -105,6 +106,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-regis
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand check" -l refresh-tags -d 'List the tags of every repository with a version tag now, instead of reusing listings younger than tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags where the registry pages them), beside the HEAD per tag that every update makes. Without it, a repository is listed again when one of its tags moved, or when its listing is older than the TTL'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l notify -d 'Announce new updates to the config file\'s [[notify]] targets, each update once'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l nagios -d 'Print one Nagios status line and exit 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)'
 complete -c freshen -n "__fish_freshen_using_subcommand check" -s q -l quiet -d 'Print only errors and the final summary'
@@ -136,7 +138,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-reg
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s y -l yes -d 'Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l keep-previous -d 'Do not retire the versions this upgrade replaces'
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l tags -d 'Also move version tags to the newest newer tag the image\'s policy allows (pull postgres:16.4 for postgres:16.2) that has waited out its minimum age and is not skipped; the older tag\'s version is then retired like any replaced version, when nothing uses it'
@@ -157,7 +159,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s y -l yes -d 'Answer yes to the prompt (needed when there is no terminal)'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s y -l yes -d 'Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s s -l dry-run -l simulate -d 'Show what would happen and change nothing'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l dangling -d 'Also remove dangling images (no tag, no digest), like \'docker image prune\'; only without PATTERNs'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s q -l quiet -d 'Print only errors and the final summary'
@@ -284,7 +286,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s q -l quiet -d '
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory), readable as the umask allows (0644 under umask 022), for node_exporter\'s own user' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r

@@ -161,7 +161,8 @@ lists the repository's tags and reads the candidate's config.",
 const CHANGE_EXIT_CODES: &str = "\
 Exit status:
   0    success (also when nothing needed doing)
-  1    an error, at least one image failed, or the prompt could not be answered
+  1    an error (a pattern that matches no local tag is one), at least one image failed, or the
+       prompt could not be answered
   2    the command line was wrong
   129, 130, 143
        SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the step under way was finished and
@@ -169,7 +170,8 @@ Exit status:
 
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
-    /// Only images matching these patterns (`nginx`, `nginx:*`, `ghcr.io/org/*`)
+    /// Only images matching these patterns (`nginx`, `nginx:*`, `ghcr.io/org/*`); a pattern that
+    /// matches no local tag is an error
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
 
@@ -188,6 +190,13 @@ pub struct CheckOptions {
     /// Offer a new image or newer tag only once it is this old (3d, 12h, 0 for at once); beats min_age in the config
     #[arg(long, value_name = "DURATION")]
     pub min_age: Option<String>,
+
+    /// List the tags of every repository with a version tag now, instead of reusing listings younger than
+    /// tag_cache_ttl (6 hours by default). Costs one more GET per such repository (one per page of tags
+    /// where the registry pages them), beside the HEAD per tag that every update makes. Without it, a
+    /// repository is listed again when one of its tags moved, or when its listing is older than the TTL
+    #[arg(long)]
+    pub refresh_tags: bool,
 }
 
 #[derive(Debug, Args)]
@@ -279,7 +288,7 @@ pub struct GenerateArgs {
 /// The apt conventions shared by the commands that change the host.
 #[derive(Debug, Args, Clone)]
 pub struct ChangeOptions {
-    /// Answer yes to the prompt (needed when there is no terminal)
+    /// Answer yes to the prompt (without a terminal, the answer is otherwise one line of standard input)
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
 
@@ -454,7 +463,8 @@ pub struct MetricsArgs {
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
 
-    /// Write the metrics to this file atomically (a .prom file in the collector's directory)
+    /// Write the metrics to this file atomically (a .prom file in the collector's directory),
+    /// readable as the umask allows (0644 under umask 022), for node_exporter's own user
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub enum Error {
     /// The Docker daemon could not be reached at all.
     DaemonUnreachable { host: String, detail: String },
+    /// The daemon's socket is there but this user may not connect to it.
+    DaemonDenied { host: String },
     /// The daemon answered, but with an error.
     Daemon { action: String, detail: String },
     /// A file of the state directory that cannot be parsed; the message
@@ -67,6 +69,13 @@ impl std::fmt::Display for Error {
                 f,
                 "cannot connect to the Docker daemon at {host} ({detail}): is dockerd running? \
                  Start it or point DOCKER_HOST at the right socket"
+            ),
+            // The docker CLI's own words, which users know how to fix.
+            Error::DaemonDenied { host } => write!(
+                f,
+                "permission denied while trying to connect to the Docker daemon socket at {host}: \
+                 run freshen with sudo, or as a user allowed to use that socket (for Docker, a member \
+                 of the 'docker' group)"
             ),
             Error::Daemon { action, detail } => {
                 write!(f, "the Docker daemon failed to {action}: {detail}")
@@ -147,6 +156,17 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// The daemon at `host` could not be reached; `detail` is the client's
+    /// one-line reason. A socket this user may not open is not a daemon that
+    /// is down: it gets its own message.
+    pub fn unreachable(host: &str, detail: String) -> Error {
+        if detail.contains("Permission denied (os error 13)") || detail.contains("permission denied") {
+            Error::DaemonDenied { host: host.to_string() }
+        } else {
+            Error::DaemonUnreachable { host: host.to_string(), detail }
+        }
+    }
+
     /// Mistakes on the command line: exit status 2, as for clap's own.
     pub fn is_command_line(&self) -> bool {
         matches!(self, Error::CommandLine(_) | Error::BadReference { .. })

@@ -36,6 +36,19 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
         _ => None,
     };
     let mut settings = Settings::resolve(&cli.global, check_opts)?;
+    // Only the commands that may send a notification stop on a bad
+    // `[[notify]]` target: `motd`, `hold` or `list` have no use for one.
+    if matches!(
+        &cli.command,
+        Command::Update(_)
+            | Command::Check(_)
+            | Command::Upgrade(_)
+            | Command::Rollback(_)
+            | Command::Notify(_)
+            | Command::Schedule(_)
+    ) {
+        settings = settings.notify_targets_ok()?;
+    }
     match &cli.command {
         Command::Update(a) => settings = settings.with_notify_options(&a.notify)?,
         Command::Check(a) => settings = settings.with_notify_options(&a.notify)?,

@@ -378,6 +378,31 @@ fn update_summary_lines() {
         "\n{run}"
     );
     assert!(run.warnings().is_empty(), "\n{run}");
+
+    // Held and skipped tags are not up to date: like apt, they are kept back, and the summary says why.
+    t.freshen().args(["hold", &one]).run().expect_code(0);
+    t.freshen().args(["skip", &two]).run().expect_code(0);
+    let run = t.freshen().args(["update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout_lines(),
+        vec![
+            "No image can be upgraded now: 2 are kept back (1 held, 1 skipped). \
+             Run 'freshen list --upgradable' to see them."
+        ],
+        "\n{run}"
+    );
+    t.freshen().args(["unhold", &one]).run().expect_code(0);
+    let run = t.freshen().args(["update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout_lines(),
+        vec![
+            "1 image can be upgraded. Run 'freshen list --upgradable' to see it.",
+            "1 more is kept back (1 skipped)."
+        ],
+        "\n{run}"
+    );
 }
 
 /// Built here, never pushed, and the tag does not exist remotely.

@@ -338,6 +338,49 @@ fn a_missing_explicit_config_is_an_error() {
 // ---------------------------------------------------------------------------
 // 6. A registry that never answers.
 
+/// The health gate says on a terminal which containers it waits for and how
+/// long is left (a container without a HEALTHCHECK is watched the whole
+/// `--wait`); off a terminal it says nothing of the kind.
+#[test]
+fn the_health_gate_shows_what_it_waits_for_on_a_terminal() {
+    use support::containers::{Containers, Runnable};
+    let t = TestEnv::new("gate_waiting_line");
+    let reg = registry::shared();
+    let reference = t.reference(reg.host(), "app", "1");
+    t.publish_runnable(&reference, &Runnable::new("v1"));
+    let c = Containers::new(&t);
+    let web = c.run("web", &[], &reference);
+    let _cleanup = self::Containers(vec![web.clone()]);
+    let pattern = t.pattern(reg.host());
+    let upgrade_to = |version: &str| {
+        t.publish_runnable_remote(reg, "app", "1", &Runnable::new(version));
+        t.freshen().args(["update", &pattern]).run().expect_code(0);
+    };
+
+    upgrade_to("v2");
+    let terminal = pty(120);
+    let seen = screen(&terminal.master);
+    let mut command = t.freshen().args(["upgrade", "-y", "--wait", "3", &pattern]).command();
+    command.stderr(Stdio::from(terminal.slave.try_clone().unwrap()));
+    command.stdout(Stdio::piped());
+    let child = command.spawn().unwrap();
+    drop(command);
+    let output = child.wait_with_output().unwrap();
+    drop(terminal);
+    thread::sleep(Duration::from_millis(200));
+    let screen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{screen}");
+    assert!(screen.contains(&format!("Health gate: waiting for {web} (")), "\n{screen}");
+    assert!(screen.contains("s left)"), "\n{screen}");
+
+    // Off a terminal (a log, a pipe): no such line.
+    upgrade_to("v3");
+    let run = t.freshen().args(["upgrade", "-y", "--wait", "3", &pattern]).run();
+    run.expect_code(0);
+    assert!(!run.stderr.contains("Health gate"), "\n{run}");
+}
+
 /// `--timeout` bounds the whole wait for one image, retries included, and a
 /// terminal shows what is being waited for meanwhile.
 #[test]
@@ -526,22 +569,49 @@ fn list_warns_when_a_pattern_matches_nothing() {
     assert_eq!(run.warnings(), [format!("W: no local tag matches {pattern}").as_str()], "\n{run}");
 }
 
-/// So do update and check: a typo in `freshen check myapp` from cron or a
-/// monitoring script must not pass silently as "nothing to upgrade".
+/// Commands that act are stricter: like `apt-get install nosuch`, a pattern
+/// that matches nothing is an error (exit 1, one line that says what to do),
+/// so a typo in `freshen check myapp` from cron or a monitoring script does
+/// not pass silently as "nothing to upgrade". A short name that is a
+/// repository on another registry gets "did you mean".
 #[test]
-fn update_and_check_warn_when_a_pattern_matches_nothing() {
+fn a_pattern_that_matches_nothing_is_an_error() {
     let t = TestEnv::new("update_nothing");
     let reg = registry::shared();
     let present = t.reference(reg.host(), "app", "1");
     t.publish(&present, "v1");
     let pattern = format!("{}/{}/nothing-here", reg.host(), t.namespace());
-    for command in ["update", "check"] {
-        let run = t.freshen().args([command, &pattern]).run();
-        run.expect_code(0);
-        assert_eq!(run.stdout, "No images to check.\n", "\n{run}");
-        assert_eq!(run.warnings(), [format!("W: no local tag matches {pattern}").as_str()], "\n{run}");
+    let commands: [&[&str]; 5] =
+        [&["update"], &["check"], &["upgrade", "-y"], &["autoremove", "-y"], &["rollback"]];
+    for command in commands {
+        let run = t.freshen().args(command).arg(&pattern).run();
+        run.expect_code(1);
+        assert_eq!(run.stdout, "", "\n{run}");
+        let shown = if command[0] == "rollback" { format!("{pattern}:latest") } else { pattern.clone() };
+        assert_eq!(
+            run.stderr,
+            format!("freshen: no local tag matches '{shown}': run 'freshen list' to see the local tags\n"),
+            "\n{run}"
+        );
     }
-    // A pattern that matches is not warned about.
+    // `app:1` is Docker Hub's; the one here is on another registry.
+    let short = format!("{}/app:1", t.namespace());
+    for command in commands {
+        let run = t.freshen().args(command).arg(&short).run();
+        run.expect_code(1);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "freshen: no local tag matches '{short}': did you mean '{present}'? \
+                 (a name without a registry is on Docker Hub)\n"
+            ),
+            "\n{run}"
+        );
+    }
+    // One pattern that matches nothing fails the run, as with apt-get.
+    let run = t.freshen().args(["update", &t.pattern(reg.host()), &pattern]).run();
+    run.expect_code(1);
+    // A pattern that matches is not an error.
     let run = t.freshen().args(["update", &t.pattern(reg.host())]).run();
     run.expect_code(0);
     assert!(run.warnings().is_empty(), "\n{run}");

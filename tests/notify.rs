@@ -48,6 +48,7 @@ struct Receiver {
     addr: String,
     requests: Arc<Mutex<Vec<Request>>>,
     status: Arc<AtomicU16>,
+    body: Arc<Mutex<String>>,
 }
 
 impl Receiver {
@@ -57,6 +58,7 @@ impl Receiver {
             addr: listener.local_addr().unwrap().to_string(),
             requests: Arc::new(Mutex::new(Vec::new())),
             status: Arc::new(AtomicU16::new(200)),
+            body: Arc::new(Mutex::new(String::new())),
         };
         let server = r.clone();
         thread::spawn(move || {
@@ -74,6 +76,11 @@ impl Receiver {
 
     fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// What the answers carry as their body (none by default).
+    fn set_body(&self, body: &str) {
+        *self.body.lock().unwrap() = body.to_string();
     }
 
     fn requests(&self) -> Vec<Request> {
@@ -116,7 +123,12 @@ impl Receiver {
         }
         self.requests.lock().unwrap().push(Request { method, path, headers, body });
         let status = self.status.load(Ordering::SeqCst);
-        let _ = write!(stream, "HTTP/1.1 {status} Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let answer = self.body.lock().unwrap().clone();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} Test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
         let _ = stream.flush();
     }
 }
@@ -365,18 +377,31 @@ fn notify_test_reports_each_target() {
     let hook = Receiver::start();
     let topic = Receiver::start();
     let dead = registry::dead_host();
+    // A server error whose body says "ok": the body must not read as the outcome.
+    let broken = Receiver::start();
+    broken.set_status(500);
+    broken.set_body("ok");
     let config = Config::new(&format!(
         "[[notify]]\nkind = \"webhook\"\nurl = \"{}\"\n\n\
          [[notify]]\nkind = \"ntfy\"\nurl = \"{}\"\ntitle = \"Docker images\"\n\n\
          [[notify]]\nkind = \"webhook\"\nurl = \"http://{dead}/\"\nretries = 0\n\n\
-         [[notify]]\nname = \"failing-script\"\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo no mail today >&2; exit 3\"]\n",
+         [[notify]]\nname = \"failing-script\"\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo no mail today >&2; exit 3\"]\n\n\
+         [[notify]]\nkind = \"webhook\"\nurl = \"{}\"\nretries = 0\n",
         hook.url("/x"),
         topic.url("/t"),
+        broken.url("/"),
     ));
     let run = t.freshen().args(["--config", &config.path(), "notify", "--test"]).run();
     run.expect_code(1);
     let lines = run.stdout_lines();
-    assert_eq!(lines.len(), 4, "\n{run}");
+    assert_eq!(lines.len(), 5, "\n{run}");
+    assert_eq!(
+        lines[4],
+        format!(
+            "webhook #5 ({}): failed: the server answered 500 Internal Server Error with the body \"ok\"",
+            broken.addr
+        )
+    );
     assert_eq!(lines[0], format!("webhook #1 ({}): sent", hook.addr));
     assert_eq!(lines[1], format!("ntfy #2 ({}): sent", topic.addr));
     assert!(lines[2].starts_with(&format!("webhook #3 ({dead}): failed: cannot connect")), "\n{run}");
@@ -406,6 +431,23 @@ fn notify_test_reports_each_target() {
             bad.path()
         )
     );
+    // So does every command that may notify…
+    for command in [&["update", "--notify"][..], &["check", "--notify"], &["upgrade", "-s"]] {
+        let run = t.freshen().args(["--config", &bad.path()]).args(command).run();
+        run.expect_code(1);
+        assert!(run.stderr.contains("key 'notify.url': must be an http:// or https:// URL"), "\n{run}");
+    }
+    // …while the commands that never notify have no use for a target and work.
+    for command in [
+        &["motd"][..],
+        &["showhold"],
+        &["hold", "freshen-test-nothing:1"],
+        &["unhold", "freshen-test-nothing:1"],
+    ] {
+        let run = t.freshen().args(["--config", &bad.path()]).args(command).run();
+        run.expect_code(0);
+        assert!(!run.stderr.contains("notify"), "\n{run}");
+    }
 }
 
 /// The login message and the metrics say what the state says, without
@@ -466,9 +508,28 @@ fn motd_metrics_and_nagios_match_the_state() {
     let out = t.state_dir().join("metrics/freshen.prom");
     // The collector's directory must exist (a missing one is a typo).
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let run = t.freshen().args(nowhere).args(["metrics", "--output", out.to_str().unwrap(), &pattern]).run();
+    let run = t
+        .freshen()
+        .umask(0o022)
+        .args(nowhere)
+        .args(["metrics", "--output", out.to_str().unwrap(), &pattern])
+        .run();
     run.expect_code(0);
     assert_eq!(run.stdout, "");
+    // node_exporter runs as its own user: the file is as readable as the
+    // umask allows, while the state files stay owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o644, "the metrics file under umask 022");
+    assert_eq!(mode(&t.state_dir().join("state.json")), 0o600);
+    let run = t
+        .freshen()
+        .umask(0o077)
+        .args(nowhere)
+        .args(["metrics", "--output", out.to_str().unwrap(), &pattern])
+        .run();
+    run.expect_code(0);
+    assert_eq!(mode(&out), 0o600, "a stricter umask is honoured too");
     let text = std::fs::read_to_string(&out).unwrap();
     let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(

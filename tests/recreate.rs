@@ -271,6 +271,11 @@ fn a_version_that_exits_at_once_is_rolled_back() {
     run.expect_code(1);
     assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
     assert_contains(&run, "rolled back");
+    // The versions are named as the plan names them: the image ID that
+    // `docker images` shows for the old one, sha256:… for the new one.
+    let short = |id: &str| id.strip_prefix("sha256:").unwrap_or(id)[..12].to_string();
+    assert_contains(&run, &format!("the new version (sha256:{}) did not pass", short(&v2.digest)));
+    assert_contains(&run, &format!("rolled back: {web} runs {} again", short(&s.v1.id)));
 
     // Not tried again while the registry's tag is that digest.
     let again = s.upgrade(&t, &["--wait", "3"]);
@@ -364,6 +369,9 @@ fn a_version_that_restarts_is_rolled_back() {
     run.expect_code(1);
     assert_rolled_back(&t, &c, &s, &web, &old_id, &v2, &run);
     assert_eq!(containers::inspect(&web)["HostConfig"]["RestartPolicy"]["Name"], "always");
+    // The code it exited with (4), as the engine's events say, not the 0 of
+    // the run the engine restarted it into.
+    assert_contains(&run, &format!("{web}: it restarted (exit code 4)"));
 }
 
 /// A rollback is announced to every notification target, with the failing
@@ -563,6 +571,36 @@ fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String,
     std::fs::write(dir.path().join(".env"), "UNUSED=1\n").unwrap();
     c.compose_project(&project, dir.path().to_path_buf());
     (project, dir.path().to_path_buf(), dir)
+}
+
+/// `upgrade --tags` moves to a newer tag (16.2 → 16.3); a Compose service
+/// whose file names 16.2 is not recreated by `docker compose up -d` alone:
+/// the advice says the file must name the new tag.
+#[test]
+fn a_tag_move_tells_compose_users_to_change_the_file() {
+    let t = TestEnv::new("recreate_compose_tag_move");
+    let mut c = Containers::new(&t);
+    let reg = registry::shared();
+    let db = t.reference(reg.host(), "db", "16.2");
+    t.publish_runnable(&db, &Runnable::new("16.2"));
+    t.publish_runnable_remote(reg, "db", "16.3", &Runnable::new("16.3"));
+    let (project, dir, _keep) = compose_project(&t, &mut c, &db);
+    compose_up(&dir, &project);
+    let pattern = t.pattern(reg.host());
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+
+    let run = t.freshen().args(["upgrade", "-y", "--tags", "--wait", "2", &pattern]).run();
+    run.expect_code(0);
+    let new = t.reference(reg.host(), "db", "16.3");
+    assert!(
+        run.stdout.lines().any(|l| l
+            == format!(
+                "Compose project {project}: change the image in its compose file from {db} to {new}, \
+                 then run 'docker compose up -d' in {}.",
+                dir.display()
+            )),
+        "\n{run}"
+    );
 }
 
 /// A Compose service that depends on another is recreated with its

@@ -1144,3 +1144,35 @@ fn daemon_down_is_one_clear_line() {
     }
     assert_eq!(std::fs::read(t.state_dir().join("state.json")).unwrap(), state);
 }
+
+/// A socket this user may not open is not a daemon that is down: the
+/// message is the docker CLI's ("permission denied while trying to connect
+/// to the Docker daemon socket"), which users know how to fix, not "is
+/// dockerd running?" with the client library's text.
+#[test]
+fn daemon_socket_permission_denied_is_said_as_docker_says_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestEnv::new("daemon_socket_denied");
+    // A real listening socket that only root may connect to, in a directory
+    // an ordinary user can enter.
+    let dir = root(&t);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(t.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let socket = dir.join("root-only.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let host = format!("unix://{}", socket.display());
+    for command in [&["update"][..], &["list"]] {
+        let run = freshen(&t).user(65534, 65534).env("DOCKER_HOST", &host).args(command).run();
+        run.expect_code(1);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "freshen: permission denied while trying to connect to the Docker daemon socket at {host}: \
+                 run freshen with sudo, or as a user allowed to use that socket (for Docker, a member of \
+                 the 'docker' group)\n"
+            ),
+            "\n{run}"
+        );
+    }
+}

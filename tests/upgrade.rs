@@ -150,6 +150,43 @@ fn assert_stdout(run: &Run, expected: &[String]) {
 
 // ---------------------------------------------------------------------------
 
+/// `--format json` lists what was retired: the report and the `Retired …`
+/// lines on stderr tell the same story, for `upgrade` and for `autoremove`.
+#[test]
+fn json_reports_list_the_retired_images() {
+    let t = TestEnv::new("json_reports_list_the_retired");
+    let s = simple(&t);
+    let run = t.freshen().args(["upgrade", "-y", "--format", "json", &s.pattern]).run();
+    run.expect_code(0);
+    assert!(run.stderr.contains(&format!("Retired {}", s.familiar)), "\n{run}");
+    assert!(!docker::exists(&s.v1.id), "v1 was not retired\n{run}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    let retired = report["retired"].as_array().unwrap();
+    assert_eq!(retired.len(), 1, "{report:#}");
+    assert_eq!(retired[0]["image_id"], s.v1.id.as_str(), "{report:#}");
+    assert_eq!(retired[0]["name"], format!("{} ({})", s.familiar, short(&s.v1.id)), "{report:#}");
+
+    // The same through autoremove, for a version an upgrade kept.
+    let v3 = publish_files(
+        &t,
+        registry::shared(),
+        "app",
+        "1",
+        &[("payload", format!("v3 {}", t.namespace()).into_bytes())],
+    );
+    t.freshen().args(["update", &s.pattern]).run().expect_code(0);
+    t.freshen().args(["upgrade", "-y", "--keep-previous", &s.pattern]).run().expect_code(0);
+    assert_eq!(docker::inspect(&s.reference).id, v3.id);
+    assert!(docker::exists(&s.v2.id));
+    let run = t.freshen().args(["autoremove", "-y", "--format", "json", &s.pattern]).run();
+    run.expect_code(0);
+    assert!(!docker::exists(&s.v2.id), "v2 was not retired\n{run}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    let retired = report["retired"].as_array().unwrap();
+    assert_eq!(retired.len(), 1, "{report:#}");
+    assert_eq!(retired[0]["image_id"], s.v2.id.as_str(), "{report:#}");
+}
+
 /// The plan, the prompt without a terminal, the dry run, then the real
 /// upgrade: the tag moves to exactly the checked digest and v1 is retired.
 #[test]
@@ -169,18 +206,28 @@ fn upgrade_moves_the_tag_and_retires_the_previous_version() {
     assert_stdout(&dry, &plan);
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id, "a dry run changed the tag");
 
+    // No terminal and nothing on standard input: no answer, so stop and say how to go ahead.
     let no_tty = t.freshen().args(["upgrade", &s.pattern]).run();
     no_tty.expect_code(1);
-    assert_stdout(&no_tty, &plan);
+    let prompt = "Do you want to continue? [Y/n]";
+    assert_stdout(&no_tty, &[plan.clone(), vec![format!("{prompt} ")]].concat());
     assert_eq!(
         no_tty.stderr.trim(),
-        "freshen: there is no terminal to ask whether to upgrade these images: run again with --yes \
-         to go ahead, or --dry-run to only see the plan"
+        "freshen: there is no terminal to ask whether to upgrade these images and standard input gave \
+         no answer: run again with --yes (or with the answer on standard input) to go ahead, or \
+         --dry-run to only see the plan"
     );
     assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
+    // Like apt-get, a piped answer is read: `echo n | freshen upgrade` aborts…
+    let no = t.freshen().stdin("n\n").args(["upgrade", &s.pattern]).run();
+    no.expect_code(1);
+    assert_stdout(&no, &[plan.clone(), vec![format!("{prompt} n"), "Abort.".to_string()]].concat());
+    assert_eq!(docker::inspect(&s.reference).id, s.v1.id);
 
-    let run = t.freshen().args(["upgrade", "-y", &s.pattern]).run();
+    // …and `echo y | freshen upgrade` goes ahead.
+    let run = t.freshen().stdin("y\n").args(["upgrade", &s.pattern]).run();
     run.expect_code(0);
+    assert_eq!(run.stdout_lines()[plan.len()], format!("{prompt} y"), "\n{run}");
     assert_eq!(run.last_line(), "1 upgraded, 1 retired, 0 kept back.", "\n{run}");
     // No terminal: a plain line per pull instead of a bar.
     let progress: Vec<&str> = run.stderr.lines().collect();
@@ -712,9 +759,15 @@ fn bad_input_is_one_line() {
         run.stderr.trim(),
         "freshen: invalid duration 'soon': use a number with a unit, like 7d, 12h, 30m or 1w"
     );
-    let run = t.freshen().args(["rollback", &format!("{}/nothing:1", t.namespace())]).run();
+    // A tag that is not here is a typo: an error, not "no previous version".
+    let nothing = format!("{}/nothing:1", t.namespace());
+    let run = t.freshen().args(["rollback", &nothing]).run();
     run.expect_code(1);
-    assert!(run.stdout.contains("cannot be rolled back"), "\n{run}");
+    assert_eq!(
+        run.stderr,
+        format!("freshen: no local tag matches '{nothing}': run 'freshen list' to see the local tags\n"),
+        "\n{run}"
+    );
 }
 
 /// A multi-platform tag: the engine pulls this host's entry of the index

@@ -123,6 +123,61 @@ fn tag_list_requests(run: &Run) -> usize {
     run.stderr.lines().filter(|l| l.starts_with("GET ") && l.contains("/tags/list")).count()
 }
 
+/// The upgrade plan names the versions `list` knows (`7.2.4 => 7.3.0`, from
+/// the images' version labels), not two image IDs.
+#[test]
+fn the_upgrade_plan_names_versions() {
+    let t = TestEnv::new("plan_names_versions");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let cache = t.reference(reg.host(), "cache", "7");
+    publish_labeled(&cache, "7.2.4", &[(VERSION, "7.2.4")]);
+    publish_remote_labeled(&t, reg, "cache", "7", "7.3.0", &[(VERSION, "7.3.0")]);
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+    let listing = t.list(&[&pattern]);
+    assert_eq!(field(&listing, &cache, "current_version"), &s("7.2.4"));
+
+    let run = t.freshen().args(["upgrade", "-s", &pattern]).run();
+    run.expect_code(0);
+    let lines = run.stdout_lines();
+    assert_eq!(
+        lines[..2],
+        ["The following images will be upgraded:", &format!("  {cache} (7.2.4 => 7.3.0)")],
+        "\n{run}"
+    );
+}
+
+/// A tag that moved says its repository changed: a listing cached an hour
+/// ago may lack the version pushed with it, so the same run lists again
+/// (once: a tag that stays upgradable to the same image costs nothing more).
+/// `--refresh-tags` lists every repository now.
+#[test]
+fn a_moved_tag_makes_its_repositorys_listing_stale() {
+    let t = TestEnv::new("moved_tag_relists");
+    let reg = registry::shared();
+    let pattern = t.pattern(reg.host());
+    let app = t.reference(reg.host(), "app", "1.0");
+    t.publish(&app, "1.0");
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "\n{run}");
+
+    // 1.0 is rebuilt and 1.1 pushed beside it, within the listing's TTL.
+    t.publish_remote(reg, "app", "1.0", "1.0 rebuilt");
+    t.publish_remote(reg, "app", "1.1", "1.1");
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "the moved tag's repository is listed again\n{run}");
+    assert_eq!(field(&t.list(&[&pattern]), &app, "newest_tag"), &s("1.1"));
+    let run = t.freshen().args(["-v", "update", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 0, "nothing moved since\n{run}");
+
+    let run = t.freshen().args(["-v", "update", "--refresh-tags", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(tag_list_requests(&run), 1, "--refresh-tags lists now\n{run}");
+}
+
 #[test]
 fn newest_candidate_within_policy_and_overall() {
     let t = TestEnv::new("newest_candidate_within_policy_and_overall");

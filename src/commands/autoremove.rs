@@ -9,6 +9,7 @@ use crate::cli::AutoremoveArgs;
 use crate::core::exit::ExitStatus;
 use crate::core::holds::Holds;
 use crate::core::image::{ImageLayers, Snapshot};
+use crate::core::reference::Reference;
 use crate::core::report::Selection;
 use crate::core::retire::{self, Decision, Inventory, OldVersion, Rules};
 use crate::core::space;
@@ -45,6 +46,11 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let mut host = engine.snapshot().await?;
     let recorded = retire::recorded_versions(&state, &host.hidden);
     host.images.extend(recorded);
+    // The tags the state remembers count too: their earlier versions may
+    // be here after the tag itself was removed.
+    let remembered: Vec<Reference> =
+        state.entries.iter().filter_map(|e| Reference::parse(&e.reference).ok()).collect();
+    crate::services::every_pattern_matches(&args.patterns, &host.images, &remembered)?;
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);
     let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
     let (verdicts, layers) = decide(&engine, &mut host, &cands, &holds, &rules).await?;
@@ -173,7 +179,7 @@ fn show_plan(say: &dyn Fn(&str), go: &[&OldVersion], kept: &[(&OldVersion, &str)
 /// The images removed, and those the engine refused to remove, in the
 /// report.
 fn report_removed(report: &mut ChangeReport, go: &[&OldVersion], done: &Retired) {
-    for c in go.iter().filter(|c| done.removed.contains(&c.name)) {
+    for c in go.iter().filter(|c| done.removed.contains(&c.image_id)) {
         report.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
     }
     for (name, reason) in &done.refused {

@@ -35,6 +35,11 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
     let mut state = State::load(dir)?;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let images = engine.images().await?;
+    // A tag that is neither here nor in the state is a typo, not a tag
+    // without a previous version.
+    let remembered: Vec<Reference> =
+        state.entries.iter().filter_map(|e| Reference::parse(&e.reference).ok()).collect();
+    crate::services::every_pattern_matches(&[target.familiar()], &images, &remembered)?;
     let current = images.iter().find(|i| i.tags.contains(&target)).map(|i| i.id.clone());
     const KEEP_HINT: &str =
         "'freshen upgrade --keep N' or '--keep-previous' keeps previous versions for rollback";

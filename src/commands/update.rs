@@ -202,7 +202,9 @@ fn print_summary(ran: &Ran, format: Summary, p: &Printer) {
             for line in failure_lines(&failures) {
                 p.warn(&line);
             }
-            for line in output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked) {
+            for line in
+                output::summary_lines(ran.result.upgradable, ran.failures.len(), ran.checked, &ran.kept_back)
+            {
                 p.line(&line);
             }
             match ran.kept_verdicts {
@@ -237,25 +239,59 @@ async fn run_and_summarise(
 }
 
 /// One warning per distinct failure: a registry that is down gives one
-/// line for all its images, not one line each.
+/// line for all its images, not one line each. The line names the first
+/// image in sorted order, not the first whose request finished, so the same
+/// failure reads the same in every run.
 fn failure_lines(failures: &[&Entry]) -> Vec<String> {
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let name = |r: &str| {
+        crate::core::reference::Reference::parse(r).map(|r| r.familiar()).unwrap_or_else(|_| r.to_string())
+    };
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for f in failures {
-        groups.entry(f.error.as_deref().unwrap_or("unknown error")).or_default().push(&f.reference);
+        groups.entry(f.error.as_deref().unwrap_or("unknown error")).or_default().push(name(&f.reference));
     }
     groups
         .into_iter()
-        .map(|(error, refs)| {
-            let name = |r: &str| {
-                crate::core::reference::Reference::parse(r)
-                    .map(|r| r.familiar())
-                    .unwrap_or_else(|_| r.to_string())
-            };
-            match refs.as_slice() {
-                [one] => format!("{}: {error}", name(one)),
-                [first, rest @ ..] => format!("{} and {} more: {error}", name(first), rest.len()),
+        .map(|(error, mut names)| {
+            names.sort();
+            names.dedup();
+            match names.as_slice() {
+                [one] => format!("{one}: {error}"),
+                [first, rest @ ..] => format!("{first} and {} more: {error}", rest.len()),
                 [] => error.to_string(),
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(reference: &str, error: &str) -> Entry {
+        serde_json::from_value(serde_json::json!({
+            "reference": reference, "status": "unknown", "image_id": "sha256:1",
+            "local_digest": null, "remote_digest": null, "checked_at": "2026-01-01T00:00:00Z", "error": error,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_shared_failure_names_the_first_image_in_sorted_order() {
+        let (db, app, web) = (
+            failed("127.0.0.1:5000/ns/db:1", "unauthorized"),
+            failed("127.0.0.1:5000/ns/app:1", "unauthorized"),
+            failed("127.0.0.1:5000/ns/web:1", "timed out"),
+        );
+        // Whichever request finished first, the line is the same.
+        for order in [vec![&db, &app, &web], vec![&web, &app, &db]] {
+            assert_eq!(
+                failure_lines(&order),
+                vec![
+                    "127.0.0.1:5000/ns/web:1: timed out",
+                    "127.0.0.1:5000/ns/app:1 and 1 more: unauthorized"
+                ]
+            );
+        }
+    }
 }

@@ -69,6 +69,55 @@ pub fn targets<'a>(images: &'a [LocalImage], selection: &Selection) -> Vec<Local
     out
 }
 
+/// The patterns of a command line that match none of the `known` local
+/// references, as one line that says what to do, or None when each matches
+/// something. Like `apt-get install nosuch`, a typo is an error, not an empty
+/// run that reads as "nothing to do". A short name that is the end of a known
+/// repository elsewhere (`app` for `127.0.0.1:5000/ns/app`) gets "did you mean".
+pub fn unmatched_patterns<'a>(
+    patterns: &[String],
+    known: impl IntoIterator<Item = &'a Reference> + Clone,
+) -> Option<String> {
+    let missing: Vec<&String> = patterns
+        .iter()
+        .filter(|p| Pattern::new(p).is_ok_and(|pat| !known.clone().into_iter().any(|r| pat.matches(r))))
+        .collect();
+    missing.first()?;
+    let quoted = missing.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(", ");
+    let mut meant: Vec<String> = Vec::new();
+    for p in &missing {
+        // `name` or `name:tag`; a colon before the last slash is a port.
+        let (name, tag) = match p.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+            _ => (p.as_str(), None),
+        };
+        let suffix = format!("/{name}");
+        for r in known.clone() {
+            if r.repository == name || r.repository.ends_with(&suffix) || r.name().ends_with(&suffix) {
+                let mut guess = r.familiar_name();
+                if let Some(tag) = tag {
+                    guess.push(':');
+                    guess.push_str(tag);
+                }
+                if guess != **p && !meant.contains(&guess) {
+                    meant.push(guess);
+                }
+            }
+        }
+    }
+    meant.sort();
+    Some(match meant.as_slice() {
+        [] => format!("no local tag matches {quoted}: run 'freshen list' to see the local tags"),
+        [one] => format!(
+            "no local tag matches {quoted}: did you mean '{one}'? (a name without a registry is on Docker Hub)"
+        ),
+        more => format!(
+            "no local tag matches {quoted}: did you mean {}? (a name without a registry is on Docker Hub)",
+            more.iter().take(3).map(|m| format!("'{m}'")).collect::<Vec<_>>().join(" or ")
+        ),
+    })
+}
+
 /// Untagged images that were pulled by digest on purpose: a container
 /// names them by digest, or nothing proves them an earlier version of a
 /// tag here (see [`Evidence::is_earlier`]).
@@ -540,6 +589,34 @@ pub fn rows(
 mod tests {
     use super::*;
     use crate::core::state::Entry;
+
+    #[test]
+    fn a_pattern_that_matches_nothing_is_named_with_what_it_may_mean() {
+        let known: Vec<Reference> = ["127.0.0.1:5000/ns/app:1", "nginx:1.27", "ghcr.io/org/tool:2"]
+            .iter()
+            .map(|r| Reference::parse(r).unwrap())
+            .collect();
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            unmatched_patterns(&p(&["nginx", "127.0.0.1:5000/*", "ghcr.io/org/tool:*"]), &known),
+            None
+        );
+        assert_eq!(unmatched_patterns(&p(&[]), &known), None);
+        assert_eq!(
+            unmatched_patterns(&p(&["nosuch"]), &known).unwrap(),
+            "no local tag matches 'nosuch': run 'freshen list' to see the local tags"
+        );
+        assert_eq!(
+            unmatched_patterns(&p(&["app:1"]), &known).unwrap(),
+            "no local tag matches 'app:1': did you mean '127.0.0.1:5000/ns/app:1'? \
+             (a name without a registry is on Docker Hub)"
+        );
+        assert_eq!(
+            unmatched_patterns(&p(&["nginx", "ns/app", "nosuch:2"]), &known).unwrap(),
+            "no local tag matches 'ns/app', 'nosuch:2': did you mean '127.0.0.1:5000/ns/app'? \
+             (a name without a registry is on Docker Hub)"
+        );
+    }
 
     fn d(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))

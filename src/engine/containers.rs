@@ -6,7 +6,7 @@
 
 use bollard::models::{ContainerCreateBody, EndpointSettings, NetworkConnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     RenameContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
@@ -200,6 +200,35 @@ impl Engine {
         }
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         lines[lines.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// The exit code of the container's last exit since `since` (unix
+    /// seconds), from the engine's `die` events; None when the engine has
+    /// none to tell. Inspect cannot say it once a restart policy has started
+    /// the container again: its state is then a running one, exit code 0.
+    pub async fn last_exit_code(&self, id: &str, since: i64) -> Option<i64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let filters = std::collections::HashMap::from([("container", vec![id]), ("event", vec!["die"])]);
+        let opts = EventsOptionsBuilder::default()
+            .since(&since.to_string())
+            .until(&(now + 1).to_string())
+            .filters(&filters)
+            .build();
+        let read = async {
+            let mut stream = self.docker.events(Some(opts));
+            let mut last = None;
+            while let Some(Ok(event)) = stream.next().await {
+                let code = event.actor.and_then(|a| a.attributes).and_then(|a| a.get("exitCode").cloned());
+                if let Some(code) = code.and_then(|c| c.parse().ok()) {
+                    last = Some(code);
+                }
+            }
+            last
+        };
+        // `until` ends the stream; the timeout guards an engine that does not.
+        tokio::time::timeout(std::time::Duration::from_secs(10), read).await.ok().flatten()
     }
 
     /// Whether the engine is podman (its `/version` names a Podman component;

@@ -85,10 +85,7 @@ impl Engine {
     /// names the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {
         let engine = Engine::open(host)?;
-        engine
-            .version()
-            .await
-            .map_err(|e| Error::DaemonUnreachable { host: engine.host.clone(), detail: engine_detail(&e) })?;
+        engine.version().await.map_err(|e| Error::unreachable(&engine.host, engine_detail(&e)))?;
         Ok(engine)
     }
 
@@ -99,7 +96,7 @@ impl Engine {
     /// answers in its own API version whether or not the version was read.
     pub fn open(host: Option<&str>) -> Result<Engine> {
         let host = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
-        let unreachable = |detail: String| Error::DaemonUnreachable { host: host.clone(), detail };
+        let unreachable = |detail: String| Error::unreachable(&host, detail);
         let docker = if host.starts_with("unix://") {
             Docker::connect_with_unix(&host, ENGINE_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
         } else if host.starts_with("tcp://") || host.starts_with("http://") {
@@ -211,7 +208,7 @@ impl Engine {
             Ok(Some(i)) => i,
             Ok(None) => return Ok(None),
             Err(detail) if raw::cannot_connect(&detail) => {
-                return Err(Error::DaemonUnreachable { host: self.host.clone(), detail })
+                return Err(Error::unreachable(&self.host, detail))
             }
             Err(detail) => return Err(Error::Daemon { action: "inspect an image".into(), detail }),
         };
@@ -407,7 +404,7 @@ impl Engine {
             B::DockerResponseServerError { .. } | B::JsonDataError { .. } | B::DockerStreamError { .. } => {
                 Error::Daemon { action: action.to_string(), detail: engine_detail(&e) }
             }
-            other => Error::DaemonUnreachable { host: self.host.clone(), detail: engine_detail(&other) },
+            other => Error::unreachable(&self.host, engine_detail(&other)),
         }
     }
 }

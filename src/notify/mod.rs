@@ -121,7 +121,8 @@ async fn post(
                 if said.is_empty() {
                     (retryable, format!("the server answered {s}"))
                 } else {
-                    (retryable, format!("the server answered {s} ({said})"))
+                    // Quoted as what it is: a bare "(ok)" after a 500 read as success.
+                    (retryable, format!("the server answered {s} with the body {said:?}"))
                 }
             }
             Err(e) => (true, describe(&e)),

@@ -50,6 +50,7 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(out: OutputSettings) -> Printer {
+        waiting::set_quiet(out.quiet);
         Printer { out }
     }
 
@@ -416,19 +417,35 @@ pub fn now_unix() -> i64 {
 }
 
 /// The apt summary after an update: `3 images can be upgraded. Run …`.
-pub fn summary_lines(upgradable: usize, failed: usize, checked: usize) -> Vec<String> {
+pub fn summary_lines(
+    upgradable: usize,
+    failed: usize,
+    checked: usize,
+    kept_back: &[(String, usize)],
+) -> Vec<String> {
     let mut lines = Vec::new();
     if checked == 0 && failed == 0 {
         lines.push("No images to check.".to_string());
         return lines;
     }
-    lines.push(match (upgradable, failed) {
-        (0, 0) => "All images are up to date.".to_string(),
-        (0, f) if f >= checked => String::new(),
-        (0, _) => "All images that could be checked are up to date.".to_string(),
-        (1, _) => "1 image can be upgraded. Run 'freshen list --upgradable' to see it.".to_string(),
-        (n, _) => format!("{n} images can be upgraded. Run 'freshen list --upgradable' to see them."),
+    // Like apt, a tag with a newer image that is held or skipped is not
+    // "up to date": it is kept back, and the summary says why.
+    let kept: usize = kept_back.iter().map(|(_, n)| n).sum();
+    let why = kept_back.iter().map(|(reason, n)| format!("{n} {reason}")).collect::<Vec<_>>().join(", ");
+    lines.push(match (upgradable, failed, kept) {
+        (0, 0, 0) => "All images are up to date.".to_string(),
+        (0, f, 0) if f >= checked => String::new(),
+        (0, _, 0) => "All images that could be checked are up to date.".to_string(),
+        (0, _, 1) => format!("No image can be upgraded now: 1 is kept back ({why}). Run 'freshen list --upgradable' to see it."),
+        (0, _, k) => format!("No image can be upgraded now: {k} are kept back ({why}). Run 'freshen list --upgradable' to see them."),
+        (1, _, _) => "1 image can be upgraded. Run 'freshen list --upgradable' to see it.".to_string(),
+        (n, _, _) => format!("{n} images can be upgraded. Run 'freshen list --upgradable' to see them."),
     });
+    match (upgradable, kept) {
+        (0, _) | (_, 0) => {}
+        (_, 1) => lines.push(format!("1 more is kept back ({why}).")),
+        (_, k) => lines.push(format!("{k} more are kept back ({why}).")),
+    }
     lines.retain(|l| !l.is_empty());
     match failed {
         0 => {}
@@ -448,29 +465,38 @@ pub struct OutputSettings {
     pub width: Option<usize>,
 }
 
-/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it; without a
-/// terminal to ask on, stop rather than guess.
+/// apt's `Do you want to continue? [Y/n]`. `--yes` answers it. Like
+/// apt-get, the answer is one line of standard input whether or not it is a
+/// terminal (`echo y | freshen upgrade`); end of input is no answer, and
+/// without a terminal that stops with the way to go ahead rather than guess.
 pub fn confirm(yes: bool, what: &str) -> Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "there is no terminal to ask whether to {what}: run again with --yes to go ahead, \
-             or --dry-run to only see the plan"
-        )));
-    }
+    let terminal = std::io::stdin().is_terminal();
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "Do you want to continue? [Y/n] ");
     let _ = out.flush();
     drop(out);
     let mut answer = String::new();
-    // End of input (Ctrl-D, a closed terminal) or an unreadable answer is
-    // no answer: like apt, abort. Only an empty line takes the default.
+    // End of input (Ctrl-D, a closed terminal, an empty pipe) or an
+    // unreadable answer is no answer: like apt, abort. Only an empty line
+    // takes the default.
     let read = std::io::stdin().lock().read_line(&mut answer);
     if !matches!(read, Ok(n) if n > 0) {
         let _ = writeln!(std::io::stdout());
+        if !terminal {
+            return Err(Error::Usage(format!(
+                "there is no terminal to ask whether to {what} and standard input gave no answer: \
+                 run again with --yes (or with the answer on standard input) to go ahead, \
+                 or --dry-run to only see the plan"
+            )));
+        }
         return Ok(false);
+    }
+    if !terminal {
+        // A terminal echoed what was typed; a pipe did not, so say it.
+        let _ = writeln!(std::io::stdout(), "{}", answer.trim_end());
     }
     Ok(accepts(&answer))
 }
@@ -505,24 +531,50 @@ mod tests {
 
     #[test]
     fn apt_summaries() {
-        assert_eq!(summary_lines(0, 0, 5), vec!["All images are up to date."]);
+        assert_eq!(summary_lines(0, 0, 5, &[]), vec!["All images are up to date."]);
         assert_eq!(
-            summary_lines(1, 0, 5),
+            summary_lines(1, 0, 5, &[]),
             vec!["1 image can be upgraded. Run 'freshen list --upgradable' to see it."]
         );
         assert_eq!(
-            summary_lines(3, 2, 9),
+            summary_lines(3, 2, 9, &[]),
             vec![
                 "3 images can be upgraded. Run 'freshen list --upgradable' to see them.",
                 "2 images could not be checked. Run 'freshen list' to see why."
             ]
         );
         assert_eq!(
-            summary_lines(0, 1, 1),
+            summary_lines(0, 1, 1, &[]),
             vec!["1 image could not be checked. Run 'freshen list' to see why."]
         );
-        assert_eq!(summary_lines(0, 1, 3)[0], "All images that could be checked are up to date.");
-        assert_eq!(summary_lines(0, 0, 0), vec!["No images to check."]);
+        assert_eq!(summary_lines(0, 1, 3, &[])[0], "All images that could be checked are up to date.");
+        assert_eq!(summary_lines(0, 0, 0, &[]), vec!["No images to check."]);
+    }
+
+    #[test]
+    fn what_is_kept_back_is_not_up_to_date() {
+        let kept = [("held".to_string(), 1), ("failed, rolled back".to_string(), 1)];
+        assert_eq!(
+            summary_lines(0, 0, 5, &kept),
+            vec![
+                "No image can be upgraded now: 2 are kept back (1 held, 1 failed, rolled back). \
+                 Run 'freshen list --upgradable' to see them."
+            ]
+        );
+        assert_eq!(
+            summary_lines(0, 1, 5, &kept[..1]),
+            vec![
+                "No image can be upgraded now: 1 is kept back (1 held). Run 'freshen list --upgradable' to see it.",
+                "1 image could not be checked. Run 'freshen list' to see why."
+            ]
+        );
+        assert_eq!(
+            summary_lines(2, 0, 5, &kept),
+            vec![
+                "2 images can be upgraded. Run 'freshen list --upgradable' to see them.",
+                "2 more are kept back (1 held, 1 failed, rolled back)."
+            ]
+        );
     }
 
     #[test]

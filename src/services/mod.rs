@@ -24,6 +24,21 @@ pub fn holds(settings: &crate::settings::Settings) -> Result<crate::core::holds:
 /// How long a second freshen waits for the first to finish with the state.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// Stops a command whose patterns name nothing on this host (the tags and
+/// digests of `images`, and `also`): see `core::report::unmatched_patterns`.
+pub fn every_pattern_matches(
+    patterns: &[String],
+    images: &[crate::core::image::LocalImage],
+    also: &[crate::core::reference::Reference],
+) -> Result<()> {
+    let known: Vec<&crate::core::reference::Reference> =
+        images.iter().flat_map(|i| i.tags.iter().chain(&i.digests)).chain(also).collect();
+    match crate::core::report::unmatched_patterns(patterns, known.iter().copied()) {
+        Some(message) => Err(crate::error::Error::Usage(message)),
+        None => Ok(()),
+    }
+}
+
 /// Takes the state lock for a command that writes the state, saying once
 /// (on stderr) whose lock it waits for.
 pub fn lock_state(dir: &std::path::Path, p: &crate::output::Printer) -> Result<crate::store::Lock> {

@@ -87,6 +87,8 @@ pub fn freed(snapshot: &Snapshot, layers: &HashMap<String, ImageLayers>, removed
 /// What happened to the images we tried to retire.
 #[derive(Default)]
 pub struct Retired {
+    /// The ids of the images removed (not their names: a report that
+    /// looked them up by name listed none).
     pub removed: Vec<String>,
     /// (name, reason) of the images the engine refused to remove.
     pub refused: Vec<(String, String)>,

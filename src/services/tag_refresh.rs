@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::report::LocalTag;
-use crate::core::state::RegistryInfo;
+use crate::core::state::{Entry, State};
 use crate::core::tagcache::{Listing, RemoteImage, TagCache};
 use crate::core::verdict::Status;
 use crate::core::versions::{Level, Version};
@@ -72,6 +72,34 @@ pub fn wanted_listings(
         .collect()
 }
 
+/// The repositories whose listing is worth having (`wanted`) and was not
+/// read this run (`read`), where a tag moved since the last update (it is
+/// upgradable to a digest the `previous` entries did not record). A tag
+/// that stays upgradable to the same image costs no listing on each run.
+fn moved_repositories(
+    targets: &[LocalTag<'_>],
+    outcome: &Outcome,
+    previous: &[Entry],
+    wanted: &BTreeSet<(String, String)>,
+    read: &BTreeSet<(String, String)>,
+) -> BTreeSet<(String, String)> {
+    let before: BTreeMap<&str, Option<&str>> =
+        previous.iter().map(|e| (e.reference.as_str(), e.remote_digest.as_deref())).collect();
+    let moved: BTreeSet<&str> = outcome
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Upgradable)
+        .filter(|e| before.get(e.reference.as_str()).copied().flatten() != e.remote_digest.as_deref())
+        .map(|e| e.reference.as_str())
+        .collect();
+    targets
+        .iter()
+        .filter(|t| moved.contains(t.reference.to_string().as_str()))
+        .map(|t| (t.reference.registry.clone(), t.reference.repository.clone()))
+        .filter(|key| wanted.contains(key) && !read.contains(key))
+        .collect()
+}
+
 /// Takes in the listings read beside the checks (those of repositories
 /// with a tag checked without error; a listing of a repository whose every
 /// check failed says nothing new and warns of nothing), and reads the labels
@@ -81,27 +109,48 @@ pub async fn refresh(
     settings: &Settings,
     targets: &[LocalTag<'_>],
     outcome: &Outcome,
-    known: &BTreeMap<String, RegistryInfo>,
+    old: &State,
     cache: &mut TagCache,
     now: i64,
 ) -> Pass {
     let mut pass = Pass::default();
+    let (known, previous) = (&old.registries, &old.entries);
     let wanted = wanted_listings(settings, targets, outcome);
-    for ((reg, repo), result) in &outcome.listings {
+    let hint = |registry: &str| {
+        outcome.registries.get(registry).or_else(|| known.get(registry)).and_then(|i| i.scheme.clone())
+    };
+    // A tag that moved says the repository changed: its cached listing,
+    // however young, may lack the tags pushed with it. List it again now
+    // rather than hide new versions until the TTL runs out.
+    let read: BTreeSet<(String, String)> = outcome.listings.iter().map(|(key, _)| key.clone()).collect();
+    let stale = moved_repositories(targets, outcome, previous, &wanted, &read);
+    let jobs = stale.iter().map(|(reg, repo)| {
+        let host = registries.host(reg, vec![repo.clone()], hint(reg).as_deref());
+        async move {
+            match host {
+                Ok(h) => h.tags(repo).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
+    let relisted = futures_util::future::join_all(jobs).await;
+    let listings = outcome
+        .listings
+        .iter()
+        .map(|(key, result)| (key.clone(), result.clone().map_err(|e| e.to_string())))
+        .chain(stale.iter().cloned().zip(relisted));
+    for ((reg, repo), result) in listings {
         if !wanted.contains(&(reg.clone(), repo.clone())) {
             continue;
         }
         match result {
             Ok(tags) => {
                 pass.listed += 1;
-                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags.clone()));
+                cache.repositories.insert(format!("{reg}/{repo}"), Listing::new(now, tags));
             }
             Err(e) => pass.warnings.push(format!("cannot list the tags of {reg}/{repo}: {e}")),
         }
     }
-    let hint = |registry: &str| {
-        outcome.registries.get(registry).or_else(|| known.get(registry)).and_then(|i| i.scheme.clone())
-    };
     let configs: Vec<(String, String, String, String)> = outcome
         .entries
         .iter()

@@ -52,6 +52,9 @@ pub struct Ran {
     pub kept_verdicts: usize,
     /// How many upgradable tags wait out their minimum age.
     pub waiting: usize,
+    /// The upgradable tags kept back by a hold or a skip, counted by the
+    /// reason `upgrade` gives (`held`, `skipped`, `failed, rolled back`).
+    pub kept_back: Vec<(String, usize)>,
 }
 
 impl Ran {
@@ -97,15 +100,10 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     if p.verbose() {
         crate::services::say_engine(&engine, p).await;
     }
+    // A typo in a pattern must not read as "all up to date" to a script;
+    // a pattern that matches a pinned image (no tag) is no typo.
+    super::every_pattern_matches(patterns, &images, &[])?;
     let targets = report::targets(&images, &selection);
-    if targets.is_empty()
-        && !patterns.is_empty()
-        && report::pinned(&old, &images, &containers, &selection).is_empty()
-    {
-        // A typo in a pattern must not read as "all up to date" to a script;
-        // a pattern that matches a pinned image (no tag) is no typo.
-        p.warn(&format!("no local tag matches {}", patterns.join(" ")));
-    }
     let waiting = say_checking(&registries, &targets, p);
     let checked_at = output::now_rfc3339();
     let mut cache = TagCache::load(dir);
@@ -237,8 +235,7 @@ async fn look_further(
     for (remote, config) in &outcome.configs {
         cache.images.insert(remote.clone(), RemoteImage::from_config(config, now));
     }
-    let mut pass =
-        tag_refresh::refresh(registries, settings, found.targets, outcome, &old.registries, cache, now).await;
+    let mut pass = tag_refresh::refresh(registries, settings, found.targets, outcome, old, cache, now).await;
     pass.configs += outcome.configs.len();
     let skips = Skips::load(&settings.state_dir)?;
     let entries = &outcome.entries;
@@ -319,6 +316,12 @@ fn record(
     let waiting =
         merged.iter().filter(|e| matches!(controls.hold_back(e), Some(HoldBack::Cooldown(_)))).count();
     let kept_verdicts = merged.iter().filter(|e| e.stale.as_deref() == Some(checked_at.as_str())).count();
+    let mut kept_back: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &merged {
+        if let Some(h @ (HoldBack::Held | HoldBack::Skipped(_))) = controls.hold_back(e) {
+            *kept_back.entry(h.reason(now)).or_default() += 1;
+        }
+    }
     let failures: Vec<Entry> =
         outcome.entries.iter().filter(|e| e.status == Status::Unknown).cloned().collect();
     let rows = shown_rows(settings, &new, (images, containers), &selection, &controls, cache);
@@ -345,6 +348,7 @@ fn record(
         controls,
         waiting,
         kept_verdicts,
+        kept_back: kept_back.into_iter().collect(),
     })
 }
 

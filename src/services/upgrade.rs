@@ -154,6 +154,7 @@ impl<'a> Run<'a> {
     /// recreate and what the upgrade would retire.
     async fn plan(&mut self, selection: &Selection, keep: usize) -> Result<Plan> {
         let host = self.engine.snapshot().await?;
+        super::every_pattern_matches(&self.args.patterns, &host.images, &[])?;
         let (planned, kept_back) = self.choose(&host, selection).await;
         let upgraded = plan::upgraded_images(&planned);
         let (containers, compose) =
@@ -184,15 +185,16 @@ impl<'a> Run<'a> {
         selection: &Selection,
     ) -> (Vec<Planned>, Vec<(Reference, String)>) {
         let mut rows = rows_report::rows(&self.state, &host.images, &host.containers, selection);
+        // The versions `list` shows (labels, cached listings), so the plan
+        // names `7.2.4 => 7.3.0` rather than two image IDs where they are known.
+        let cache = crate::core::tagcache::TagCache::load(&self.settings.state_dir);
+        rows_report::annotate(&mut rows, &host.images, &cache, |r| self.settings.image_policy(r));
         // Skipped versions and images younger than their minimum age stay
         // back, with the reason.
         rows_report::mark_controls(&mut rows, &self.state, &self.controls);
         let (wanted, mut kept_back) = plan::split_held(&rows, &self.controls.holds, self.controls.now);
         if self.state.updated_at.is_none() {
             self.p.warn("freshen has not checked the registries yet: run 'freshen update' first");
-        }
-        if rows.is_empty() && !self.args.patterns.is_empty() {
-            self.p.warn(&format!("no local tag matches {}", self.args.patterns.join(" ")));
         }
         // Re-check right before pulling: the digest pulled is the one checked now.
         let (mut planned, failed) = recheck::recheck(
@@ -490,7 +492,11 @@ impl<'a> Run<'a> {
                 .filter(|(_, _, why)| matches!(why, Skip::ImageId))
                 .map(|(name, _, _)| name.as_str())
                 .collect();
-            report::still_running(self.p, after, &old_ids, &by_id);
+            let moved: HashMap<String, String> = upgraded
+                .iter()
+                .filter_map(|(pl, _)| Some((pl.reference.to_string(), pl.to.as_ref()?.0.familiar())))
+                .collect();
+            report::still_running(self.p, after, &old_ids, &moved, &by_id);
         }
         let summary = plan::Summary {
             upgraded: upgraded.len(),

@@ -105,6 +105,9 @@ pub struct UnattendedConfig {
 #[derive(Debug, Default, Clone)]
 pub struct Validated {
     pub notify: Vec<Target>,
+    /// What is wrong with the `[[notify]]` targets, as the error message:
+    /// only the commands that notify stop on it (see `Settings::notify_targets_ok`).
+    pub notify_error: Option<String>,
     pub renotify_after: Option<Duration>,
     pub unattended: Option<Policy>,
 }
@@ -142,7 +145,12 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
         path: path.to_path_buf(),
         detail: format!("line {}, key '{key}': {msg}", line_of(text, span.start)),
     };
-    config.validated.notify = check_notify(std::mem::take(&mut config.notify), text, &at)?;
+    // A mistake in a target concerns the commands that notify; `motd`,
+    // `hold` or `list` still work with it (they never send anything).
+    match check_notify(std::mem::take(&mut config.notify), text, &at) {
+        Ok(targets) => config.validated.notify = targets,
+        Err(e) => config.validated.notify_error = Some(e.to_string()),
+    }
     if let Some(r) = config.renotify_after.take() {
         let span = r.span();
         let d =
@@ -274,9 +282,26 @@ fn line_mentioning(text: &str, needle: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// One line: where the problem is (line and key) and what it is.
+/// The keys of the top level: written after a `[[notify]]` or `[section]`
+/// header, TOML puts them in that table instead.
+const GLOBAL_KEYS: [&str; 11] = [
+    "concurrency",
+    "timeout",
+    "retries",
+    "insecure_registries",
+    "exclude",
+    "keep",
+    "older_than",
+    "min_age",
+    "renotify_after",
+    "tag_cache_ttl",
+    "unattended",
+];
+
+/// One line: where the problem is (line and key) and what it is, in the
+/// user's words rather than the parser's (`a whole number`, not `usize`).
 pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().trim().replace('\n', " ");
+    let message = plain_words(&e.message().trim().replace('\n', " "));
     let Some(span) = e.span() else {
         return message;
     };
@@ -287,8 +312,36 @@ pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"'))
         .filter(|k| !k.is_empty() && !k.starts_with('['));
+    // A top-level key below a table header belongs to that table in TOML.
+    let header = text.lines().take(line_no - 1).filter(|l| l.trim_start().starts_with('[')).last();
+    if let (Some(key), Some(header)) = (key, header) {
+        if message.starts_with("unknown field") && GLOBAL_KEYS.contains(&key) {
+            return format!(
+                "line {line_no}, key '{key}': belongs before the first table: below '{}' it is read as part \
+                 of that table; move it to the top of the file",
+                header.trim()
+            );
+        }
+    }
     match key {
         Some(key) => format!("line {line_no}, key '{key}': {message}"),
         None => format!("line {line_no}: {message}"),
     }
+}
+
+/// serde's type names in the words of the config file.
+fn plain_words(message: &str) -> String {
+    let mut out = message.to_string();
+    for (parser, plain) in [
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected u16", "expected a whole number (0 or more)"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        out = out.replace(parser, plain);
+    }
+    out
 }

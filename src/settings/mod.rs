@@ -69,6 +69,8 @@ pub struct Settings {
     /// The config file in effect (it need not exist), for messages and for
     /// the units `schedule` writes.
     pub config_path: Option<PathBuf>,
+    /// What is wrong with the `[[notify]]` targets, if anything.
+    notify_error: Option<String>,
     /// Notification targets, in the order of the config file.
     pub notify: Vec<Target>,
     /// `--renotify-after`, else `renotify_after` from the config file.
@@ -131,6 +133,15 @@ impl Settings {
         self.min_age_flag.unwrap_or_else(|| self.image_policy(reference).min_age)
     }
 
+    /// For the commands that may notify: a mistake in a `[[notify]]` target
+    /// stops them, with the line and key to fix. Other commands ignore it.
+    pub fn notify_targets_ok(self) -> Result<Settings> {
+        match &self.notify_error {
+            Some(message) => Err(Error::Usage(message.clone())),
+            None => Ok(self),
+        }
+    }
+
     /// Adds the flags of `update`/`check` that concern notifications.
     pub fn with_notify_options(mut self, opts: &NotifyOptions) -> Result<Settings> {
         if let Some(text) = &opts.renotify_after {
@@ -187,10 +198,16 @@ impl Settings {
             older_than: config.older_than,
             config_path: None,
             notify: config.validated.notify,
+            notify_error: config.validated.notify_error,
             renotify_after: config.validated.renotify_after,
             unattended: config.validated.unattended,
             images: image_sections(&config.images),
-            tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
+            // `--refresh-tags`: no listing is young enough to reuse.
+            tag_cache_ttl: if check.is_some_and(|c| c.refresh_tags) {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS))
+            },
         })
     }
 
@@ -341,7 +358,7 @@ mod tests {
         let text = "retries = 2\n\n[[notify]]\nkind = \"webhook\"\nurl = \"https://a.example/\"\n\n\
                     [[notify]]\nkind = \"exec\"\ncommand = []\n";
         assert_eq!(
-            parse_config(p, text).unwrap_err().to_string(),
+            parse_config(p, text).unwrap().validated.notify_error.unwrap(),
             "config file /etc/freshen.toml: line 9, key 'notify.command': an exec target needs a command: \
              [\"program\", \"arg\", …] (in [[notify]] number 2)"
         );
@@ -389,6 +406,27 @@ mod tests {
     }
 
     #[test]
+    fn config_errors_are_in_the_files_words() {
+        let p = Path::new("/c.toml");
+        let e = parse_config(p, "keep = -1\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config file /c.toml: line 1, key 'keep': invalid value: integer `-1`, expected a whole number (0 or more)"
+        );
+        let e = parse_config(p, "timeout = \"soon\"\n").unwrap_err().to_string();
+        assert!(e.ends_with("expected a number"), "{e}");
+        // A global key below [[notify]] is read as the target's: say where it goes.
+        let e = parse_config(p, "[[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\nkeep = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config file /c.toml: line 4, key 'keep': belongs before the first table: below '[[notify]]' it is \
+             read as part of that table; move it to the top of the file"
+        );
+    }
+
+    #[test]
     fn config_parses() {
         let c = parse_config(Path::new("x"), "concurrency = 8\ntimeout = 2.5\nexclude = [\"*/test/*\"]\n")
             .unwrap();
@@ -401,8 +439,11 @@ mod tests {
 
     fn settings_with(text: &str) -> Settings {
         let config = parse_config(Path::new("c.toml"), text).unwrap();
+        // A directory of the test's own: a fixed path such as /tmp/x may be
+        // a file on some machine, and the state directory must not be one.
+        let dir = tempfile::tempdir().unwrap();
         let global = GlobalArgs {
-            state_dir: Some("/tmp/x".into()),
+            state_dir: Some(dir.path().join("state")),
             config: None,
             docker_host: None,
             insecure_registries: vec![],

@@ -68,7 +68,7 @@ fn save_json<T: Serialize>(path: &Path, value: &T, pretty: bool, what: &str, _lo
 /// milliseconds each on a real disk, at the end of every update that
 /// read an image config).
 fn save_cache_json<T: Serialize>(path: &Path, value: &T, what: &str, _lock: &Lock) -> Result<()> {
-    replace(path, &encode(value, false, what)?, false)
+    replace(path, &encode(value, false, what)?, false, 0o600)
 }
 
 fn encode<T: Serialize>(value: &T, pretty: bool, what: &str) -> Result<Vec<u8>> {
@@ -85,24 +85,33 @@ fn one_line(e: &serde_json::Error) -> String {
 /// Replaces `path` with `bytes` so that readers see the old content or the
 /// new, never a mix, even across a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, true)
+    replace(path, bytes, true, 0o600)
+}
+
+/// Like [`write_atomic`] for a file that another user's program reads (the
+/// metrics for node_exporter, which runs as its own user):
+/// the mode is what the umask leaves of 0666, as for any file a shell
+/// writes, not owner-only as the state files are.
+pub fn write_atomic_shared(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true, 0o666)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over
 /// `path`; `durable` waits until the file and the rename are on the disk.
-fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+/// `mode` is before the umask, which `open` applies.
+fn replace(path: &Path, bytes: &[u8], durable: bool, mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        // Owner-only: state files name images and containers, and the
-        // recreation journal is among them.
+        // State files are owner-only (0600): they name images and
+        // containers, and the recreation journal is among them.
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;

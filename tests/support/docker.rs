@@ -46,6 +46,24 @@ fn lost_a_race(output: &Output) -> bool {
     !output.status.success() && (stderr.contains("not found") || stderr.contains("image not known"))
 }
 
+/// Runs a read-only command that must succeed (`docker image inspect` of an
+/// image the test made) and returns its stdout. podman 4.3's storage says
+/// "image not known" for an image that is there while another test removes
+/// images (freshen's engine adapter retries the same way): try again for a
+/// few seconds before calling it a failure.
+pub fn docker_retrying(args: &[&str]) -> String {
+    let mut output = run(args, &[]);
+    for attempt in 1..=20 {
+        if !lost_a_race(&output) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50 * attempt.min(6)));
+        output = run(args, &[]);
+    }
+    assert!(output.status.success(), "{}", describe(args, &output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Runs a read-only listing (`docker images …`), trying again while it
 /// fails only because a parallel test removed an image meanwhile.
 fn run_listing(args: &[&str]) -> Output {
@@ -205,7 +223,7 @@ pub struct Inspect {
 }
 
 pub fn inspect(reference: &str) -> Inspect {
-    let stdout = docker(&["image", "inspect", "--format", "{{json .}}", reference]);
+    let stdout = docker_retrying(&["image", "inspect", "--format", "{{json .}}", reference]);
     let value: Value = serde_json::from_str(stdout.trim()).expect("inspect prints JSON");
     let strings = |key: &str| -> Vec<String> {
         value[key]

@@ -177,7 +177,15 @@ impl TestEnv {
 
     /// A command line for the real binary with this test's isolation.
     pub fn freshen(&self) -> Freshen<'_> {
-        Freshen { env: self, args: Vec::new(), vars: Vec::new(), removed: Vec::new() }
+        Freshen {
+            env: self,
+            args: Vec::new(),
+            vars: Vec::new(),
+            removed: Vec::new(),
+            input: None,
+            umask: None,
+            user: None,
+        }
     }
 
     /// `freshen list --format json PATTERNS`, which must succeed.
@@ -215,6 +223,9 @@ pub struct Freshen<'a> {
     args: Vec<String>,
     vars: Vec<(String, String)>,
     removed: Vec<String>,
+    input: Option<Vec<u8>>,
+    umask: Option<u32>,
+    user: Option<(u32, u32)>,
 }
 
 impl Freshen<'_> {
@@ -245,6 +256,29 @@ impl Freshen<'_> {
         self
     }
 
+    /// Runs with `bytes` on standard input (a pipe, not a terminal), closed
+    /// after them; without this, standard input is /dev/null.
+    #[allow(dead_code)]
+    pub fn stdin(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        self.input = Some(bytes.as_ref().to_vec());
+        self
+    }
+
+    /// Runs with this umask instead of the test process's.
+    #[allow(dead_code)]
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// Runs as this user and group, with no supplementary groups (the
+    /// tests run as root; this is how an ordinary user is seen).
+    #[allow(dead_code)]
+    pub fn user(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
+        self
+    }
+
     /// The command line with this test's isolation, to start it yourself
     /// (to kill it midway, or to measure it).
     pub fn command(&self) -> Command {
@@ -272,6 +306,24 @@ impl Freshen<'_> {
         for name in &self.removed {
             command.env_remove(name);
         }
+        if self.input.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        if let Some((uid, gid)) = self.user {
+            use std::os::unix::process::CommandExt;
+            // std drops root's supplementary groups when it changes the uid.
+            command.uid(uid).gid(gid);
+        }
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask is async-signal-safe and touches nothing else.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
+        }
         command
     }
 
@@ -280,6 +332,13 @@ impl Freshen<'_> {
         let shown = format!("freshen {}", self.args.join(" "));
         let started = Instant::now();
         let mut child = command.spawn().unwrap_or_else(|err| panic!("cannot start `{shown}`: {err}"));
+        if let (Some(input), Some(mut stdin)) = (self.input.clone(), child.stdin.take()) {
+            // A thread of its own: a child that reads nothing must not block the test.
+            thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&input);
+            });
+        }
         let mut stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
         let out_reader = thread::spawn(move || {

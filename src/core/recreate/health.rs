@@ -27,6 +27,10 @@ pub struct Observed {
     pub restart_count: i64,
     /// `starting`, `healthy`, `unhealthy`; None without a health check.
     pub health: Option<String>,
+    /// The code of its last exit as the engine's events tell it, for a
+    /// container its restart policy started again (inspect then shows the
+    /// new run's state, exit code 0). None: not asked, or not known.
+    pub last_exit: Option<i64>,
 }
 
 impl Observed {
@@ -38,7 +42,14 @@ impl Observed {
             exit_code: s.get("ExitCode").and_then(Value::as_i64).unwrap_or(0),
             restart_count: get(v, &["RestartCount"]).as_i64().unwrap_or(0),
             health: get(s, &["Health", "Status"]).as_str().filter(|h| !h.is_empty()).map(str::to_string),
+            last_exit: None,
         }
+    }
+
+    /// Whether it exited and its restart policy started it again (or is
+    /// about to): the gate fails it, and the message wants `last_exit`.
+    pub fn restarted(&self) -> bool {
+        self.restart_count > 0 || self.restarting
     }
 }
 
@@ -110,8 +121,14 @@ pub enum Gate {
 /// passes when it has run the whole `wait`. It fails when it exits, restarts,
 /// turns `unhealthy`, or is still not healthy when the wait is over.
 pub fn gate(o: &Observed, checked: bool, elapsed: Duration, wait: Duration) -> Gate {
-    if o.restart_count > 0 || o.restarting {
-        return Gate::Fail(format!("it restarted (exit code {})", o.exit_code));
+    if o.restarted() {
+        // While restarting, inspect still holds the exit's code; once
+        // running again it holds the new run's 0, which is no exit at all.
+        let code = o.last_exit.or(o.restarting.then_some(o.exit_code));
+        return Gate::Fail(match code {
+            Some(code) => format!("it restarted (exit code {code})"),
+            None => "it restarted".into(),
+        });
     }
     if !o.running {
         return Gate::Fail(format!("it exited with code {}", o.exit_code));
@@ -145,8 +162,14 @@ mod tests {
         assert_eq!(gate(&sick, true, s(1), s(5)), Gate::Fail("it is unhealthy".into()));
         let exited = Observed { running: false, exit_code: 3, ..Default::default() };
         assert_eq!(gate(&exited, false, s(0), s(5)), Gate::Fail("it exited with code 3".into()));
+        let restarting = Observed { restarting: true, exit_code: 3, restart_count: 1, ..up.clone() };
+        assert_eq!(gate(&restarting, false, s(0), s(5)), Gate::Fail("it restarted (exit code 3)".into()));
+        // Running again after a restart: inspect says exit code 0, which is
+        // the new run's, not the exit's. The events' code, or none.
         let restarted = Observed { restart_count: 1, ..up };
-        assert!(matches!(gate(&restarted, false, s(0), s(5)), Gate::Fail(_)));
+        assert_eq!(gate(&restarted, false, s(0), s(5)), Gate::Fail("it restarted".into()));
+        let told = Observed { last_exit: Some(3), ..restarted };
+        assert_eq!(gate(&told, false, s(0), s(5)), Gate::Fail("it restarted (exit code 3)".into()));
     }
 
     #[test]

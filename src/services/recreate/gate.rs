@@ -19,6 +19,15 @@ pub(super) async fn gate_all(
         return Err("no container runs after the recreation".into());
     }
     let begun = Instant::now();
+    // On a terminal, the line says which containers are waited for and how
+    // long is left (a container without a HEALTHCHECK is watched the whole
+    // --wait, in silence otherwise).
+    let mut shown: Vec<Option<crate::output::waiting::GateWait>> = Vec::new();
+    // For the events that tell a restarted container's exit code; a minute
+    // back covers the start just before the gate and a clock that steps.
+    let since =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+            - 60;
     let mut passed = vec![false; ids.len()];
     let mut clocks: Vec<Option<HealthClock>> = vec![None; ids.len()];
     let mut first = true;
@@ -44,8 +53,19 @@ pub(super) async fn gate_all(
                     clock.ran(&v, begun.elapsed());
                 }
             }
-            match gate(&Observed::from_inspect(&v), checked, begun.elapsed(), wait) {
-                Gate::Pass => passed[i] = true,
+            if shown.len() <= i {
+                let name = v["Name"].as_str().unwrap_or(id).trim_start_matches('/').to_string();
+                shown.push(Some(crate::output::waiting::gate_waits_for(&name, begun + wait)));
+            }
+            let mut observed = Observed::from_inspect(&v);
+            if observed.restarted() {
+                observed.last_exit = engine.last_exit_code(id, since).await;
+            }
+            match gate(&observed, checked, begun.elapsed(), wait) {
+                Gate::Pass => {
+                    passed[i] = true;
+                    shown[i] = None;
+                }
                 Gate::Fail(why) => return Err(why),
                 Gate::Wait => {}
             }

@@ -56,10 +56,12 @@ impl Recreation {
             "{}: the new version ({}) did not pass the health gate: {reason}; rolled back: {} run{} {} \
              again and the tag points at it. Later upgrades skip this version until the registry's tag moves.",
             pl.reference.familiar(),
-            short_digest(&pl.digest),
+            // As the plan named them: versions where known, else the
+            // image ID `docker images` shows and the digest pulled.
+            pl.versions.as_ref().map_or_else(|| format!("sha256:{}", short_digest(&pl.digest)), |v| v.1.clone()),
             names.join(", "),
             if names.len() == 1 { "s" } else { "" },
-            short_digest(pl.old_digest.as_deref().unwrap_or(&pl.old_id)),
+            pl.versions.as_ref().map_or_else(|| short_digest(&pl.old_id).to_string(), |v| v.0.clone()),
         ));
         for r in &o.rolled_back {
             for line in &r.logs {
@@ -182,7 +184,7 @@ pub(super) fn report_retired(
     decided: &[(OldVersion, Decision)],
     removed: &retire_service::Retired,
 ) {
-    for c in go.iter().filter(|c| removed.removed.contains(&c.name)) {
+    for c in go.iter().filter(|c| removed.removed.contains(&c.image_id)) {
         out.retired.push(report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() });
     }
     for (c, d) in decided {
@@ -208,7 +210,15 @@ pub(super) fn report_retired(
 /// Containers created from a version that is now superseded.
 /// `by_id` names containers created from an image ID, which run that image
 /// rather than a tag and are left out.
-pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Vec<String>>, by_id: &[&str]) {
+/// `moved` maps a tag that `upgrade --tags` left behind to the tag it moved
+/// to (`…/db:16.2` → `db:16.3`).
+pub(super) fn still_running(
+    p: &Printer,
+    host: &Snapshot,
+    old: &HashMap<&str, Vec<String>>,
+    moved: &HashMap<String, String>,
+    by_id: &[&str],
+) {
     // A container created from another tag of that image, one that did not
     // move, runs the current version of its own tag.
     let followed = |c: &&Container| {
@@ -241,17 +251,35 @@ pub(super) fn still_running(p: &Printer, host: &Snapshot, old: &HashMap<&str, Ve
         "These containers still run the previous version: {}. Recreate them to finish the upgrade.",
         list.join(", ")
     ));
-    let mut projects: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    let mut projects: BTreeMap<&str, (Option<&str>, Vec<String>)> = BTreeMap::new();
     for c in &users {
         if let Some(project) = c.labels.get("com.docker.compose.project") {
             let wd = c.labels.get("com.docker.compose.project.working_dir").map(String::as_str);
-            projects.insert(project.as_str(), wd);
+            let entry = projects.entry(project.as_str()).or_insert((wd, Vec::new()));
+            // The file names the tag that was left behind: `up -d` alone
+            // would recreate nothing.
+            if let Some((from, to)) =
+                followed(c).and_then(|r| Some((r.familiar(), moved.get(&r.to_string())?)))
+            {
+                let change = format!("{from} to {to}");
+                if !entry.1.contains(&change) {
+                    entry.1.push(change);
+                }
+            }
         }
     }
-    for (project, wd) in projects {
-        match wd {
-            Some(wd) => p.line(&format!("Compose project {project}: run 'docker compose up -d' in {wd}.")),
-            None => p.line(&format!("Compose project {project}: run 'docker compose -p {project} up -d'.")),
+    for (project, (wd, changes)) in projects {
+        let up = match wd {
+            Some(wd) => format!("run 'docker compose up -d' in {wd}"),
+            None => format!("run 'docker compose -p {project} up -d'"),
+        };
+        if changes.is_empty() {
+            p.line(&format!("Compose project {project}: {up}."));
+        } else {
+            p.line(&format!(
+                "Compose project {project}: change the image in its compose file from {}, then {up}.",
+                changes.join(", ")
+            ));
         }
     }
 }
