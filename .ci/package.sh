@@ -56,7 +56,7 @@ fi
 log "cargo deb --no-build --target $TARGET"
 rm -f "$TARGET_DIR/$TARGET"/debian/freshen_*.deb
 cargo deb --no-build --target "$TARGET"
-deb=$(ls "$TARGET_DIR/$TARGET"/debian/freshen_*.deb)
+deb=$(realpath "$TARGET_DIR/$TARGET"/debian/freshen_*.deb)
 log "package: $deb, $(stat -c %s "$deb") bytes"
 dpkg-deb -c "$deb" | awk '{print "    " $1, $3, $6}'
 took "packaging"
@@ -68,7 +68,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 ! dpkg -s freshen >/dev/null 2>&1 || as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y freshen
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "./$deb"
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb"
 log "installed: $(/usr/bin/freshen --version)"
 for page in freshen freshen-upgrade freshen.conf; do
     log "man -w $page: $(man -w "$page")"
