@@ -82,6 +82,11 @@ done
 
 units=(/usr/lib/systemd/system/freshen.service /usr/lib/systemd/system/freshen.timer)
 .ci/unit-check.sh "${units[@]}"
+# The checker must catch what it is for: a broken copy of the service fails it.
+broken=$(mktemp -d)
+sed -e 's/^ExecStart=/ExecStrat=/' -e 's/^\[Install\]/[Timer]/' /usr/lib/systemd/system/freshen.service >"$broken/freshen.service"
+! .ci/unit-check.sh "$broken/freshen.service" >/dev/null 2>&1 || fail "unit-check.sh passed a broken unit"
+rm -rf "$broken"
 log "unit files: syntax checked"
 if command -v systemd-analyze >/dev/null 2>&1; then
     # Works without a running systemd too; it loads the units and their
