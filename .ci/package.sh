@@ -56,7 +56,7 @@ fi
 log "cargo deb --no-build --target $TARGET"
 rm -f "$TARGET_DIR/$TARGET"/debian/freshen_*.deb
 cargo deb --no-build --target "$TARGET"
-deb=$(ls "$TARGET_DIR/$TARGET"/debian/freshen_*.deb)
+deb=$(realpath "$TARGET_DIR/$TARGET"/debian/freshen_*.deb)
 log "package: $deb, $(stat -c %s "$deb") bytes"
 dpkg-deb -c "$deb" | awk '{print "    " $1, $3, $6}'
 took "packaging"
@@ -68,7 +68,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 ! dpkg -s freshen >/dev/null 2>&1 || as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y freshen
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "./$deb"
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb"
 log "installed: $(/usr/bin/freshen --version)"
 for page in freshen freshen-upgrade freshen.conf; do
     log "man -w $page: $(man -w "$page")"
@@ -82,6 +82,11 @@ done
 
 units=(/usr/lib/systemd/system/freshen.service /usr/lib/systemd/system/freshen.timer)
 .ci/unit-check.sh "${units[@]}"
+# The checker must catch what it is for: a broken copy of the service fails it.
+broken=$(mktemp -d)
+sed -e 's/^ExecStart=/ExecStrat=/' -e 's/^\[Install\]/[Timer]/' /usr/lib/systemd/system/freshen.service >"$broken/freshen.service"
+! .ci/unit-check.sh "$broken/freshen.service" >/dev/null 2>&1 || fail "unit-check.sh passed a broken unit"
+rm -rf "$broken"
 log "unit files: syntax checked"
 if command -v systemd-analyze >/dev/null 2>&1; then
     # Works without a running systemd too; it loads the units and their
