@@ -56,6 +56,10 @@ pub enum StoreFile {
     Skips,
     /// `journal.json`: container recreations in progress.
     Journal,
+    /// `inventory.json`: what the last update saw of the host.
+    Inventory,
+    /// `outcomes.json`: counts of checks and upgrades, for the metrics.
+    Outcomes,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -95,6 +99,15 @@ impl std::fmt::Display for Error {
                         "recreation journal {path} is unreadable ({detail}): check 'docker ps -a' for \
                          containers named NAME-freshen-old (rename each back to NAME and start it if \
                          NAME is missing), then remove the file"
+                    ),
+                    StoreFile::Inventory => write!(
+                        f,
+                        "inventory {path} is unreadable ({detail}): run 'freshen update' to rebuild it"
+                    ),
+                    StoreFile::Outcomes => write!(
+                        f,
+                        "outcome counts {path} are unreadable ({detail}): remove the file; the counts \
+                         start again from zero"
                     ),
                 }
             }

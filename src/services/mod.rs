@@ -2,6 +2,8 @@
 
 pub mod announce;
 pub mod check;
+pub mod metrics;
+pub mod outcomes;
 pub mod recreate;
 pub mod retire;
 pub mod skip;

@@ -127,7 +127,11 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         say_counts(&registries, &found, &pass, p);
     }
     let local = Local { images: &images, containers: &containers, selection };
-    record(settings, found, (pass, aged, skips), &old, &cache, local, lock)
+    // What the metrics say of the host; usually read already by a verdict.
+    let model = engine.model().await.ok();
+    let ran = record(settings, found, (pass, aged, skips), &old, &cache, local, lock)?;
+    super::outcomes::record_inventory(settings, &ran, &containers, model.as_ref(), p);
+    Ok(ran)
 }
 
 /// The tags whose new image's config is worth a request when they turn out

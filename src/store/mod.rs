@@ -6,8 +6,10 @@
 //! copy: see `read_versioned`'s callers.
 
 mod holds;
+mod inventory;
 pub mod journal;
 mod notified;
+mod outcomes;
 mod skips;
 mod state;
 mod tagcache;
