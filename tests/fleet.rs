@@ -406,6 +406,11 @@ fn a_fleet_answers_in_prometheus_and_alerts_through_alertmanager() {
     std::fs::create_dir_all(&text_n2).unwrap();
     let n1_state = states.join("s20");
     publish(&r1, &n1_state, &text_n1.join("freshen.prom"));
+    // node_exporter reads the file as its own user.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(text_n1.join("freshen.prom")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o644, "the textfile must be readable by node_exporter's user");
     let node = |dir: &Path, port: u16, name: &'static str| {
         let mut cmd = Command::new(&node_exporter_bin);
         cmd.args([
@@ -494,8 +499,9 @@ fn a_fleet_answers_in_prometheus_and_alerts_through_alertmanager() {
             Err(format!("up: {got:?}\n{}", prom.log()))
         }
     });
-    eventually("every freshen host's build info", limit, || {
-        let got = instances(&query(&prometheus, "freshen_build_info")?);
+    // Three scrapes of each, so that rates and increases have samples.
+    eventually("every freshen host's build info, scraped three times", limit, || {
+        let got = instances(&query(&prometheus, "count_over_time(freshen_build_info[1m]) >= 3")?);
         if got.len() == hosts.len() + 1 {
             Ok(())
         } else {

@@ -42,7 +42,7 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
                     dir.display()
                 )));
             }
-            crate::store::write_atomic(path, text.as_bytes())?
+            crate::store::write_atomic_readable(path, text.as_bytes())?
         }
         None => text.lines().for_each(|l| p.line(l)),
     }

@@ -70,7 +70,7 @@ fn save_json<T: Serialize>(path: &Path, value: &T, pretty: bool, what: &str, _lo
 /// milliseconds each on a real disk, at the end of every update that
 /// read an image config).
 fn save_cache_json<T: Serialize>(path: &Path, value: &T, what: &str, _lock: &Lock) -> Result<()> {
-    replace(path, &encode(value, false, what)?, false)
+    replace(path, &encode(value, false, what)?, false, 0o600)
 }
 
 fn encode<T: Serialize>(value: &T, pretty: bool, what: &str) -> Result<Vec<u8>> {
@@ -87,26 +87,35 @@ fn one_line(e: &serde_json::Error) -> String {
 /// Replaces `path` with `bytes` so that readers see the old content or the
 /// new, never a mix, even across a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, true)
+    replace(path, bytes, true, 0o600)
+}
+
+/// `write_atomic` for a file another user reads: node_exporter's textfile
+/// collector runs as its own user and skips a file it cannot read.
+pub fn write_atomic_readable(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true, 0o644)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over
 /// `path`; `durable` waits until the file and the rename are on the disk.
-fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+fn replace(path: &Path, bytes: &[u8], durable: bool, mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        // Owner-only: state files name images and containers, and the
-        // recreation journal is among them.
+        // Owner-only unless asked: state files name images and
+        // containers, and the recreation journal is among them.
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
+        // The umask may have taken bits the reader needs.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(|e| Error::io("set permissions of", &tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         if durable {
             f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
