@@ -26,7 +26,7 @@ end
 
 complete -c freshen -n "__fish_freshen_needs_command" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -63,7 +63,7 @@ json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -79,7 +79,7 @@ apt\t'One line per image, like \'apt list\''
 json\t'The documented, stable JSON schema'"
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -100,7 +100,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l warning -d 'Wi
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l critical -d 'With --nagios: CRITICAL from this many upgradable images on (default: never)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -114,7 +114,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -s V -l version -
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l dir -d 'Repository root to write completions/ and man/ under' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -131,7 +131,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l format -d 'P
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -152,7 +152,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l format -d
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -166,7 +166,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -177,7 +177,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand hold" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -188,7 +188,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s h -l help -d 
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -199,7 +199,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -210,7 +210,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand skip" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -221,7 +221,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -233,7 +233,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l versio
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -246,7 +246,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -261,7 +261,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l randomized-
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l dir -d 'Directory to install into or uninstall from (for packagers and tests)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -275,7 +275,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -287,7 +287,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -298,7 +298,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s h -l help -d
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, either of which may be absent)' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''

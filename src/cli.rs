@@ -45,7 +45,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)
+    /// Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default:
+    /// $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI's current context, else
+    /// unix:///var/run/docker.sock)
     #[arg(short = 'H', long = "host", global = true, value_name = "URL")]
     pub docker_host: Option<String>,
 

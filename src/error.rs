@@ -67,6 +67,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Error::DaemonUnreachable { host, detail } if host.starts_with("ssh://") => write!(
+                f,
+                "cannot reach the Docker engine at {host} ({detail}): check that the host is up, that \
+                 ssh reaches it without a prompt and that 'docker version' works there"
+            ),
             Error::DaemonUnreachable { host, detail } => write!(
                 f,
                 "cannot connect to the Docker daemon at {host} ({detail}): is dockerd running? \

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod config_file;
+mod context;
 mod env;
 
 use config_file::load_config;
@@ -142,7 +143,12 @@ impl Settings {
         };
         Ok(Settings {
             state_dir,
-            docker_host: global.docker_host.clone().or(env.docker_host),
+            // As the docker CLI: -H, then DOCKER_HOST, then the context
+            // (DOCKER_CONTEXT, else `docker context use`'s).
+            docker_host: match global.docker_host.clone().or(env.docker_host.clone()) {
+                Some(host) => Some(host),
+                None => context::docker_host(&env.docker_config_dir, env.docker_context.as_deref())?,
+            },
             behaviour_env: env.behaviour,
             registry,
             output: OutputSettings {
