@@ -43,6 +43,14 @@ struct Sshd {
 
 impl Sshd {
     fn start() -> Sshd {
+        Sshd::start_with(&[("fleet-a", Vec::new())])
+    }
+
+    /// An sshd with one client key per host alias; each key's login gets
+    /// the environment given (`PermitUserEnvironment`), so that one
+    /// machine can stand in for several hosts (their own state
+    /// directories).
+    fn start_with(hosts: &[(&str, Vec<(&str, String)>)]) -> Sshd {
         let sshd = Path::new("/usr/sbin/sshd");
         assert!(sshd.exists(), "sshd is missing: install Debian's openssh-server (.ci/monitoring.sh does)");
         // sshd's privilege separation directory; the package creates it
@@ -50,22 +58,35 @@ impl Sshd {
         std::fs::create_dir_all("/run/sshd").unwrap();
         let dir = tempfile::Builder::new().prefix("freshen-sshd-").tempdir().unwrap();
         let d = dir.path();
-        for (key, kind) in [("host_key", "ed25519"), ("client_key", "ed25519")] {
+        let keygen = |key: &str| {
             let out = Command::new("ssh-keygen")
-                .args(["-q", "-t", kind, "-N", "", "-f"])
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
                 .arg(d.join(key))
                 .output()
                 .unwrap();
             assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        keygen("host_key");
+        let mut authorized = String::new();
+        for (alias, env) in hosts {
+            keygen(&format!("key-{alias}"));
+            let public = std::fs::read_to_string(d.join(format!("key-{alias}.pub"))).unwrap();
+            let options: Vec<String> = env.iter().map(|(k, v)| format!("environment=\"{k}={v}\"")).collect();
+            if options.is_empty() {
+                authorized.push_str(&public);
+            } else {
+                authorized.push_str(&format!("{} {public}", options.join(",")));
+            }
         }
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        std::fs::write(d.join("authorized_keys"), authorized).unwrap();
         let port = free_port();
         std::fs::write(
             d.join("sshd_config"),
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\n\
                  PidFile none\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
+                 KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n\
+                 PermitUserEnvironment yes\n",
                 host = d.join("host_key").display(),
                 keys = d.join("authorized_keys").display(),
             ),
@@ -74,17 +95,25 @@ impl Sshd {
         let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
         std::fs::write(d.join("known_hosts"), format!("[127.0.0.1]:{port} {host_pub}")).unwrap();
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        std::fs::write(
-            d.join("ssh_config"),
-            format!(
-                "Host fleet-a\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n\
-                 Host *\n  IdentityFile {key}\n  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n\
-                 StrictHostKeyChecking yes\n  BatchMode yes\n  LogLevel ERROR\n",
-                key = d.join("client_key").display(),
-                known = d.join("known_hosts").display(),
-            ),
-        )
-        .unwrap();
+        let mut config = String::new();
+        for (alias, _) in hosts {
+            config.push_str(&format!(
+                "Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {}\n",
+                d.join(format!("key-{alias}")).display()
+            ));
+        }
+        // A host that is down: nothing listens on its port.
+        config.push_str(&format!(
+            "Host fleet-down\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n",
+            free_port()
+        ));
+        config.push_str(&format!(
+            "Host *\n  IdentityFile {key}\n  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n  \
+             StrictHostKeyChecking yes\n  BatchMode yes\n  LogLevel ERROR\n",
+            key = d.join(format!("key-{}", hosts[0].0)).display(),
+            known = d.join("known_hosts").display(),
+        ));
+        std::fs::write(d.join("ssh_config"), config).unwrap();
         std::fs::create_dir_all(d.join("bin")).unwrap();
         let wrapper = d.join("bin/ssh");
         std::fs::write(
@@ -104,15 +133,16 @@ impl Sshd {
             .spawn()
             .unwrap();
         let s = Sshd { dir, port, child };
-        s.wait_ready();
+        for (alias, _) in hosts {
+            s.wait_ready(alias);
+        }
         s
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&self, alias: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let out =
-                Command::new(self.dir.path().join("bin/ssh")).args(["fleet-a", "true"]).output().unwrap();
+            let out = Command::new(self.dir.path().join("bin/ssh")).args([alias, "true"]).output().unwrap();
             if out.status.success() {
                 return;
             }
@@ -249,4 +279,82 @@ fn a_host_that_is_down_is_one_line_with_ssh_s_reason() {
     let run = t.freshen().args(["-H", "ssh://-oProxyCommand=x", "list"]).run();
     run.expect_code(1);
     assert!(run.stderr.contains("bad ssh address 'ssh://-oProxyCommand=x'"), "{run}");
+}
+
+/// `freshen fleet` over two hosts and one that is down: each host is this
+/// machine's engine behind the loopback sshd, with its own state directory
+/// (set by its key's environment), running its own freshen.
+#[test]
+fn a_fleet_of_hosts_answers_in_one_view() {
+    let t = TestEnv::new("a_fleet_of_hosts");
+    let states = tempfile::Builder::new().prefix("freshen-fleet-hosts-").tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_freshen")).parent().unwrap().display().to_string();
+    let host_env = |name: &str| {
+        let state = states.path().join(name);
+        std::fs::create_dir_all(&state).unwrap();
+        vec![
+            ("FRESHEN_STATE_DIR", state.display().to_string()),
+            ("PATH", format!("{bin}:/usr/local/bin:/usr/bin:/bin")),
+            ("NO_COLOR", "1".to_string()),
+            ("DOCKER_HOST", format!("unix://{}", remote_socket())),
+        ]
+    };
+    let sshd = Sshd::start_with(&[("fleet-a", host_env("a")), ("fleet-b", host_env("b"))]);
+    let reg = registry::shared();
+    let reference = t.reference(reg.host(), "app", "1");
+    let v1 = t.publish_runnable(&reference, &Runnable::new("v1"));
+    t.publish_runnable_remote(reg, "app", "1", &Runnable::new("v2"));
+    let pattern = t.pattern(reg.host());
+    let fleet = |args: &[&str]| t.freshen().env("PATH", sshd.path()).arg("fleet").args(args).run();
+
+    // update on all three: two answer, the one that is down is a row with
+    // ssh's reason, and the exit status says a host failed.
+    let run = fleet(&["--hosts", "fleet-a,fleet-b,fleet-down", "update", &pattern]);
+    run.expect_code(1);
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert!(rows[0].starts_with("HOST") && rows[0].contains("IMAGE") && rows[0].contains("STATUS"), "{run}");
+    for host in ["fleet-a", "fleet-b"] {
+        assert!(
+            rows.iter().any(|l| l.starts_with(host) && l.contains("app:1") && l.contains("upgradable")),
+            "{run}"
+        );
+    }
+    let down = rows
+        .iter()
+        .find(|l| l.starts_with("fleet-down"))
+        .unwrap_or_else(|| panic!("no row for the down host\n{run}"));
+    assert!(down.contains("unreachable") && down.contains("Connection refused"), "{run}");
+    assert!(run.stderr.contains("fleet-down: unreachable: "), "{run}");
+
+    let run = fleet(&["--hosts", "fleet-a,fleet-b,fleet-down", "list", "--upgradable", &pattern]);
+    run.expect_code(1);
+    eprintln!("$ freshen fleet --hosts fleet-a,fleet-b,fleet-down list --upgradable PATTERN\n{}", run.stdout);
+    assert_eq!(run.stdout.lines().count(), 4, "a heading and three rows\n{run}");
+
+    // JSON: the host in each row.
+    let run = fleet(&["--hosts", "fleet-a,fleet-b,fleet-down", "--format", "json", "list", &pattern]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    let hosts: Vec<&str> = doc.as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, ["fleet-a", "fleet-b", "fleet-down"], "{run}");
+    assert_eq!(doc[0]["reference"], reference.as_str());
+    assert_eq!(doc[2]["status"], "unreachable");
+
+    // check: every host answered and one has an update: 100.
+    fleet(&["--hosts", "fleet-a,fleet-b", "check", &pattern]).expect_code(100);
+
+    // upgrade goes host by host and stops at the first that fails: the
+    // host after the down one is not touched.
+    let run = fleet(&["--hosts", "fleet-down,fleet-a", "upgrade", "-y", &pattern]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("not run on fleet-a"), "{run}");
+    assert_eq!(support::docker::inspect(&reference).id, v1.id, "fleet-a was not upgraded");
+    let run = fleet(&["--hosts", "fleet-a", "upgrade", "-y", &pattern]);
+    run.expect_code(0);
+    assert!(run.stdout.lines().any(|l| l.starts_with("fleet-a") && l.contains("upgraded")), "{run}");
+    assert_ne!(support::docker::inspect(&reference).id, v1.id, "fleet-a upgraded the tag");
+
+    // No hosts at all is a clear error.
+    let run = t.freshen().args(["fleet", "list"]).run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("freshen fleet needs hosts"), "{run}");
 }

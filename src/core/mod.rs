@@ -2,6 +2,7 @@
 
 pub mod controls;
 pub mod exit;
+pub mod fleet;
 pub mod holds;
 pub mod image;
 pub mod inventory;

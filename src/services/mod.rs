@@ -2,6 +2,7 @@
 
 pub mod announce;
 pub mod check;
+pub mod fleet;
 pub mod metrics;
 pub mod outcomes;
 pub mod recreate;

@@ -45,6 +45,8 @@ pub struct Settings {
     /// `[images."…"]` sections, most specific first.
     pub images: Vec<(Pattern, ImageSection)>,
     pub tag_cache_ttl: Duration,
+    /// `[fleet] hosts`: where `freshen fleet` runs without `--hosts`.
+    pub fleet_hosts: Vec<String>,
     /// The config file in effect (it need not exist), for messages and for
     /// the units `schedule` writes.
     pub config_path: Option<PathBuf>,
@@ -174,6 +176,7 @@ impl Settings {
             unattended: config.validated.unattended,
             images: image_sections(&config.images),
             tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
+            fleet_hosts: config.fleet.hosts.clone(),
         })
     }
 
