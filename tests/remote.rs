@@ -71,7 +71,15 @@ impl Sshd {
         for (alias, env) in hosts {
             keygen(&format!("key-{alias}"));
             let public = std::fs::read_to_string(d.join(format!("key-{alias}.pub"))).unwrap();
-            let options: Vec<String> = env.iter().map(|(k, v)| format!("environment=\"{k}={v}\"")).collect();
+            // `command` stands for a forced command (with `restrict`), the
+            // rest for environment variables.
+            let options: Vec<String> = env
+                .iter()
+                .map(|(k, v)| match *k {
+                    "command" => format!("restrict,command=\"{v}\""),
+                    _ => format!("environment=\"{k}={v}\""),
+                })
+                .collect();
             if options.is_empty() {
                 authorized.push_str(&public);
             } else {
@@ -133,9 +141,8 @@ impl Sshd {
             .spawn()
             .unwrap();
         let s = Sshd { dir, port, child };
-        for (alias, _) in hosts {
-            s.wait_ready(alias);
-        }
+        // One server: once one key gets in, it is up.
+        s.wait_ready(hosts[0].0);
         s
     }
 
@@ -299,7 +306,20 @@ fn a_fleet_of_hosts_answers_in_one_view() {
             ("DOCKER_HOST", format!("unix://{}", remote_socket())),
         ]
     };
-    let sshd = Sshd::start_with(&[("fleet-a", host_env("a")), ("fleet-b", host_env("b"))]);
+    // fleet-ro: host a's state, through the read-only key of
+    // docs/remote.md (its forced command, taken from the document).
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/remote.md")).unwrap();
+    let script = doc
+        .split("```sh\n")
+        .find(|block| block.starts_with("#!/bin/sh\n# Runs the command the client asked for"))
+        .and_then(|block| block.split("```").next())
+        .expect("docs/remote.md has the read-only key's script");
+    let script_path = states.path().join("freshen-readonly");
+    std::fs::write(&script_path, script.replace("/usr/local/bin/", &format!("{bin}/"))).unwrap();
+    std::fs::set_permissions(&script_path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut ro = host_env("a");
+    ro.push(("command", script_path.display().to_string()));
+    let sshd = Sshd::start_with(&[("fleet-a", host_env("a")), ("fleet-b", host_env("b")), ("fleet-ro", ro)]);
     let reg = registry::shared();
     let reference = t.reference(reg.host(), "app", "1");
     let v1 = t.publish_runnable(&reference, &Runnable::new("v1"));
@@ -352,6 +372,15 @@ fn a_fleet_of_hosts_answers_in_one_view() {
     run.expect_code(0);
     assert!(run.stdout.lines().any(|l| l.starts_with("fleet-a") && l.contains("upgraded")), "{run}");
     assert_ne!(support::docker::inspect(&reference).id, v1.id, "fleet-a upgraded the tag");
+
+    // The read-only key lists (a quoted pattern passes) and refuses an
+    // upgrade with the script's reason.
+    let run = fleet(&["--hosts", "fleet-ro", "list", &pattern]);
+    run.expect_code(0);
+    assert!(run.stdout.lines().any(|l| l.starts_with("fleet-ro") && l.contains("app:1")), "{run}");
+    let run = fleet(&["--hosts", "fleet-ro", "upgrade", "-y", &pattern]);
+    run.expect_code(1);
+    assert!(run.stdout.contains("not allowed with this key"), "{run}");
 
     // No hosts at all is a clear error.
     let run = t.freshen().args(["fleet", "list"]).run();
