@@ -387,3 +387,45 @@ fn a_fleet_of_hosts_answers_in_one_view() {
     run.expect_code(1);
     assert!(run.stderr.contains("freshen fleet needs hosts"), "{run}");
 }
+
+/// A Compose service on an engine reached over ssh is kept back with the
+/// reason, before anything of it changes: recreating it needs the
+/// project's files, which are on that host.
+#[test]
+fn a_compose_service_over_ssh_is_kept_back_with_the_reason() {
+    let sshd = Sshd::start();
+    let t = TestEnv::new("a_compose_service_over_ssh");
+    let mut c = Containers::new(&t);
+    let reg = registry::shared();
+    let reference = t.reference(reg.host(), "app", "1");
+    t.publish_runnable(&reference, &Runnable::new("v1"));
+    let project = t.namespace().replace('-', "_");
+    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), format!("services:\n  web:\n    image: {reference}\n"))
+        .unwrap();
+    c.compose_project(&project, dir.path().to_path_buf());
+    let out = Command::new("docker")
+        .args(["compose", "-p", &project, "--project-directory"])
+        .arg(dir.path())
+        .args(["up", "-d"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker compose up: {}", String::from_utf8_lossy(&out.stderr));
+    let web = format!("{project}-web-1");
+    let old_id = containers::inspect(&web)["Id"].clone();
+    t.publish_runnable_remote(reg, "app", "1", &Runnable::new("v2"));
+    let pattern = t.pattern(reg.host());
+    let over_ssh = || t.freshen().env("PATH", sshd.path()).env("DOCKER_HOST", sshd.url());
+    over_ssh().args(["update", &pattern]).run().expect_code(0);
+
+    let run = over_ssh().args(["upgrade", "-y", "--wait", "2", &pattern]).run();
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains(&format!("compose project {project} runs on {}", sshd.url()))
+            && said.contains("needs the project's files there"),
+        "{run}"
+    );
+    assert_eq!(containers::inspect(&web)["Id"], old_id, "the Compose service was left as it was\n{run}");
+    assert_eq!(containers::state(&web).0, "running");
+}
