@@ -44,7 +44,7 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
             }
             crate::store::write_atomic_readable(path, text.as_bytes())?
         }
-        None => text.lines().for_each(|l| p.line(l)),
+        None => p.text(&text),
     }
     Ok(ExitStatus::Ok)
 }

@@ -59,6 +59,15 @@ impl Printer {
         let _ = writeln!(so, "{text}");
     }
 
+    /// A whole document on stdout in one write: stdout is line-buffered,
+    /// and tens of thousands of lines (the metrics of a big host) written
+    /// one by one cost a system call each.
+    pub fn text(&self, text: &str) {
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(text.as_bytes());
+        let _ = so.flush();
+    }
+
     /// Progress and notes on stderr; silent with --quiet.
     pub fn info(&self, text: &str) {
         if !self.out.quiet {
