@@ -22,6 +22,9 @@ _freshen() {
             freshen,check)
                 cmd="freshen__subcmd__check"
                 ;;
+            freshen,fleet)
+                cmd="freshen__subcmd__fleet"
+                ;;
             freshen,generate)
                 cmd="freshen__subcmd__generate"
                 ;;
@@ -78,6 +81,9 @@ _freshen() {
                 ;;
             freshen__subcmd__help,check)
                 cmd="freshen__subcmd__help__subcmd__check"
+                ;;
+            freshen__subcmd__help,fleet)
+                cmd="freshen__subcmd__help__subcmd__fleet"
                 ;;
             freshen__subcmd__help,generate)
                 cmd="freshen__subcmd__help__subcmd__generate"
@@ -137,7 +143,7 @@ _freshen() {
 
     case "${cmd}" in
         freshen)
-            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help"
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +304,56 @@ _freshen() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        freshen__subcmd__fleet)
+            opts="-H -q -v -h -V --hosts --jobs --keep-going --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         freshen__subcmd__generate)
             opts="-H -q -v -h -V --dir --check --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -341,7 +397,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help)
-            opts="update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help"
+            opts="update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +425,20 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__help__subcmd__fleet)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -26,7 +26,7 @@ end
 
 complete -c freshen -n "__fish_freshen_needs_command" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_needs_command" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_needs_command" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -52,6 +52,7 @@ complete -c freshen -n "__fish_freshen_needs_command" -f -a "notify" -d 'Send a 
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
+complete -c freshen -n "__fish_freshen_needs_command" -f -a "fleet" -d 'Run update, check, list or upgrade on several hosts over ssh and show one view'
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
 complete -c freshen -n "__fish_freshen_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l concurrency -d 'Requests in flight per registry' -r
@@ -63,7 +64,7 @@ json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l renotify-after -d 'With --notify: announce an update again after this long (12h, 7d, 1w)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand update" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand update" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -80,7 +81,7 @@ apt\t'One line per image, like \'apt list\''
 json\t'The documented, stable JSON schema'"
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand list" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -101,7 +102,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -l warning -d 'Wi
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l critical -d 'With --nagios: CRITICAL from this many upgradable images on (default: never)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand check" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -116,7 +117,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand check" -s V -l version -
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l dir -d 'Repository root to write completions/ and man/ under' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand generate" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand generate" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -133,7 +134,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l format -d 'P
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -154,7 +155,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l format -d
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -168,7 +169,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand hold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -179,7 +180,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand hold" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -190,7 +191,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s h -l help -d 
 complete -c freshen -n "__fish_freshen_using_subcommand unhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -201,7 +202,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand showhold" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand skip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -212,7 +213,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand skip" -s h -l help -d 'P
 complete -c freshen -n "__fish_freshen_using_subcommand skip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -223,7 +224,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s h -l help -d 
 complete -c freshen -n "__fish_freshen_using_subcommand unskip" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand showskip" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -235,7 +236,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand showskip" -s V -l versio
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l wait -d 'Seconds a recreated container has to become healthy (with a HEALTHCHECK) or to keep running (without one) before it counts as upgraded; otherwise it is rolled back' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -248,7 +249,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand rollback" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand notify" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand notify" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -263,7 +264,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l randomized-
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l dir -d 'Directory to install into or uninstall from (for packagers and tests)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -277,7 +278,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s h -l help -
 complete -c freshen -n "__fish_freshen_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand motd" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand motd" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -289,7 +290,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand motd" -s V -l version -d
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s o -l output -d 'Write the metrics to this file atomically (a .prom file in the collector\'s directory), readable as the umask allows (0644 under umask 022), for node_exporter\'s own user' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -298,9 +299,25 @@ complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s q -l quiet -
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c freshen -n "__fish_freshen_using_subcommand metrics" -s V -l version -d 'Print version'
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l hosts -d 'The hosts, as ssh reaches them (user@host, an alias of ~/.ssh/config), comma-separated (default: hosts = [...] in the config file\'s [fleet] section)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l jobs -d 'Hosts asked at once (update, check, list)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l format -d 'Output format: one table with a HOST column, or JSON with the host in each row' -r -f -a "table\t'Aligned columns with a HOST column'
+json\t'A JSON array: each host\'s rows with `host` added'"
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -l keep-going -d 'upgrade: go on to the next host after a host whose upgrade failed'
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -s q -l quiet -d 'Print only errors and the final summary'
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c freshen -n "__fish_freshen_using_subcommand fleet" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F
-complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand policy" -s H -l host -d 'Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI\'s current context, else unix:///var/run/docker.sock)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l insecure-registry -d 'Talk to this registry over plain HTTP if HTTPS fails (repeatable); loopback registries and daemon.json\'s insecure-registries are always allowed' -r
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -309,22 +326,23 @@ complete -c freshen -n "__fish_freshen_using_subcommand policy" -s q -l quiet -d
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand policy" -s V -l version -d 'Print version'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unhold" -d 'Cancel holds'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "unskip" -d 'Offer skipped versions again'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "showskip" -d 'List the skipped versions, one per line'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "notify" -d 'Send a test message to every notification target'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
-complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "update" -d 'Ask the registries for the current digest of every local tag and record it'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "list" -d 'Show local tags and whether they are current, from the last update (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "check" -d 'Update, then exit 100 if an image can be upgraded (for cron and monitoring)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "generate" -d 'Write shell completions and the man page (for packagers)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "upgrade" -d 'Pull the new version of every upgradable tag (or those named) and retire the old one'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "autoremove" -d 'Retire old versions: images an upgrade replaced and earlier untagged versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "hold" -d 'Hold tags: never upgrade them, never retire their versions'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "unhold" -d 'Cancel holds'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "showhold" -d 'List the held tags and patterns, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "skip" -d 'Skip the version the registry offers now for these tags, until it offers another'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "unskip" -d 'Offer skipped versions again'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "showskip" -d 'List the skipped versions, one per line'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "rollback" -d 'Point a tag back at the version an upgrade replaced, if it is still here'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "notify" -d 'Send a test message to every notification target'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "schedule" -d 'Print or install a systemd timer (or cron job) that runs \'freshen update --notify\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "motd" -d 'Print the login message: how many image updates can be applied (offline, from the state)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "metrics" -d 'Print or write Prometheus metrics for node_exporter\'s textfile collector (offline)'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "fleet" -d 'Run update, check, list or upgrade on several hosts over ssh and show one view'
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "policy" -d 'Show an image\'s installed version, its candidate and the newer tags, like \'apt-cache policy\''
+complete -c freshen -n "__fish_freshen_using_subcommand help; and not __fish_seen_subcommand_from update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -45,7 +45,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Docker daemon socket (default: $DOCKER_HOST, else unix:///var/run/docker.sock)
+    /// Docker daemon: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default:
+    /// $DOCKER_HOST, else $DOCKER_CONTEXT or the docker CLI's current context, else
+    /// unix:///var/run/docker.sock)
     #[arg(short = 'H', long = "host", global = true, value_name = "URL")]
     pub docker_host: Option<String>,
 
@@ -145,6 +147,10 @@ rolled back.")]
 
     /// Print or write Prometheus metrics for node_exporter's textfile collector (offline)
     Metrics(MetricsArgs),
+
+    /// Run update, check, list or upgrade on several hosts over ssh and show one view
+    #[command(after_help = FLEET_HELP)]
+    Fleet(FleetArgs),
     /// Show an image's installed version, its candidate and the newer tags, like 'apt-cache policy'
     #[command(
         long_about = "Shows the installed version of one image (tag, digest, version, created, \
@@ -455,6 +461,45 @@ pub struct MotdArgs {
     /// Only images matching these patterns
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
+}
+
+const FLEET_HELP: &str = "Each host runs its own freshen ('freshen COMMAND ... --format json' over \
+'ssh -T', batch mode): freshen must be on the PATH there, and ssh must reach the host without a prompt. \
+update, check and list run on several hosts at once; upgrade goes host by host and stops after the \
+first host whose upgrade fails (--keep-going goes on). A host that cannot be reached is listed with \
+ssh's reason.\n\nExit status: 0 every host answered (and nothing failed); 1 a host could not be \
+reached or its command failed; 100 (check) every host answered and one has an update.";
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The hosts, as ssh reaches them (user@host, an alias of ~/.ssh/config), comma-separated
+    /// (default: hosts = [...] in the config file's [fleet] section)
+    #[arg(long, value_delimiter = ',', value_name = "HOST,...")]
+    pub hosts: Vec<String>,
+
+    /// Hosts asked at once (update, check, list)
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+
+    /// upgrade: go on to the next host after a host whose upgrade failed
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Output format: one table with a HOST column, or JSON with the host in each row
+    #[arg(long, value_enum, default_value_t = FleetFormat::Table)]
+    pub format: FleetFormat,
+
+    /// The command to run on each host and its arguments: update, check, list, upgrade
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FleetFormat {
+    /// Aligned columns with a HOST column
+    Table,
+    /// A JSON array: each host's rows with `host` added
+    Json,
 }
 
 #[derive(Debug, Args)]

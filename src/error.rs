@@ -58,6 +58,10 @@ pub enum StoreFile {
     Skips,
     /// `journal.json`: container recreations in progress.
     Journal,
+    /// `inventory.json`: what the last update saw of the host.
+    Inventory,
+    /// `outcomes.json`: counts of checks and upgrades, for the metrics.
+    Outcomes,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -65,6 +69,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Error::DaemonUnreachable { host, detail } if host.starts_with("ssh://") => write!(
+                f,
+                "cannot reach the Docker engine at {host} ({detail}): check that the host is up, that \
+                 ssh reaches it without a prompt and that 'docker version' works there"
+            ),
             Error::DaemonUnreachable { host, detail } => write!(
                 f,
                 "cannot connect to the Docker daemon at {host} ({detail}): is dockerd running? \
@@ -104,6 +113,15 @@ impl std::fmt::Display for Error {
                         "recreation journal {path} is unreadable ({detail}): check 'docker ps -a' for \
                          containers named NAME-freshen-old (rename each back to NAME and start it if \
                          NAME is missing), then remove the file"
+                    ),
+                    StoreFile::Inventory => write!(
+                        f,
+                        "inventory {path} is unreadable ({detail}): run 'freshen update' to rebuild it"
+                    ),
+                    StoreFile::Outcomes => write!(
+                        f,
+                        "outcome counts {path} are unreadable ({detail}): remove the file; the counts \
+                         start again from zero"
                     ),
                 }
             }

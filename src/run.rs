@@ -93,6 +93,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,
             Command::Check(a) => commands::update::check(&settings, a, &printer).await,
             Command::List(a) => commands::list::list(&settings, a, &printer).await,
+            Command::Fleet(a) => commands::fleet::fleet(&settings, a, &printer).await,
             Command::Upgrade(a) => commands::upgrade::upgrade(&settings, a, &printer).await,
             Command::Autoremove(a) => commands::autoremove::autoremove(&settings, a, &printer).await,
             Command::Hold(a) => commands::hold::hold(&settings, &a.images, &printer).await,

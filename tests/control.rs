@@ -587,10 +587,50 @@ fn metrics_pass_promtool() {
         "\n{}",
         run.stdout
     );
-    for (reference, upgradable) in refs.iter().zip(["0", "1", "0", "0"]) {
-        let label = format!("freshen_image_upgradable{{reference=\"{reference}\"}}");
+    let image = |name: &str| format!("{}/{}/{name}", reg.host(), t.namespace());
+    for ((name, reference), (upgradable, state)) in names.iter().zip(&refs).zip([
+        ("0", "current"),
+        ("1", "upgradable"),
+        ("0", "cooldown"),
+        ("0", "skipped"),
+    ]) {
+        let (image, tag) = (image(name), "stable");
+        // The deprecated label stays beside image and tag for a release.
+        let label =
+            format!("freshen_image_upgradable{{image=\"{image}\",tag=\"{tag}\",reference=\"{reference}\"}}");
         assert_eq!(value(&label), upgradable, "{reference}");
+        let on = format!("freshen_image_state{{image=\"{image}\",tag=\"{tag}\",state=\"{state}\"}}");
+        assert_eq!(value(&on), "1", "{reference}");
+        let failed = format!("freshen_upgrades_total{{image=\"{image}\",tag=\"{tag}\",result=\"failed\"}}");
+        assert_eq!(value(&failed), "0", "pre-initialised for increase()");
     }
+    // The check succeeded, and the update recorded the engine.
+    assert_eq!(value("freshen_last_check_success"), "1");
+    assert_eq!(value("freshen_check_failures_in_a_row"), "0");
+    assert!(run.stdout.contains("freshen_engine_info{engine=\"docker\",version=\""), "\n{}", run.stdout);
+    assert!(run.stdout.contains("image_store=\"classic\"} 1\n"), "\n{}", run.stdout);
+    assert!(run.stdout.contains("freshen_build_info{version=\""), "\n{}", run.stdout);
+    let info = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("freshen_image_info{{image=\"{}\"", image("upgradable"))))
+        .unwrap_or_else(|| panic!("no info series\n{}", run.stdout));
+    assert!(info.contains("available_digest=\"sha256:") && info.ends_with(" 1"), "{info}");
+    for forbidden in ["instance=", "job=", "host="] {
+        assert!(!run.stdout.contains(forbidden), "{forbidden} would be renamed exported_*");
+    }
+
+    // A check that cannot reach the engine counts as a failed check.
+    t.freshen()
+        .args(["--config", &config.path(), "update", &pattern])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run()
+        .expect_code(1);
+    let run = freshen(&["metrics", &pattern]);
+    assert!(run.stdout.contains("\nfreshen_last_check_success 0\n"), "\n{}", run.stdout);
+    assert!(run.stdout.contains("\nfreshen_check_failures_in_a_row 1\n"), "\n{}", run.stdout);
+    assert!(run.stdout.contains("\nfreshen_check_failures_total 1\n"), "\n{}", run.stdout);
+    assert!(run.stdout.contains("\nfreshen_last_successful_check_timestamp_seconds "), "\n{}", run.stdout);
 }
 
 /// `list --format json` with the config of the test.

@@ -3,6 +3,7 @@
 //! two of them share lives in `services`.
 
 pub mod autoremove;
+pub mod fleet;
 pub mod generate;
 pub mod hold;
 pub mod list;

@@ -30,13 +30,10 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
 }
 
 pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<ExitStatus> {
-    let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
-    let state = State::load(&settings.state_dir)?;
-    let controls = crate::services::skip::controls(settings, None)?;
-    let mut text =
-        monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
-    let pending = crate::services::recreate::pending(&settings.state_dir).unwrap_or_default();
-    text.push_str(&monitor::interrupted_series(pending.len()));
+    let (text, warnings) = crate::services::metrics::text(settings, &args.patterns)?;
+    for w in &warnings {
+        p.warn(w);
+    }
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => {
@@ -52,7 +49,7 @@ pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<E
             }
             crate::store::write_atomic_shared(path, text.as_bytes())?
         }
-        None => text.lines().for_each(|l| p.line(l)),
+        None => p.text(&text),
     }
     Ok(ExitStatus::Ok)
 }

@@ -233,7 +233,12 @@ async fn run_and_summarise(
     format: Summary,
     p: &Printer,
 ) -> Result<Ran> {
-    let ran = update_service::run(settings, &opts.patterns, p).await?;
+    let ran = update_service::run(settings, &opts.patterns, p).await.inspect_err(|e| {
+        // The watchers must see a host whose checks stopped working.
+        if crate::services::outcomes::is_failed_check(e) {
+            crate::services::outcomes::record_failed_check(&settings.state_dir, p);
+        }
+    })?;
     print_summary(&ran, format, p);
     Ok(ran)
 }

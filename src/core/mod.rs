@@ -2,10 +2,13 @@
 
 pub mod controls;
 pub mod exit;
+pub mod fleet;
 pub mod holds;
 pub mod image;
+pub mod inventory;
 pub mod monitor;
 pub mod notified;
+pub mod outcomes;
 pub mod policy;
 pub mod recreate;
 pub mod reference;

@@ -4,6 +4,7 @@
 
 mod containers;
 mod raw;
+mod ssh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +32,12 @@ const PULL_ATTEMPTS: u32 = 3;
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    /// Where connections go: the socket or address, or a tunnel's socket.
     host: String,
+    /// The engine as the user named it, for messages (`ssh://…`).
+    shown: String,
+    /// For an `ssh://` engine, the tunnel the connections go through.
+    tunnel: Option<Arc<ssh::Tunnel>>,
     /// `GET /version`, once: by `connect`, or on first use after `open`.
     version: Arc<OnceCell<SystemVersion>>,
     model: Arc<OnceCell<EngineModel>>,
@@ -85,7 +91,7 @@ impl Engine {
     /// names the socket when the daemon is not there.
     pub async fn connect(host: Option<&str>) -> Result<Engine> {
         let engine = Engine::open(host)?;
-        engine.version().await.map_err(|e| Error::unreachable(&engine.host, engine_detail(&e)))?;
+        engine.version().await.map_err(|e| Error::unreachable(&engine.shown, engine.detail(&e)))?;
         Ok(engine)
     }
 
@@ -95,8 +101,14 @@ impl Engine {
     /// matters for speed. bollard sends unversioned paths, so the daemon
     /// answers in its own API version whether or not the version was read.
     pub fn open(host: Option<&str>) -> Result<Engine> {
-        let host = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
-        let unreachable = |detail: String| Error::unreachable(&host, detail);
+        let shown = host.map_or_else(|| DEFAULT_HOST.to_string(), str::to_string);
+        let unreachable = |detail: String| Error::unreachable(&shown, detail);
+        let tunnel = if shown.starts_with("ssh://") {
+            Some(Arc::new(ssh::Tunnel::open(&shown).map_err(Error::Usage)?))
+        } else {
+            None
+        };
+        let host = tunnel.as_ref().map_or_else(|| shown.clone(), |t| t.address());
         let docker = if host.starts_with("unix://") {
             Docker::connect_with_unix(&host, ENGINE_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
         } else if host.starts_with("tcp://") || host.starts_with("http://") {
@@ -105,11 +117,25 @@ impl Engine {
             Docker::connect_with_unix(&host, ENGINE_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
         } else {
             return Err(Error::Usage(format!(
-                "unsupported Docker host '{host}': use unix:///path/to/docker.sock or tcp://HOST:PORT"
+                "unsupported Docker host '{host}': use unix:///path/to/docker.sock, tcp://HOST:PORT \
+                 or ssh://[USER@]HOST[:PORT]"
             )));
         }
         .map_err(|e| unreachable(e.to_string()))?;
-        Ok(Engine { docker, host, version: Arc::default(), model: Arc::default() })
+        Ok(Engine { docker, host, shown, tunnel, version: Arc::default(), model: Arc::default() })
+    }
+
+    /// An error's detail, with ssh's own reason first for an engine
+    /// reached over ssh (the connection only says it was closed).
+    fn detail(&self, e: &bollard::errors::Error) -> String {
+        self.ssh_said(engine_detail(e))
+    }
+
+    fn ssh_said(&self, detail: String) -> String {
+        match self.tunnel.as_ref().and_then(|t| t.last_error()) {
+            Some(said) => format!("ssh: {}", said.strip_prefix("ssh: ").unwrap_or(&said)),
+            None => detail,
+        }
     }
 
     pub(crate) async fn version(&self) -> Result<&SystemVersion, bollard::errors::Error> {
@@ -208,7 +234,10 @@ impl Engine {
             Ok(Some(i)) => i,
             Ok(None) => return Ok(None),
             Err(detail) if raw::cannot_connect(&detail) => {
-                return Err(Error::unreachable(&self.host, detail))
+                return Err(Error::DaemonUnreachable {
+                    host: self.shown.clone(),
+                    detail: self.ssh_said(detail),
+                })
             }
             Err(detail) => return Err(Error::Daemon { action: "inspect an image".into(), detail }),
         };
@@ -404,7 +433,7 @@ impl Engine {
             B::DockerResponseServerError { .. } | B::JsonDataError { .. } | B::DockerStreamError { .. } => {
                 Error::Daemon { action: action.to_string(), detail: engine_detail(&e) }
             }
-            other => Error::unreachable(&self.host, engine_detail(&other)),
+            other => Error::unreachable(&self.shown, self.detail(&other)),
         }
     }
 }

@@ -60,6 +60,15 @@ impl Printer {
         let _ = writeln!(so, "{text}");
     }
 
+    /// A whole document on stdout in one write: stdout is line-buffered,
+    /// and tens of thousands of lines (the metrics of a big host) written
+    /// one by one cost a system call each.
+    pub fn text(&self, text: &str) {
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(text.as_bytes());
+        let _ = so.flush();
+    }
+
     /// Progress and notes on stderr; silent with --quiet.
     pub fn info(&self, text: &str) {
         if !self.out.quiet {
@@ -162,6 +171,52 @@ impl Printer {
         for line in table::render(&columns, &cells, self.out.width, |text, code| self.paint(text, code)) {
             self.line(&line);
         }
+    }
+
+    /// `freshen fleet`'s table: one row per image per host, and one per
+    /// host that did not answer, with the reason.
+    pub fn fleet_table(&self, rows: &[crate::core::fleet::Row]) {
+        use table::{Cell, Column, Shrink};
+        let columns = [
+            Column { heading: "HOST", drop_rank: None, shrink: Shrink::End(12) },
+            Column { heading: "IMAGE", drop_rank: None, shrink: Shrink::Middle(16) },
+            Column { heading: "STATUS", drop_rank: None, shrink: Shrink::Never },
+            Column { heading: "VERSION", drop_rank: Some(2), shrink: Shrink::End(8) },
+            Column { heading: "AVAILABLE", drop_rank: Some(1), shrink: Shrink::End(8) },
+            Column { heading: "NOTE", drop_rank: None, shrink: Shrink::End(12) },
+        ];
+        let dash = |t: &str| if t.is_empty() { "-".to_string() } else { t.to_string() };
+        let cells: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| {
+                let color = match r.status.as_str() {
+                    "upgradable" | "rolled-back" => "33",
+                    "unreachable" | "error" | "failed" | "unknown" => "31",
+                    _ => "32",
+                };
+                let image = crate::core::reference::Reference::parse(&r.image)
+                    .map(|i| i.familiar())
+                    .unwrap_or_else(|_| r.image.clone());
+                vec![
+                    Cell::plain(r.host.clone()),
+                    Cell::plain(dash(&image)),
+                    Cell::colored(r.status.clone(), color),
+                    Cell::plain(dash(&r.current)),
+                    Cell::plain(dash(&r.available)),
+                    Cell::plain(r.note.clone()),
+                ]
+            })
+            .collect();
+        for line in table::render(&columns, &cells, self.out.width, |text, code| self.paint(text, code)) {
+            self.line(&line);
+        }
+    }
+
+    /// Any JSON value on stdout, pretty.
+    pub fn json_value(&self, value: &serde_json::Value) {
+        let mut so = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut so, value);
+        let _ = writeln!(so);
     }
 
     /// One line per image, like `apt list`.

@@ -2,7 +2,10 @@
 
 pub mod announce;
 pub mod check;
+pub mod fleet;
 pub mod interrupt;
+pub mod metrics;
+pub mod outcomes;
 pub mod recreate;
 pub mod retire;
 pub mod skip;

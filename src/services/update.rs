@@ -127,7 +127,11 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
         say_counts(&registries, &found, &pass, p);
     }
     let local = Local { images: &images, containers: &containers, selection };
-    record(settings, found, (pass, aged, skips), &old, &cache, local, lock)
+    // What the metrics say of the host; usually read already by a verdict.
+    let model = engine.model().await.ok();
+    let ran = record(settings, found, (pass, aged, skips), &old, &cache, local, lock)?;
+    record_inventory(settings, &ran, &containers, model.as_ref(), p);
+    Ok(ran)
 }
 
 /// The tags whose new image's config is worth a request when they turn out
@@ -426,4 +430,27 @@ fn merge_tag_ages(
         .collect();
     out.extend(fresh);
     out
+}
+
+/// Records what this update saw of the host (`inventory.json`) and counts
+/// the check: it succeeded if every tag got an answer. Versions of tags
+/// this update did not look at (a pattern) are kept from the last one.
+fn record_inventory(
+    settings: &crate::settings::Settings,
+    ran: &Ran,
+    containers: &[crate::core::image::Container],
+    model: Option<&crate::core::image::EngineModel>,
+    p: &Printer,
+) {
+    use crate::core::inventory::{self, Inventory};
+    let dir = &settings.state_dir;
+    let at = ran.state.updated_at.clone().unwrap_or_else(crate::output::now_rfc3339);
+    let mut new = inventory::take(&ran.rows, containers, model, &at);
+    if let Ok(old) = Inventory::load(dir) {
+        new.carry_over(old, &ran.state);
+    }
+    if let Err(e) = new.save(dir, &ran.lock) {
+        p.warn(&format!("{e}; the metrics keep the host's previous inventory"));
+    }
+    super::outcomes::record_check(dir, &ran.lock, ran.failures.is_empty(), p);
 }

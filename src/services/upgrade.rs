@@ -477,6 +477,13 @@ impl<'a> Run<'a> {
         after: &Snapshot,
         retired: usize,
     ) -> Result<ExitStatus> {
+        let results = super::outcomes::UpgradeResults::new(
+            upgraded.iter().map(|(pl, _)| &pl.reference),
+            &self.out.failed,
+            &done.rolled_back,
+            &plan.kept_back,
+        );
+        super::outcomes::record_upgrade(&self.settings.state_dir, &self.lock, results, &self.state, self.p);
         drop(self.lock);
         let mut old_ids: HashMap<&str, Vec<String>> = HashMap::new();
         for (pl, _) in upgraded {

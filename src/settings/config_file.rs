@@ -16,6 +16,14 @@ use crate::notify::{Target, TargetConfig};
 
 /// The config file, as written by the user. Unknown keys are errors so a
 /// typo never silently disables a setting.
+/// `[fleet]`: `hosts = ["deploy@edge1", "edge2"]`, as ssh reaches them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -47,6 +55,9 @@ pub struct ConfigFile {
     pub unattended: Option<toml::Spanned<UnattendedConfig>>,
     /// Seconds a repository's tag listing is reused (0: list every time).
     pub tag_cache_ttl: Option<u64>,
+    /// `[fleet]`: the hosts `freshen fleet` runs on.
+    #[serde(default)]
+    pub fleet: FleetConfig,
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,

@@ -75,6 +75,8 @@ pub struct Environment {
     pub daemon_json: PathBuf,
     /// `DOCKER_HOST`, when set and not empty.
     pub docker_host: Option<String>,
+    /// `DOCKER_CONTEXT`, when set and not empty.
+    pub docker_context: Option<String>,
     /// `NO_COLOR` is set and not empty.
     pub no_color: bool,
     /// The `FRESHEN_*` variables of this run that change what freshen does,
@@ -106,6 +108,7 @@ impl Environment {
             certs_dir: env_path("FRESHEN_CERTS_DIR").unwrap_or_else(|| "/etc/docker/certs.d".into()),
             daemon_json: env_path("FRESHEN_DAEMON_JSON").unwrap_or_else(|| "/etc/docker/daemon.json".into()),
             docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
+            docker_context: std::env::var("DOCKER_CONTEXT").ok().filter(|h| !h.is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             behaviour,
         }

@@ -31,6 +31,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
          `?`; on a tie, the one that sorts first).",
     ),
     ("unattended", "What `freshen update --unattended` (and the scheduled run) may do by itself."),
+    ("fleet", "The hosts `freshen fleet` runs freshen on over ssh when `--hosts` is not given."),
     (
         "notify",
         "A notification target, one `[[notify]]` table each, told about new updates by `update \
@@ -39,6 +40,15 @@ pub const SECTIONS: &[(&str, &str)] = &[
 ];
 
 pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey {
+        section: "fleet",
+        key: "hosts",
+        kind: "list of \"[user@]host[:port]\" or \"ssh://…\"",
+        default: "[] (`freshen fleet` then needs `--hosts`)",
+        description: "The hosts `freshen fleet COMMAND` reaches with the user's own ssh (its config, agent \
+                      and known_hosts) to run `freshen COMMAND` there. `--hosts` beats it.",
+        example: "[\"admin@web1\", \"admin@db1\"]",
+    },
     ConfigKey {
         section: "",
         key: "concurrency",
@@ -321,7 +331,7 @@ pub fn keys_of(section: &str) -> impl Iterator<Item = &'static ConfigKey> + '_ {
 mod tests {
     use super::*;
     use crate::notify::TargetConfig;
-    use crate::settings::config_file::{ConfigFile, ImageSection, UnattendedConfig};
+    use crate::settings::config_file::{ConfigFile, FleetConfig, ImageSection, UnattendedConfig};
     use serde::de::{self, Deserialize, Visitor};
     use std::collections::BTreeSet;
 
@@ -377,13 +387,14 @@ mod tests {
         let mut top = fields::<ConfigFile>();
         assert!(top.remove("validated") || !top.contains("validated"));
         // The sections are tables of their own, described by their rows.
-        for section in ["images", "unattended", "notify"] {
+        for section in ["images", "unattended", "notify", "fleet"] {
             assert!(top.remove(section), "the parser lost the [{section}] section");
         }
         assert_eq!(top, table(""), "top-level keys: add a row to CONFIG_KEYS for each new key");
         assert_eq!(fields::<ImageSection>(), table("images.\"PATTERN\""), "[images.\"PATTERN\"] keys");
         assert_eq!(fields::<UnattendedConfig>(), table("unattended"), "[unattended] keys");
         assert_eq!(fields::<TargetConfig>(), table("notify"), "[[notify]] keys");
+        assert_eq!(fields::<FleetConfig>(), table("fleet"), "[fleet] keys");
         for (section, _) in SECTIONS {
             assert!(keys_of(section).next().is_some(), "section {section} has no keys");
         }

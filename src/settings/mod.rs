@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod config_file;
+mod context;
 mod env;
 pub mod keys;
 
@@ -66,6 +67,8 @@ pub struct Settings {
     /// `[images."…"]` sections, most specific first.
     pub images: Vec<(Pattern, ImageSection)>,
     pub tag_cache_ttl: Duration,
+    /// `[fleet] hosts`: where `freshen fleet` runs without `--hosts`.
+    pub fleet_hosts: Vec<String>,
     /// The config file in effect (it need not exist), for messages and for
     /// the units `schedule` writes.
     pub config_path: Option<PathBuf>,
@@ -176,7 +179,12 @@ impl Settings {
         };
         Ok(Settings {
             state_dir,
-            docker_host: global.docker_host.clone().or(env.docker_host),
+            // As the docker CLI: -H, then DOCKER_HOST, then the context
+            // (DOCKER_CONTEXT, else `docker context use`'s).
+            docker_host: match global.docker_host.clone().or(env.docker_host.clone()) {
+                Some(host) => Some(host),
+                None => context::docker_host(&env.docker_config_dir, env.docker_context.as_deref())?,
+            },
             behaviour_env: env.behaviour,
             registry,
             output: OutputSettings {
@@ -208,6 +216,7 @@ impl Settings {
             } else {
                 Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS))
             },
+            fleet_hosts: config.fleet.hosts.clone(),
         })
     }
 

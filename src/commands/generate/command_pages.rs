@@ -46,6 +46,23 @@ const CONFIG: (&str, &str) =
 
 pub const PAGES: &[CommandPage] = &[
     CommandPage {
+        name: "fleet",
+        examples: &[
+            ("freshen fleet --hosts admin@web1,admin@db1 list --upgradable", "One table of what is outdated \
+              where, with a HOST column; a host ssh cannot reach is a row with ssh's reason."),
+            ("freshen fleet check", "Check every host of the config file's `[fleet] hosts`; exit 100 when one \
+              has an update."),
+            ("freshen fleet upgrade -y", "Upgrade host by host, stopping at the first host whose upgrade fails."),
+        ],
+        exit: &[
+            ("0", "Every host answered and the command succeeded on each."),
+            ("1", "A host could not be reached, or the command failed on one, or an error."),
+            USAGE,
+            ("100", "(`check`) every host answered and at least one has an image that can be upgraded."),
+        ],
+        files: &[CONFIG],
+    },
+    CommandPage {
         name: "update",
         examples: &[
             ("freshen update", "Check every local tag and record the verdicts."),

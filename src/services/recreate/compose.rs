@@ -41,9 +41,18 @@ pub fn compose_problem(service: &ComposeService, compose: Option<&ComposeCli>) -
 pub async fn check_compose(plan: &mut recreate::Plan, docker_host: Option<&str>) -> Option<ComposeCli> {
     let needed = plan.recreate.iter().any(|c| matches!(c.how, How::Compose(_)));
     let compose = if needed { ComposeCli::find(docker_host).await } else { None };
+    // An engine over ssh: the project's files are on that host, and a
+    // Compose recreation from here would read ours.
+    let remote = docker_host.filter(|h| h.starts_with("ssh://"));
     let mut keep = Vec::new();
     for c in std::mem::take(&mut plan.recreate) {
         let problem = match &c.how {
+            How::Compose(s) if remote.is_some() => Some(Skip::Compose(format!(
+                "compose project {} runs on {}, and recreating it needs the project's files there: \
+                 run freshen on that host",
+                s.project,
+                remote.unwrap_or_default()
+            ))),
             How::Compose(s) => compose_problem(s, compose.as_ref()),
             How::Container => None,
         };
