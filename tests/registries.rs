@@ -1085,7 +1085,8 @@ fn broken_files_are_named() {
     assert_eq!(
         run.stderr,
         format!(
-            "freshen: config file {}: line 2, key 'concurrency': invalid type: string \"lots\", expected usize\n",
+            "freshen: config file {}: line 2, key 'concurrency': invalid type: string \"lots\", expected a whole number \
+             (0 or more)\n",
             config.display()
         )
     );
