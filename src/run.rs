@@ -75,6 +75,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
                 unreachable!("handled above")
             }
             Command::Policy(a) => commands::policy::policy(&settings, a, &printer).await,
+            Command::Serve(a) => commands::serve::serve(&settings, a, &printer).await,
         }
     })
 }

@@ -25,11 +25,7 @@ pub fn motd(settings: &Settings, args: &MotdArgs, p: &Printer) -> Result<ExitSta
 }
 
 pub fn metrics(settings: &Settings, args: &MetricsArgs, p: &Printer) -> Result<ExitStatus> {
-    let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
-    let state = State::load(&settings.state_dir)?;
-    let controls = crate::services::skip::controls(settings, None)?;
-    let text =
-        monitor::metrics(&monitor::selected(&state, &selection), &controls, state.updated_at.as_deref());
+    let text = crate::services::status::metrics_text(settings, &args.patterns)?;
     match &args.output {
         // The collector reads whole files; a half-written one would be a scrape error.
         Some(path) => {

@@ -2,9 +2,12 @@
 
 pub mod announce;
 pub mod check;
+pub mod marks;
+pub mod pinned;
 pub mod recreate;
 pub mod retire;
 pub mod skip;
+pub mod status;
 pub mod tag_age;
 pub mod tag_refresh;
 pub mod update;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod config_file;
 mod env;
+pub mod serve;
 
 use config_file::load_config;
 pub use config_file::{parse_min_age, ConfigFile, ImageSection};
@@ -60,6 +61,10 @@ pub struct Settings {
     min_age: u64,
     /// `--min-age` of `update`, `check` or `upgrade`, in seconds.
     pub min_age_flag: Option<u64>,
+    /// `[serve]`: what `freshen serve` listens on and allows.
+    pub serve: serve::ServeSettings,
+    /// `[mqtt]`: Home Assistant's broker, if any.
+    pub mqtt: Option<serve::MqttSettings>,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -84,11 +89,14 @@ impl Settings {
             Some(p) => Some(p.clone()),
             None => env_path("FRESHEN_CONFIG").or_else(default_config_path),
         };
-        let config = match &config_path {
+        let mut config = match &config_path {
             Some(p) => load_config(p)?,
             None => ConfigFile::default(),
         };
+        let (serve, mqtt) = (config.serve.take(), config.mqtt.take());
         let mut settings = Settings::from_parts(global, check, config)?;
+        settings.serve = serve::serve(serve.as_ref(), config_path.as_deref())?;
+        settings.mqtt = serve::mqtt(mqtt.as_ref(), config_path.as_deref())?;
         settings.config_path = config_path;
         Ok(settings)
     }
@@ -168,6 +176,8 @@ impl Settings {
             unattended: config.validated.unattended,
             images: image_sections(&config.images),
             tag_cache_ttl: Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS)),
+            serve: serve::ServeSettings::default(),
+            mqtt: None,
         })
     }
 
