@@ -64,12 +64,15 @@ impl TagView<'_> {
 }
 
 /// The rows joined with the containers running each row's image and with
-/// each tag's last upgrade.
+/// each tag's last upgrade: the latest of what the state and the skips
+/// record and of `recent` (upgrades this server ran, by fully qualified
+/// tag: the state forgets a replaced version once it is retired).
 pub fn tag_views<'a>(
     rows: &'a [Row],
     containers: &[Container],
     state: &State,
     skips: &Skips,
+    recent: &[(String, LastUpgrade)],
 ) -> Vec<TagView<'a>> {
     rows.iter()
         .map(|row| {
@@ -84,11 +87,11 @@ pub fn tag_views<'a>(
                 })
                 .collect();
             cs.sort_by(|a, b| a.name.cmp(&b.name));
-            TagView {
-                row,
-                containers: cs,
-                last_upgrade: last_upgrade(&row.reference.to_string(), state, skips),
-            }
+            let reference = row.reference.to_string();
+            let ran = recent.iter().filter(|(r, _)| *r == reference).map(|(_, l)| l.clone());
+            let last =
+                last_upgrade(&reference, state, skips).into_iter().chain(ran).max_by(|a, b| a.at.cmp(&b.at));
+            TagView { row, containers: cs, last_upgrade: last }
         })
         .collect()
 }
@@ -215,7 +218,7 @@ mod tests {
                 labels: HashMap::new(),
             },
         ];
-        let views = tag_views(&rows, &containers, &state(), &Skips::default());
+        let views = tag_views(&rows, &containers, &state(), &Skips::default(), &[]);
         assert_eq!(
             views[0].containers,
             vec![ContainerView {
@@ -240,7 +243,7 @@ mod tests {
             replaced_by: "sha256:a".into(),
             tag_moved: false,
         });
-        let views = tag_views(&rows, &[], &st, &Skips::default());
+        let views = tag_views(&rows, &[], &st, &Skips::default(), &[]);
         assert_eq!(views[0].last_upgrade.as_ref().unwrap().outcome, Outcome::Upgraded);
         let mut skips = Skips::default();
         skips.record(Skip {
@@ -252,7 +255,7 @@ mod tests {
             reason: crate::core::skips::rolled_back_reason("web: it is unhealthy"),
             at: "2026-02-01T00:00:00Z".into(),
         });
-        let views = tag_views(&rows, &[], &st, &skips);
+        let views = tag_views(&rows, &[], &st, &skips, &[]);
         let last = views[0].last_upgrade.as_ref().unwrap();
         assert_eq!(last.outcome, Outcome::RolledBack);
         assert_eq!(last.detail.as_deref(), Some("web: it is unhealthy"));
@@ -268,7 +271,7 @@ mod tests {
             row("c:1", Status::UpToDate, "3"),
             row("d:1", Status::Unknown, "4"),
         ];
-        let views = tag_views(&rows, &[], &state(), &Skips::default());
+        let views = tag_views(&rows, &[], &state(), &Skips::default(), &[]);
         let c = counts(&views);
         assert_eq!((c.tags, c.updates, c.held, c.up_to_date, c.unknown), (4, 1, 1, 1, 1));
         assert!(views[1].offered() && !views[0].offered());

@@ -16,7 +16,8 @@ use serde::Serialize;
 use super::routes::{error, BODY_LIMIT};
 use super::Shared;
 use crate::core::serve::{check_digest, TagRequest, UpgradeRequest};
-use crate::services::pinned::{self, Outcome, Refusal};
+use crate::core::status::{LastUpgrade, Outcome};
+use crate::services::pinned::{self, Refusal};
 
 /// How many finished jobs are kept to be read back.
 const KEPT: usize = 50;
@@ -47,6 +48,22 @@ pub struct Jobs {
 impl Jobs {
     pub fn running(&self) -> Option<&Job> {
         self.all.iter().find(|j| j.state == "running")
+    }
+
+    /// The finished upgrades and rollbacks, for the status's `last_upgrade`.
+    pub fn outcomes(&self) -> Vec<(String, LastUpgrade)> {
+        self.all
+            .iter()
+            .filter_map(|j| {
+                let outcome = match j.state {
+                    "upgraded" => Outcome::Upgraded,
+                    "rolled-back" => Outcome::RolledBack,
+                    _ => return None,
+                };
+                let at = j.finished_at.clone()?;
+                Some((j.reference.clone(), LastUpgrade { outcome, at, detail: j.message.clone() }))
+            })
+            .collect()
     }
 }
 
@@ -121,9 +138,9 @@ pub async fn start_upgrade(
         })
         .await;
         let (state, message) = match result {
-            Ok(Ok(Outcome::Upgraded)) => ("upgraded", None),
-            Ok(Ok(Outcome::RolledBack(why))) => ("rolled-back", Some(why)),
-            Ok(Ok(Outcome::NotUpgraded(why))) => ("not-upgraded", Some(why)),
+            Ok(Ok(pinned::Outcome::Upgraded(note))) => ("upgraded", note),
+            Ok(Ok(pinned::Outcome::RolledBack(why))) => ("rolled-back", Some(why)),
+            Ok(Ok(pinned::Outcome::NotUpgraded(why))) => ("not-upgraded", Some(why)),
             Ok(Err(e)) => ("failed", Some(e.to_string())),
             Err(e) => ("failed", Some(format!("the upgrade stopped: {e}"))),
         };

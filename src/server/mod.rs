@@ -178,7 +178,8 @@ async fn refresh_now(shared: &Arc<Shared>) {
 
 /// Every view of one look.
 fn render(settings: &Settings, g: Option<&Gathered>, error: Option<&str>, jobs: &Jobs) -> Rendered {
-    let views = g.map(Gathered::views).unwrap_or_default();
+    let recent = jobs.outcomes();
+    let views = g.map(|g| g.views(&recent)).unwrap_or_default();
     let counts: Counts = status::counts(&views);
     let host = g.map(|g| g.host.clone()).unwrap_or_else(crate::services::status::host_name);
     let updated_at = g.and_then(|g| g.state.updated_at.as_deref());

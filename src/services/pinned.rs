@@ -30,7 +30,8 @@ pub enum Refusal {
 /// How a pinned upgrade ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Upgraded,
+    /// Pulled and its containers recreated; or what went wrong besides.
+    Upgraded(Option<String>),
     /// The new version failed the health gate and the old one runs again.
     RolledBack(String),
     /// Nothing was pulled (kept back, moved, or failed); the reason.
@@ -116,8 +117,12 @@ pub async fn upgrade(
                 && e.local_digest.as_deref() == Some(expected)
                 && e.checked_at >= started
         });
-    Ok(if upgraded {
-        Outcome::Upgraded
+    Ok(if upgraded && code != crate::core::exit::ExitStatus::Ok {
+        Outcome::Upgraded(Some(
+            "pulled, but something failed (a container not recreated?): see the server's log".into(),
+        ))
+    } else if upgraded {
+        Outcome::Upgraded(None)
     } else if code == crate::core::exit::ExitStatus::Ok {
         Outcome::NotUpgraded("the upgrade kept it back (held, skipped, or the registry moved)".into())
     } else {

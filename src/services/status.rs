@@ -24,8 +24,9 @@ pub struct Gathered {
 }
 
 impl Gathered {
-    pub fn views(&self) -> Vec<TagView<'_>> {
-        status::tag_views(&self.rows, &self.containers, &self.state, &self.skips)
+    /// `recent`: upgrades the caller ran itself, by tag.
+    pub fn views(&self, recent: &[(String, status::LastUpgrade)]) -> Vec<TagView<'_>> {
+        status::tag_views(&self.rows, &self.containers, &self.state, &self.skips, recent)
     }
 }
 
