@@ -606,3 +606,216 @@ fn the_server_keeps_the_state_fresh_on_its_interval() {
     assert!(t.state_dir().join("state.json").exists());
     server.stop();
 }
+
+/// A private mosquitto on a loopback port, and a `mosquitto_sub` that
+/// records every message under the Home Assistant and freshen prefixes.
+struct Broker {
+    broker: Child,
+    sub: Child,
+    port: u16,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let dir = tempfile::Builder::new().prefix("freshen-mqtt-").tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        let broker = Command::new("mosquitto")
+            .args(["-c", conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto (apt-get install mosquitto)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < DEADLINE, "mosquitto did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut sub = Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-v",
+                "-t",
+                "homeassistant/#",
+                "-t",
+                "freshen/#",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub (apt-get install mosquitto-clients)");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let out = sub.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                sink.lock().unwrap().push((topic.to_string(), payload.to_string()));
+            }
+        });
+        Broker { broker, sub, port, seen, _dir: dir }
+    }
+
+    /// The first message since `from` (an index into what was seen) whose
+    /// topic and payload satisfy `ok`; its index too.
+    fn wait(&self, from: usize, what: &str, ok: impl Fn(&str, &str) -> bool) -> (usize, String, String) {
+        let started = Instant::now();
+        loop {
+            {
+                let seen = self.seen.lock().unwrap();
+                if let Some((i, (t, p))) = seen.iter().enumerate().skip(from).find(|(_, (t, p))| ok(t, p)) {
+                    return (i, t.clone(), p.clone());
+                }
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "no MQTT message: {what}\n{:#?}",
+                self.seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    fn publish(&self, topic: &str, payload: &str) {
+        let ok = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-m", payload])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mosquitto_pub {topic}");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        for child in [&mut self.sub, &mut self.broker] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The discovery message of `reference`, as the broker holds it.
+fn discovery_of(b: &Broker, from: usize, reference: &str) -> (usize, String, Value) {
+    let (i, topic, payload) = b.wait(from, &format!("discovery of {reference}"), |t, p| {
+        t.starts_with("homeassistant/update/")
+            && t.ends_with("/config")
+            && p.contains(&format!("\"name\":\"{reference}\""))
+    });
+    (i, topic, serde_json::from_str(&payload).unwrap())
+}
+
+/// Home Assistant over a real mosquitto: one update entity per tag on one
+/// device, retained discovery and state, availability with a last will;
+/// an install command (carrying the digest Home Assistant was shown) runs
+/// the pinned, health-gated upgrade: a healthy version stays, an unhealthy
+/// one is rolled back, a stale digest is refused. Without install, no
+/// command topic is published.
+#[test]
+fn home_assistant_installs_through_the_pinned_health_gated_upgrade() {
+    let t = TestEnv::new("serve_mqtt");
+    let c = Containers::new(&t);
+    let good = scene_with(&t, &c, "web", &Runnable::new("v2").health(Health::Healthy), false);
+    let bad = scene_with(&t, &c, "api", &Runnable::new("v2").health(Health::Unhealthy), false);
+    let b = Broker::start();
+    let mqtt = format!("[mqtt]\nbroker = \"127.0.0.1:{}\"\ninstall = true\n", b.port);
+    let config =
+        format!("[serve]\ninterval = \"0\"\nactions = true\nwait = 4\napply_token = \"{APPLY}\"\n{mqtt}");
+    let mut server = Server::start(&t, &config);
+
+    let (_, topic, d) = discovery_of(&b, 0, &good.reference);
+    let node = topic.split('/').nth(2).unwrap().to_string();
+    assert_eq!(d["device"]["identifiers"][0], format!("freshen_{node}"));
+    assert_eq!(d["payload_install"], good.v2.digest.as_str());
+    let availability = d["availability_topic"].as_str().unwrap().to_string();
+    let state_topic = d["state_topic"].as_str().unwrap().to_string();
+    let command = d["command_topic"].as_str().unwrap().to_string();
+    assert_eq!(availability, format!("freshen/{node}/availability"));
+    b.wait(0, "online", |t, p| t == availability && p == "online");
+    let (_, _, state) = b.wait(0, "the state", |t, _| t == state_topic);
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["in_progress"], false);
+    assert_eq!(state["latest_version"], format!("sha256:{}", &good.v2.digest[7..19]));
+    assert_ne!(state["installed_version"], state["latest_version"]);
+    let (_, bad_topic, bad_d) = discovery_of(&b, 0, &bad.reference);
+    assert_eq!(bad_topic.split('/').nth(2), Some(node.as_str()), "one device per host");
+    assert_eq!(bad_d["device"], d["device"]);
+
+    // A stale digest (what Home Assistant showed before the tag moved): refused.
+    b.publish(&command, &good.v1.digest);
+    let started = Instant::now();
+    while !server.log().contains("refused (412)") {
+        assert!(started.elapsed() < DEADLINE, "the stale install was not refused:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(image_of(&good.container), good.v1.id);
+
+    // Install: in progress, then the new version, installed.
+    let mark = b.count();
+    b.publish(&command, &good.v2.digest);
+    b.wait(mark, "in_progress", |t, p| t == state_topic && p.contains("\"in_progress\":true"));
+    let (_, _, after) =
+        b.wait(mark, "installed", |t, p| t == state_topic && p.contains("\"in_progress\":false"));
+    let after: Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(after["installed_version"], after["latest_version"], "{after}");
+    assert_eq!(image_of(&good.container), good.v2.id, "{}", server.log());
+    let jobs = server.json("/api/v1/upgrades", None);
+    assert_eq!(jobs[0]["source"], "mqtt");
+    assert_eq!(jobs[0]["state"], "upgraded", "{jobs:#}");
+
+    // An unhealthy version: rolled back, the old container runs again.
+    let bad_command = bad_d["command_topic"].as_str().unwrap().to_string();
+    b.publish(&bad_command, &bad.v2.digest);
+    let started = Instant::now();
+    let job = loop {
+        let jobs = server.json("/api/v1/upgrades", None);
+        if jobs[0]["reference"] == bad.reference.as_str() && jobs[0]["state"] != "running" {
+            break jobs[0].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "no rollback:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(job["state"], "rolled-back", "{job:#}\n{}", server.log());
+    assert_eq!(image_of(&bad.container), bad.v1.id, "the rolled back container does not run v1");
+    assert_eq!(containers::state(&bad.container).0, "running");
+    let status = server.status_until(None, "the rollback", |v| {
+        tag(v, &bad.reference)["last_upgrade"]["outcome"] == "rolled-back"
+    });
+    assert_eq!(
+        tag(&status, &bad.reference)["update_offered"],
+        false,
+        "a rolled back version is not offered again"
+    );
+
+    // The last will: the server dies, the broker says offline.
+    let mark = b.count();
+    unsafe { libc::kill(server.child.as_ref().unwrap().id() as i32, libc::SIGKILL) };
+    b.wait(mark, "the last will", |t, p| t == availability && p == "offline");
+    drop(server);
+
+    // Without install: no command topic (no Install button).
+    let mark = b.count();
+    let config = format!("[serve]\ninterval = \"0\"\n[mqtt]\nbroker = \"127.0.0.1:{}\"\n", b.port);
+    let mut plain = Server::start(&t, &config);
+    let (_, _, d) = discovery_of(&b, mark, &good.reference);
+    assert!(d.get("command_topic").is_none() && d.get("payload_install").is_none(), "{d}");
+    b.wait(mark, "online again", |t, p| t == availability && p == "online");
+    let mark = b.count();
+    plain.stop();
+    b.wait(mark, "offline on a clean stop", |t, p| t == availability && p == "offline");
+}
