@@ -736,7 +736,7 @@ fn home_assistant_installs_through_the_pinned_health_gated_upgrade() {
     let mqtt = format!("[mqtt]\nbroker = \"127.0.0.1:{}\"\ninstall = true\n", b.port);
     let config =
         format!("[serve]\ninterval = \"0\"\nactions = true\nwait = 4\napply_token = \"{APPLY}\"\n{mqtt}");
-    let mut server = Server::start(&t, &config);
+    let server = Server::start(&t, &config);
 
     let (_, topic, d) = discovery_of(&b, 0, &good.reference);
     let node = topic.split('/').nth(2).unwrap().to_string();
