@@ -819,3 +819,93 @@ fn home_assistant_installs_through_the_pinned_health_gated_upgrade() {
     plain.stop();
     b.wait(mark, "offline on a clean stop", |t, p| t == availability && p == "offline");
 }
+
+/// The status page in Debian's headless chromium (driven by playwright-core
+/// from tests/browser): every tag with its verdict, "Updates only" filters
+/// it with one click, it reads without JavaScript (the filter is then a
+/// form), fits a phone's width, loads nothing from elsewhere, and the
+/// Upgrade button asks for confirmation and the apply token, then starts
+/// the pinned upgrade. `FRESHEN_SCREENSHOT=PATH` keeps the screenshot.
+#[test]
+fn the_status_page_reads_filters_and_upgrades_in_a_real_browser() {
+    let browser_dir = repo_file("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run 'npm install' in tests/browser (.ci/serve.sh does)"
+    );
+    let t = TestEnv::new("serve_page");
+    let c = Containers::new(&t);
+    let s = scene(&t, &c, "web", &Runnable::new("v2").health(Health::Healthy));
+    let reg = registry::shared();
+    let current = t.reference(reg.host(), "db", "16");
+    t.publish(&current, "v1");
+    t.freshen().args(["update", &current]).run().expect_code(0);
+    let mut server = Server::start(
+        &t,
+        &format!("[serve]\ninterval = \"0\"\nactions = true\nwait = 5\napply_token = \"{APPLY}\"\n"),
+    );
+    server.status_until(None, "both tags", |v| {
+        let tags = v["tags"].as_array().unwrap();
+        tags.iter().any(|x| x["reference"] == s.reference) && tags.iter().any(|x| x["reference"] == current)
+    });
+    let shot = tempfile::Builder::new().prefix("freshen-page-").suffix(".png").tempfile().unwrap();
+    let out = Command::new("node")
+        .args([
+            "page.mjs",
+            &format!("http://{}/", server.addr),
+            shot.path().to_str().unwrap(),
+            &s.name,
+            APPLY,
+        ])
+        .current_dir(&browser_dir)
+        .output()
+        .expect("node (apt-get install nodejs)");
+    assert!(
+        out.status.success(),
+        "page.mjs failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = |key: &str| -> Vec<String> {
+        report[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    };
+    let has = |key: &str, name: &str| rows(key).iter().any(|r| r == name);
+    let host = server.json("/api/v1/status", None)["host"]["name"].as_str().unwrap().to_string();
+    assert_eq!(report["title"], format!("freshen on {host}"));
+    assert_eq!(report["heading"], format!("freshen on {host}"));
+    assert!(report["summary"].as_str().unwrap().starts_with("Last checked "), "{report:#}");
+    for key in ["all", "allAgain", "noScriptAll"] {
+        assert!(has(key, &s.name) && has(key, &current), "{key}: {report:#}");
+    }
+    for key in ["updatesOnly", "noScriptUpdatesOnly"] {
+        assert!(has(key, &s.name) && !has(key, &current), "{key}: {report:#}");
+        assert!(rows(key).len() < rows("all").len(), "{key}: {report:#}");
+    }
+    assert!(report["noScriptUrl"].as_str().unwrap().ends_with("?updates=only"), "{report:#}");
+    assert!(report["shown"].as_str().unwrap().ends_with("tags shown"), "{report:#}");
+    assert!(rows("buttons").contains(&format!("{} Upgrade", s.name)), "{report:#}");
+    assert!(!rows("buttons").contains(&format!("{current} Upgrade")), "{report:#}");
+    assert_eq!(report["noScriptButtons"], 0, "buttons need the script");
+    let base = format!("http://{}/", server.addr);
+    assert!(
+        rows("requests").iter().all(|u| u.starts_with(&base)),
+        "the page loaded something from elsewhere: {report:#}"
+    );
+    let phone = &report["phone"];
+    assert!(phone["scrollWidth"].as_f64() <= phone["innerWidth"].as_f64(), "wider than a phone: {phone}");
+    assert!(phone["fontSize"].as_f64().unwrap() >= 14.0, "{phone}");
+    // The button asked, then the pinned upgrade was accepted.
+    let dialogs = rows("dialogs");
+    assert_eq!(dialogs[0], format!("confirm: Upgrade {} to {}?", s.name, &s.v2.digest[7..19]), "{report:#}");
+    assert_eq!(dialogs[1], "prompt: Apply token for this server", "{report:#}");
+    assert!(report["upgradeMessage"].as_str().unwrap().starts_with("202: "), "{report:#}");
+    let png = std::fs::read(shot.path()).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "no screenshot");
+    if let Some(keep) = std::env::var_os("FRESHEN_SCREENSHOT") {
+        std::fs::write(keep, &png).unwrap();
+    }
+    let job = finished_job(&server, 1, None);
+    assert_eq!(job["state"], "upgraded", "{job:#}\n{}", server.log());
+    server.stop();
+}

@@ -56,7 +56,8 @@ body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1r
 h1{font-size:1.3rem;margin:0 0 .3rem}
 .sum{margin:.2rem 0 1rem}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--b);vertical-align:top}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--b);vertical-align:top;overflow-wrap:anywhere}
+td code{white-space:nowrap}
 .st{font-weight:600;white-space:nowrap}
 .upgradable{color:var(--up)}.up-to-date{color:var(--ok)}.unknown{color:var(--bad)}
 .note,.muted{opacity:.75;font-size:.9em}

@@ -72,6 +72,11 @@ const STALE: Duration = Duration::from_secs(60);
 
 /// Serves until SIGTERM or SIGINT.
 pub async fn run(settings: Settings, addr: SocketAddr, printer: Printer) -> Result<()> {
+    // Listen for the signals before anything answers: a SIGTERM right
+    // after the first answer must stop the server, not kill it.
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |k| signal(k).map_err(|e| Error::Internal(format!("cannot listen for signals: {e}")));
+    let (mut term, mut int) = (listen(SignalKind::terminate())?, listen(SignalKind::interrupt())?);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         Error::Usage(format!("cannot listen on {addr}: {e}: pick another address with --listen"))
     })?;
@@ -102,7 +107,10 @@ pub async fn run(settings: Settings, addr: SocketAddr, printer: Printer) -> Resu
         .map(|m| tokio::spawn(homeassistant::run(shared.clone(), m, stop.clone())));
     printer.info(&format!("freshen serves on http://{addr}/"));
     let server = tokio::spawn(http::serve(listener, routes::router(shared.clone()), stop.clone()));
-    wait_for_signal().await?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
     printer.info("Stopping: finishing the requests in flight…");
     let _ = stop_tx.send(true);
     let _ = server.await;
@@ -112,17 +120,6 @@ pub async fn run(settings: Settings, addr: SocketAddr, printer: Printer) -> Resu
     refresher.abort();
     updater.abort();
     actions::wait_for_job(&shared).await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let listen = |k| signal(k).map_err(|e| Error::Internal(format!("cannot listen for signals: {e}")));
-    let (mut term, mut int) = (listen(SignalKind::terminate())?, listen(SignalKind::interrupt())?);
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
     Ok(())
 }
 

@@ -35,19 +35,6 @@ try {
   await page.uncheck('#only');
   report.allAgain = await visibleRows(page);
   await page.screenshot({ path: screenshot, fullPage: true });
-  if (upgradeName) {
-    const dialogs = [];
-    page.on('dialog', async (d) => {
-      dialogs.push(`${d.type()}: ${d.message()}`);
-      if (d.type() === 'prompt') await d.accept(applyToken); else await d.accept();
-    });
-    await page.click(`button[data-action="upgrades"][data-name="${upgradeName}"]`);
-    await page.waitForFunction(() => /^\d{3}:/.test(document.getElementById('msg').textContent), null,
-      { timeout: 60000 });
-    report.dialogs = dialogs;
-    report.upgradeMessage = await page.innerText('#msg');
-  }
-
   // Without JavaScript: the rows are there and the filter is a form.
   const plain = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
   const noScript = await plain.newPage();
@@ -69,6 +56,20 @@ try {
     innerWidth: window.innerWidth,
     fontSize: parseFloat(getComputedStyle(document.body).fontSize),
   }));
+
+  // Last, as it changes what the page shows.
+  if (upgradeName) {
+    const dialogs = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      if (d.type() === 'prompt') await d.accept(applyToken); else await d.accept();
+    });
+    await page.click(`button[data-action="upgrades"][data-name="${upgradeName}"]`);
+    await page.waitForFunction(() => /^\d{3}:/.test(document.getElementById('msg').textContent), null,
+      { timeout: 60000 });
+    report.dialogs = dialogs;
+    report.upgradeMessage = await page.innerText('#msg');
+  }
 } finally {
   await browser.close();
 }

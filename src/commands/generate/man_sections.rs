@@ -54,6 +54,25 @@ A notification target: \fBkind = "webhook"|"ntfy"|"exec"\fR, \fBurl\fR,
 \fB[unattended]\fR
 \fBupgrade\fR, \fBretire\fR and \fBallowed = ["PATTERN", ...]\fR for
 \fBupdate \-\-unattended\fR.
+.TP
+\fB[serve]\fR
+For \fBfreshen serve\fR: \fBlisten = "ADDR:PORT"\fR (default
+\fB127.0.0.1:8675\fR; an address beyond loopback needs a read token);
+\fBread_token\fR and \fBapply_token\fR (or \fBread_token_file\fR and
+\fBapply_token_file\fR, first line), sent as \fBAuthorization: Bearer\fR only;
+once a read token is set every endpoint but \fB/healthz\fR needs it (the apply
+token reads too); \fBactions = true\fR (needs an apply token) accepts upgrades
+pinned to an approved digest, skips and holds; \fBinterval = "DURATION"\fR, how
+often the server runs an update itself (default \fB1d\fR, \fB0\fR never);
+\fBwait = SECONDS\fR, the health gate of its upgrades (default 30).
+See \fIdocs/serve.md\fR for the endpoints and their JSON.
+.TP
+\fB[mqtt]\fR
+Home Assistant over MQTT for \fBfreshen serve\fR: \fBbroker = "HOST:PORT"\fR,
+\fBusername\fR, \fBpassword\fR or \fBpassword_file\fR,
+\fBdiscovery_prefix\fR (default \fBhomeassistant\fR), \fBtopic_prefix\fR
+(default \fBfreshen\fR), \fBinstall = true\fR to publish an Install button
+(with \fB[serve] actions = true\fR).
 .SH ENVIRONMENT
 .TP
 \fBDOCKER_HOST\fR
