@@ -144,14 +144,17 @@ pub fn state(v: &TagView, in_progress: bool) -> Value {
     } else {
         r.status.as_str().to_string()
     };
-    json!({
+    let mut state = json!({
         "installed_version": installed,
         "latest_version": latest,
         "title": r.reference.familiar(),
         "release_summary": summary,
-        "release_url": r.version.release_notes,
         "in_progress": in_progress,
-    })
+    });
+    if let Some(url) = &r.version.release_notes {
+        state["release_url"] = json!(url);
+    }
+    state
 }
 
 #[cfg(test)]

@@ -158,3 +158,62 @@ fn token(
     }
     Ok(Some(Secret::new(value)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> ServeSection {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn tokens_come_inline_or_from_a_file_never_both() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("apply"), "a-token\nignored\n").unwrap();
+        let config = dir.path().join("config.toml");
+        let s = serve(
+            Some(&section("actions = true\napply_token_file = \"apply\"\nread_token = \"r\"")),
+            Some(&config),
+        )
+        .unwrap();
+        assert_eq!(s.apply_token.unwrap().expose(), "a-token");
+        assert_eq!(s.read_token.unwrap().expose(), "r");
+        let both = serve(Some(&section("read_token = \"r\"\nread_token_file = \"apply\"")), Some(&config));
+        assert_eq!(
+            both.unwrap_err().to_string(),
+            "[serve] has both read_token and read_token_file: keep one"
+        );
+    }
+
+    #[test]
+    fn actions_need_their_own_apply_token() {
+        let e = serve(Some(&section("actions = true")), None).unwrap_err().to_string();
+        assert!(e.starts_with("[serve] actions = true needs an apply_token"), "{e}");
+        let e = serve(Some(&section("actions = true\nread_token = \"x\"\napply_token = \"x\"")), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("are the same"), "{e}");
+        let e = serve(Some(&section("read_token = \"a b\"")), None).unwrap_err().to_string();
+        assert!(e.contains("spaces"), "{e}");
+    }
+
+    #[test]
+    fn intervals_and_brokers() {
+        assert_eq!(serve(Some(&section("interval = \"0\"")), None).unwrap().interval, None);
+        assert_eq!(
+            serve(Some(&section("interval = \"6h\"")), None).unwrap().interval,
+            Some(Duration::from_secs(21600))
+        );
+        assert!(serve(Some(&section("interval = \"often\"")), None).is_err());
+        assert_eq!(serve(None, None).unwrap().listen, DEFAULT_LISTEN);
+        let m: MqttSection = toml::from_str("broker = \"10.0.0.2\"").unwrap();
+        let m = mqtt(Some(&m), None).unwrap().unwrap();
+        assert_eq!(
+            (m.host.as_str(), m.port, m.discovery_prefix.as_str()),
+            ("10.0.0.2", 1883, "homeassistant")
+        );
+        let bad: MqttSection = toml::from_str("broker = \"h:port\"").unwrap();
+        assert!(mqtt(Some(&bad), None).is_err());
+    }
+}
