@@ -55,6 +55,9 @@ _freshen() {
             freshen,schedule)
                 cmd="freshen__subcmd__schedule"
                 ;;
+            freshen,serve)
+                cmd="freshen__subcmd__serve"
+                ;;
             freshen,showhold)
                 cmd="freshen__subcmd__showhold"
                 ;;
@@ -115,6 +118,9 @@ _freshen() {
             freshen__subcmd__help,schedule)
                 cmd="freshen__subcmd__help__subcmd__schedule"
                 ;;
+            freshen__subcmd__help,serve)
+                cmd="freshen__subcmd__help__subcmd__serve"
+                ;;
             freshen__subcmd__help,showhold)
                 cmd="freshen__subcmd__help__subcmd__showhold"
                 ;;
@@ -143,7 +149,7 @@ _freshen() {
 
     case "${cmd}" in
         freshen)
-            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help"
+            opts="-H -q -v -h -V --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +403,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help)
-            opts="update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy help"
+            opts="update list check generate upgrade autoremove hold unhold showhold skip unskip showskip rollback notify schedule motd metrics fleet policy serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -579,6 +585,20 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__help__subcmd__schedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -988,6 +1008,48 @@ _freshen() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        freshen__subcmd__serve)
+            opts="-H -q -v -h -V --listen --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

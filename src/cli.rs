@@ -162,6 +162,18 @@ lists the repository's tags and reads the candidate's config.",
         after_help = EXIT_CODES
     )]
     Policy(PolicyArgs),
+
+    /// Serve a status page, an HTTP API and Home Assistant over MQTT, and keep the state fresh
+    #[command(
+        long_about = "Runs until SIGTERM or SIGINT: serves the status page at /, the JSON API \
+(/api/v1/status, cup's /api/v3/json, WUD's /api/containers), /metrics and /healthz; runs an \
+update on the [serve] interval under the same lock as the CLI; with [serve] actions = true \
+accepts upgrades pinned to the digest a person approved, skips and holds; with an [mqtt] \
+section publishes one Home Assistant update entity per tag. Listens on 127.0.0.1:8675 unless \
+told otherwise, and refuses an address beyond loopback without a read token.",
+        after_help = CHANGE_EXIT_CODES
+    )]
+    Serve(ServeArgs),
 }
 
 const CHANGE_EXIT_CODES: &str = "\
@@ -512,6 +524,13 @@ pub struct MetricsArgs {
     /// readable as the umask allows (0644 under umask 022), for node_exporter's own user
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default: [serve] listen, else 127.0.0.1:8675)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -88,7 +88,8 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
     runtime.block_on(async {
         // Signals become events that the workflows changing containers act
         // on between steps (see services::interrupt).
-        crate::services::interrupt::install(crate::settings::test_pause());
+        let serving = matches!(&cli.command, Command::Serve(_));
+        crate::services::interrupt::install(crate::settings::test_pause(), !serving);
         let status = match &cli.command {
             Command::Update(a) => commands::update::update(&settings, a, &printer).await,
             Command::Check(a) => commands::update::check(&settings, a, &printer).await,
@@ -108,6 +109,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus> {
                 unreachable!("handled above")
             }
             Command::Policy(a) => commands::policy::policy(&settings, a, &printer).await,
+            Command::Serve(a) => commands::serve::serve(&settings, a, &printer).await,
         };
         match crate::services::interrupt::requested() {
             Some(signal) => {

@@ -25,19 +25,25 @@ fn allowed(layer: &str) -> Option<&'static [&'static str]> {
     const HTTP_ADAPTER: &[&str] = &["core", "error", "net"];
     Some(match layer {
         "main" | "run" => &[
-            "cli", "commands", "services", "settings", "registry", "notify", "engine", "store", "output",
-            "net", "core", "error",
+            "cli", "commands", "server", "services", "settings", "registry", "notify", "mqtt", "engine",
+            "store", "output", "net", "core", "error",
         ],
+        // `server/` sits beside `commands/`: `freshen serve` starts it, and its
+        // handlers are as thin as commands.
         "commands" => &[
-            "cli", "services", "settings", "registry", "notify", "engine", "store", "output", "net", "core",
-            "error",
+            "cli", "server", "services", "settings", "registry", "notify", "mqtt", "engine", "store",
+            "output", "net", "core", "error",
+        ],
+        "server" => &[
+            "cli", "services", "settings", "registry", "notify", "mqtt", "engine", "store", "output", "net",
+            "core", "error",
         ],
         "services" => {
-            &["settings", "registry", "notify", "engine", "store", "output", "net", "core", "error"]
+            &["settings", "registry", "notify", "mqtt", "engine", "store", "output", "net", "core", "error"]
         }
         "settings" => &["cli", "registry", "notify", "engine", "store", "output", "net", "core", "error"],
         "registry" | "notify" => HTTP_ADAPTER,
-        "engine" | "store" | "output" => ADAPTER_BASE,
+        "engine" | "store" | "output" | "mqtt" => ADAPTER_BASE,
         "net" => &["error"],
         "cli" => &[],
         "core" => &["error"],

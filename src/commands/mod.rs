@@ -12,6 +12,7 @@ pub mod notify;
 pub mod policy;
 pub mod rollback;
 pub mod schedule;
+pub mod serve;
 pub mod skip;
 pub mod update;
 pub mod upgrade;

@@ -88,6 +88,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             no_recreate: !plan.recreate,
             wait: std::time::Duration::from_secs(plan.wait.unwrap_or(crate::cli::DEFAULT_WAIT)),
             json: false,
+            pin: None,
         };
         if upgrade::upgrade(settings, &request, p).await? != ExitStatus::Ok {
             code = ExitStatus::Failed;

@@ -19,6 +19,7 @@ pub async fn upgrade(settings: &Settings, args: &UpgradeArgs, p: &Printer) -> Re
         no_recreate: args.recreate.no_recreate,
         wait: std::time::Duration::from_secs(args.recreate.wait),
         json: args.format == crate::cli::SummaryFormat::Json,
+        pin: None,
     };
     upgrade::upgrade(settings, &request, p).await
 }

@@ -2,6 +2,8 @@
 //! lines for people, the JSON schema for scripts, the apt summary, and
 //! warnings. Colour only when asked for or on a terminal without NO_COLOR.
 
+pub mod page;
+pub mod status;
 pub mod upgrade_report;
 
 use std::collections::BTreeMap;

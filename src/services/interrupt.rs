@@ -39,11 +39,19 @@ fn shared() -> &'static Shared {
 /// its signal at a known point (see [`checkpoint`]).
 static PAUSE_AT: OnceLock<Option<String>> = OnceLock::new();
 
+/// Whether a signal outside a critical section ends the process.
+static EXIT_WHEN_IDLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// Takes over SIGINT, SIGTERM and SIGHUP for the rest of the process. Call
 /// once, inside the runtime, before anything changes the engine.
 /// `pause_at` is `FRESHEN_TEST_PAUSE`, read by the settings.
-pub fn install(pause_at: Option<String>) {
+///
+/// `exit_when_idle` false is for a command that stops itself on a signal
+/// (`serve`, which finishes its requests and waits for its upgrade job):
+/// outside a critical section the signal is then left to it.
+pub fn install(pause_at: Option<String>, exit_when_idle: bool) {
     let _ = PAUSE_AT.set(pause_at);
+    EXIT_WHEN_IDLE.store(exit_when_idle, Ordering::SeqCst);
     for (kind, number, name) in HANDLED {
         let Ok(mut stream) = signal(kind) else { continue };
         tokio::spawn(async move {
@@ -57,6 +65,9 @@ pub fn install(pause_at: Option<String>) {
 fn received(number: i32, name: &str) {
     let s = shared();
     if s.guards.load(Ordering::SeqCst) == 0 {
+        if !EXIT_WHEN_IDLE.load(Ordering::SeqCst) {
+            return;
+        }
         // Nothing is in flight: stop now, as the default action would.
         eprintln!();
         std::process::exit(128 + number);

@@ -61,6 +61,9 @@ pub struct Request {
     pub wait: Duration,
     /// Print the JSON report instead of text.
     pub json: bool,
+    /// Upgrade only to this digest (the one a person approved through
+    /// `freshen serve`): a tag the registry moved elsewhere is kept back.
+    pub pin: Option<String>,
 }
 
 /// `freshen upgrade`, in the order apt would: decide the plan, show it,
@@ -208,6 +211,16 @@ impl<'a> Run<'a> {
         )
         .await;
         self.failed += failed;
+        if let Some(pin) = &self.args.pin {
+            planned.retain(|pl| {
+                let same = &pl.digest == pin;
+                if !same {
+                    kept_back
+                        .push((pl.reference.clone(), "the registry moved it since it was approved".into()));
+                }
+                same
+            });
+        }
         // A registry that went back to a version skipped (or rolled back)
         // before.
         planned.retain(|pl| {

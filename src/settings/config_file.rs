@@ -61,6 +61,10 @@ pub struct ConfigFile {
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,
+    /// `freshen serve`: where it listens, its tokens, whether it may act.
+    pub serve: Option<ServeSection>,
+    /// Home Assistant over MQTT, for `freshen serve`.
+    pub mqtt: Option<MqttSection>,
     /// The sections that need more than a type check (notify,
     /// renotify_after, unattended), validated with the line of any mistake
     /// by `parse_config`.
@@ -93,6 +97,45 @@ pub struct ImageSection {
     /// `false`: an upgrade leaves the containers of matching images on the
     /// version they run (pull and retag only).
     pub recreate: Option<bool>,
+}
+
+/// `[serve]` as written. Tokens may be given inline or read from a file
+/// (`read_token_file`), never both.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    /// `ADDR:PORT` (`--listen` beats it).
+    pub listen: Option<String>,
+    pub read_token: Option<String>,
+    pub read_token_file: Option<std::path::PathBuf>,
+    pub apply_token: Option<String>,
+    pub apply_token_file: Option<std::path::PathBuf>,
+    /// Whether upgrade, skip, hold and unhold may be asked over HTTP or MQTT.
+    #[serde(default)]
+    pub actions: bool,
+    /// How often the server runs an update itself (`1d`, `6h`; `0`: never).
+    pub interval: Option<String>,
+    /// The health gate of an upgrade the server runs, in seconds.
+    pub wait: Option<u64>,
+}
+
+/// `[mqtt]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// `HOST:PORT` of the broker (plain MQTT; port 1883 when left out).
+    pub broker: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<std::path::PathBuf>,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: Option<String>,
+    /// The prefix of freshen's own topics.
+    pub topic_prefix: Option<String>,
+    /// Publish a command topic so Home Assistant shows an Install button
+    /// (needs `[serve] actions = true`).
+    #[serde(default)]
+    pub install: bool,
 }
 
 /// `[unattended]` as written.

@@ -31,6 +31,8 @@ pub const SECTIONS: &[(&str, &str)] = &[
          `?`; on a tie, the one that sorts first).",
     ),
     ("unattended", "What `freshen update --unattended` (and the scheduled run) may do by itself."),
+    ("serve", "`freshen serve`: the status page, the HTTP API and its tokens, and the actions it may take."),
+    ("mqtt", "Home Assistant over MQTT for `freshen serve`: one update entity per tag."),
     ("fleet", "The hosts `freshen fleet` runs freshen on over ssh when `--hosts` is not given."),
     (
         "notify",
@@ -40,6 +42,126 @@ pub const SECTIONS: &[(&str, &str)] = &[
 ];
 
 pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey {
+        section: "serve",
+        key: "listen",
+        kind: "string \"ADDR:PORT\"",
+        default: "127.0.0.1:8675",
+        description: "Where `freshen serve` listens; `--listen` beats it. An address beyond loopback needs `read_token`.",
+        example: "\"127.0.0.1:8675\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "read_token",
+        kind: "string",
+        default: "none (every endpoint open on loopback)",
+        description: "The token every endpoint but `/healthz` then needs, sent as `Authorization: Bearer TOKEN` only (no cookies). Not with `read_token_file`.",
+        example: "\"change-me-read\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "read_token_file",
+        kind: "path",
+        default: "none",
+        description: "A file whose first line is the read token, instead of `read_token`.",
+        example: "\"/etc/freshen/read.token\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "apply_token",
+        kind: "string",
+        default: "none (no action is accepted)",
+        description: "The token the actions need (it reads too); the read token on an action is refused with 403. Not with `apply_token_file`.",
+        example: "\"change-me-apply\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "apply_token_file",
+        kind: "path",
+        default: "none",
+        description: "A file whose first line is the apply token, instead of `apply_token`.",
+        example: "\"/etc/freshen/apply.token\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "actions",
+        kind: "boolean",
+        default: "false",
+        description: "Accept upgrades pinned to the digest a person approved (412 when the registry moved the tag since), skips, holds and unholds over HTTP (and installs over MQTT). Needs an apply token.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "interval",
+        kind: "duration",
+        default: "1d",
+        description: "How often the server runs an update itself, under the CLI's lock (`0`: never).",
+        example: "\"1d\"",
+    },
+    ConfigKey {
+        section: "serve",
+        key: "wait",
+        kind: "integer (seconds)",
+        default: "30",
+        description: "The health gate of the upgrades the server runs.",
+        example: "30",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "broker",
+        kind: "string \"HOST[:PORT]\"",
+        default: "none (no MQTT)",
+        description: "The broker (plain MQTT; port 1883 when left out).",
+        example: "\"127.0.0.1:1883\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "username",
+        kind: "string",
+        default: "none",
+        description: "The broker's user name.",
+        example: "\"freshen\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "password",
+        kind: "string",
+        default: "none",
+        description: "The broker's password (never logged). Not with `password_file`.",
+        example: "\"secret\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "password_file",
+        kind: "path",
+        default: "none",
+        description: "A file whose first line is the broker's password, instead of `password`.",
+        example: "\"/etc/freshen/mqtt.password\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "discovery_prefix",
+        kind: "string",
+        default: "homeassistant",
+        description: "Home Assistant's discovery prefix.",
+        example: "\"homeassistant\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "topic_prefix",
+        kind: "string",
+        default: "freshen",
+        description: "The prefix of freshen's own state, availability and command topics.",
+        example: "\"freshen\"",
+    },
+    ConfigKey {
+        section: "mqtt",
+        key: "install",
+        kind: "boolean",
+        default: "false",
+        description: "Publish a command topic, so Home Assistant shows an Install button; an install goes through the same pinned, health-gated upgrade (needs `[serve] actions = true`).",
+        example: "false",
+    },
     ConfigKey {
         section: "fleet",
         key: "hosts",
@@ -331,7 +453,9 @@ pub fn keys_of(section: &str) -> impl Iterator<Item = &'static ConfigKey> + '_ {
 mod tests {
     use super::*;
     use crate::notify::TargetConfig;
-    use crate::settings::config_file::{ConfigFile, FleetConfig, ImageSection, UnattendedConfig};
+    use crate::settings::config_file::{
+        ConfigFile, FleetConfig, ImageSection, MqttSection, ServeSection, UnattendedConfig,
+    };
     use serde::de::{self, Deserialize, Visitor};
     use std::collections::BTreeSet;
 
@@ -387,7 +511,7 @@ mod tests {
         let mut top = fields::<ConfigFile>();
         assert!(top.remove("validated") || !top.contains("validated"));
         // The sections are tables of their own, described by their rows.
-        for section in ["images", "unattended", "notify", "fleet"] {
+        for section in ["images", "unattended", "notify", "fleet", "serve", "mqtt"] {
             assert!(top.remove(section), "the parser lost the [{section}] section");
         }
         assert_eq!(top, table(""), "top-level keys: add a row to CONFIG_KEYS for each new key");
@@ -395,6 +519,8 @@ mod tests {
         assert_eq!(fields::<UnattendedConfig>(), table("unattended"), "[unattended] keys");
         assert_eq!(fields::<TargetConfig>(), table("notify"), "[[notify]] keys");
         assert_eq!(fields::<FleetConfig>(), table("fleet"), "[fleet] keys");
+        assert_eq!(fields::<ServeSection>(), table("serve"), "[serve] keys");
+        assert_eq!(fields::<MqttSection>(), table("mqtt"), "[mqtt] keys");
         for (section, _) in SECTIONS {
             assert!(keys_of(section).next().is_some(), "section {section} has no keys");
         }

@@ -14,6 +14,7 @@ pub mod keys;
 pub fn test_pause() -> Option<String> {
     env::test_pause()
 }
+pub mod serve;
 
 use config_file::load_config;
 pub use config_file::{parse_min_age, ConfigFile, ImageSection};
@@ -87,6 +88,10 @@ pub struct Settings {
     min_age: u64,
     /// `--min-age` of `update`, `check` or `upgrade`, in seconds.
     pub min_age_flag: Option<u64>,
+    /// `[serve]`: what `freshen serve` listens on and allows.
+    pub serve: serve::ServeSettings,
+    /// `[mqtt]`: Home Assistant's broker, if any.
+    pub mqtt: Option<serve::MqttSettings>,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -112,11 +117,14 @@ impl Settings {
             None => env_path("FRESHEN_CONFIG")
                 .or_else(|| pick_config(default_config_path(), Path::new(SYSTEM_CONFIG), |p| p.exists())),
         };
-        let config = match &config_path {
+        let mut config = match &config_path {
             Some(p) => load_config(p)?,
             None => ConfigFile::default(),
         };
+        let (serve, mqtt) = (config.serve.take(), config.mqtt.take());
         let mut settings = Settings::from_parts(global, check, config)?;
+        settings.serve = serve::serve(serve.as_ref(), config_path.as_deref())?;
+        settings.mqtt = serve::mqtt(mqtt.as_ref(), config_path.as_deref())?;
         settings.config_path = config_path;
         Ok(settings)
     }
@@ -217,6 +225,8 @@ impl Settings {
                 Duration::from_secs(config.tag_cache_ttl.unwrap_or(DEFAULT_TAG_CACHE_TTL_SECS))
             },
             fleet_hosts: config.fleet.hosts.clone(),
+            serve: serve::ServeSettings::default(),
+            mqtt: None,
         })
     }
 

@@ -46,6 +46,21 @@ const CONFIG: (&str, &str) =
 
 pub const PAGES: &[CommandPage] = &[
     CommandPage {
+        name: "serve",
+        examples: &[
+            ("freshen serve", "Serve the status page and the API on 127.0.0.1:8675 until SIGTERM."),
+            ("curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8675/api/v1/status", "Read the status \
+              JSON (schema in docs/serve-status.schema.json)."),
+            ("freshen serve --listen 0.0.0.0:8675", "Listen beyond loopback (needs `[serve] read_token`)."),
+        ],
+        exit: &[
+            ("0", "Stopped by SIGTERM or SIGINT after finishing the requests in flight and any running upgrade."),
+            ("1", "An error (the address is taken, the engine cannot be reached at the start)."),
+            USAGE,
+        ],
+        files: &[STATE_RW, LOCK, CONFIG],
+    },
+    CommandPage {
         name: "fleet",
         examples: &[
             ("freshen fleet --hosts admin@web1,admin@db1 list --upgradable", "One table of what is outdated \
