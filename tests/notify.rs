@@ -532,22 +532,31 @@ fn motd_metrics_and_nagios_match_the_state() {
     assert_eq!(mode(&out), 0o600, "a stricter umask is honoured too");
     let text = std::fs::read_to_string(&out).unwrap();
     let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    assert_eq!(
-        samples,
-        vec![
-            "freshen_images 3".to_string(),
-            "freshen_images_total 3".to_string(),
-            "freshen_images_upgradable 2".to_string(),
-            "freshen_images_cooldown 0".to_string(),
-            "freshen_images_skipped 0".to_string(),
-            "freshen_images_held 0".to_string(),
-            "freshen_check_errors 0".to_string(),
-            format!("freshen_image_upgradable{{reference=\"{app}\"}} 1"),
-            format!("freshen_image_upgradable{{reference=\"{db}\"}} 1"),
-            format!("freshen_image_upgradable{{reference=\"{web}\"}} 0"),
-            format!("freshen_last_update_timestamp_seconds {updated_at}"),
-        ]
-    );
+    // The host's totals, and per tag whether it can be upgraded now, with
+    // `image` and `tag` split (the whole `reference` stays one release).
+    let name = |r: &str| r.rsplit_once(':').unwrap().0.to_string();
+    let mut expected: Vec<String> = [
+        "freshen_images 3",
+        "freshen_images_total 3",
+        "freshen_images_upgradable 2",
+        "freshen_images_cooldown 0",
+        "freshen_images_skipped 0",
+        "freshen_images_held 0",
+        "freshen_check_errors 0",
+        "freshen_interrupted_recreations 0",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (r, up) in [(&app, 1), (&db, 1), (&web, 0)] {
+        expected.push(format!(
+            "freshen_image_upgradable{{image=\"{}\",tag=\"1\",reference=\"{r}\"}} {up}",
+            name(r)
+        ));
+    }
+    expected.push(format!("freshen_last_update_timestamp_seconds {updated_at}"));
+    for line in &expected {
+        assert!(samples.contains(&line.as_str()), "no sample {line}\n{text}");
+    }
     for family in ["freshen_images", "freshen_images_upgradable", "freshen_image_upgradable"] {
         assert!(text.contains(&format!("\n# TYPE {family} gauge\n")), "{text}");
     }
@@ -567,7 +576,9 @@ fn motd_metrics_and_nagios_match_the_state() {
     let run = t.freshen().args(nowhere).args(["metrics", &pattern]).run();
     assert!(run.stdout.contains("\nfreshen_images_upgradable 1\n"), "{run}");
     assert!(run.stdout.contains("\nfreshen_images_held 1\n"), "{run}");
-    assert!(run.stdout.contains(&format!("freshen_image_upgradable{{reference=\"{db}\"}} 0")), "{run}");
+    let db_name = db.rsplit_once(':').unwrap().0;
+    let held = format!("freshen_image_upgradable{{image=\"{db_name}\",tag=\"1\",reference=\"{db}\"}} 0");
+    assert!(run.stdout.contains(&held), "{run}");
     t.freshen().args(["hold", &app]).run().expect_code(0);
     t.freshen().args(["check", &pattern]).run().expect_code(0);
     let run = t.freshen().args(nowhere).args(["motd", &pattern]).run();

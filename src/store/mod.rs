@@ -116,9 +116,6 @@ fn replace(path: &Path, bytes: &[u8], durable: bool, mode: u32) -> Result<()> {
             .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
-        // The umask may have taken bits the reader needs.
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .map_err(|e| Error::io("set permissions of", &tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
         if durable {
             f.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
