@@ -537,7 +537,8 @@ fn autoremove_retires_untracked_earlier_versions_within_the_rules() {
         .env("FRESHEN_CONFIG", config.to_str().unwrap())
         .args(["autoremove", "-y", &s.pattern])
         .run();
-    kept(&run, "kept for rollback (--keep 1)");
+    // Named as the user wrote it: the config file's key, not a flag.
+    kept(&run, "kept for rollback (keep = 1 in the config file)");
     std::fs::write(&config, format!("exclude = [\"{}\"]\n", s.pattern)).unwrap();
     let run = t
         .freshen()

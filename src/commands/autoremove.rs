@@ -52,7 +52,12 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         state.entries.iter().filter_map(|e| Reference::parse(&e.reference).ok()).collect();
     crate::services::every_pattern_matches(&args.patterns, &host.images, &remembered)?;
     let cands = retire::candidates(&state, &host.images, &selection, args.dangling);
-    let rules = Rules { keep: rules_cfg.keep, older_than: rules_cfg.older_than, now: output::now_unix() };
+    let rules = Rules {
+        keep: rules_cfg.keep,
+        keep_from: rules_cfg.keep_from,
+        older_than: rules_cfg.older_than,
+        now: output::now_unix(),
+    };
     let (verdicts, layers) = decide(&engine, &mut host, &cands, &holds, &rules).await?;
     let (go, kept) = split(&cands, &verdicts);
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();

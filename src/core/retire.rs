@@ -54,10 +54,21 @@ pub enum Decision {
     Keep(String),
 }
 
+/// Where `keep` came from, to name it as the user wrote it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeepFrom {
+    /// `--keep N` (or nothing: then it is 0 and keeps nothing).
+    #[default]
+    Flag,
+    /// `keep = N` in the config file.
+    Config,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rules {
     /// Versions kept per tag, most recent first.
     pub keep: usize,
+    pub keep_from: KeepFrom,
     /// Only versions at least this many seconds old go.
     pub older_than: Option<i64>,
     pub now: i64,
@@ -265,7 +276,12 @@ pub fn decide(cands: &[OldVersion], inv: &Inventory<'_>, rules: &Rules) -> Vec<D
                 return Decision::Keep(format!("tagged as {}", t.familiar()));
             }
             if kept_for_rollback.contains(&i) {
-                return Decision::Keep(format!("kept for rollback (--keep {})", rules.keep));
+                return Decision::Keep(match rules.keep_from {
+                    KeepFrom::Flag => format!("kept for rollback (--keep {})", rules.keep),
+                    KeepFrom::Config => {
+                        format!("kept for rollback (keep = {} in the config file)", rules.keep)
+                    }
+                });
             }
             // A dangling image may be a build's intermediate that the build
             // is about to tag: an hour's grace unless --older-than says otherwise.
@@ -483,8 +499,14 @@ mod tests {
             containers: &[],
             holds: &holds,
         };
-        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: None, now: 100 });
+        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: None, now: 100, ..Rules::default() });
         assert_eq!(v, vec![Decision::Retire, Decision::Keep("kept for rollback (--keep 1)".into())]);
+        // The same value from the config file is named as the file spells it.
+        let from_file = Rules { keep: 1, keep_from: KeepFrom::Config, now: 100, ..Rules::default() };
+        assert_eq!(
+            decide(&cands, &inv, &from_file)[1],
+            Decision::Keep("kept for rollback (keep = 1 in the config file)".into())
+        );
     }
 
     #[test]
@@ -518,7 +540,7 @@ mod tests {
             containers: &containers,
             holds: &holds,
         };
-        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: Some(15), now: 45 });
+        let v = decide(&cands, &inv, &Rules { keep: 1, older_than: Some(15), now: 45, ..Rules::default() });
         assert_eq!(
             v,
             vec![
@@ -529,7 +551,8 @@ mod tests {
                 Decision::Keep("tagged as app:1".into()),
             ]
         );
-        let v = decide(&cands[2..3], &inv, &Rules { keep: 0, older_than: Some(60), now: 45 });
+        let v =
+            decide(&cands[2..3], &inv, &Rules { keep: 0, older_than: Some(60), now: 45, ..Rules::default() });
         assert!(matches!(&v[0], Decision::Keep(r) if r.starts_with("newer than")));
         let mut holds = Holds::default();
         holds.add("app:*".into());
@@ -553,13 +576,14 @@ mod tests {
             containers: &[],
             holds: &holds,
         };
-        let young = Rules { keep: 0, older_than: None, now: dangling.since + 60 };
+        let young = Rules { keep: 0, older_than: None, now: dangling.since + 60, ..Rules::default() };
         assert!(
             matches!(&decide(&[dangling.clone()], &inv, &young)[0], Decision::Keep(r) if r.starts_with("dangling for less"))
         );
-        let old = Rules { keep: 0, older_than: None, now: dangling.since + DANGLING_GRACE };
+        let old =
+            Rules { keep: 0, older_than: None, now: dangling.since + DANGLING_GRACE, ..Rules::default() };
         assert_eq!(decide(&[dangling.clone()], &inv, &old), vec![Decision::Retire]);
-        let explicit = Rules { keep: 0, older_than: Some(0), now: dangling.since + 60 };
+        let explicit = Rules { keep: 0, older_than: Some(0), now: dangling.since + 60, ..Rules::default() };
         assert_eq!(decide(&[dangling], &inv, &explicit), vec![Decision::Retire]);
         // No parent recorded (containerd store, podman), a child by layers.
         let no_parents = HashMap::new();

@@ -100,7 +100,10 @@ impl Skips {
     /// already there with the same reason.
     pub fn record(&mut self, skip: Skip) -> bool {
         let same = |s: &Skip| s.reference == skip.reference && s.digest == skip.digest && s.tag == skip.tag;
-        if self.skips.iter().any(|s| same(s) && s.reason == skip.reason) {
+        // A version that failed and was rolled back stays recorded as such:
+        // skipping it by hand adds nothing and must not erase why.
+        let failed_here = |s: &Skip| s.rolled_back().is_some() && skip.rolled_back().is_none();
+        if self.skips.iter().any(|s| same(s) && (s.reason == skip.reason || failed_here(s))) {
             return false;
         }
         self.skips.retain(|s| !same(s));
@@ -279,6 +282,23 @@ impl Controls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipping_a_version_that_failed_keeps_the_failure() {
+        let mut skips = Skips::default();
+        let failed = Skip {
+            reason: rolled_back_reason("web: it exited with code 3"),
+            ..skip("docker.io/library/web:1", Some("sha256:b"), None)
+        };
+        assert!(skips.record(failed.clone()));
+        let by_hand = Skip { reason: "skipped with 'freshen skip'".into(), ..failed.clone() };
+        assert!(!skips.record(by_hand), "the failure is kept, nothing to add");
+        assert_eq!(skips.skips, vec![failed.clone()]);
+        // A new failure of the same version does replace the old reason.
+        let again = Skip { reason: rolled_back_reason("web: unhealthy"), ..failed };
+        assert!(skips.record(again.clone()));
+        assert_eq!(skips.skips, vec![again]);
+    }
 
     fn skip(reference: &str, digest: Option<&str>, tag: Option<&str>) -> Skip {
         Skip {

@@ -119,21 +119,26 @@ pub fn choose_tag_moves<'r>(
         let within: Vec<&versions::NewerVersion> = newer.table.iter().filter(|c| c.within_policy).collect();
         let key = r.reference.to_string();
         let ages = state.tag_ages.get(&key);
-        let (pick, waiting) = pick_tag(&within, |c| c.tag(), ages, controls.now, controls.min_age);
+        // A skipped tag is passed over, not a reason to offer nothing: with
+        // 17.0 skipped, 16.3 within the policy is still offered.
+        let is_skipped = |c: &versions::NewerVersion| {
+            let digest = ages.and_then(|a| a.get(c.tag())).and_then(|a| a.digest.as_deref());
+            controls.skips.tag_skipped(&key, c.tag(), digest).is_some()
+        };
+        let (skipped, offered): (Vec<&versions::NewerVersion>, Vec<&versions::NewerVersion>) =
+            within.iter().partition(|c| is_skipped(c));
+        let (pick, waiting) = pick_tag(&offered, |c| c.tag(), ages, controls.now, controls.min_age);
         let Some(pick) = pick else {
             if let Some((c, wait)) = waiting {
                 let when = in_words(wait.available_at - controls.now);
                 moves
                     .kept_back
                     .push((r.reference.clone(), format!("cooldown: {} available {when}", c.tag())));
+            } else if let (Some(c), _) = pick_tag(&skipped, |c| c.tag(), ages, controls.now, Some(0)) {
+                moves.kept_back.push((r.reference.clone(), format!("skipped: {}", c.tag())));
             }
             continue;
         };
-        let digest = ages.and_then(|a| a.get(pick.tag())).and_then(|a| a.digest.as_deref());
-        if controls.skips.tag_skipped(&key, pick.tag(), digest).is_some() {
-            moves.kept_back.push((r.reference.clone(), format!("skipped: {}", pick.tag())));
-            continue;
-        }
         let to = Reference { tag: Some(pick.tag().to_string()), digest: None, ..r.reference.clone() };
         if present.contains(&to) {
             continue;
@@ -568,7 +573,7 @@ mod tests {
     }
 
     fn rules(keep: usize) -> Rules {
-        Rules { keep, older_than: None, now: 1_800_000_000 }
+        Rules { keep, older_than: None, now: 1_800_000_000, ..Rules::default() }
     }
 
     #[test]
@@ -660,6 +665,29 @@ mod tests {
         let redis = r("redis:7");
         let by_digest: HashSet<&Reference> = [&redis].into_iter().collect();
         assert!(choose_tag_moves(&rows, open, &cache, &state, &controls, &by_digest).chosen.is_empty());
+
+        // The newest is skipped: the next newest within the policy is
+        // offered, not nothing; with every one skipped, kept back.
+        let skip = |tag: &str| crate::core::skips::Skip {
+            reference: r("redis:7").to_string(),
+            digest: None,
+            tag: Some(tag.into()),
+            tag_digest: None,
+            version: None,
+            reason: "skipped with 'freshen skip'".into(),
+            at: NOW.into(),
+        };
+        let mut skipping = controls.clone();
+        skipping.skips.record(skip("9"));
+        let moves = choose_tag_moves(&rows, open, &cache, &state, &skipping, &none);
+        let chosen: Vec<_> =
+            moves.chosen.iter().map(|(row, to, _)| (row.reference.clone(), to.clone())).collect();
+        assert_eq!(chosen, vec![(r("redis:7"), r("redis:8"))]);
+        assert!(moves.kept_back.is_empty());
+        skipping.skips.record(skip("8"));
+        let moves = choose_tag_moves(&rows, open, &cache, &state, &skipping, &none);
+        assert!(moves.chosen.is_empty());
+        assert_eq!(moves.kept_back, vec![(r("redis:7"), "skipped: 9".to_string())]);
     }
 
     #[test]

@@ -240,9 +240,15 @@ impl Printer {
                             .unwrap_or_else(|| short_digest(&r.image_id))
                     ),
                 },
+                // The version where it is known, as apt names what is installed.
                 Status::UpToDate | Status::LocalOnly => format!(
                     "{name} {} [{}]",
-                    r.local_digest.as_deref().map(short_digest).unwrap_or_else(|| short_digest(&r.image_id)),
+                    r.version.current.clone().unwrap_or_else(|| r
+                        .local_digest
+                        .as_deref()
+                        .map(short_digest)
+                        .unwrap_or_else(|| short_digest(&r.image_id))
+                        .to_string()),
                     r.status
                 ),
                 Status::Pinned => format!("{name} [pinned]"),

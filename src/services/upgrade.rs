@@ -69,7 +69,7 @@ pub struct Request {
 /// `freshen upgrade`, in the order apt would: decide the plan, show it,
 /// ask, pull, recreate the containers, retire what was replaced, sum up.
 pub async fn upgrade(settings: &Settings, args: &Request, p: &Printer) -> Result<ExitStatus> {
-    let keep = settings.retire(args.keep, None, &[])?.keep;
+    let keep = settings.retire(args.keep, None, &[])?;
     let selection = Selection::new(&args.patterns, settings.exclude.clone())?;
     if !args.dry_run {
         recreate::repair_interrupted(settings, p).await?;
@@ -155,7 +155,7 @@ impl<'a> Run<'a> {
     /// The plan: the selected upgradable tags not kept back, each re-checked
     /// with its registry now, the tag moves with --tags, the containers to
     /// recreate and what the upgrade would retire.
-    async fn plan(&mut self, selection: &Selection, keep: usize) -> Result<Plan> {
+    async fn plan(&mut self, selection: &Selection, keep: crate::settings::RetireSettings) -> Result<Plan> {
         let host = self.engine.snapshot().await?;
         super::every_pattern_matches(&self.args.patterns, &host.images, &[])?;
         let (planned, kept_back) = self.choose(&host, selection).await;
@@ -163,7 +163,8 @@ impl<'a> Run<'a> {
         let (containers, compose) =
             recreation_plan(self.settings, self.args, &self.engine, &upgraded).await?;
         let now = output::now_rfc3339();
-        let rules = Rules { keep, older_than: None, now: output::now_unix() };
+        let rules =
+            Rules { keep: keep.keep, keep_from: keep.keep_from, older_than: None, now: output::now_unix() };
         let (to_retire, kept) = if self.args.keep_previous {
             (Vec::new(), Vec::new())
         } else {

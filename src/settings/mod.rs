@@ -98,6 +98,7 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct RetireSettings {
     pub keep: usize,
+    pub keep_from: crate::core::retire::KeepFrom,
     /// Seconds.
     pub older_than: Option<i64>,
     pub exclude: Vec<Pattern>,
@@ -256,7 +257,11 @@ impl Settings {
                 Pattern::new(p).map_err(|e| Error::CommandLine(format!("bad exclude pattern '{p}': {e}")))?,
             );
         }
-        Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), older_than, exclude: patterns })
+        let keep_from = match (keep, self.keep) {
+            (None, Some(_)) => crate::core::retire::KeepFrom::Config,
+            _ => crate::core::retire::KeepFrom::Flag,
+        };
+        Ok(RetireSettings { keep: keep.or(self.keep).unwrap_or(0), keep_from, older_than, exclude: patterns })
     }
 
     /// The policy for an image: the most specific matching
