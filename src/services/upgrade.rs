@@ -388,7 +388,7 @@ impl<'a> Run<'a> {
                 if interrupt::requested().is_some() {
                     // Pulled, but its containers were never touched: the
                     // tag goes back to what they run.
-                    self.put_back(pl, &new_id, &plan.now).await;
+                    self.put_back(pl, &new_id, &output::now_rfc3339()).await;
                     continue;
                 }
                 let group = Group {
@@ -412,7 +412,7 @@ impl<'a> Run<'a> {
             for ((pl, new_id, _), o) in groups.into_iter().zip(outcomes) {
                 if o.interrupted {
                     done.absorb_interrupted(pl, &o, &mut self.out, self.p);
-                    plan::merge_interrupted(&mut self.state, pl, &new_id, &plan.now);
+                    plan::merge_interrupted(&mut self.state, pl, &new_id, &output::now_rfc3339());
                     continue;
                 }
                 match done.absorb(pl, &o, &mut self.out, self.p) {
@@ -426,7 +426,7 @@ impl<'a> Run<'a> {
                             &pl.digest,
                             &why,
                         )?;
-                        plan::merge_rollback(&mut self.state, pl, &new_id, &plan.now, &why);
+                        plan::merge_rollback(&mut self.state, pl, &new_id, &output::now_rfc3339(), &why);
                     }
                 }
             }
