@@ -13,8 +13,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::routes::{error, BODY_LIMIT};
 use super::Shared;
+use super::{error, BODY_LIMIT};
 use crate::core::serve::{check_digest, TagRequest, UpgradeRequest};
 use crate::core::status::{LastUpgrade, Outcome};
 use crate::services::pinned::{self, Refusal};

@@ -276,3 +276,13 @@ async fn updater(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+/// Action bodies are a reference and a digest; anything bigger is a mistake.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// A JSON error: `{"error": "one line"}`.
+pub fn error(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    let body = serde_json::json!({ "error": message }).to_string();
+    let typed = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    axum::response::IntoResponse::into_response((status, typed, body))
+}

@@ -12,13 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{actions, Shared};
+use super::{actions, error, Shared, BODY_LIMIT};
 use crate::core::serve::{Access, Need};
 
 /// A request (headers and body) must be answered within this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Action bodies are a reference and a digest; anything bigger is a mistake.
-pub const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -42,12 +40,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(shared)
-}
-
-/// A JSON error: `{"error": "one line"}`.
-pub fn error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": message }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// What a path needs: nothing for the probe, the apply token for an
