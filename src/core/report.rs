@@ -539,11 +539,9 @@ pub fn rows(
                 row.remote_digest = e.remote_digest.clone();
                 row.checked_at = Some(e.checked_at.clone());
                 row.error = e.error.clone();
-                if let (Some(at), Some(error)) = (&e.stale, &e.error) {
-                    row.stale = Some(at.clone());
-                    row.error =
-                        Some(format!("the last check failed ({error}); this verdict is from the one before"));
-                }
+                // The error stays the failure's own words (the JSON's
+                // `error`); `stale` says the verdict is an earlier one.
+                row.stale = e.stale.clone();
             }
             Some(e) => {
                 row.remote_digest = e.remote_digest.clone();

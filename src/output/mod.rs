@@ -166,7 +166,13 @@ impl Printer {
                 row.push(Cell::plain(newer_cell(r, now)));
             }
             if with_notes {
-                row.push(Cell::plain(r.error.as_deref().unwrap_or("")));
+                let note = match (&r.stale, &r.error) {
+                    (Some(_), Some(error)) => {
+                        format!("the last check failed ({error}); this verdict is from the one before")
+                    }
+                    _ => r.error.clone().unwrap_or_default(),
+                };
+                row.push(Cell::plain(note));
             }
             cells.push(row);
         }
