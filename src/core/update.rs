@@ -65,15 +65,14 @@ pub fn merge_update(
 /// earlier check found for the same image: that verdict stays, with its
 /// time, marked stale since this check and with this check's error, as apt
 /// keeps its old lists when an index fails to download. A check that found
-/// something, or a tag whose image changed since, replaces it.
+/// something, a registry that answered that the tag is gone (`not found`
+/// is an answer, not an outage), or a tag whose image changed since,
+/// replaces it.
 pub fn keep_verdict(old: Option<&Entry>, new: &Entry) -> Entry {
+    let failed =
+        new.status == Status::Unknown && new.error.as_deref().is_some_and(|e| !e.starts_with("not found"));
     match old {
-        Some(o)
-            if new.status == Status::Unknown
-                && new.error.is_some()
-                && o.status != Status::Unknown
-                && o.image_id == new.image_id =>
-        {
+        Some(o) if failed && o.status != Status::Unknown && o.image_id == new.image_id => {
             Entry { stale: Some(new.checked_at.clone()), error: new.error.clone(), ..o.clone() }
         }
         _ => new.clone(),
@@ -115,6 +114,11 @@ mod tests {
         let back =
             merge_update(&again, std::slice::from_ref(&ok), &BTreeMap::new(), &Selection::default(), "t3");
         assert_eq!(back.entries[0], ok);
+        // The registry says the tag is gone: an answer, not an outage.
+        let mut gone = failed.clone();
+        gone.error = Some("not found: docker.io/library/nginx:latest does not exist in the registry".into());
+        let answered = merge_update(&old, &[gone.clone()], &BTreeMap::new(), &Selection::default(), "t");
+        assert_eq!(answered.entries[0], gone);
         // The image changed since: the old verdict is about another image.
         let mut other = failed;
         other.image_id = "sha256:2".into();
