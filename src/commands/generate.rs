@@ -19,37 +19,41 @@ mod conf_page;
 mod man_sections;
 mod packaging;
 
+fn render_failed(e: std::io::Error) -> Error {
+    Error::Internal(format!("cannot render the man page: {e}"))
+}
+
+/// The sections every page takes from clap: title, name, synopsis,
+/// description and options.
+fn clap_sections(man: &clap_mangen::Man) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    man.render_title(&mut buf).map_err(render_failed)?;
+    man.render_name_section(&mut buf).map_err(render_failed)?;
+    man.render_synopsis_section(&mut buf).map_err(render_failed)?;
+    man.render_description_section(&mut buf).map_err(render_failed)?;
+    man.render_options_section(&mut buf).map_err(render_failed)?;
+    Ok(buf)
+}
+
 /// freshen(1): clap's sections, then configuration, environment, files,
 /// exit status and examples (in place of clap's EXTRA, the exit codes of
 /// `--help`), then the version.
 fn main_page(cmd: &clap::Command) -> Result<Vec<u8>> {
     let man = clap_mangen::Man::new(cmd.clone());
-    let mut buf = Vec::new();
-    let fail = |e: std::io::Error| Error::Internal(format!("cannot render the man page: {e}"));
-    man.render_title(&mut buf).map_err(fail)?;
-    man.render_name_section(&mut buf).map_err(fail)?;
-    man.render_synopsis_section(&mut buf).map_err(fail)?;
-    man.render_description_section(&mut buf).map_err(fail)?;
-    man.render_options_section(&mut buf).map_err(fail)?;
-    man.render_subcommands_section(&mut buf).map_err(fail)?;
+    let mut buf = clap_sections(&man)?;
+    man.render_subcommands_section(&mut buf).map_err(render_failed)?;
     buf.extend_from_slice(man_sections::SECTIONS.as_bytes());
-    man.render_version_section(&mut buf).map_err(fail)?;
+    man.render_version_section(&mut buf).map_err(render_failed)?;
     Ok(buf)
 }
 
 /// A command's page: clap's sections, the hand-written ones, the version.
 fn command_page(sub: &clap::Command, name: &str) -> Result<Vec<u8>> {
     let man = clap_mangen::Man::new(sub.clone());
-    let mut buf = Vec::new();
-    let fail = |e: std::io::Error| Error::Internal(format!("cannot render the man page: {e}"));
-    man.render_title(&mut buf).map_err(fail)?;
-    man.render_name_section(&mut buf).map_err(fail)?;
-    man.render_synopsis_section(&mut buf).map_err(fail)?;
-    man.render_description_section(&mut buf).map_err(fail)?;
-    man.render_options_section(&mut buf).map_err(fail)?;
+    let mut buf = clap_sections(&man)?;
     buf.extend_from_slice(command_pages::sections(name).as_bytes());
     if sub.get_version().is_some() {
-        man.render_version_section(&mut buf).map_err(fail)?;
+        man.render_version_section(&mut buf).map_err(render_failed)?;
     }
     Ok(buf)
 }
