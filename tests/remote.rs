@@ -388,9 +388,9 @@ fn a_fleet_of_hosts_answers_in_one_view() {
     assert!(run.stderr.contains("freshen fleet needs hosts"), "{run}");
 }
 
-/// A Compose service on an engine reached over ssh is kept back with the
-/// reason, before anything of it changes: recreating it needs the
-/// project's files, which are on that host.
+/// A Compose service on an engine reached over ssh is refused with the
+/// reason for its whole tag, before anything of it changes (the tag is not
+/// pulled): recreating it needs the project's files, which are on that host.
 #[test]
 fn a_compose_service_over_ssh_is_kept_back_with_the_reason() {
     let sshd = Sshd::start();
@@ -419,7 +419,12 @@ fn a_compose_service_over_ssh_is_kept_back_with_the_reason() {
     let over_ssh = || t.freshen().env("PATH", sshd.path()).env("DOCKER_HOST", sshd.url());
     over_ssh().args(["update", &pattern]).run().expect_code(0);
 
+    let old_image = support::docker::inspect(&reference).id;
     let run = over_ssh().args(["upgrade", "-y", "--wait", "2", &pattern]).run();
+    // Refused whole: the run fails, and the tag was not pulled, so the
+    // service's tag and its container agree.
+    run.expect_code(1);
+    assert_eq!(support::docker::inspect(&reference).id, old_image, "the tag was not moved\n{run}");
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(
         said.contains(&format!("compose project {project} runs on {}", sshd.url()))

@@ -158,10 +158,36 @@ impl<'a> Run<'a> {
     async fn plan(&mut self, selection: &Selection, keep: crate::settings::RetireSettings) -> Result<Plan> {
         let host = self.engine.snapshot().await?;
         super::every_pattern_matches(&self.args.patterns, &host.images, &[])?;
-        let (planned, kept_back) = self.choose(&host, selection).await;
+        let (mut planned, mut kept_back) = self.choose(&host, selection).await;
         let upgraded = plan::upgraded_images(&planned);
-        let (containers, compose) =
+        let (mut containers, mut compose) =
             recreation_plan(self.settings, self.args, &self.engine, &upgraded).await?;
+        // A tag whose containers cannot be recreated from here (Compose over
+        // ssh) is refused whole, before its pull: the plan is made again
+        // without it.
+        let refused: Vec<(String, String, String)> = containers
+            .skipped
+            .iter()
+            .filter(|(_, _, why)| matches!(why, Skip::Remote(_)))
+            .map(|(name, reference, why)| (name.clone(), reference.clone(), why.to_string()))
+            .collect();
+        if !refused.is_empty() {
+            planned.retain(|pl| {
+                let reference = pl.reference.to_string();
+                let Some((_, _, why)) = refused.iter().find(|(_, r, _)| *r == reference) else {
+                    return true;
+                };
+                let names: Vec<&str> =
+                    refused.iter().filter(|(_, r, _)| *r == reference).map(|(n, _, _)| n.as_str()).collect();
+                self.failed += 1;
+                self.p.warn(&format!("{reference}: not upgraded: {} runs it: {why}", names.join(", ")));
+                kept_back.push((pl.reference.clone(), why.clone()));
+                false
+            });
+            let upgraded = plan::upgraded_images(&planned);
+            (containers, compose) =
+                recreation_plan(self.settings, self.args, &self.engine, &upgraded).await?;
+        }
         let now = output::now_rfc3339();
         let rules =
             Rules { keep: keep.keep, keep_from: keep.keep_from, older_than: None, now: output::now_unix() };

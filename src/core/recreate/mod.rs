@@ -109,6 +109,11 @@ pub enum Skip {
     /// Started with `--rm`: stopping it removes it, so the stopped old
     /// container that a rollback returns to would not exist.
     AutoRemove,
+    /// A Compose service on an engine reached over ssh: its files are on
+    /// that host. Unlike the others this refuses the whole tag, which is
+    /// not pulled: a tag moved under a service that keeps its old
+    /// container is an upgrade done halfway.
+    Remote(String),
 }
 
 impl std::fmt::Display for Skip {
@@ -120,7 +125,7 @@ impl std::fmt::Display for Skip {
             Skip::ConfigFalse => write!(f, "recreate = false in the config file"),
             Skip::Pinned => write!(f, "created from a digest"),
             Skip::ImageId => write!(f, "created from an image ID: it runs that image, not a tag"),
-            Skip::Compose(why) => write!(f, "{why}"),
+            Skip::Compose(why) | Skip::Remote(why) => write!(f, "{why}"),
             Skip::AutoRemove => {
                 write!(f, "started with --rm: stopping it would remove it, leaving nothing to roll back to")
             }
@@ -132,7 +137,7 @@ impl Skip {
     /// A skip that makes the run fail: the user asked for recreation and it
     /// could not be done safely.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Skip::Compose(_))
+        matches!(self, Skip::Compose(_) | Skip::Remote(_))
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn check_compose(plan: &mut recreate::Plan, docker_host: Option<&str>)
     let mut keep = Vec::new();
     for c in std::mem::take(&mut plan.recreate) {
         let problem = match &c.how {
-            How::Compose(s) if remote.is_some() => Some(Skip::Compose(format!(
+            How::Compose(s) if remote.is_some() => Some(Skip::Remote(format!(
                 "compose project {} runs on {}, and recreating it needs the project's files there: \
                  run freshen on that host",
                 s.project,
