@@ -434,3 +434,133 @@ fn a_compose_service_over_ssh_is_kept_back_with_the_reason() {
     assert_eq!(containers::inspect(&web)["Id"], old_id, "the Compose service was left as it was\n{run}");
     assert_eq!(containers::state(&web).0, "running");
 }
+
+/// The Ansible playbook of monitoring/ansible, run by a real
+/// `ansible-playbook` (ansible-core) over the loopback sshd against three
+/// hosts in batches of one: the first upgrades, the second's upgrade rolls
+/// back and fails the host, so the third batch is never run. A report-only
+/// run sets the facts from `check`'s exit status and JSON and changes
+/// nothing; a host that is down stops the play before the hosts after it.
+#[test]
+fn the_ansible_playbook_upgrades_in_batches_and_stops_at_a_failed_one() {
+    let Some(playbook_bin) = which("ansible-playbook") else {
+        panic!("ansible-playbook is missing: .ci/monitoring.sh installs ansible-core");
+    };
+    let t = TestEnv::new("the_ansible_playbook");
+    let mut c = Containers::new(&t);
+    let states = tempfile::Builder::new().prefix("freshen-ansible-").tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_freshen"));
+    let host_env = |name: &str| {
+        let state = states.path().join(name);
+        std::fs::create_dir_all(&state).unwrap();
+        vec![
+            ("FRESHEN_STATE_DIR", state.display().to_string()),
+            ("PATH", "/usr/local/bin:/usr/bin:/bin".to_string()),
+            ("NO_COLOR", "1".to_string()),
+            ("DOCKER_HOST", format!("unix://{}", remote_socket())),
+        ]
+    };
+    let sshd = Sshd::start_with(&[
+        ("fleet-a", host_env("a")),
+        ("fleet-b", host_env("b")),
+        ("fleet-c", host_env("c")),
+    ]);
+    let reg = registry::shared();
+    // One image per host (they share this machine's engine); b's new
+    // version turns unhealthy.
+    let mut images = Vec::new();
+    for (host, v2) in [
+        ("a", Runnable::new("a2").health(Health::Healthy)),
+        ("b", Runnable::new("b2").health(Health::Unhealthy)),
+        ("c", Runnable::new("c2").health(Health::Healthy)),
+    ] {
+        let reference = t.reference(reg.host(), &format!("app-{host}"), "1");
+        let v1 = t.publish_runnable(&reference, &Runnable::new(&format!("{host}1")).health(Health::Healthy));
+        let container = c.run(&format!("web-{host}"), &[], &reference);
+        t.publish_runnable_remote(reg, &format!("app-{host}"), "1", &v2);
+        images.push((reference, v1.id, container));
+    }
+    let inventory = states.path().join("hosts.yml");
+    let mut hosts = String::new();
+    // Ansible runs hosts in inventory order: the down host before c.
+    for (alias, (reference, _, _)) in ["fleet-a", "fleet-b", "fleet-down", "fleet-c"]
+        .iter()
+        .zip([&images[0], &images[1], &images[2], &images[2]])
+    {
+        hosts.push_str(&format!("        {alias}:\n          freshen_patterns: [\"{reference}\"]\n"));
+    }
+    std::fs::write(
+        &inventory,
+        format!(
+            "all:\n  vars:\n    freshen_command: {bin}\n    freshen_upgrade_args: [\"--wait\", \"30\"]\n    \
+             ansible_python_interpreter: /usr/bin/python3\n    ansible_pipelining: true\n    \
+             ansible_ssh_transfer_method: piped\n    \
+             ansible_ssh_common_args: \"-F {config}\"\n  children:\n    freshen:\n      hosts:\n{hosts}",
+            bin = bin.display(),
+            config = sshd.dir.path().join("ssh_config").display(),
+        ),
+    )
+    .unwrap();
+    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring/ansible/freshen.yml");
+    let ansible_home = states.path().join("ansible");
+    let play = |extra: &[&str]| {
+        let out = Command::new(&playbook_bin)
+            .arg("-i")
+            .arg(&inventory)
+            .arg(&playbook)
+            .args(extra)
+            .env("ANSIBLE_HOME", &ansible_home)
+            .env("ANSIBLE_LOCAL_TEMP", ansible_home.join("tmp"))
+            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", ansible_home.join("cp"))
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.code(), text)
+    };
+    let image_of = |reference: &str| support::docker::inspect(reference).id;
+
+    // Report only: check's exit 100 and JSON become facts; nothing moves.
+    let (code, text) = play(&["--limit", "fleet-a,fleet-c", "-e", "freshen_upgrade=false"]);
+    assert_eq!(code, Some(0), "{text}");
+    for (reference, v1, _) in [&images[0], &images[2]] {
+        assert!(text.contains(&format!("1 upgradable: {reference}")), "{text}");
+        assert_eq!(&image_of(reference), v1, "a report-only run moved {reference}\n{text}");
+    }
+
+    // The rollout: a upgrades, b rolls back and fails, c is never run.
+    let (code, text) = play(&["--limit", "fleet-a,fleet-b,fleet-c"]);
+    assert_eq!(code, Some(2), "ansible-playbook fails the play\n{text}");
+    let (a, a_v1, web_a) = &images[0];
+    assert_ne!(&image_of(a), a_v1, "fleet-a upgraded\n{text}");
+    assert_eq!(
+        containers::inspect(web_a)["Image"],
+        serde_json::json!(image_of(a)),
+        "web-a runs the new version"
+    );
+    let (b, b_v1, web_b) = &images[1];
+    assert_eq!(&image_of(b), b_v1, "fleet-b's tag is back on the old version\n{text}");
+    assert_eq!(
+        containers::inspect(web_b)["Image"],
+        serde_json::json!(b_v1),
+        "web-b runs the old version again"
+    );
+    assert!(text.contains("freshen upgrade exited 1") && text.contains("rolled back:"), "{text}");
+    let (c_ref, c_v1, _) = &images[2];
+    assert_eq!(&image_of(c_ref), c_v1, "the batch after the failed one was not run\n{text}");
+    assert!(!text.contains("ok: [fleet-c]") && !text.contains("changed: [fleet-c]"), "{text}");
+
+    // A host that cannot be reached is a failed batch too.
+    let (code, text) = play(&["--limit", "fleet-down,fleet-c"]);
+    assert_eq!(code, Some(4), "unreachable hosts make ansible-playbook exit 4\n{text}");
+    assert!(text.contains("fleet-down") && text.contains("UNREACHABLE"), "{text}");
+    assert_eq!(&image_of(c_ref), c_v1, "fleet-c comes after the unreachable batch\n{text}");
+}
+
+/// A program on `PATH`.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
+}
