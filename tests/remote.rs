@@ -447,7 +447,7 @@ fn the_ansible_playbook_upgrades_in_batches_and_stops_at_a_failed_one() {
         panic!("ansible-playbook is missing: .ci/monitoring.sh installs ansible-core");
     };
     let t = TestEnv::new("the_ansible_playbook");
-    let mut c = Containers::new(&t);
+    let c = Containers::new(&t);
     let states = tempfile::Builder::new().prefix("freshen-ansible-").tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_freshen"));
     let host_env = |name: &str| {
