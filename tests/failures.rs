@@ -200,3 +200,84 @@ fn a_digest_pin_created_in_the_same_second_is_not_an_earlier_version() {
     assert!(docker::exists(&pin), "the pin was removed");
     assert!(!docker::exists(&old), "the older build is still here");
 }
+
+/// Item 9 of issue 21: a stopped container created from `web:latest`,
+/// where `web:1.4` is the same image, is named by the tag it was created
+/// from after the upgrade moved both (the engine then lists it by image
+/// ID, and the first upgraded tag of that image is not its tag).
+#[test]
+fn a_container_left_on_the_old_version_is_named_by_its_own_tag() {
+    let t = TestEnv::new("failures_own_tag");
+    let c = Containers::new(&t);
+    let reg = registry::shared();
+    let latest = t.reference(reg.host(), "web", "latest");
+    let pinned = t.reference(reg.host(), "web", "1.4");
+    let pattern = t.pattern(reg.host());
+    t.publish_runnable(&latest, &Runnable::new("v1"));
+    docker::tag(&latest, &pinned);
+    docker::push(&pinned);
+    let stopped = c.create("stopped", &[], &latest);
+    let v2 = Runnable::new("v2");
+    let published = t.publish_runnable_remote(reg, "web", "latest", &v2);
+    reg.copy_tag(&t.repo("web"), "latest", "1.4");
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+    let run = t.freshen().args(["upgrade", "-y", &pattern]).run();
+    run.expect_code(0);
+    assert_eq!(docker::inspect(&pinned).id, published.id, "both tags moved\n{run}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("These containers still run the previous version"))
+        .unwrap_or_else(|| panic!("the stopped container is not named\n{run}"));
+    assert!(line.contains(&format!("{stopped} ({latest}, stopped)")), "named by its own tag\n{run}");
+    assert!(!line.contains(&pinned), "named by another tag of its image\n{run}");
+}
+
+/// Item 9 of issue 21: a rollback is recorded at the time it happened, in
+/// the state (`list`'s `rolled_back.at`) and in the skip (`showskip`) alike,
+/// not at the time the plan was made. The new version turns unhealthy only
+/// after two failed checks, so the plan is seconds older than the old
+/// container's restart, which comes before the record.
+#[test]
+fn a_rollback_is_recorded_at_the_time_it_happened() {
+    let t = TestEnv::new("failures_rollback_time");
+    let c = Containers::new(&t);
+    let reg = registry::shared();
+    let reference = t.reference(reg.host(), "dash", "1");
+    let pattern = t.pattern(reg.host());
+    t.publish_runnable(&reference, &Runnable::new("v1").health(Health::Healthy));
+    let web = c.run("dash", &[], &reference);
+    t.publish_runnable_remote(reg, "dash", "1", &Runnable::new("v2").health(Health::Unhealthy));
+    t.freshen().args(["update", &pattern]).run().expect_code(0);
+    let run = t.freshen().args(["upgrade", "-y", "--wait", "60", &pattern]).run();
+    run.expect_code(1);
+    let parse = |text: &str| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    };
+    // The old container's restart: after the plan and the gate, before
+    // the rollback is recorded (seconds are all either record keeps).
+    let restarted = parse(containers::inspect(&web)["State"]["StartedAt"].as_str().unwrap());
+    let restarted = restarted.replace_nanosecond(0).unwrap();
+    let listing = t.list(&[&pattern]);
+    let entry = listing.images.iter().find(|e| e.reference == reference).expect("listed");
+    let at = entry.raw["rolled_back"]["at"].as_str().unwrap_or_else(|| panic!("no rolled_back.at\n{run}"));
+    let in_state = parse(at);
+    assert!(
+        in_state >= restarted,
+        "state: rolled back at {in_state}, before the restart at {restarted}\n{run}"
+    );
+    // The entry the rollback wrote (the tag upgradable again, on the old
+    // image) carries the same time.
+    let recorded = parse(entry.raw["checked_at"].as_str().expect("checked_at"));
+    assert!(
+        recorded >= restarted,
+        "state: entry written at {recorded}, before the restart at {restarted}\n{run}"
+    );
+    let skips = t.freshen().arg("showskip").run();
+    skips.expect_code(0);
+    let line = skips.stdout.lines().find(|l| l.contains("failed, rolled back")).expect("showskip lists it");
+    let shown = parse(line.rsplit(" on ").next().unwrap());
+    assert!(shown >= restarted, "showskip: {shown}, before the restart at {restarted}\n{skips}");
+    assert!((shown - in_state).abs() <= time::Duration::seconds(1), "{shown} vs {in_state}");
+}

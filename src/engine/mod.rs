@@ -259,20 +259,31 @@ impl Engine {
         }))
     }
 
-    /// Every container, running or stopped.
+    /// Every container, running or stopped. The list names a container's
+    /// image by ID once the tag it was created from has moved; such a
+    /// container is asked for its `Config.Image` (what it was created
+    /// from), so that it is told apart from one created from the ID and
+    /// never attributed to another tag of the same image.
     pub async fn containers(&self) -> Result<Vec<Container>> {
-        Ok(self
-            .container_rows()
-            .await?
-            .into_iter()
-            .map(|c| Container {
+        let mut out = Vec::new();
+        for c in self.container_rows().await? {
+            let mut image = c.image.clone();
+            if crate::core::recreate::names_the_id(&image, &c.image_id) {
+                if let Some(v) = self.inspect_container_json(&c.id).await? {
+                    if let Some(given) = v["Config"]["Image"].as_str().filter(|i| !i.is_empty()) {
+                        image = given.to_string();
+                    }
+                }
+            }
+            out.push(Container {
                 running: c.running(),
                 name: c.name(),
-                image: c.image,
+                image,
                 image_id: c.image_id,
                 labels: c.labels.unwrap_or_default(),
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     /// `GET /containers/json?all=1`, read loosely (see `raw`): every
