@@ -16,36 +16,14 @@
 #[allow(dead_code)]
 mod support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::{docker, http, registry, upgradable_summary, Published, Registry, TestEnv};
+use support::{docker, http, registry, upgradable_summary, Config, Published, Registry, TestEnv};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-/// A config file in its own directory, for `--config`.
-struct Config {
-    dir: tempfile::TempDir,
-}
-
-impl Config {
-    fn new(text: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), text).unwrap();
-        Config { dir }
-    }
-
-    fn path(&self) -> String {
-        self.dir.path().join("config.toml").display().to_string()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
 
 fn short(digest: &str) -> &str {
     &digest.strip_prefix("sha256:").unwrap_or(digest)[..12]

@@ -14,40 +14,14 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::containers::{self, Containers, Health, Runnable, TEST_LABEL};
+use support::containers::{self, compose_up, Containers, Health, Runnable, Setup, TEST_LABEL};
 use support::docker;
-use support::{registry, Published, TestEnv};
-
-/// One tag `app:1` whose v1 runs here and whose v2 the registry holds, after
-/// `freshen update` saw it.
-struct Setup {
-    reference: String,
-    pattern: String,
-    v1: Published,
-}
-
-impl Setup {
-    fn v1(t: &TestEnv) -> Setup {
-        let reg = registry::shared();
-        let reference = t.reference(reg.host(), "app", "1");
-        let v1 = t.publish_runnable(&reference, &Runnable::new("v1").health(Health::Healthy));
-        Setup { reference, pattern: t.pattern(reg.host()), v1 }
-    }
-
-    fn v2(&self, t: &TestEnv) -> Published {
-        let image = Runnable::new("v2").health(Health::Healthy);
-        let v2 = t.publish_runnable_remote(registry::shared(), "app", "1", &image);
-        t.freshen().args(["update", &self.pattern]).run().expect_code(0);
-        assert_eq!(t.list(&[&self.pattern]).get(&self.reference).status, "upgradable");
-        v2
-    }
-}
+use support::{Published, TestEnv};
 
 /// What an interrupted run printed and how it ended.
 struct Stopped {
@@ -161,10 +135,10 @@ fn check_upgrade_again(t: &TestEnv, s: &Setup, web: &str, v2: &Published) {
 fn standalone(name: &str, step: &str, signals: &[i32], code: i32) {
     let t = TestEnv::new(name);
     let c = Containers::new(&t);
-    let s = Setup::v1(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1").health(Health::Healthy));
     let web = c.run("web", &["--restart", "always"], &s.reference);
     let old_id = containers::inspect(&web)["Id"].as_str().unwrap().to_string();
-    let v2 = s.v2(&t);
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
     let run = interrupted(&t, &["upgrade", "-y", "--wait", "30", &s.pattern], step, signals);
     assert_eq!(run.code, code, "\n{run}");
     assert_put_back(&t, &c, &s, &web, &old_id, &run);
@@ -205,9 +179,9 @@ fn a_second_ctrl_c_does_not_make_it_worse() {
 fn sigterm_after_the_gate_passed_keeps_the_new_version() {
     let t = TestEnv::new("interrupt_retiring");
     let c = Containers::new(&t);
-    let s = Setup::v1(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1").health(Health::Healthy));
     let web = c.run("web", &[], &s.reference);
-    let v2 = s.v2(&t);
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
     let run = interrupted(&t, &["upgrade", "-y", "--wait", "30", &s.pattern], "retiring", &[libc::SIGTERM]);
     assert_eq!(run.code, 143, "\n{run}");
     assert_eq!(c.all(), vec![web.clone()], "\n{run}");
@@ -224,29 +198,13 @@ fn sigterm_after_the_gate_passed_keeps_the_new_version() {
 }
 
 fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String, PathBuf, tempfile::TempDir) {
-    let project = t.namespace().replace('-', "_");
-    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        format!(
+    c.compose_dir(
+        t,
+        &format!(
             "services:\n  web:\n    image: {reference}\n    restart: always\n    labels:\n      {TEST_LABEL}: {}\n",
             t.namespace()
         ),
     )
-    .unwrap();
-    c.compose_project(&project, dir.path().to_path_buf());
-    (project, dir.path().to_path_buf(), dir)
-}
-
-fn compose_up(dir: &Path, project: &str) {
-    let out = Command::new("docker")
-        .args(["compose", "-p", project, "--project-directory"])
-        .arg(dir)
-        .args(["up", "-d"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "docker compose up: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Through Compose: Ctrl-C right after Compose recreated the service and
@@ -258,11 +216,11 @@ fn ctrl_c_during_a_compose_recreation_puts_the_service_back() {
     for step in ["created", "gating"] {
         let t = TestEnv::new(&format!("interrupt_compose_{step}"));
         let mut c = Containers::new(&t);
-        let s = Setup::v1(&t);
+        let s = Setup::v1(&t, &Runnable::new("v1").health(Health::Healthy));
         let (project, dir, _keep) = compose_project(&t, &mut c, &s.reference);
         compose_up(&dir, &project);
         let web = format!("{project}-web-1");
-        let v2 = s.v2(&t);
+        let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
         let run = interrupted(&t, &["upgrade", "-y", "--wait", "30", &s.pattern], step, &[libc::SIGINT]);
         assert_eq!(run.code, 130, "{step}\n{run}");
         assert_eq!(c.all(), vec![web.clone()], "{step}: containers\n{run}");
@@ -286,10 +244,10 @@ fn ctrl_c_during_a_compose_recreation_puts_the_service_back() {
 fn sigkill_leaves_a_parked_container_that_cannot_come_back_and_is_reported() {
     let t = TestEnv::new("interrupt_sigkill");
     let c = Containers::new(&t);
-    let s = Setup::v1(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1").health(Health::Healthy));
     let web = c.run("web", &["--restart", "always"], &s.reference);
     let old_id = containers::inspect(&web)["Id"].as_str().unwrap().to_string();
-    let v2 = s.v2(&t);
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
     let run = interrupted(&t, &["upgrade", "-y", "--wait", "30", &s.pattern], "gating", &[libc::SIGKILL]);
     assert_eq!(run.code, -1, "killed\n{run}");
     let all = c.all();
@@ -329,9 +287,9 @@ fn sigkill_leaves_a_parked_container_that_cannot_come_back_and_is_reported() {
 fn an_interrupted_rollback_stays_on_the_current_version() {
     let t = TestEnv::new("interrupt_rollback");
     let c = Containers::new(&t);
-    let s = Setup::v1(&t);
+    let s = Setup::v1(&t, &Runnable::new("v1").health(Health::Healthy));
     let web = c.run("web", &[], &s.reference);
-    let v2 = s.v2(&t);
+    let v2 = s.v2(&t, &Runnable::new("v2").health(Health::Healthy));
     t.freshen().args(["upgrade", "-y", "--keep", "1", "--wait", "20", &s.pattern]).run().expect_code(0);
     assert_eq!(containers::inspect(&web)["Image"].as_str().unwrap(), v2.id);
     let new_id = containers::inspect(&web)["Id"].as_str().unwrap().to_string();

@@ -10,7 +10,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{registry, upgradable_summary, Published, TestEnv};
+use support::{registry, upgradable_summary, Config, Published, TestEnv};
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -130,27 +130,6 @@ impl Receiver {
             answer.len()
         );
         let _ = stream.flush();
-    }
-}
-
-/// A config file in its own directory, for `--config`.
-struct Config {
-    dir: tempfile::TempDir,
-}
-
-impl Config {
-    fn new(text: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), text).unwrap();
-        Config { dir }
-    }
-
-    fn path(&self) -> String {
-        self.dir.path().join("config.toml").display().to_string()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 }
 

@@ -12,44 +12,16 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::containers::{self, Behaviour, Containers, Health, Kept, Runnable, TEST_LABEL};
+use support::containers::{
+    self, compose_up, Behaviour, Containers, Health, Kept, Runnable, Setup, TEST_LABEL,
+};
 use support::docker::{self, docker};
 use support::{registry, Published, Run, TestEnv};
-
-/// One tag `app:1` whose v1 runs here and whose v2 the registry holds, after
-/// `freshen update` saw it. Containers are made by the test between
-/// [`Setup::v1`] and [`Setup::v2`].
-struct Setup {
-    reference: String,
-    pattern: String,
-    v1: Published,
-}
-
-impl Setup {
-    fn v1(t: &TestEnv, image: &Runnable) -> Setup {
-        let reg = registry::shared();
-        let reference = t.reference(reg.host(), "app", "1");
-        let v1 = t.publish_runnable(&reference, image);
-        Setup { reference, pattern: t.pattern(reg.host()), v1 }
-    }
-
-    /// Publishes the next version and runs `freshen update`.
-    fn v2(&self, t: &TestEnv, image: &Runnable) -> Published {
-        let v2 = t.publish_runnable_remote(registry::shared(), "app", "1", image);
-        t.freshen().args(["update", &self.pattern]).run().expect_code(0);
-        assert_eq!(t.list(&[&self.pattern]).get(&self.reference).status, "upgradable");
-        v2
-    }
-
-    fn upgrade(&self, t: &TestEnv, extra: &[&str]) -> Run {
-        t.freshen().args(["upgrade", "-y"]).args(extra).arg(&self.pattern).run()
-    }
-}
 
 fn image_of(container: &str) -> String {
     containers::inspect(container)["Image"].as_str().unwrap().to_string()
@@ -551,33 +523,17 @@ fn sigkill_during_the_health_wait_is_repaired_by_the_next_run() {
     assert!(!again.stdout.contains("interrupted") && !again.stderr.contains("interrupted"), "\n{again}");
 }
 
-fn compose_up(dir: &Path, project: &str) -> String {
-    let out = Command::new("docker")
-        .args(["compose", "-p", project, "--project-directory"])
-        .arg(dir)
-        .args(["up", "-d"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "docker compose up: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn compose_project(t: &TestEnv, c: &mut Containers, reference: &str) -> (String, PathBuf, tempfile::TempDir) {
-    let project = t.namespace().replace('-', "_");
-    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        format!(
+    let (project, dir, keep) = c.compose_dir(
+        t,
+        &format!(
             "services:\n  web:\n    image: {reference}\n    environment:\n      GREETING: hello\n    \
              labels:\n      {TEST_LABEL}: {}\n      tier: frontend\n",
             t.namespace()
         ),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join(".env"), "UNUSED=1\n").unwrap();
-    c.compose_project(&project, dir.path().to_path_buf());
-    (project, dir.path().to_path_buf(), dir)
+    );
+    std::fs::write(dir.join(".env"), "UNUSED=1\n").unwrap();
+    (project, dir, keep)
 }
 
 /// `upgrade --tags` moves to a newer tag (16.2 → 16.3); a Compose service

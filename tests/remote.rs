@@ -399,19 +399,8 @@ fn a_compose_service_over_ssh_is_kept_back_with_the_reason() {
     let reg = registry::shared();
     let reference = t.reference(reg.host(), "app", "1");
     t.publish_runnable(&reference, &Runnable::new("v1"));
-    let project = t.namespace().replace('-', "_");
-    let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), format!("services:\n  web:\n    image: {reference}\n"))
-        .unwrap();
-    c.compose_project(&project, dir.path().to_path_buf());
-    let out = Command::new("docker")
-        .args(["compose", "-p", &project, "--project-directory"])
-        .arg(dir.path())
-        .args(["up", "-d"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "docker compose up: {}", String::from_utf8_lossy(&out.stderr));
+    let (project, dir, _keep) = c.compose_dir(&t, &format!("services:\n  web:\n    image: {reference}\n"));
+    containers::compose_up(&dir, &project);
     let web = format!("{project}-web-1");
     let old_id = containers::inspect(&web)["Id"].clone();
     t.publish_runnable_remote(reg, "app", "1", &Runnable::new("v2"));

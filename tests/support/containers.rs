@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::docker::{self, docker, docker_ok};
-use super::{Published, Registry, TestEnv};
+use super::{registry, Published, Registry, Run, TestEnv};
 
 /// The label every container, network and volume of a test carries; its
 /// value is the test's namespace.
@@ -350,6 +350,17 @@ impl Containers {
         self.projects.push((project.to_string(), dir));
     }
 
+    /// A Compose project named after the test, in a directory of its own
+    /// holding `compose.yaml` with `yaml`; taken down at the end. The
+    /// directory lives as long as the returned `TempDir`.
+    pub fn compose_dir(&mut self, t: &TestEnv, yaml: &str) -> (String, PathBuf, tempfile::TempDir) {
+        let project = t.namespace().replace('-', "_");
+        let dir = tempfile::Builder::new().prefix("freshen-test-compose-").tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        self.compose_project(&project, dir.path().to_path_buf());
+        (project, dir.path().to_path_buf(), dir)
+    }
+
     /// Every container of this test, by name (sorted).
     pub fn all(&self) -> Vec<String> {
         let out =
@@ -513,5 +524,49 @@ impl Kept {
             networks,
             mounts,
         }
+    }
+}
+
+/// `docker compose -p PROJECT --project-directory DIR up -d`, which must
+/// succeed; its stderr.
+pub fn compose_up(dir: &Path, project: &str) -> String {
+    let out = Command::new("docker")
+        .args(["compose", "-p", project, "--project-directory"])
+        .arg(dir)
+        .args(["up", "-d"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker compose up: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// One tag `app:1` whose v1 runs here and whose v2 the registry holds, after
+/// `freshen update` saw it. Containers are made by the test between
+/// [`Setup::v1`] and [`Setup::v2`].
+pub struct Setup {
+    pub reference: String,
+    pub pattern: String,
+    pub v1: Published,
+}
+
+impl Setup {
+    pub fn v1(t: &TestEnv, image: &Runnable) -> Setup {
+        let reg = registry::shared();
+        let reference = t.reference(reg.host(), "app", "1");
+        let v1 = t.publish_runnable(&reference, image);
+        Setup { reference, pattern: t.pattern(reg.host()), v1 }
+    }
+
+    /// Publishes the next version and runs `freshen update`.
+    pub fn v2(&self, t: &TestEnv, image: &Runnable) -> Published {
+        let v2 = t.publish_runnable_remote(registry::shared(), "app", "1", image);
+        t.freshen().args(["update", &self.pattern]).run().expect_code(0);
+        assert_eq!(t.list(&[&self.pattern]).get(&self.reference).status, "upgradable");
+        v2
+    }
+
+    pub fn upgrade(&self, t: &TestEnv, extra: &[&str]) -> Run {
+        t.freshen().args(["upgrade", "-y"]).args(extra).arg(&self.pattern).run()
     }
 }

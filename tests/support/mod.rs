@@ -576,3 +576,25 @@ impl Entry {
         self.error.as_deref().unwrap_or_else(|| panic!("{} has no error: {:#}", self.reference, self.raw))
     }
 }
+
+/// A config file in its own directory, for `--config`.
+pub struct Config {
+    dir: tempfile::TempDir,
+}
+
+impl Config {
+    pub fn new(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        Config { dir }
+    }
+
+    pub fn path(&self) -> String {
+        self.dir.path().join("config.toml").display().to_string()
+    }
+
+    /// A file beside the config file.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
