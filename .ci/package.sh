@@ -61,7 +61,8 @@ log "package: $deb, $(stat -c %s "$deb") bytes"
 dpkg-deb -c "$deb" | awk '{print "    " $1, $3, $6}'
 # Debian policy 3.4.1: the synopsis (first line of Description) stays under
 # 80 characters.
-synopsis=$(dpkg-deb -f "$deb" Description | head -n 1)
+synopsis=$(dpkg-deb -f "$deb" Description)
+synopsis=${synopsis%%$'\n'*}
 [ "${#synopsis}" -lt 80 ] || fail "the package synopsis is ${#synopsis} characters (Debian wants under 80): $synopsis"
 took "packaging"
 
