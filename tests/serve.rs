@@ -909,3 +909,41 @@ fn the_status_page_reads_filters_and_upgrades_in_a_real_browser() {
     assert_eq!(job["state"], "upgraded", "{job:#}\n{}", server.log());
     server.stop();
 }
+
+/// A skip from the API leaves out what `freshen skip` would: for a tag
+/// whose policy offers a newer tag, that tag (with the digest the update
+/// saw), not only a new digest of the tag itself. A tag with nothing on
+/// offer is refused with the reason.
+#[test]
+fn a_skip_from_the_api_skips_the_newer_tag_on_offer() {
+    let t = TestEnv::new("serve_skip_tag");
+    let reg = registry::shared();
+    let app = t.reference(reg.host(), "app", "1.0");
+    let plain = t.reference(reg.host(), "plain", "stable");
+    let pattern = t.pattern(reg.host());
+    t.publish(&app, "v1");
+    t.publish(&plain, "v1");
+    let v11 = t.publish_remote(reg, "app", "1.1", "v1.1");
+    let config =
+        format!("tag_cache_ttl = 0\n[serve]\ninterval = \"0\"\nactions = true\napply_token = \"{APPLY}\"\n");
+    let server = Server::start(&t, &config);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), &config).unwrap();
+    let with_config = || t.freshen().args(["--config", dir.path().join("config.toml").to_str().unwrap()]);
+    with_config().args(["update", &pattern]).run().expect_code(0);
+
+    let skip = server.post("/api/v1/skips", Some(APPLY), &format!("{{\"reference\":\"{app}\"}}"));
+    assert_eq!(skip.status, 200, "{}", skip.text());
+    let short = &v11.digest["sha256:".len().."sha256:".len() + 12];
+    assert!(skip.text().contains(&format!("tag 1.1 ({short})")), "{}", skip.text());
+    let listing = with_config().args(["list", "--format", "json", &pattern]).run();
+    let listing = support::Listing::parse(&listing.stdout);
+    let entry = listing.get(&app);
+    assert_eq!(entry.raw["skipped"]["tag"], "1.1", "{:#}", entry.raw);
+    assert_eq!(entry.raw["skipped"]["tag_digest"], Value::String(v11.digest.clone()), "{:#}", entry.raw);
+    assert_eq!(entry.raw["candidate_tag"], Value::Null, "{:#}", entry.raw);
+
+    let nothing = server.post("/api/v1/skips", Some(APPLY), &format!("{{\"reference\":\"{plain}\"}}"));
+    assert_eq!(nothing.status, 422, "{}", nothing.text());
+    assert!(nothing.text().contains("nothing to skip, no newer version is offered"), "{}", nothing.text());
+}

@@ -1,37 +1,15 @@
 //! `freshen skip`, `unskip` and `showskip`: leave out one version the
 //! registry offers for a tag, until it offers another.
 
-use crate::core::controls::pick_tag;
 use crate::core::exit::ExitStatus;
-use crate::core::reference::{short_digest, Reference};
+use crate::core::reference::Reference;
 use crate::core::report::Selection;
-use crate::core::skips::{Skip, Skips, REASON_USER};
+use crate::core::skips::Skips;
 use crate::core::state::State;
 use crate::core::tagcache::TagCache;
-use crate::core::verdict::Status;
-use crate::core::versions;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
-use crate::registry::Registries;
 use crate::settings::Settings;
-
-/// What a skip leaves out, for people: `1.27.4 (0086f3a1c2d4)`, `tag 16.4`.
-fn describe(s: &Skip) -> String {
-    let mut parts = Vec::new();
-    if let Some(d) = &s.digest {
-        parts.push(match s.version.as_deref().filter(|_| s.tag.is_none()) {
-            Some(v) => format!("{v} ({})", short_digest(d)),
-            None => short_digest(d).to_string(),
-        });
-    }
-    if let Some(t) = &s.tag {
-        match &s.tag_digest {
-            Some(d) => parts.push(format!("tag {t} ({})", short_digest(d))),
-            None => parts.push(format!("tag {t}")),
-        }
-    }
-    parts.join(" and ")
-}
 
 fn name(reference: &str) -> String {
     Reference::parse(reference).map(|r| r.familiar()).unwrap_or_else(|_| reference.to_string())
@@ -49,7 +27,6 @@ pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result
     let cache = TagCache::load(dir);
     let mut skips = Skips::load(dir)?;
     let now = output::now_rfc3339();
-    let clock = output::now_unix();
     let mut registries = None;
     let mut matched = 0;
     let mut changed = false;
@@ -59,44 +36,20 @@ pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result
             continue;
         }
         matched += 1;
-        let digest = e.remote_digest.clone().filter(|_| e.status == Status::Upgradable);
-        let version = digest.as_deref().and_then(|d| cache.images.get(d)).and_then(|i| i.version.clone());
-        let rules = settings.image_policy(&r).rules;
-        let candidates: Vec<String> = r
-            .tag
-            .as_deref()
-            .zip(cache.tags(&r.name()))
-            .and_then(|(tag, tags)| versions::newer_tags(tag, tags, &rules))
-            .map(|n| n.table.iter().filter(|c| c.within_policy).map(|c| c.tag().to_string()).collect())
-            .unwrap_or_default();
-        // The newer tag on offer now: the newest past its minimum age.
-        let ages = state.tag_ages.get(&e.reference);
-        let newer = pick_tag(&candidates, |t| t.as_str(), ages, clock, None).0.cloned();
-        if digest.is_none() && newer.is_none() {
+        let Some(mut s) = crate::services::skip::offered(settings, &state, &cache, e, &r, &now) else {
             p.line(&format!("{}: nothing to skip, no newer version is offered.", r.familiar()));
             continue;
-        }
-        let mut tag_digest =
-            newer.as_ref().and_then(|t| ages.and_then(|a| a.get(t))).and_then(|a| a.digest.clone());
-        if let (Some(t), None) = (&newer, &tag_digest) {
-            match ask_tag_digest(settings, &mut registries, &state, &r, t).await? {
-                Ok(d) => tag_digest = Some(d),
+        };
+        if let (Some(t), None) = (s.tag.clone(), &s.tag_digest) {
+            match crate::services::skip::ask_tag_digest(settings, &mut registries, &state, &r, &t).await? {
+                Ok(d) => s.tag_digest = Some(d),
                 Err(e) => p.warn(&format!(
                     "{}: cannot ask the registry for the digest of tag {t}: {e}; the skip lasts until another tag is offered",
                     r.familiar()
                 )),
             }
         }
-        let s = Skip {
-            reference: e.reference.clone(),
-            digest,
-            tag: newer,
-            tag_digest,
-            version,
-            reason: REASON_USER.to_string(),
-            at: now.clone(),
-        };
-        let what = describe(&s);
+        let what = s.describe();
         if skips.record(s) {
             changed = true;
             p.line(&format!("{}: skipping {what}.", r.familiar()));
@@ -114,31 +67,6 @@ pub async fn skip(settings: &Settings, images: &[String], p: &Printer) -> Result
         )));
     }
     Ok(ExitStatus::Ok)
-}
-
-/// Asks the registry for the digest of tag `t` of `r`'s repository, with
-/// the registry client made on first use.
-async fn ask_tag_digest(
-    settings: &Settings,
-    registries: &mut Option<Registries>,
-    state: &State,
-    r: &Reference,
-    t: &str,
-) -> Result<std::result::Result<String, String>> {
-    if registries.is_none() {
-        *registries = Some(Registries::new(settings.registry.clone()).map_err(Error::Registry)?);
-    }
-    let hint = state.registries.get(&r.registry).and_then(|i| i.scheme.clone());
-    Ok(
-        match registries
-            .as_ref()
-            .map(|regs| regs.host(&r.registry, vec![r.repository.clone()], hint.as_deref()))
-        {
-            Some(Ok(h)) => h.tag_digest(&r.repository, t).await.map_err(|e| e.to_string()),
-            Some(Err(e)) => Err(e.to_string()),
-            None => Err("no registry client".to_string()),
-        },
-    )
 }
 
 /// Removes the skips of the matching tags.
@@ -178,7 +106,7 @@ pub fn showskip(settings: &Settings, p: &Printer) -> Result<ExitStatus> {
         }
     };
     for s in &skips.skips {
-        p.line(&format!("{} {}: {} on {}", name(&s.reference), describe(s), s.reason, s.at));
+        p.line(&format!("{} {}: {} on {}", name(&s.reference), s.describe(), s.reason, s.at));
     }
     Ok(ExitStatus::Ok)
 }

@@ -79,6 +79,26 @@ pub struct Skip {
 }
 
 impl Skip {
+    /// What it leaves out, for people: `1.27.4 (0086f3a1c2d4)`, `tag 16.4`,
+    /// or both joined by "and".
+    pub fn describe(&self) -> String {
+        let short = crate::core::reference::short_digest;
+        let mut parts = Vec::new();
+        if let Some(d) = &self.digest {
+            parts.push(match self.version.as_deref().filter(|_| self.tag.is_none()) {
+                Some(v) => format!("{v} ({})", short(d)),
+                None => short(d).to_string(),
+            });
+        }
+        if let Some(t) = &self.tag {
+            match &self.tag_digest {
+                Some(d) => parts.push(format!("tag {t} ({})", short(d))),
+                None => parts.push(format!("tag {t}")),
+            }
+        }
+        parts.join(" and ")
+    }
+
     /// What the health gate said, if an upgrade rolled this version back.
     pub fn rolled_back(&self) -> Option<&str> {
         let rest = self.reason.strip_prefix(REASON_ROLLED_BACK)?;

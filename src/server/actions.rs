@@ -241,6 +241,14 @@ async fn mark(
     };
     let settings = s.settings.clone();
     let result = tokio::task::spawn_blocking(move || what(&settings, &req.reference)).await;
+    answer(&s, result)
+}
+
+/// The response to a mark: its message, or the error as one line.
+fn answer(
+    s: &Shared,
+    result: std::result::Result<crate::error::Result<String>, tokio::task::JoinError>,
+) -> Response {
     match result {
         Ok(Ok(message)) => {
             s.refresh.notify_one();
@@ -257,8 +265,17 @@ async fn mark(
     }
 }
 
+/// A skip may ask the registry for a newer tag's digest: it runs on the
+/// runtime, not as a blocking mark.
 pub async fn skip(State(s): State<Arc<Shared>>, body: Result<Bytes, BytesRejection>) -> Response {
-    mark(s, body, crate::services::marks::skip).await
+    let req: TagRequest = match parse(body, "a JSON object {\"reference\": TAG}") {
+        Ok(r) => r,
+        Err(Refused(code, why)) => return error(code, &why),
+    };
+    let settings = s.settings.clone();
+    let result =
+        tokio::spawn(async move { crate::services::marks::skip(&settings, &req.reference).await }).await;
+    answer(&s, result)
 }
 
 pub async fn hold(State(s): State<Arc<Shared>>, body: Result<Bytes, BytesRejection>) -> Response {

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use crate::core::holds::{self, Holds};
 use crate::core::reference::Reference;
-use crate::core::skips::{Skip, Skips, REASON_USER};
+use crate::core::skips::Skips;
 use crate::core::state::State;
-use crate::core::verdict::Status;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::store::Lock;
@@ -83,30 +82,32 @@ pub fn unhold(settings: &Settings, reference: &str) -> Result<String> {
 
 /// Skips the registry's new image for the tag (the digest the last update
 /// found), until the registry moves the tag again.
-pub fn skip(settings: &Settings, reference: &str) -> Result<String> {
+pub async fn skip(settings: &Settings, reference: &str) -> Result<String> {
     let (r, state) = known_tag(settings, reference)?;
     let full = r.to_string();
-    let entry = state.entries.iter().find(|e| e.reference == full);
-    let Some(digest) = entry.filter(|e| e.status == Status::Upgradable).and_then(|e| e.remote_digest.clone())
-    else {
-        return Err(Error::Usage(format!("{}: nothing to skip, no newer image is offered", r.familiar())));
+    let cache = crate::core::tagcache::TagCache::load(&settings.state_dir);
+    let offer =
+        state.entries.iter().find(|e| e.reference == full).and_then(|e| {
+            super::skip::offered(settings, &state, &cache, e, &r, &crate::output::now_rfc3339())
+        });
+    let Some(mut offer) = offer else {
+        return Err(Error::Usage(format!("{}: nothing to skip, no newer version is offered", r.familiar())));
     };
+    // A newer tag the update did not see the digest of: asked now, so that
+    // a later move of that tag lifts the skip (as `freshen skip` does).
+    if let (Some(t), None) = (offer.tag.clone(), &offer.tag_digest) {
+        let mut registries = None;
+        if let Ok(d) = super::skip::ask_tag_digest(settings, &mut registries, &state, &r, &t).await? {
+            offer.tag_digest = Some(d);
+        }
+    }
     let lock = lock(settings)?;
     let mut skips = Skips::load(&settings.state_dir)?;
-    let short = crate::core::reference::short_digest(&digest).to_string();
-    let recorded = skips.record(Skip {
-        reference: full,
-        digest: Some(digest),
-        tag: None,
-        tag_digest: None,
-        version: None,
-        reason: REASON_USER.to_string(),
-        at: crate::output::now_rfc3339(),
-    });
-    if recorded {
+    let what = offer.describe();
+    if skips.record(offer) {
         skips.save(&settings.state_dir, &lock)?;
-        Ok(format!("{}: skipping {short}.", r.familiar()))
+        Ok(format!("{}: skipping {what}.", r.familiar()))
     } else {
-        Ok(format!("{}: {short} was already skipped.", r.familiar()))
+        Ok(format!("{}: {what} was already skipped.", r.familiar()))
     }
 }
