@@ -3,6 +3,7 @@
 //! use them. Nothing here decides anything; it only reports what is there.
 
 mod containers;
+mod exec;
 mod raw;
 mod ssh;
 
@@ -21,6 +22,8 @@ use tokio::sync::OnceCell;
 use crate::core::image::{Container, EngineModel, ImageLayers, LocalImage, Platform, PullAuth, Snapshot};
 use crate::core::reference::Reference;
 use crate::error::{Error, Result};
+
+pub use exec::Executed;
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 const ENGINE_TIMEOUT_SECS: u64 = 120;
