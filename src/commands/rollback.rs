@@ -78,6 +78,10 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         match move_containers(settings, &engine, &target, cur, &previous.image_id, wait, p).await? {
             Moved::Done(names) => recreated = names,
             Moved::Interrupted => return Ok(ExitStatus::Failed),
+            Moved::Held(why) => {
+                p.line(&format!("{name} was not rolled back: {why}; it stays as it was."));
+                return Ok(ExitStatus::Failed);
+            }
             Moved::Failed(reason) => {
                 // That version does not come up here: never offered again.
                 rollback::mark_failed(&mut state, &key, &previous.image_id, &reason);
@@ -117,6 +121,8 @@ enum Moved {
     Failed(String),
     /// A signal came first: they and the tag stay on the current version.
     Interrupted,
+    /// A pre-rollback hook deferred or failed: nothing changed.
+    Held(String),
 }
 
 /// Moves the containers of the version the tag leaves (`from`) to the one
@@ -133,6 +139,16 @@ async fn move_containers(
     let o = recreate::move_containers(engine, settings, target, from, to, wait, p).await?;
     for e in &o.errors {
         p.warn(e);
+    }
+    for h in &o.hooks {
+        p.info(&h.summary());
+        for line in &h.output {
+            p.info(&format!("  {line}"));
+        }
+    }
+    if let Some((decision, why)) = o.held {
+        let how = if decision == crate::core::hooks::Decision::Defer { "deferred" } else { "stopped" };
+        return Ok(Moved::Held(format!("{how} by a hook ({why})")));
     }
     if o.interrupted {
         p.warn(&format!(

@@ -23,8 +23,6 @@ use crate::core::image::{Container, EngineModel, ImageLayers, LocalImage, Platfo
 use crate::core::reference::Reference;
 use crate::error::{Error, Result};
 
-pub use exec::Executed;
-
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 const ENGINE_TIMEOUT_SECS: u64 = 120;
 /// Tries of a pull that podman fails with "layer not known" (see `pull`).
