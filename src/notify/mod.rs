@@ -18,7 +18,9 @@ use tokio::io::AsyncWriteExt;
 use crate::core::secret::Secret;
 use crate::net::{self, backoff, Failure};
 
-pub use payload::{Deferral, host_name, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION};
+pub use payload::{
+    host_name, Deferral, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION,
+};
 pub use target::{validate, Action, Header, HeaderSource, Target, TargetConfig};
 
 /// The first retry waits 0.5–0.75 s, doubling from there.

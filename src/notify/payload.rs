@@ -131,7 +131,11 @@ impl Payload {
             return s;
         }
         if self.event == "deferred" {
-            return self.deferred.iter().map(|d| format!("{}: not upgraded yet, {}\n", d.image, d.reason)).collect();
+            return self
+                .deferred
+                .iter()
+                .map(|d| format!("{}: not upgraded yet, {}\n", d.image, d.reason))
+                .collect();
         }
         if self.event == "test" {
             return format!(

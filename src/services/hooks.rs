@@ -33,7 +33,9 @@ pub struct GroupHooks {
 
 impl GroupHooks {
     fn of(&self, container: &str, phase: Phase) -> Vec<&Hook> {
-        self.per_container.get(container).map_or_else(Vec::new, |hs| hs.iter().filter(|h| h.phase == phase).collect())
+        self.per_container
+            .get(container)
+            .map_or_else(Vec::new, |hs| hs.iter().filter(|h| h.phase == phase).collect())
     }
 
     /// Whether any container of the tag has a hook for `phase`.
@@ -115,7 +117,8 @@ pub async fn for_group(
     for m in members {
         let c = engine.inspect_container_json(&m.id).await.map_err(|e| e.to_string())?.unwrap_or(Value::Null);
         let image_id = c["Image"].as_str().unwrap_or_default();
-        let image = engine.inspect_image_json(image_id).await.map_err(|e| e.to_string())?.unwrap_or(Value::Null);
+        let image =
+            engine.inspect_image_json(image_id).await.map_err(|e| e.to_string())?.unwrap_or(Value::Null);
         let hs = hooks::applicable(
             &labels(&c["Config"]["Labels"]),
             &labels(&image["Config"]["Labels"]),
@@ -188,7 +191,13 @@ pub fn forget_gone<'a>(state_dir: &Path, present: impl Iterator<Item = &'a str>)
 
 /// Runs one hook to its end or its timeout: how it ended, its last lines,
 /// how long it took.
-async fn run_one(engine: &Engine, hook: &Hook, target: &str, ctx: &Context, dir: &Path) -> (Ended, Vec<String>, f64) {
+async fn run_one(
+    engine: &Engine,
+    hook: &Hook,
+    target: &str,
+    ctx: &Context,
+    dir: &Path,
+) -> (Ended, Vec<String>, f64) {
     let begun = Instant::now();
     if let Err(e) = make_dir(dir) {
         return (Ended::NotRun(e), Vec::new(), 0.0);
@@ -211,7 +220,13 @@ fn make_dir(dir: &Path) -> std::result::Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
-async fn in_container(engine: &Engine, hook: &Hook, target: &str, ctx: &Context, dir: &Path) -> (Ended, String) {
+async fn in_container(
+    engine: &Engine,
+    hook: &Hook,
+    target: &str,
+    ctx: &Context,
+    dir: &Path,
+) -> (Ended, String) {
     if let Err(e) = engine.copy_dir_in(target, dir, hooks::CONTAINER_DIR).await {
         return (Ended::NotRun(e.to_string()), String::new());
     }
@@ -320,7 +335,11 @@ impl HookRun {
 }
 
 /// A hook the plan would run, for the report of a dry run.
-pub fn planned_json(container: &str, reference: &str, hook: &Hook) -> crate::output::upgrade_report::HookReport {
+pub fn planned_json(
+    container: &str,
+    reference: &str,
+    hook: &Hook,
+) -> crate::output::upgrade_report::HookReport {
     crate::output::upgrade_report::HookReport {
         container: container.to_string(),
         reference: reference.to_string(),

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::core::exit::ExitStatus;
+use crate::core::hooks::{Decision as HookDecision, Hook, Phase, Place};
 use crate::core::image::{PullAuth, Snapshot};
 use crate::core::recreate::{self as recreate_core, Skip};
 use crate::core::reference::Reference;
@@ -29,7 +30,6 @@ use crate::output::confirm;
 use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
-use crate::core::hooks::{Decision as HookDecision, Hook, Phase, Place};
 use crate::services::hooks::{self as hooks_service, GroupHooks, HookRun};
 use crate::services::interrupt;
 use crate::services::recreate::{self, ComposeCli, Group};
@@ -148,7 +148,19 @@ impl<'a> Run<'a> {
             crate::services::say_engine(&engine, p).await;
         }
         let out = ChangeReport::new(args.dry_run);
-        Ok(Run { settings, args, p, lock, state, controls, registries, engine, out, failed: 0, deferred: Vec::new() })
+        Ok(Run {
+            settings,
+            args,
+            p,
+            lock,
+            state,
+            controls,
+            registries,
+            engine,
+            out,
+            failed: 0,
+            deferred: Vec::new(),
+        })
     }
 
     /// With --format json the report is the only thing on stdout.
@@ -200,7 +212,8 @@ impl<'a> Run<'a> {
         let mut bad = Vec::new();
         for pl in planned.iter() {
             let key = pl.reference.to_string();
-            let members: Vec<_> = containers.recreate.iter().filter(|c| c.reference == key).cloned().collect();
+            let members: Vec<_> =
+                containers.recreate.iter().filter(|c| c.reference == key).cloned().collect();
             if members.is_empty() || pl.to.is_some() {
                 continue;
             }
@@ -558,14 +571,20 @@ impl<'a> Run<'a> {
     async fn hold_back(&mut self, pl: &Planned, new_id: &str, decision: HookDecision, why: &str) {
         let name = pl.reference.familiar();
         if let Err(e) = self.engine.tag(&pl.old_id, &pl.reference).await {
-            self.not_upgraded(pl, &format!("{name}: held by a hook, and the tag could not be pointed back"), &e);
+            self.not_upgraded(
+                pl,
+                &format!("{name}: held by a hook, and the tag could not be pointed back"),
+                &e,
+            );
             return;
         }
         let now = output::now_rfc3339();
         if decision == HookDecision::Defer {
             let reason = format!("deferred by a hook ({why})");
             self.say(&format!("{name}: {reason}; it stays as it was and the next upgrade tries again."));
-            self.out.deferred.push(report_json::Deferred { reference: pl.reference.to_string(), reason: reason.clone() });
+            self.out
+                .deferred
+                .push(report_json::Deferred { reference: pl.reference.to_string(), reason: reason.clone() });
             self.deferred.push((pl.reference.to_string(), reason.clone()));
             plan::merge_rollback(&mut self.state, pl, new_id, &now, &reason);
         } else {

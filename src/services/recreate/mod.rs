@@ -230,6 +230,9 @@ pub async fn recreate_group(
 ) -> Outcome {
     let mut out = Outcome::default();
     let (mut flights, failure, hook_runs) = fly(engine, journal, compose, group, opts, info).await;
+    // A hook whose failure undoes nothing (after `freshen rollback`) is
+    // still a failure of the run.
+    out.errors.extend(hook_runs.iter().filter(|r| r.decision == Decision::Report).map(HookRun::summary));
     out.hooks = hook_runs;
     // Back in the group's order: a rollback restores parents first.
     flights.sort_by_key(|f| group.members.iter().position(|m| m.name == f.planned.name));
