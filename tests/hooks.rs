@@ -252,6 +252,13 @@ fn a_pre_upgrade_hook_defers_or_stops_the_upgrade() {
     assert_eq!(s.tag_id(), s.v1.id, "the tag still points at v1");
     assert_eq!(t.list(&[&s.pattern]).get(&s.reference).status, "upgradable");
     assert!(!Path::new(&t.state_dir().join("journal.json")).exists());
+    // Shown as deferred by `list`, in each format, until the next upgrade.
+    let json = t.freshen().args(["list", "--format", "json", &s.pattern]).run();
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    let deferred = doc["images"][0]["deferred"].as_str().unwrap_or_default();
+    assert!(deferred.starts_with("deferred by a hook (") && deferred.contains("exited 75"), "{json}");
+    let table = t.freshen().args(["list", &s.pattern]).run();
+    assert!(table.stdout.contains("upgradable (deferred by a hook)"), "{table}");
 
     // Retried next time: now the hook agrees.
     c.put(&db, "/data/ready", "yes\n");
@@ -260,6 +267,9 @@ fn a_pre_upgrade_hook_defers_or_stops_the_upgrade() {
     assert_eq!(hooks_of(&report(&run)), [hook("pre-upgrade", Some(0), "go-on")], "{run}");
     assert_eq!(image_of(&db), s.v2.as_ref().unwrap().id);
     assert_eq!(c.get(&db, "/data/db"), "v1 data\n", "the data volume followed");
+    let json = t.freshen().args(["list", "--format", "json", &s.pattern]).run();
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["images"][0]["deferred"], Value::Null, "{json}");
     // v1 was retired with the upgrade: its hook directory went with it.
     assert!(!docker::exists(&s.v1.id), "v1 was retired");
     assert!(!hook_dir(&t, &s.v1.id, &db).exists(), "the hook directory of a retired version stays");

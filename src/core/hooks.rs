@@ -27,6 +27,10 @@ pub const DEFER: i64 = 75;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The lines of a hook's output kept for the report.
 pub const TAIL_LINES: usize = 10;
+/// How the state words a version a pre-upgrade hook deferred (the
+/// `failed` reason of its superseded record starts so): `list` shows the
+/// tag as deferred while the registry still offers that digest.
+pub const DEFERRED: &str = "deferred by a hook";
 /// The longest line kept in the report (the rest is cut off).
 const LINE_CHARS: usize = 200;
 

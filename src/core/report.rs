@@ -271,6 +271,9 @@ pub struct Row {
     /// When the latest check failed while this row shows an earlier
     /// check's verdict (see `core::update::keep_verdict`).
     pub stale: Option<String>,
+    /// A pre-upgrade hook deferred the registry's version (the reason);
+    /// the next upgrade tries again.
+    pub deferred: Option<String>,
 }
 
 impl Row {
@@ -297,6 +300,7 @@ impl Row {
             cooldown: None,
             skipped: None,
             stale: None,
+            deferred: None,
         }
     }
 }
@@ -341,6 +345,12 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
         if r.status != Status::Upgradable {
             continue;
         }
+        r.deferred = state
+            .superseded
+            .iter()
+            .filter(|s| s.reference == key && s.digest.is_some() && s.digest == r.remote_digest)
+            .filter_map(|s| s.failed.clone())
+            .find(|f| f.starts_with(crate::core::hooks::DEFERRED));
         let Some(e) = entries.get(key.as_str()).filter(|e| e.image_id == r.image_id) else { continue };
         match controls.hold_back(e) {
             Some(HoldBack::Skipped(s)) => r.skipped = Some(s.clone()),

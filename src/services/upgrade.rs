@@ -580,7 +580,7 @@ impl<'a> Run<'a> {
         }
         let now = output::now_rfc3339();
         if decision == HookDecision::Defer {
-            let reason = format!("deferred by a hook ({why})");
+            let reason = format!("{} ({why})", crate::core::hooks::DEFERRED);
             self.say(&format!("{name}: {reason}; it stays as it was and the next upgrade tries again."));
             self.out
                 .deferred
