@@ -230,11 +230,11 @@ fn an_image_label_never_declares_a_hook() {
     assert_eq!(c.get(&theirs, "/data/mine"), "mine\n");
 }
 
-/// Before the upgrade: 75 defers the tag (nothing changed, reported as
-/// deferred, retried and done by the next upgrade once the hook agrees),
-/// any other status stops it (nothing changed, a failure).
+/// Before the upgrade, 75 defers the tag: nothing changed, reported and
+/// listed as deferred, retried and done by the next upgrade once the hook
+/// agrees.
 #[test]
-fn a_pre_upgrade_hook_defers_or_stops_the_upgrade() {
+fn a_pre_upgrade_hook_that_exits_75_defers_the_upgrade() {
     let t = TestEnv::new("hooks_pre_upgrade");
     let c = Containers::new(&t);
     let mut s = Setup::new(&t, "db");
@@ -273,8 +273,14 @@ fn a_pre_upgrade_hook_defers_or_stops_the_upgrade() {
     // v1 was retired with the upgrade: its hook directory went with it.
     assert!(!docker::exists(&s.v1.id), "v1 was retired");
     assert!(!hook_dir(&t, &s.v1.id, &db).exists(), "the hook directory of a retired version stays");
+}
 
-    // Any other status: not upgraded, a failure, nothing changed.
+/// Before the upgrade, any status but 0 and 75 stops the tag: not
+/// upgraded, a failure, nothing changed.
+#[test]
+fn a_failing_pre_upgrade_hook_stops_the_upgrade() {
+    let t = TestEnv::new("hooks_pre_upgrade_fails");
+    let c = Containers::new(&t);
     let mut s2 = Setup::new(&t, "other");
     let other = run_db(&c, &s2, "other", &[label("pre-upgrade", "echo disk full >&2; exit 3")]);
     let other_id = id_of(&other);

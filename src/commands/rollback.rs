@@ -66,6 +66,18 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
         return Ok(ExitStatus::Ok);
     }
+    // Before anything changes: the pre-rollback hooks in the current
+    // containers. One that defers (75) or fails keeps everything as it is.
+    if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
+        let (runs, held) =
+            recreate::pre_rollback(&engine, settings, &target, cur, &previous.image_id, p).await?;
+        say_hooks(&runs, p);
+        if let Some((decision, why)) = held {
+            let how = if decision == crate::core::hooks::Decision::Defer { "deferred" } else { "stopped" };
+            p.line(&format!("{name} was not rolled back: {how} by a hook ({why}); it stays as it was."));
+            return Ok(ExitStatus::Failed);
+        }
+    }
     // From the tag's move on, a signal is acted on between steps: the
     // containers in flight go back to the current version with the tag.
     let _critical = crate::services::interrupt::guard();
@@ -78,10 +90,6 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         match move_containers(settings, &engine, &target, cur, &previous.image_id, wait, p).await? {
             Moved::Done(names) => recreated = names,
             Moved::Interrupted => return Ok(ExitStatus::Failed),
-            Moved::Held(why) => {
-                p.line(&format!("{name} was not rolled back: {why}; it stays as it was."));
-                return Ok(ExitStatus::Failed);
-            }
             Moved::Failed(reason) => {
                 // That version does not come up here: never offered again.
                 rollback::mark_failed(&mut state, &key, &previous.image_id, &reason);
@@ -121,8 +129,6 @@ enum Moved {
     Failed(String),
     /// A signal came first: they and the tag stay on the current version.
     Interrupted,
-    /// A pre-rollback hook deferred or failed: nothing changed.
-    Held(String),
 }
 
 /// Moves the containers of the version the tag leaves (`from`) to the one
@@ -140,16 +146,7 @@ async fn move_containers(
     for e in &o.errors {
         p.warn(e);
     }
-    for h in &o.hooks {
-        p.info(&h.summary());
-        for line in &h.output {
-            p.info(&format!("  {line}"));
-        }
-    }
-    if let Some((decision, why)) = o.held {
-        let how = if decision == crate::core::hooks::Decision::Defer { "deferred" } else { "stopped" };
-        return Ok(Moved::Held(format!("{how} by a hook ({why})")));
-    }
+    say_hooks(&o.hooks, p);
     if o.interrupted {
         p.warn(&format!(
             "{}: interrupted before the containers passed the health gate on {}; \
@@ -169,6 +166,16 @@ async fn move_containers(
         return Ok(Moved::Failed(reason.clone()));
     }
     Ok(Moved::Done(o.recreated.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// What each hook did, and its last lines.
+fn say_hooks(runs: &[crate::services::hooks::HookRun], p: &Printer) {
+    for h in runs {
+        p.info(&h.summary());
+        for line in &h.output {
+            p.info(&format!("  {}| {line}", h.container));
+        }
+    }
 }
 
 fn age_of(rfc3339: &str) -> String {

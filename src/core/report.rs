@@ -760,6 +760,39 @@ mod tests {
         assert!(creation_ties(&[tagged(None), pin(99, None), other]).is_empty());
     }
 
+    /// A version a pre-upgrade hook deferred shows as deferred while the
+    /// registry offers that digest, and no longer once it offers another.
+    #[test]
+    fn a_deferred_version_is_marked_until_the_registry_moves() {
+        let images = vec![image('b', &["web:1.27"], &[])];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/web:1.27", 'b', Status::Upgradable, Some(d('c'))));
+        let why = format!("{} (web: the pre-upgrade hook exited 75 (defer))", crate::core::hooks::DEFERRED);
+        state.superseded.push(crate::core::state::Superseded {
+            image_id: d('9'),
+            reference: "docker.io/library/web:1.27".into(),
+            digest: Some(d('c')),
+            replaced_at: "2026-01-01T00:00:00Z".into(),
+            replaced_by: d('b'),
+            tag_moved: false,
+            failed: Some(why.clone()),
+        });
+        let controls = crate::core::skips::Controls::default();
+        let mut marked = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut marked, &state, &controls);
+        assert_eq!(marked[0].deferred.as_deref(), Some(why.as_str()));
+        state.entries[0].remote_digest = Some(d('e'));
+        let mut moved = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut moved, &state, &controls);
+        assert_eq!(moved[0].deferred, None, "the registry moved on: a new version, not deferred");
+        // A version that failed otherwise is no deferral.
+        state.entries[0].remote_digest = Some(d('c'));
+        state.superseded[0].failed = Some("the upgrade to it was interrupted".into());
+        let mut other = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut other, &state, &controls);
+        assert_eq!(other[0].deferred, None);
+    }
+
     #[test]
     fn versions_from_labels_listings_and_policy() {
         use crate::core::tagcache::{Listing, RemoteImage};

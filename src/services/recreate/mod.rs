@@ -98,9 +98,6 @@ pub struct Outcome {
     pub interrupted: bool,
     /// The hooks that ran, in order.
     pub hooks: Vec<crate::services::hooks::HookRun>,
-    /// A hook before `freshen rollback` deferred or failed: nothing was
-    /// changed (the decision, and what the hook did).
-    pub held: Option<(Decision, String)>,
 }
 
 /// A container on its way: what was done so far.
@@ -503,8 +500,83 @@ fn journal_set(journal: &Journal, entry: &JournalEntry, errors: &mut Vec<String>
     }
 }
 
+/// The containers of `from` that `freshen rollback` moves, and the
+/// Compose command if one needs it; what cannot be moved, as errors.
+async fn rollback_plan(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    from: &str,
+    reference: &Reference,
+) -> Result<(recreate::Plan, Option<ComposeCli>, Vec<String>)> {
+    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
+    let containers = engine.recreate_candidates().await?;
+    let mut plan = recreate::plan(&containers, &upgraded, |r| {
+        let r = Reference::parse(r).ok()?;
+        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
+    });
+    skip_auto_remove(engine, &mut plan).await?;
+    let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
+    let errors = plan
+        .skipped
+        .iter()
+        .filter(|(_, _, why)| why.is_failure())
+        .map(|(name, _, why)| format!("{name}: not recreated: {why}"))
+        .collect();
+    Ok((plan, compose, errors))
+}
+
+/// The hooks of a `freshen rollback` from `from` to `to`: those of the
+/// containers that move, with the directory of the version it goes back
+/// to (what the pre-upgrade hooks saved when it was left).
+async fn rollback_hooks(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    reference: &Reference,
+    from: &str,
+    to: &str,
+    members: &[Planned],
+) -> Result<crate::services::hooks::GroupHooks> {
+    let per_container = crate::services::hooks::for_group(engine, settings, reference, members)
+        .await
+        .map_err(|e| crate::error::Error::Usage(format!("cannot read the hooks: {e}")))?;
+    Ok(crate::services::hooks::GroupHooks {
+        per_container,
+        context: crate::services::hooks::context(reference, from, to, (None, None), None, members),
+        dir: crate::services::hooks::version_dir(&settings.state_dir, to),
+        rollback: true,
+    })
+}
+
+/// `freshen rollback`'s first step, before the tag moves or anything
+/// stops: the pre-rollback hooks in the containers of the current version
+/// (`from`). The hooks that ran, and the first that deferred or failed
+/// (its decision and summary): then nothing is to change.
+pub async fn pre_rollback(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    reference: &Reference,
+    from: &str,
+    to: &str,
+    p: &crate::output::Printer,
+) -> Result<(Vec<HookRun>, Option<(Decision, String)>)> {
+    let (plan, _, _) = rollback_plan(engine, settings, from, reference).await?;
+    let hooks = rollback_hooks(engine, settings, reference, from, to, &plan.recreate).await?;
+    let mut all = Vec::new();
+    for m in &plan.recreate {
+        let info = |text: &str| p.info(text);
+        let (runs, decision) = hooks.run(engine, &m.name, &m.id, Phase::PreRollback, false, &info).await;
+        let summary = runs.last().map(HookRun::summary).unwrap_or_default();
+        all.extend(runs);
+        if decision != Decision::GoOn {
+            return Ok((all, Some((decision, summary))));
+        }
+    }
+    Ok((all, None))
+}
+
 /// Recreates the running containers of `from` (the image the tag leaves) on
-/// `to`, the tag already pointing at `to`: `freshen rollback`'s second half.
+/// `to`, the tag already pointing at `to`: `freshen rollback`'s second half
+/// (after [`pre_rollback`]); the post-rollback hooks follow each gate.
 /// If they fail the gate, they and the tag are back on `from`.
 pub async fn move_containers(
     engine: &Engine,
@@ -515,48 +587,12 @@ pub async fn move_containers(
     wait: Duration,
     p: &crate::output::Printer,
 ) -> Result<Outcome> {
-    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
-    let containers = engine.recreate_candidates().await?;
-    let mut plan = recreate::plan(&containers, &upgraded, |r| {
-        let r = Reference::parse(r).ok()?;
-        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
-    });
-    skip_auto_remove(engine, &mut plan).await?;
-    let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
-    let mut out = Outcome::default();
-    for (name, _, why) in &plan.skipped {
-        if why.is_failure() {
-            out.errors.push(format!("{name}: not recreated: {why}"));
-        }
-    }
+    let (plan, compose, errors) = rollback_plan(engine, settings, from, reference).await?;
+    let mut out = Outcome { errors, ..Outcome::default() };
     if plan.recreate.is_empty() {
         return Ok(out);
     }
-    let info = |text: &str| p.info(text);
-    // The hooks of the version it goes back to: its directory holds what
-    // the pre-upgrade hooks saved when it was left.
-    let per_container = crate::services::hooks::for_group(engine, settings, reference, &plan.recreate)
-        .await
-        .map_err(|e| crate::error::Error::Usage(format!("cannot read the hooks: {e}")))?;
-    let hooks = crate::services::hooks::GroupHooks {
-        per_container,
-        context: crate::services::hooks::context(reference, from, to, (None, None), None, &plan.recreate),
-        dir: crate::services::hooks::version_dir(&settings.state_dir, to),
-        rollback: true,
-    };
-    // Before anything stops: the pre-rollback hooks in the containers of
-    // the current version. One that defers or fails keeps everything as it
-    // is, the tag included.
-    for m in &plan.recreate {
-        let (runs, decision) = hooks.run(engine, &m.name, &m.id, Phase::PreRollback, false, &info).await;
-        let summary = runs.last().map(HookRun::summary);
-        out.hooks.extend(runs);
-        if decision != Decision::GoOn {
-            engine.tag(from, reference).await?;
-            out.held = Some((decision, summary.unwrap_or_default()));
-            return Ok(out);
-        }
-    }
+    let hooks = rollback_hooks(engine, settings, reference, from, to, &plan.recreate).await?;
     let group = Group {
         reference: reference.clone(),
         old_image: from.to_string(),
@@ -566,8 +602,8 @@ pub async fn move_containers(
     };
     let opts = Options { wait, docker_host: settings.docker_host.clone() };
     let journal = Journal::load(&settings.state_dir)?;
+    let info = |text: &str| p.info(text);
     let mut o = recreate_group(engine, &journal, compose.as_ref(), &group, &opts, &info).await;
-    o.errors.splice(0..0, out.errors);
-    o.hooks.splice(0..0, out.hooks);
+    o.errors.splice(0..0, std::mem::take(&mut out.errors));
     Ok(o)
 }
