@@ -241,11 +241,28 @@ fn a_pre_upgrade_hook_that_exits_75_defers_the_upgrade() {
     let db = run_db(&c, &s, "db", &[label("pre-upgrade", "test -f /data/ready || { echo busy; exit 75; }")]);
     let old_id = id_of(&db);
     s.v2(&t, "db", &db_image("v2"));
+    // A notification target that keeps what it is sent.
+    std::fs::create_dir_all(t.state_dir()).unwrap();
+    let sent = t.state_dir().join("sent.json");
+    let config = t.state_dir().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[[notify]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"cat > {}\"]\n", sent.display()),
+    )
+    .unwrap();
 
-    let run = s.upgrade(&t);
+    let run = t
+        .freshen()
+        .args(["--config", config.to_str().unwrap(), "upgrade", "-y", "--wait", "1", "--format", "json"])
+        .arg(&s.pattern)
+        .run();
     run.expect_code(0);
     let r = report(&run);
     assert_eq!(hooks_of(&r), [hook("pre-upgrade", Some(75), "defer")], "{run}");
+    let notice: Value = serde_json::from_str(&std::fs::read_to_string(&sent).unwrap()).unwrap();
+    assert_eq!(notice["event"], "deferred");
+    assert_eq!(notice["deferred"][0]["reference"], s.reference.as_str());
+    assert!(notice["deferred"][0]["reason"].as_str().unwrap().contains("exited 75"), "{notice}");
     assert_eq!(r["deferred"][0]["reference"], s.reference.as_str(), "{run}");
     assert!(r["deferred"][0]["reason"].as_str().unwrap().contains("exited 75 (defer)"), "{run}");
     assert_eq!(id_of(&db), old_id, "nothing changed");
