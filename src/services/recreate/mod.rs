@@ -241,7 +241,20 @@ pub async fn recreate_group(
             out.failure = Some(failed.reason);
         }
     }
+    // A member that never started (a failure or a signal came first) keeps
+    // the entry its pre-upgrade hook left: nothing of it changed.
+    for e in journal.entries() {
+        if e.step == Step::Hooking && group.members.iter().any(|m| m.name == e.name) {
+            journal_remove(journal, &e.name, &mut out.errors);
+        }
+    }
     out
+}
+
+fn journal_remove(journal: &Journal, name: &str, errors: &mut Vec<String>) {
+    if let Err(e) = journal.remove(name) {
+        errors.push(format!("journal: {e}"));
+    }
 }
 
 /// The members in waves: a container that joins another of the group's
