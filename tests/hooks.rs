@@ -383,7 +383,7 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
         &config,
         format!(
             "host_hooks = true\n[images.\"{}\"]\nhooks_on = \"host\"\npost_upgrade = \"echo $FRESHEN_CONTAINER \
-             $FRESHEN_HOOK > {} && ls $FRESHEN_HOOK_DIR\"\n",
+             $FRESHEN_HOOK > {} && ls $FRESHEN_HOOK_DIR; env | grep -q s3cret && echo leaked; true\"\n",
             s.pattern,
             marker.display()
         ),
@@ -392,6 +392,8 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
     let run = t
         .freshen()
         .args(["--config", config.to_str().unwrap(), "upgrade", "-y", "--keep", "1", "--wait", "1"])
+        // freshen's own environment never reaches a host hook.
+        .env("DB_PASSWORD", "s3cret")
         .args(["--format", "json", &s.pattern])
         .run();
     run.expect_code(0);
@@ -402,7 +404,11 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
         "{run}"
     );
     assert_eq!(r["hooks"][1]["runs_in"], "host");
-    assert_eq!(r["hooks"][1]["output"], serde_json::json!(["db.bak"]), "the host hook sees the backup");
+    assert_eq!(
+        r["hooks"][1]["output"],
+        serde_json::json!(["db.bak"]),
+        "the host hook sees the backup, and none of freshen's environment"
+    );
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), format!("{db} post-upgrade\n"));
     let v2 = s.v2.as_ref().unwrap().id.clone();
     assert_eq!(image_of(&db), v2);

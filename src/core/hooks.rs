@@ -13,8 +13,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
 /// The label prefix of the hooks declared on a container.
 pub const LABEL_PREFIX: &str = "freshen.hook.";
 /// The hook directory as a container hook sees it: freshen copies the
@@ -35,8 +33,7 @@ pub const DEFERRED: &str = "deferred by a hook";
 const LINE_CHARS: usize = 200;
 
 /// When a hook runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
     /// Before the tag's containers stop, in the old container.
     PreUpgrade,
@@ -69,8 +66,7 @@ impl Phase {
 }
 
 /// Where a hook runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     /// `sh -c` inside the container, through the engine's exec API.
     Container,
@@ -79,20 +75,14 @@ pub enum Place {
 }
 
 /// One hook to run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {
     pub phase: Phase,
     pub command: String,
-    #[serde(rename = "runs_in")]
     pub place: Place,
-    #[serde(serialize_with = "secs")]
     pub timeout: Duration,
     /// `label` or `config "PATTERN"`: who declared it, for the plan.
     pub source: String,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_secs())
 }
 
 /// The hooks of one `[images."PATTERN"]` section, as the settings read them.
@@ -188,8 +178,7 @@ pub enum Ended {
 }
 
 /// What a hook's end means for the tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// 0: the upgrade (or rollback) goes on.
     GoOn,
