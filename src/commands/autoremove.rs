@@ -104,6 +104,7 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
     let real = deleted_bytes(&host, &layers, &done);
     let after = engine.snapshot().await?;
     forget_and_save(&mut state, &after, dir, &lock)?;
+    crate::services::retire::forget_hook_dirs(dir, &after);
     say(&format!("Retired {}, freed {}.", count(done.removed.len(), "image", "images"), bytes(real)));
     report_removed(&mut report, &go, &done);
     if json {

@@ -66,6 +66,18 @@ pub async fn rollback(settings: &Settings, args: &RollbackArgs, p: &Printer) -> 
         p.line(&format!("Would point {name} back at {shown}, replaced {}.", age_of(&previous.replaced_at)));
         return Ok(ExitStatus::Ok);
     }
+    // Before anything changes: the pre-rollback hooks in the current
+    // containers. One that defers (75) or fails keeps everything as it is.
+    if let (Some(cur), false) = (&current, args.recreate.no_recreate) {
+        let (runs, held) =
+            recreate::pre_rollback(&engine, settings, &target, cur, &previous.image_id, p).await?;
+        say_hooks(&runs, p);
+        if let Some((decision, why)) = held {
+            let how = if decision == crate::core::hooks::Decision::Defer { "deferred" } else { "stopped" };
+            p.line(&format!("{name} was not rolled back: {how} by a hook ({why}); it stays as it was."));
+            return Ok(ExitStatus::Failed);
+        }
+    }
     // From the tag's move on, a signal is acted on between steps: the
     // containers in flight go back to the current version with the tag.
     let _critical = crate::services::interrupt::guard();
@@ -134,6 +146,7 @@ async fn move_containers(
     for e in &o.errors {
         p.warn(e);
     }
+    say_hooks(&o.hooks, p);
     if o.interrupted {
         p.warn(&format!(
             "{}: interrupted before the containers passed the health gate on {}; \
@@ -153,6 +166,16 @@ async fn move_containers(
         return Ok(Moved::Failed(reason.clone()));
     }
     Ok(Moved::Done(o.recreated.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// What each hook did, and its last lines.
+fn say_hooks(runs: &[crate::services::hooks::HookRun], p: &Printer) {
+    for h in runs {
+        p.info(&h.summary());
+        for line in &h.output {
+            p.info(&format!("  {}| {line}", h.container));
+        }
+    }
 }
 
 fn age_of(rfc3339: &str) -> String {

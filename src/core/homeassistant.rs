@@ -180,6 +180,7 @@ mod tests {
             cooldown: None,
             skipped: None,
             stale: None,
+            deferred: None,
         }
     }
 

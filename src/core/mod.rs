@@ -5,6 +5,7 @@ pub mod exit;
 pub mod fleet;
 pub mod holds;
 pub mod homeassistant;
+pub mod hooks;
 pub mod image;
 pub mod inventory;
 pub mod monitor;

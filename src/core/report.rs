@@ -271,6 +271,9 @@ pub struct Row {
     /// When the latest check failed while this row shows an earlier
     /// check's verdict (see `core::update::keep_verdict`).
     pub stale: Option<String>,
+    /// A pre-upgrade hook deferred the registry's version (the reason);
+    /// the next upgrade tries again.
+    pub deferred: Option<String>,
 }
 
 impl Row {
@@ -297,6 +300,7 @@ impl Row {
             cooldown: None,
             skipped: None,
             stale: None,
+            deferred: None,
         }
     }
 }
@@ -341,6 +345,12 @@ pub fn mark_controls(rows: &mut [Row], state: &State, controls: &crate::core::sk
         if r.status != Status::Upgradable {
             continue;
         }
+        r.deferred = state
+            .superseded
+            .iter()
+            .filter(|s| s.reference == key && s.digest.is_some() && s.digest == r.remote_digest)
+            .filter_map(|s| s.failed.clone())
+            .find(|f| f.starts_with(crate::core::hooks::DEFERRED));
         let Some(e) = entries.get(key.as_str()).filter(|e| e.image_id == r.image_id) else { continue };
         match controls.hold_back(e) {
             Some(HoldBack::Skipped(s)) => r.skipped = Some(s.clone()),
@@ -748,6 +758,39 @@ mod tests {
         other.created = 100;
         assert_eq!(creation_ties(&[tagged(None), pin(100, None), other.clone()]), vec![d('2'), d('3')]);
         assert!(creation_ties(&[tagged(None), pin(99, None), other]).is_empty());
+    }
+
+    /// A version a pre-upgrade hook deferred shows as deferred while the
+    /// registry offers that digest, and no longer once it offers another.
+    #[test]
+    fn a_deferred_version_is_marked_until_the_registry_moves() {
+        let images = vec![image('b', &["web:1.27"], &[])];
+        let mut state = State::default();
+        state.entries.push(entry("docker.io/library/web:1.27", 'b', Status::Upgradable, Some(d('c'))));
+        let why = format!("{} (web: the pre-upgrade hook exited 75 (defer))", crate::core::hooks::DEFERRED);
+        state.superseded.push(crate::core::state::Superseded {
+            image_id: d('9'),
+            reference: "docker.io/library/web:1.27".into(),
+            digest: Some(d('c')),
+            replaced_at: "2026-01-01T00:00:00Z".into(),
+            replaced_by: d('b'),
+            tag_moved: false,
+            failed: Some(why.clone()),
+        });
+        let controls = crate::core::skips::Controls::default();
+        let mut marked = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut marked, &state, &controls);
+        assert_eq!(marked[0].deferred.as_deref(), Some(why.as_str()));
+        state.entries[0].remote_digest = Some(d('e'));
+        let mut moved = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut moved, &state, &controls);
+        assert_eq!(moved[0].deferred, None, "the registry moved on: a new version, not deferred");
+        // A version that failed otherwise is no deferral.
+        state.entries[0].remote_digest = Some(d('c'));
+        state.superseded[0].failed = Some("the upgrade to it was interrupted".into());
+        let mut other = rows(&state, &images, &[], &Selection::default());
+        mark_controls(&mut other, &state, &controls);
+        assert_eq!(other[0].deferred, None);
     }
 
     #[test]

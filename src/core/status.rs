@@ -188,6 +188,7 @@ mod tests {
             cooldown: None,
             skipped: None,
             stale: None,
+            deferred: None,
         }
     }
 

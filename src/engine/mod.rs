@@ -3,6 +3,7 @@
 //! use them. Nothing here decides anything; it only reports what is there.
 
 mod containers;
+mod exec;
 mod raw;
 mod ssh;
 

@@ -22,6 +22,18 @@ pub struct Payload {
     /// `rollback` events: the versions an upgrade took back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollbacks: Vec<Rollback>,
+    /// `deferred` events: the tags an upgrade hook asked to wait (exit 75).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<Deferral>,
+}
+
+/// One tag whose upgrade a pre-upgrade hook deferred: nothing changed, the
+/// next upgrade tries again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Deferral {
+    pub reference: String,
+    pub image: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +98,10 @@ impl Payload {
     pub fn title(&self) -> String {
         match (self.event.as_str(), self.updates.len()) {
             ("test", _) => format!("freshen on {}: test notification", self.host),
+            ("deferred", _) => match self.deferred.len() {
+                1 => format!("freshen on {}: 1 upgrade deferred by a hook", self.host),
+                n => format!("freshen on {}: {n} upgrades deferred by hooks", self.host),
+            },
             ("rollback", _) => match self.rollbacks.len() {
                 1 => format!("freshen on {}: 1 upgrade rolled back", self.host),
                 n => format!("freshen on {}: {n} upgrades rolled back", self.host),
@@ -113,6 +129,13 @@ impl Payload {
                 }
             }
             return s;
+        }
+        if self.event == "deferred" {
+            return self
+                .deferred
+                .iter()
+                .map(|d| format!("{}: not upgraded yet, {}\n", d.image, d.reason))
+                .collect();
         }
         if self.event == "test" {
             return format!(

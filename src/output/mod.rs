@@ -142,6 +142,8 @@ impl Printer {
                 (format!("{} (failed, rolled back)", r.status.as_str()), status_color(r.status))
             } else if r.skipped.is_some() && r.status == Status::Upgradable {
                 ("skipped".to_string(), "36")
+            } else if r.deferred.is_some() {
+                (format!("{} (deferred by a hook)", r.status.as_str()), status_color(r.status))
             } else if let Some(c) = &r.cooldown {
                 (
                     format!(
@@ -270,6 +272,8 @@ impl Printer {
                 self.line(&format!("{line} [failed, rolled back]"));
             } else if r.skipped.is_some() && r.status == Status::Upgradable {
                 self.line(&format!("{line} [skipped]"));
+            } else if r.deferred.is_some() {
+                self.line(&format!("{line} [deferred by a hook]"));
             } else if let Some(c) = &r.cooldown {
                 self.line(&format!(
                     "{line} [available {}]",
@@ -354,6 +358,8 @@ struct JsonImage<'a> {
     tag_cooldown: Option<JsonTagCooldown<'a>>,
     skipped: Option<&'a crate::core::skips::Skip>,
     release_notes: Option<&'a str>,
+    /// Why a pre-upgrade hook deferred the registry's version, if one did.
+    deferred: Option<&'a str>,
 }
 
 /// The registry's version, tried by an upgrade and rolled back (a skip
@@ -430,6 +436,7 @@ impl<'a> From<&'a Row> for JsonImage<'a> {
                 .map(|(c, wait)| JsonTagCooldown { tag: &c.tag, cooldown: JsonCooldown::of(wait) }),
             skipped: r.skipped.as_ref(),
             release_notes: r.version.release_notes.as_deref(),
+            deferred: r.deferred.as_deref(),
         }
     }
 }

@@ -18,6 +18,37 @@ pub struct ChangeReport {
     pub not_recreated: Vec<NotRecreated>,
     pub retired: Vec<Retired>,
     pub kept: Vec<Kept>,
+    /// Tags a pre-upgrade hook deferred (exit 75): nothing changed, the
+    /// next upgrade tries again.
+    pub deferred: Vec<Deferred>,
+    /// The hooks that ran (and, in a dry run or an empty plan, those that
+    /// would run, with `exit_status` and `decision` null).
+    pub hooks: Vec<HookReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Deferred {
+    pub reference: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HookReport {
+    pub container: String,
+    pub reference: String,
+    /// `pre-upgrade`, `post-upgrade`, `pre-rollback`, `post-rollback`.
+    pub phase: &'static str,
+    /// `container` or `host`.
+    pub runs_in: &'static str,
+    /// Null when it timed out or could not run.
+    pub exit_status: Option<i64>,
+    /// `exited 0`, `exited 75 (defer)`, `timed out`, `could not run: …`.
+    pub result: Option<String>,
+    /// `go-on`, `defer`, `abort`, `roll-back`, `report`.
+    pub decision: Option<&'static str>,
+    /// Its last lines of output (at most 10).
+    pub output: Vec<String>,
+    pub seconds: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]

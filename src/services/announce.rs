@@ -34,6 +34,7 @@ pub fn payload(event: &str, updates: Vec<Update>) -> Payload {
         time: output::now_rfc3339(),
         updates,
         rollbacks: Vec::new(),
+        deferred: Vec::new(),
     }
 }
 
@@ -167,6 +168,36 @@ pub async fn rollbacks(settings: &Settings, done: &[crate::services::recreate::A
     for (t, r) in settings.notify.iter().zip(results) {
         if let Err(e) = r {
             p.warn(&format!("notification target {}: the rollback notice failed: {e}", t.label));
+        }
+    }
+}
+
+/// Tells every target which tags an upgrade hook deferred (exit 75), at
+/// once: `"event": "deferred"`. A failed notice is a warning.
+pub async fn deferrals(settings: &Settings, deferred: &[(String, String)], p: &Printer) {
+    if settings.notify.is_empty() || deferred.is_empty() {
+        return;
+    }
+    let mut message = payload("deferred", Vec::new());
+    message.deferred = deferred
+        .iter()
+        .map(|(reference, reason)| notify::Deferral {
+            reference: reference.clone(),
+            image: Reference::parse(reference).map_or_else(|_| reference.clone(), |r| r.familiar()),
+            reason: reason.clone(),
+        })
+        .collect();
+    let client = match notify::client() {
+        Ok(c) => c,
+        Err(e) => {
+            p.warn(&format!("cannot announce the deferred upgrades: {e}"));
+            return;
+        }
+    };
+    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
+    for (t, r) in settings.notify.iter().zip(results) {
+        if let Err(e) = r {
+            p.warn(&format!("notification target {}: the deferral notice failed: {e}", t.label));
         }
     }
 }

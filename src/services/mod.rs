@@ -3,6 +3,7 @@
 pub mod announce;
 pub mod check;
 pub mod fleet;
+pub mod hooks;
 pub mod interrupt;
 pub mod marks;
 pub mod metrics;

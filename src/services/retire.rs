@@ -155,6 +155,12 @@ pub fn deleted_bytes(snapshot: &Snapshot, layers: &HashMap<String, ImageLayers>,
 }
 
 /// Drops the records of superseded versions that are no longer on the snapshot.
+/// The hook directories of the versions gone from the host go with them
+/// (see `services::hooks::forget_gone`).
+pub fn forget_hook_dirs(dir: &std::path::Path, snapshot: &Snapshot) {
+    super::hooks::forget_gone(dir, snapshot.parents.keys().map(String::as_str));
+}
+
 pub fn forget_gone(state: &mut State, snapshot: &Snapshot) {
     let present: HashSet<&str> = snapshot.parents.keys().map(String::as_str).collect();
     state.superseded.retain(|s| present.contains(s.image_id.as_str()));

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::core::exit::ExitStatus;
+use crate::core::hooks::{Decision as HookDecision, Hook, Phase, Place};
 use crate::core::image::{PullAuth, Snapshot};
 use crate::core::recreate::{self as recreate_core, Skip};
 use crate::core::reference::Reference;
@@ -29,6 +30,7 @@ use crate::output::confirm;
 use crate::output::upgrade_report::{self as report_json, ChangeReport};
 use crate::output::{self, Printer};
 use crate::registry::Registries;
+use crate::services::hooks::{self as hooks_service, GroupHooks, HookRun};
 use crate::services::interrupt;
 use crate::services::recreate::{self, ComposeCli, Group};
 use crate::services::retire as retire_service;
@@ -111,6 +113,8 @@ struct Run<'a> {
     engine: Engine,
     out: ChangeReport,
     failed: usize,
+    /// Tags a hook deferred, with the reason, for the notifications.
+    deferred: Vec<(String, String)>,
 }
 
 /// The plan, decided before asking: the tags to pull, those kept back, the
@@ -122,6 +126,8 @@ struct Plan {
     compose: Option<ComposeCli>,
     to_retire: Vec<OldVersion>,
     kept: Vec<(OldVersion, String)>,
+    /// The hooks of the containers to recreate, by tag and container.
+    hooks: BTreeMap<String, BTreeMap<String, Vec<Hook>>>,
     /// When the plan was made: the time the state records for it.
     now: String,
     rules: Rules,
@@ -142,7 +148,19 @@ impl<'a> Run<'a> {
             crate::services::say_engine(&engine, p).await;
         }
         let out = ChangeReport::new(args.dry_run);
-        Ok(Run { settings, args, p, lock, state, controls, registries, engine, out, failed: 0 })
+        Ok(Run {
+            settings,
+            args,
+            p,
+            lock,
+            state,
+            controls,
+            registries,
+            engine,
+            out,
+            failed: 0,
+            deferred: Vec::new(),
+        })
     }
 
     /// With --format json the report is the only thing on stdout.
@@ -188,6 +206,7 @@ impl<'a> Run<'a> {
             (containers, compose) =
                 recreation_plan(self.settings, self.args, &self.engine, &upgraded).await?;
         }
+        let hooks = self.hooks(&mut planned, &mut kept_back, &mut containers).await;
         let now = output::now_rfc3339();
         let rules =
             Rules { keep: keep.keep, keep_from: keep.keep_from, older_than: None, now: output::now_unix() };
@@ -203,7 +222,43 @@ impl<'a> Run<'a> {
                 self.p.warn(&format!("{name}: not recreated: {why}"));
             }
         }
-        Ok(Plan { planned, kept_back, containers, compose, to_retire, kept, now, rules })
+        Ok(Plan { planned, kept_back, containers, compose, to_retire, kept, hooks, now, rules })
+    }
+
+    /// The hooks of the containers each planned tag recreates (see
+    /// `services::hooks::for_group`). A tag whose hook labels are wrong is
+    /// kept back, with what to fix.
+    async fn hooks(
+        &mut self,
+        planned: &mut Vec<Planned>,
+        kept_back: &mut Vec<(Reference, String)>,
+        containers: &mut recreate_core::Plan,
+    ) -> BTreeMap<String, BTreeMap<String, Vec<Hook>>> {
+        let mut out = BTreeMap::new();
+        let mut bad = Vec::new();
+        for pl in planned.iter() {
+            let key = pl.reference.to_string();
+            let members: Vec<_> =
+                containers.recreate.iter().filter(|c| c.reference == key).cloned().collect();
+            if members.is_empty() || pl.to.is_some() {
+                continue;
+            }
+            match hooks_service::for_group(&self.engine, self.settings, &pl.reference, &members).await {
+                Ok(found) if found.is_empty() => {}
+                Ok(found) => {
+                    out.insert(key, found);
+                }
+                Err(e) => bad.push((key, e)),
+            }
+        }
+        for (key, e) in bad {
+            planned.retain(|pl| pl.reference.to_string() != key);
+            containers.recreate.retain(|c| c.reference != key);
+            if let Ok(r) = Reference::parse(&key) {
+                kept_back.push((r, format!("its hooks cannot be read: {e}")));
+            }
+        }
+        out
     }
 
     /// The tags to pull: upgradable rows not held, skipped or in their
@@ -289,6 +344,27 @@ impl<'a> Run<'a> {
         for line in lines {
             self.say(&line);
         }
+        if !plan.hooks.is_empty() {
+            self.say("These hooks will run:");
+            for (reference, per) in &plan.hooks {
+                for (name, hs) in per {
+                    for h in hs {
+                        let place = match h.place {
+                            Place::Container => "in the container",
+                            Place::Host => "on the host",
+                        };
+                        self.say(&format!(
+                            "  {name} ({}): {} ({}, {place}, timeout {}s): {}",
+                            Reference::parse(reference).map_or_else(|_| reference.clone(), |r| r.familiar()),
+                            h.phase.word(),
+                            h.source,
+                            h.timeout.as_secs(),
+                            h.command
+                        ));
+                    }
+                }
+            }
+        }
         for (r, why) in &plan.kept_back {
             self.out
                 .kept_back
@@ -316,6 +392,11 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() }),
         );
+        for (reference, per) in &plan.hooks {
+            for (name, hs) in per {
+                out.hooks.extend(hs.iter().map(|h| hooks_service::planned_json(name, reference, h)));
+            }
+        }
         out.print();
     }
 
@@ -417,12 +498,43 @@ impl<'a> Run<'a> {
                     self.put_back(pl, &new_id, &output::now_rfc3339()).await;
                     continue;
                 }
+                let hooks = GroupHooks {
+                    per_container: plan.hooks.get(&pl.reference.to_string()).cloned().unwrap_or_default(),
+                    context: hooks_service::context(
+                        &pl.reference,
+                        &pl.old_id,
+                        &new_id,
+                        (pl.old_digest.clone(), Some(pl.digest.clone())),
+                        pl.versions.clone(),
+                        &members,
+                    ),
+                    dir: hooks_service::version_dir(dir, &pl.old_id),
+                    rollback: false,
+                };
                 let group = Group {
                     reference: pl.reference.clone(),
                     old_image: pl.old_id.clone(),
                     new_image: new_id.clone(),
                     members,
+                    hooks,
                 };
+                // Before anything stops: the pre-upgrade hooks, in the old
+                // containers. One that defers or fails leaves the tag as
+                // it was.
+                let info = |text: &str| self.p.info(text);
+                let (runs, held) = recreate::pre_upgrade(&self.engine, &journal, &group, &info).await;
+                self.hook_runs(&runs);
+                if let Some((decision, why)) = held {
+                    self.hold_back(pl, &new_id, decision, &why).await;
+                    continue;
+                }
+                if interrupt::requested().is_some() && group.hooks.has(Phase::PreUpgrade) {
+                    for m in &group.members {
+                        let _ = journal.remove(&m.name);
+                    }
+                    self.put_back(pl, &new_id, &output::now_rfc3339()).await;
+                    continue;
+                }
                 groups.push((pl, new_id, group));
             }
             let (engine, p, journal, opts) = (&self.engine, self.p, &journal, &opts);
@@ -436,6 +548,7 @@ impl<'a> Run<'a> {
                 .collect()
                 .await;
             for ((pl, new_id, _), o) in groups.into_iter().zip(outcomes) {
+                self.hook_runs(&o.hooks);
                 if o.interrupted {
                     done.absorb_interrupted(pl, &o, &mut self.out, self.p);
                     plan::merge_interrupted(&mut self.state, pl, &new_id, &output::now_rfc3339());
@@ -460,6 +573,51 @@ impl<'a> Run<'a> {
         }
         self.failed += done.errors;
         Ok((kept, done))
+    }
+
+    /// Hooks that ran: their last lines shown, and each in the report.
+    fn hook_runs(&mut self, runs: &[HookRun]) {
+        for r in runs {
+            if r.decision == HookDecision::GoOn {
+                self.p.info(&r.summary());
+            } else {
+                self.p.warn(&r.summary());
+            }
+            for line in &r.output {
+                self.p.info(&format!("  {}| {line}", r.container));
+            }
+            self.out.hooks.push(r.json());
+        }
+    }
+
+    /// A pre-upgrade hook deferred (75) or failed: the tag points at the
+    /// image its containers run again, nothing else changed, and the state
+    /// says it is upgradable as before (no skip: the next upgrade tries
+    /// again).
+    async fn hold_back(&mut self, pl: &Planned, new_id: &str, decision: HookDecision, why: &str) {
+        let name = pl.reference.familiar();
+        if let Err(e) = self.engine.tag(&pl.old_id, &pl.reference).await {
+            self.not_upgraded(
+                pl,
+                &format!("{name}: held by a hook, and the tag could not be pointed back"),
+                &e,
+            );
+            return;
+        }
+        let now = output::now_rfc3339();
+        if decision == HookDecision::Defer {
+            let reason = format!("{} ({why})", crate::core::hooks::DEFERRED);
+            self.say(&format!("{name}: {reason}; it stays as it was and the next upgrade tries again."));
+            self.out
+                .deferred
+                .push(report_json::Deferred { reference: pl.reference.to_string(), reason: reason.clone() });
+            self.deferred.push((pl.reference.to_string(), reason.clone()));
+            plan::merge_rollback(&mut self.state, pl, new_id, &now, &reason);
+        } else {
+            let reason = format!("stopped by a hook ({why}); it stays as it was");
+            self.not_upgraded(pl, &format!("{name}: not upgraded"), &reason);
+            plan::merge_rollback(&mut self.state, pl, new_id, &now, &reason);
+        }
     }
 
     /// A pulled tag whose containers a signal kept from being recreated:
@@ -503,6 +661,7 @@ impl<'a> Run<'a> {
         report::report_retired(&mut self.out, &go, &decided, &removed);
         let now_host = self.engine.snapshot().await?;
         retire_service::forget_gone(&mut self.state, &now_host);
+        retire_service::forget_hook_dirs(&self.settings.state_dir, &now_host);
         self.state.save(&self.settings.state_dir, &self.lock)?;
         Ok((after, removed.removed.len()))
     }
@@ -565,6 +724,7 @@ impl<'a> Run<'a> {
             out.print();
         }
         crate::services::announce::rollbacks(self.settings, &done.rolled_back, self.p).await;
+        crate::services::announce::deferrals(self.settings, &self.deferred, self.p).await;
         Ok(ExitStatus::failed_if(self.failed > 0 || !done.rolled_back.is_empty()))
     }
 }

@@ -61,6 +61,13 @@ pub struct ConfigFile {
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,
+    /// Whether `[images."…"]` hooks may run on the host (`hooks_on =
+    /// "host"`): off unless set, so no section runs host commands by
+    /// accident.
+    #[serde(default)]
+    pub host_hooks: bool,
+    /// The timeout of a hook that sets none (`60`, `2m`).
+    pub hook_timeout: Option<String>,
     /// `freshen serve`: where it listens, its tokens, whether it may act.
     pub serve: Option<ServeSection>,
     /// Home Assistant over MQTT, for `freshen serve`.
@@ -97,6 +104,17 @@ pub struct ImageSection {
     /// `false`: an upgrade leaves the containers of matching images on the
     /// version they run (pull and retag only).
     pub recreate: Option<bool>,
+    /// Upgrade hooks for the containers of matching images (`sh -c`
+    /// commands; a container's own `freshen.hook.*` labels beat them).
+    pub pre_upgrade: Option<String>,
+    pub post_upgrade: Option<String>,
+    pub pre_rollback: Option<String>,
+    pub post_rollback: Option<String>,
+    /// Their timeout (`60`, `2m`).
+    pub hook_timeout: Option<String>,
+    /// `container` (the default) or `host` (needs the top-level
+    /// `host_hooks = true`).
+    pub hooks_on: Option<String>,
 }
 
 /// `[serve]` as written. Tokens may be given inline or read from a file
@@ -228,6 +246,20 @@ pub fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
     }
     for (key, section) in &config.images {
         check_image_section(key, section).map_err(|detail| bad(key, detail))?;
+        if section.hooks_on.as_deref() == Some("host") && !config.host_hooks {
+            return Err(bad(
+                "hooks_on",
+                format!(
+                    "key 'images.\"{key}\".hooks_on': hooks on the host are off: set 'host_hooks = true' \
+                     at the top of the config file to allow them"
+                ),
+            ));
+        }
+    }
+    if let Some(t) = &config.hook_timeout {
+        if let Err(e) = crate::core::hooks::parse_timeout(t) {
+            return Err(bad("hook_timeout", format!("key 'hook_timeout': {e}")));
+        }
     }
     Ok(config)
 }
@@ -293,6 +325,14 @@ fn check_image_section(key: &str, section: &ImageSection) -> std::result::Result
                  (like \"https://example.org/changes/{{version}}\")"
             ));
         }
+    }
+    if let Some(t) = &section.hook_timeout {
+        if let Err(e) = crate::core::hooks::parse_timeout(t) {
+            return Err(format!("key 'images.\"{key}\".hook_timeout': {e}"));
+        }
+    }
+    if let Some(on) = section.hooks_on.as_deref().filter(|o| !matches!(*o, "container" | "host")) {
+        return Err(format!("key 'images.\"{key}\".hooks_on': '{on}' is neither \"container\" nor \"host\""));
     }
     for (name, list) in [("include", &section.include), ("exclude", &section.exclude)] {
         if let Some(p) = list.iter().find(|p| p.is_empty() || p.chars().any(char::is_whitespace)) {

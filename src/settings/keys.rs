@@ -256,6 +256,25 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     },
     ConfigKey {
         section: "",
+        key: "host_hooks",
+        kind: "boolean",
+        default: "false",
+        description: "Allow `[images.\"PATTERN\"]` hooks to run on the host (`hooks_on = \"host\"`), \
+                      as the user freshen runs as. Hooks declared by container labels always run \
+                      inside their container.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "",
+        key: "hook_timeout",
+        kind: "seconds or duration",
+        default: "60",
+        description: "How long an upgrade hook may run when neither its section nor its container's \
+                      `freshen.hook.timeout` label says; one that takes longer has failed.",
+        example: "\"2m\"",
+    },
+    ConfigKey {
+        section: "",
         key: "renotify_after",
         kind: "duration",
         default: "never: each update is announced once",
@@ -324,6 +343,55 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         description: "`false`: `upgrade` pulls and retags the matching images but leaves their \
                       containers on the version they run.",
         example: "false",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "pre_upgrade",
+        kind: "shell command",
+        default: "none",
+        description: "Run with `sh -c` before the containers of a matching tag stop (in the old container, or on the host with `hooks_on = \"host\"`). Exit 0 goes on, 75 defers the tag to a later run, anything else leaves it as it was. A container's `freshen.hook.pre-upgrade` label beats it. See docs/hooks.md.",
+        example: "\"pg_dump -U postgres -Fc app > $FRESHEN_HOOK_DIR/app.dump\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "post_upgrade",
+        kind: "shell command",
+        default: "none",
+        description: "Run after a new container passed its health gate (in it, or on the host). Anything but exit 0 rolls the upgrade back, as a failed health gate does.",
+        example: "\"psql -U postgres -c 'select 1' app\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "pre_rollback",
+        kind: "shell command",
+        default: "none",
+        description: "Run before a rollback (automatic or `freshen rollback`), in the container about to be replaced. Before `freshen rollback`, 75 defers it and any other failure cancels it; before an automatic rollback a failure is only reported.",
+        example: "\"true\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "post_rollback",
+        kind: "shell command",
+        default: "none",
+        description: "Run after a rollback, in the container it brought back (the place to restore what `pre_upgrade` saved in `$FRESHEN_HOOK_DIR`). A failure is reported.",
+        example: "\"pg_restore -U postgres -c -d app $FRESHEN_HOOK_DIR/app.dump\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "hook_timeout",
+        kind: "seconds or duration",
+        default: "the top-level hook_timeout",
+        description: "How long each of these hooks may run; one that takes longer has failed.",
+        example: "\"5m\"",
+    },
+    ConfigKey {
+        section: "images.\"PATTERN\"",
+        key: "hooks_on",
+        kind: "\"container\" or \"host\"",
+        default: "\"container\"",
+        description: "Where these hooks run: inside the container (through the engine's exec API) or \
+                      on the host freshen runs on (needs `host_hooks = true`).",
+        example: "\"container\"",
     },
     ConfigKey {
         section: "unattended",

@@ -92,6 +92,8 @@ pub struct Settings {
     pub serve: serve::ServeSettings,
     /// `[mqtt]`: Home Assistant's broker, if any.
     pub mqtt: Option<serve::MqttSettings>,
+    /// `hook_timeout`: a hook's timeout when it sets none.
+    pub hook_timeout: Duration,
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -228,6 +230,11 @@ impl Settings {
             fleet_hosts: config.fleet.hosts.clone(),
             serve: serve::ServeSettings::default(),
             mqtt: None,
+            hook_timeout: config
+                .hook_timeout
+                .as_deref()
+                .and_then(|t| crate::core::hooks::parse_timeout(t).ok())
+                .unwrap_or(crate::core::hooks::DEFAULT_TIMEOUT),
         })
     }
 
@@ -277,6 +284,35 @@ impl Settings {
             .find(|(p, s)| s.recreate.is_some() && p.matches(reference))
             .filter(|(_, s)| s.recreate == Some(false))
             .map(|(p, _)| p.to_string())
+    }
+
+    /// The hooks of the most specific `[images."…"]` section with any, for
+    /// the containers of `reference`.
+    pub fn config_hooks(&self, reference: &Reference) -> Option<crate::core::hooks::ConfigHooks> {
+        use crate::core::hooks::{parse_timeout, ConfigHooks, Phase, Place};
+        let (pattern, s) = self.images.iter().find(|(p, s)| {
+            let any = [&s.pre_upgrade, &s.post_upgrade, &s.pre_rollback, &s.post_rollback];
+            any.iter().any(|c| c.is_some()) && p.matches(reference)
+        })?;
+        let commands = [
+            (Phase::PreUpgrade, &s.pre_upgrade),
+            (Phase::PostUpgrade, &s.post_upgrade),
+            (Phase::PreRollback, &s.pre_rollback),
+            (Phase::PostRollback, &s.post_rollback),
+        ]
+        .into_iter()
+        .filter_map(|(phase, c)| Some((phase, c.clone()?)))
+        .collect();
+        Some(ConfigHooks {
+            pattern: pattern.to_string(),
+            commands,
+            timeout: s.hook_timeout.as_deref().and_then(|t| parse_timeout(t).ok()),
+            // Checked when the file was read: "host" only with host_hooks.
+            place: match s.hooks_on.as_deref() {
+                Some("host") => Some(Place::Host),
+                _ => Some(Place::Container),
+            },
+        })
     }
 
     /// The patterns of the `[images."…"]` sections with `hold = true`.

@@ -110,11 +110,33 @@ pub struct Runnable {
     pub volume: bool,
     /// Makes the image distinct (a file `/version`).
     pub version: String,
+    /// A shell: Debian's busybox-static as `/bin/sh` (it runs its applets,
+    /// `cp`, `cat`, `sleep`, without links), for hooks run with `sh -c`.
+    pub shell: bool,
+    /// `LABEL`s of the image.
+    pub labels: Vec<(String, String)>,
 }
 
 impl Runnable {
     pub fn new(version: &str) -> Runnable {
-        Runnable { behaviour: Behaviour::Serve, health: Health::None, volume: false, version: version.into() }
+        Runnable {
+            behaviour: Behaviour::Serve,
+            health: Health::None,
+            volume: false,
+            version: version.into(),
+            shell: false,
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn shell(mut self) -> Runnable {
+        self.shell = true;
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Runnable {
+        self.labels.push((key.into(), value.into()));
+        self
     }
 
     pub fn behaviour(mut self, behaviour: Behaviour) -> Runnable {
@@ -136,6 +158,12 @@ impl Runnable {
         let mut text = String::from("FROM scratch\nCOPY prog /prog\nCOPY version /version\n");
         if self.volume {
             text.push_str("VOLUME /data\n");
+        }
+        if self.shell {
+            text.push_str("COPY sh /bin/sh\n");
+        }
+        for (k, v) in &self.labels {
+            text.push_str(&format!("LABEL {}={}\n", serde_json::json!(k), serde_json::json!(v)));
         }
         match self.health {
             Health::None => {}
@@ -161,6 +189,13 @@ impl Runnable {
     pub fn build(&self, tag: &str) -> String {
         let context = tempfile::Builder::new().prefix("freshen-test-run-").tempdir().unwrap();
         std::fs::copy(program(), context.path().join("prog")).unwrap();
+        if self.shell {
+            let busybox = std::path::Path::new("/bin/busybox");
+            if !busybox.exists() {
+                super::docker::missing("busybox (apt-get install busybox-static)");
+            }
+            std::fs::copy(busybox, context.path().join("sh")).unwrap();
+        }
         std::fs::write(context.path().join("version"), format!("{}\n", self.version)).unwrap();
         std::fs::write(context.path().join("Dockerfile"), self.dockerfile()).unwrap();
         let args = ["build", "-q", "--no-cache", "-t", tag, context.path().to_str().unwrap()];

@@ -14,6 +14,8 @@ pub struct CommandPage {
     pub exit: &'static [(&'static str, &'static str)],
     /// (path, what freshen does with it)
     pub files: &'static [(&'static str, &'static str)],
+    /// Sections of its own before EXAMPLES: (title, paragraphs).
+    pub extra: &'static [(&'static str, &'static [&'static str])],
 }
 
 const OK: (&str, &str) = ("0", "Success, also when there was nothing to do.");
@@ -29,6 +31,44 @@ const SIGNALS: (&str, &str) = (
      (each container on the previous version and running, the tag pointing at it, nothing parked), and each \
      container's state printed. A second signal changes nothing.",
 );
+/// The upgrade hooks, as `upgrade` runs them (docs/hooks.md has the rest).
+const HOOKS_UPGRADE: &[&str] = &[
+    "Commands of your own run around the recreation of each container: `pre-upgrade` in the old \
+     container after the pull, before anything stops; `post-upgrade` in the new one after it passed \
+     its health gate; `pre-rollback` in the new one and `post-rollback` in the old one when the group \
+     is rolled back. Each runs with `sh -c` inside the container (through the engine's exec API), or \
+     on the host for config-file hooks with `hooks_on = \"host\"` (which needs `host_hooks = true`).",
+    "Declared by labels you set on the container (`docker run --label`, or the Compose file): \
+     `freshen.hook.pre-upgrade`, `freshen.hook.post-upgrade`, `freshen.hook.pre-rollback`, \
+     `freshen.hook.post-rollback`, with `freshen.hook.timeout` or `freshen.hook.PHASE.timeout` in \
+     seconds (or `2m`). A label with the same key and value as the image's own label is the image's \
+     and never runs. The `[images.\"PATTERN\"]` keys `pre_upgrade`, `post_upgrade`, `pre_rollback`, \
+     `post_rollback`, `hook_timeout` and `hooks_on` declare hooks for the phases the labels leave \
+     open (see freshen.conf(5)). The default timeout is 60 seconds (`hook_timeout`).",
+    "Exit status: 0 goes on. Before the upgrade, 75 defers the tag (nothing changes, it is listed \
+     as deferred, notified, and the next upgrade tries again) and anything else stops it (nothing \
+     changes, a failure). After the upgrade, anything but 0 (or a timeout) rolls the tag back \
+     exactly as a failed health gate does. A failing rollback hook is reported; the rollback goes on.",
+    "Environment: `FRESHEN_HOOK` (the phase), `FRESHEN_HOOK_DIR`, `FRESHEN_REFERENCE`, \
+     `FRESHEN_IMAGE`, `FRESHEN_TAG`, `FRESHEN_OLD_DIGEST`, `FRESHEN_NEW_DIGEST`, \
+     `FRESHEN_OLD_VERSION`, `FRESHEN_NEW_VERSION`, `FRESHEN_OLD_IMAGE_ID`, `FRESHEN_NEW_IMAGE_ID`, \
+     `FRESHEN_CONTAINER`, `FRESHEN_COMPOSE_PROJECT`, `FRESHEN_COMPOSE_SERVICE`.",
+    "The hook directory `$FRESHEN_STATE_DIR/hooks/IMAGE-ID/CONTAINER` (owner-only) belongs to the \
+     version a rollback returns to and is removed when that version is retired. A container hook \
+     sees it as `/.freshen-hook`: freshen copies it into the container before the hook and back out \
+     after it. The plan lists every hook before the prompt; the output shows each hook's result and \
+     last 10 lines, and `--format json` reports them under `hooks` and `deferred`.",
+];
+
+/// The hooks around `freshen rollback`.
+const HOOKS_ROLLBACK: &[&str] =
+    &["With upgrade hooks declared (see freshen-upgrade(1) and docs/hooks.md), the `pre-rollback` \
+     hooks run in the current containers before anything changes: 75 or another failure (or a \
+     timeout) leaves the tag and the containers as they are and exits 1. Once a container passed its \
+     gate on the older version, its `post-rollback` hooks run in it, with `FRESHEN_HOOK_DIR` holding \
+     what its `pre-upgrade` hooks saved when that version was left; a failure there is reported and \
+     exits 1."];
+
 const STATE: (&str, &str) = ("$FRESHEN_STATE_DIR/state.json", "The last update's verdicts, read.");
 const STATE_RW: (&str, &str) =
     ("$FRESHEN_STATE_DIR/state.json", "The last update's verdicts and the versions upgrades replaced.");
@@ -47,6 +87,7 @@ const CONFIG: (&str, &str) =
 pub const PAGES: &[CommandPage] = &[
     CommandPage {
         name: "serve",
+        extra: &[],
         examples: &[
             ("freshen serve", "Serve the status page and the API on 127.0.0.1:8675 until SIGTERM."),
             ("curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8675/api/v1/status", "Read the status \
@@ -62,6 +103,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "fleet",
+        extra: &[],
         examples: &[
             ("freshen fleet --hosts admin@web1,admin@db1 list --upgradable", "One table of what is outdated \
               where, with a HOST column; a host ssh cannot reach is a row with ssh's reason."),
@@ -79,6 +121,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "update",
+        extra: &[],
         examples: &[
             ("freshen update", "Check every local tag and record the verdicts."),
             ("freshen update nginx 'ghcr.io/org/*'", "Check only the matching tags."),
@@ -95,6 +138,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "list",
+        extra: &[],
         examples: &[
             ("freshen list --upgradable", "The tags whose image changed, from the last update (offline)."),
             ("freshen list --format apt", "One line per image, like `apt list`."),
@@ -106,6 +150,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "check",
+        extra: &[],
         examples: &[
             ("freshen check; [ $? -eq 100 ] && echo updates", "For cron and scripts, like `dnf check-update`."),
             ("freshen check --nagios --warning 1 --critical 10", "A Nagios or Icinga check."),
@@ -123,11 +168,14 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "upgrade",
+        extra: &[("HOOKS", HOOKS_UPGRADE)],
         examples: &[
             ("freshen upgrade -s", "Show what would be pulled, recreated, retired and kept; change nothing."),
             ("freshen upgrade -y nginx", "Upgrade the nginx tags without asking."),
             ("freshen upgrade -y --no-recreate", "Pull and retag only; leave the containers as they are."),
             ("freshen upgrade -y --format json", "Print the upgrade report (see docs/json.md)."),
+            ("docker run -d --label 'freshen.hook.pre-upgrade=pg_dump -U postgres app > $FRESHEN_HOOK_DIR/app.sql' postgres:16",
+             "Declare a hook that saves the database before each upgrade of the container."),
         ],
         exit: &[
             OK,
@@ -141,6 +189,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "autoremove",
+        extra: &[],
         examples: &[
             ("freshen autoremove -s", "Show what would be retired and why the rest is kept."),
             ("freshen autoremove -y --older-than 7d --keep 1", "Retire replaced versions older than a week, keeping one per tag."),
@@ -151,42 +200,49 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "hold",
+        extra: &[],
         examples: &[("freshen hold nginx:latest 'postgres:*'", "Never upgrade these tags, never retire their versions.")],
         exit: &[OK, ERROR, USAGE],
         files: &[HOLDS, LOCK],
     },
     CommandPage {
         name: "unhold",
+        extra: &[],
         examples: &[("freshen unhold nginx:latest", "Prints `Canceled hold on nginx:latest.`")],
         exit: &[OK, ERROR, USAGE],
         files: &[HOLDS, LOCK],
     },
     CommandPage {
         name: "showhold",
+        extra: &[],
         examples: &[("freshen showhold", "The holds, one per line; those from the config file marked `(config FILE)`.")],
         exit: &[OK, ERROR],
         files: &[HOLDS, CONFIG],
     },
     CommandPage {
         name: "skip",
+        extra: &[],
         examples: &[("freshen skip nginx:latest", "Skip the version the registry offers now, until it offers another.")],
         exit: &[OK, ERROR, USAGE],
         files: &[STATE, SKIPS, LOCK],
     },
     CommandPage {
         name: "unskip",
+        extra: &[],
         examples: &[("freshen unskip nginx:latest", "Offer the skipped version again.")],
         exit: &[OK, ERROR, USAGE],
         files: &[SKIPS, LOCK],
     },
     CommandPage {
         name: "showskip",
+        extra: &[],
         examples: &[("freshen showskip", "The skipped versions, one per line, with the reason and when.")],
         exit: &[OK, ERROR],
         files: &[STATE, SKIPS],
     },
     CommandPage {
         name: "rollback",
+        extra: &[("HOOKS", HOOKS_ROLLBACK)],
         examples: &[("freshen rollback nginx:latest", "Point the tag back at the version the last upgrade replaced.")],
         exit: &[
             OK,
@@ -199,12 +255,14 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "notify",
+        extra: &[],
         examples: &[("freshen notify --test", "Send a test message to every target: `NAME: sent` or `NAME: failed: REASON`.")],
         exit: &[("0", "Every target was told."), ("1", "A target failed, or an error.")],
         files: &[CONFIG],
     },
     CommandPage {
         name: "schedule",
+        extra: &[],
         examples: &[
             ("freshen schedule", "Print the systemd service and timer it would install."),
             ("sudo freshen schedule --install", "Install and start the timer: a daily `update --notify`."),
@@ -220,12 +278,14 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "motd",
+        extra: &[],
         examples: &[("exec /usr/bin/freshen motd", "The body of /etc/update-motd.d/90-freshen (mode 0755).")],
         exit: &[OK, ERROR],
         files: &[STATE],
     },
     CommandPage {
         name: "metrics",
+        extra: &[],
         examples: &[("freshen metrics --output /var/lib/prometheus/node-exporter/freshen.prom",
                       "Write the metrics for node_exporter's textfile collector.")],
         exit: &[OK, ERROR],
@@ -233,6 +293,7 @@ pub const PAGES: &[CommandPage] = &[
     },
     CommandPage {
         name: "policy",
+        extra: &[],
         examples: &[("freshen policy postgres:16.2", "The installed version, the candidate and the newer tags, like `apt-cache policy`.")],
         exit: &[OK, ("1", "The registry could not be asked, or an error."), USAGE],
         files: &[STATE, TAGS, CONFIG],
@@ -246,6 +307,12 @@ pub fn sections(name: &str) -> String {
         return String::new();
     };
     let mut out = String::new();
+    for (title, paragraphs) in page.extra {
+        out.push_str(&format!(".SH {title}\n"));
+        for text in *paragraphs {
+            out.push_str(&format!(".PP\n{}\n", roff(text)));
+        }
+    }
     let mut section = |title: &str, rows: &[(&str, &str)], bold: bool| {
         if rows.is_empty() {
             return;

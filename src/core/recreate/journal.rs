@@ -10,6 +10,9 @@ use super::ComposeService;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
+    /// The pre-upgrade hooks run in the old container; nothing is stopped
+    /// yet (only the tag points at the new image).
+    Hooking,
     /// About to stop the old container.
     Stopping,
     /// About to rename the stopped old container to its parked name.
@@ -28,6 +31,7 @@ impl Step {
     /// Where the container stood, in words.
     pub fn describe(self) -> &'static str {
         match self {
+            Step::Hooking => "its pre-upgrade hook was running",
             Step::Stopping => "the old container was being stopped",
             Step::Parking => "the old container was stopped",
             Step::Creating => "the new container was being created",

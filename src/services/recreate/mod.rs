@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
+use crate::core::hooks::{Decision, Phase};
 use crate::core::recreate::{self, ComposeService, How, JournalEntry, Planned, Skip, Step};
 use crate::core::reference::Reference;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::services::hooks::HookRun;
 use crate::services::interrupt;
 use crate::store::journal::Journal;
 
@@ -55,6 +57,8 @@ pub struct Group {
     pub old_image: String,
     pub new_image: String,
     pub members: Vec<Planned>,
+    /// The members' upgrade hooks (none for most).
+    pub hooks: crate::services::hooks::GroupHooks,
 }
 
 /// One container that runs the new version and passed the gate.
@@ -92,6 +96,8 @@ pub struct Outcome {
     /// A signal cut the recreation short: the group was put back, and that
     /// is no verdict on the new version.
     pub interrupted: bool,
+    /// The hooks that ran, in order.
+    pub hooks: Vec<crate::services::hooks::HookRun>,
 }
 
 /// A container on its way: what was done so far.
@@ -104,6 +110,58 @@ struct Flight {
     checked: bool,
     /// From the stop to the gate's verdict.
     downtime: Duration,
+}
+
+/// Runs the pre-upgrade hooks of a group's containers, in the old ones,
+/// before anything stops. Each container is journaled first (step
+/// `hooking`), so a run killed during a hook is put back by the next (the
+/// tag on the old image, nothing else changed). The hooks that ran, and
+/// the first that deferred or failed (its decision and summary).
+pub async fn pre_upgrade(
+    engine: &Engine,
+    journal: &Journal,
+    group: &Group,
+    info: &dyn Fn(&str),
+) -> (Vec<HookRun>, Option<(Decision, String)>) {
+    let mut all = Vec::new();
+    if !group.hooks.has(Phase::PreUpgrade) {
+        return (all, None);
+    }
+    let noted = |m: &Planned| JournalEntry {
+        name: m.name.clone(),
+        old_id: m.id.clone(),
+        new_id: None,
+        reference: group.reference.to_string(),
+        old_image: group.old_image.clone(),
+        new_image: group.new_image.clone(),
+        was_running: true,
+        step: Step::Hooking,
+        compose: None,
+        dependents: Vec::new(),
+        restart: None,
+    };
+    let mut held = None;
+    for m in &group.members {
+        if let Err(e) = journal.set(noted(m)) {
+            held = Some((Decision::Abort, format!("journal: {e}")));
+            break;
+        }
+        interrupt::checkpoint("hooking").await;
+        let (runs, decision) = group.hooks.run(engine, &m.name, &m.id, Phase::PreUpgrade, false, info).await;
+        let summary = runs.last().map(HookRun::summary).unwrap_or_default();
+        all.extend(runs);
+        if decision != Decision::GoOn {
+            held = Some((decision, summary));
+            break;
+        }
+    }
+    if held.is_some() {
+        // Nothing was stopped: the entries go, the caller points the tag back.
+        for m in &group.members {
+            let _ = journal.remove(&m.name);
+        }
+    }
+    (all, held)
 }
 
 /// Moves the containers started with `--rm` from `plan.recreate` to
@@ -168,7 +226,11 @@ pub async fn recreate_group(
     info: &dyn Fn(&str),
 ) -> Outcome {
     let mut out = Outcome::default();
-    let (mut flights, failure) = fly(engine, journal, compose, group, opts, info).await;
+    let (mut flights, failure, hook_runs) = fly(engine, journal, compose, group, opts, info).await;
+    // A hook whose failure undoes nothing (after `freshen rollback`) is
+    // still a failure of the run.
+    out.errors.extend(hook_runs.iter().filter(|r| r.decision == Decision::Report).map(HookRun::summary));
+    out.hooks = hook_runs;
     // Back in the group's order: a rollback restores parents first.
     flights.sort_by_key(|f| group.members.iter().position(|m| m.name == f.planned.name));
     match failure {
@@ -179,7 +241,20 @@ pub async fn recreate_group(
             out.failure = Some(failed.reason);
         }
     }
+    // A member that never started (a failure or a signal came first) keeps
+    // the entry its pre-upgrade hook left: nothing of it changed.
+    for e in journal.entries() {
+        if e.step == Step::Hooking && group.members.iter().any(|m| m.name == e.name) {
+            journal_remove(journal, &e.name, &mut out.errors);
+        }
+    }
     out
+}
+
+fn journal_remove(journal: &Journal, name: &str, errors: &mut Vec<String>) {
+    if let Err(e) = journal.remove(name) {
+        errors.push(format!("journal: {e}"));
+    }
 }
 
 /// The members in waves: a container that joins another of the group's
@@ -207,9 +282,10 @@ async fn fly(
     group: &Group,
     opts: &Options,
     info: &dyn Fn(&str),
-) -> (Vec<Flight>, Option<Failure>) {
+) -> (Vec<Flight>, Option<Failure>, Vec<HookRun>) {
     let podman = engine.is_podman().await;
     let mut flights: Vec<Flight> = Vec::new();
+    let mut hook_runs: Vec<HookRun> = Vec::new();
     let mut failure: Option<Failure> = None;
     for wave in waves(group) {
         if interrupt::requested().is_some() {
@@ -225,7 +301,7 @@ async fn fly(
             async move {
                 if interrupt::requested().is_some() {
                     // Not started: nothing of it to put back.
-                    return (None, Err(Failure::interrupted(planned.name.clone())));
+                    return (None, Err(Failure::interrupted(planned.name.clone())), Vec::new());
                 }
                 info(&format!("Recreating {} ({})…", planned.name, group.reference.familiar()));
                 // The steps of one container run to their end: a signal
@@ -235,6 +311,7 @@ async fn fly(
                         // Without a HEALTHCHECK the service is back once it
                         // runs; the gate then watches it for --wait.
                         let running = f.started.elapsed();
+                        let mut runs = Vec::new();
                         let verdict = tokio::select! {
                             biased;
                             () = interrupt::wait() => Err(Failure::interrupted(planned.name.clone())),
@@ -243,16 +320,41 @@ async fn fly(
                             }
                         };
                         f.downtime = if f.checked { f.started.elapsed() } else { running };
-                        (Some(f), verdict)
+                        // Past the gate, the hooks verify (or, after
+                        // `freshen rollback`, restore) the new container;
+                        // the journal still says gating, so a run killed
+                        // during one is put back by the next.
+                        let verdict = match verdict {
+                            Ok(()) => {
+                                let target = f.new_ids.first().cloned().unwrap_or_default();
+                                let phase =
+                                    if group.hooks.rollback { Phase::PostRollback } else { Phase::PostUpgrade };
+                                tokio::select! {
+                                    biased;
+                                    () = interrupt::wait() => Err(Failure::interrupted(planned.name.clone())),
+                                    (r, decision) = group.hooks.run(engine, &planned.name, &target, phase, false, info) => {
+                                        let failed = r.last().filter(|_| decision == Decision::RollBack).map(HookRun::summary);
+                                        runs = r;
+                                        match failed {
+                                            Some(why) => Err(Failure { culprit: planned.name.clone(), reason: why, interrupted: false }),
+                                            None => Ok(()),
+                                        }
+                                    }
+                                }
+                            }
+                            v => v,
+                        };
+                        (Some(f), verdict, runs)
                     }
-                    Err((f, e)) => (f, Err(Failure::failed(&planned.name, e.to_string()))),
+                    Err((f, e)) => (f, Err(Failure::failed(&planned.name, e.to_string())), Vec::new()),
                 }
             }
         }))
         .buffer_unordered(PARALLEL)
         .collect::<Vec<_>>()
         .await;
-        for (f, verdict) in runs {
+        for (f, verdict, ran) in runs {
+            hook_runs.extend(ran);
             if let Err(why) = verdict {
                 // A real failure names the culprit even when a signal came
                 // too: its version did fail.
@@ -272,7 +374,7 @@ async fn fly(
             break;
         }
     }
-    (flights, failure)
+    (flights, failure, hook_runs)
 }
 
 /// Every member passed: the journal says so, the parked containers go and
@@ -345,6 +447,19 @@ async fn roll_back(
         Some(id) if !failed.interrupted => engine.log_tail(id, LOG_LINES).await,
         _ => Vec::new(),
     };
+    // The pre-rollback hooks, in the new containers while they still run
+    // (an automatic rollback goes on whatever they say). None after a
+    // signal: the run winds down.
+    let hooked = !group.hooks.rollback && !failed.interrupted;
+    if hooked {
+        for f in flights.iter() {
+            if let Some(id) = f.new_ids.first() {
+                let (runs, _) =
+                    group.hooks.run(engine, &f.planned.name, id, Phase::PreRollback, true, &|_| {}).await;
+                report_hooks(runs, out);
+            }
+        }
+    }
     // The tag first: Compose recreates from it.
     if let Err(e) = engine.tag(&group.old_image, &group.reference).await {
         out.errors.push(format!("{}: cannot point the tag back: {e}", group.reference.familiar()));
@@ -364,6 +479,13 @@ async fn roll_back(
         if let Err(e) = undo(engine, journal, compose, &f.entry, opts).await {
             out.errors.push(format!("{}: rollback failed: {e}", f.entry.name));
         }
+        if hooked {
+            // In the old version, running again: the place to restore
+            // what the pre-upgrade hook saved.
+            let name = &f.planned.name;
+            let (runs, _) = group.hooks.run(engine, name, name, Phase::PostRollback, true, &|_| {}).await;
+            report_hooks(runs, out);
+        }
         let culprit = f.planned.name == failed.culprit;
         out.rolled_back.push(RolledBack {
             name: f.planned.name.clone(),
@@ -374,14 +496,100 @@ async fn roll_back(
     }
 }
 
+/// Hooks that ran during a rollback: kept, and a failure is an error the
+/// exit status shows (nothing is left to undo).
+fn report_hooks(runs: Vec<HookRun>, out: &mut Outcome) {
+    for r in runs {
+        if r.decision != Decision::GoOn {
+            out.errors.push(r.summary());
+        }
+        out.hooks.push(r);
+    }
+}
+
 fn journal_set(journal: &Journal, entry: &JournalEntry, errors: &mut Vec<String>) {
     if let Err(e) = journal.set(entry.clone()) {
         errors.push(format!("journal: {e}"));
     }
 }
 
+/// The containers of `from` that `freshen rollback` moves, and the
+/// Compose command if one needs it; what cannot be moved, as errors.
+async fn rollback_plan(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    from: &str,
+    reference: &Reference,
+) -> Result<(recreate::Plan, Option<ComposeCli>, Vec<String>)> {
+    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
+    let containers = engine.recreate_candidates().await?;
+    let mut plan = recreate::plan(&containers, &upgraded, |r| {
+        let r = Reference::parse(r).ok()?;
+        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
+    });
+    skip_auto_remove(engine, &mut plan).await?;
+    let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
+    let errors = plan
+        .skipped
+        .iter()
+        .filter(|(_, _, why)| why.is_failure())
+        .map(|(name, _, why)| format!("{name}: not recreated: {why}"))
+        .collect();
+    Ok((plan, compose, errors))
+}
+
+/// The hooks of a `freshen rollback` from `from` to `to`: those of the
+/// containers that move, with the directory of the version it goes back
+/// to (what the pre-upgrade hooks saved when it was left).
+async fn rollback_hooks(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    reference: &Reference,
+    from: &str,
+    to: &str,
+    members: &[Planned],
+) -> Result<crate::services::hooks::GroupHooks> {
+    let per_container = crate::services::hooks::for_group(engine, settings, reference, members)
+        .await
+        .map_err(|e| crate::error::Error::Usage(format!("cannot read the hooks: {e}")))?;
+    Ok(crate::services::hooks::GroupHooks {
+        per_container,
+        context: crate::services::hooks::context(reference, from, to, (None, None), None, members),
+        dir: crate::services::hooks::version_dir(&settings.state_dir, to),
+        rollback: true,
+    })
+}
+
+/// `freshen rollback`'s first step, before the tag moves or anything
+/// stops: the pre-rollback hooks in the containers of the current version
+/// (`from`). The hooks that ran, and the first that deferred or failed
+/// (its decision and summary): then nothing is to change.
+pub async fn pre_rollback(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    reference: &Reference,
+    from: &str,
+    to: &str,
+    p: &crate::output::Printer,
+) -> Result<(Vec<HookRun>, Option<(Decision, String)>)> {
+    let (plan, _, _) = rollback_plan(engine, settings, from, reference).await?;
+    let hooks = rollback_hooks(engine, settings, reference, from, to, &plan.recreate).await?;
+    let mut all = Vec::new();
+    for m in &plan.recreate {
+        let info = |text: &str| p.info(text);
+        let (runs, decision) = hooks.run(engine, &m.name, &m.id, Phase::PreRollback, false, &info).await;
+        let summary = runs.last().map(HookRun::summary).unwrap_or_default();
+        all.extend(runs);
+        if decision != Decision::GoOn {
+            return Ok((all, Some((decision, summary))));
+        }
+    }
+    Ok((all, None))
+}
+
 /// Recreates the running containers of `from` (the image the tag leaves) on
-/// `to`, the tag already pointing at `to`: `freshen rollback`'s second half.
+/// `to`, the tag already pointing at `to`: `freshen rollback`'s second half
+/// (after [`pre_rollback`]); the post-rollback hooks follow each gate.
 /// If they fail the gate, they and the tag are back on `from`.
 pub async fn move_containers(
     engine: &Engine,
@@ -392,33 +600,23 @@ pub async fn move_containers(
     wait: Duration,
     p: &crate::output::Printer,
 ) -> Result<Outcome> {
-    let upgraded = std::collections::BTreeMap::from([(from.to_string(), vec![reference.to_string()])]);
-    let containers = engine.recreate_candidates().await?;
-    let mut plan = recreate::plan(&containers, &upgraded, |r| {
-        let r = Reference::parse(r).ok()?;
-        settings.recreate_off(&r).map(|_| Skip::ConfigFalse)
-    });
-    skip_auto_remove(engine, &mut plan).await?;
-    let compose = check_compose(&mut plan, settings.docker_host.as_deref()).await;
-    let mut out = Outcome::default();
-    for (name, _, why) in &plan.skipped {
-        if why.is_failure() {
-            out.errors.push(format!("{name}: not recreated: {why}"));
-        }
-    }
+    let (plan, compose, errors) = rollback_plan(engine, settings, from, reference).await?;
+    let mut out = Outcome { errors, ..Outcome::default() };
     if plan.recreate.is_empty() {
         return Ok(out);
     }
+    let hooks = rollback_hooks(engine, settings, reference, from, to, &plan.recreate).await?;
     let group = Group {
         reference: reference.clone(),
         old_image: from.to_string(),
         new_image: to.to_string(),
         members: plan.recreate,
+        hooks,
     };
     let opts = Options { wait, docker_host: settings.docker_host.clone() };
     let journal = Journal::load(&settings.state_dir)?;
     let info = |text: &str| p.info(text);
     let mut o = recreate_group(engine, &journal, compose.as_ref(), &group, &opts, &info).await;
-    o.errors.splice(0..0, out.errors);
+    o.errors.splice(0..0, std::mem::take(&mut out.errors));
     Ok(o)
 }
