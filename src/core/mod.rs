@@ -1,5 +1,6 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod cache;
 pub mod controls;
 pub mod exit;
 pub mod fleet;
@@ -27,6 +28,7 @@ pub mod tagcache;
 pub mod time;
 pub mod unattended;
 pub mod update;
+pub mod usage;
 pub mod upgrade;
 pub mod verdict;
 pub mod versions;
