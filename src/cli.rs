@@ -11,6 +11,8 @@ Exit status:
   1    an error, or (update, check) at least one image could not be checked
        or (with --notify) a notification target failed
   2    the command line was wrong (also a bad value or a missing --config file)
+  4    (autoremove with a budget) the budget cannot be met: what may not go is
+       said, and the rest was done
   100  (check) at least one image can be upgraded; wins over 1, as in dnf";
 
 #[derive(Debug, Parser)]
@@ -389,6 +391,18 @@ pub struct AutoremoveArgs {
     /// Also remove dangling images (no tag, no digest), like 'docker image prune'; only without PATTERNs
     #[arg(long)]
     pub dangling: bool,
+
+    /// Then evict the least recently used images until their unique bytes fit (20G, 500M, 30% of the disk)
+    #[arg(long, value_name = "SIZE|PERCENT")]
+    pub budget: Option<String>,
+
+    /// Then evict the least recently used images until the store's disk has this much free (10G, 15%)
+    #[arg(long, value_name = "SIZE|PERCENT")]
+    pub min_free: Option<String>,
+
+    /// Also evict images unused for this long (90d, 12w), budget or not
+    #[arg(long, value_name = "DURATION")]
+    pub unused_for: Option<String>,
 
     /// Print a JSON report of what was retired and kept
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]

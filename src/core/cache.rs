@@ -138,6 +138,9 @@ pub struct Eviction {
     pub image_id: String,
     /// Its tags, familiar (`nginx:1.25, nginx:1`).
     pub name: String,
+    /// The tags it carried at the plan: any other found right before its
+    /// removal keeps it.
+    pub tags: Vec<crate::core::reference::Reference>,
     pub why: Why,
     pub last_use: i64,
     pub evidence: String,
@@ -397,6 +400,7 @@ pub fn plan(store: &Store<'_>, limits: &Limits) -> Plan {
             evict.push(Eviction {
                 image_id: image.id.clone(),
                 name: name_of(image),
+                tags: image.tags.clone(),
                 why,
                 last_use: at,
                 evidence: store

@@ -131,6 +131,11 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let model = engine.model().await.ok();
     let ran = record(settings, found, (pass, aged, skips), &old, &cache, local, lock)?;
     record_inventory(settings, &ran, &containers, model.as_ref(), p);
+    // When each image was last used, for `autoremove --budget`. A failure
+    // here (an unreadable record, kept as it is) does not fail the update.
+    if let Err(e) = super::usage::refresh(settings, &engine, &images, &ran.state, Some(&ran.lock)).await {
+        p.warn(&format!("{e}; the usage record was not refreshed"));
+    }
     Ok(ran)
 }
 

@@ -58,6 +58,9 @@ pub struct ConfigFile {
     /// `[fleet]`: the hosts `freshen fleet` runs on.
     #[serde(default)]
     pub fleet: FleetConfig,
+    /// `[cache]`: the image store's budget for `autoremove`.
+    #[serde(default)]
+    pub cache: CacheSection,
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,
@@ -97,6 +100,21 @@ pub struct ImageSection {
     /// `false`: an upgrade leaves the containers of matching images on the
     /// version they run (pull and retag only).
     pub recreate: Option<bool>,
+}
+
+/// `[cache]` as written: checked when `autoremove` uses it, with the key
+/// in the message.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    /// `SIZE` or `PERCENT` of the store's filesystem: the images' unique bytes.
+    pub budget: Option<String>,
+    /// `SIZE` or `PERCENT`: free space to leave on the store's filesystem.
+    pub min_free: Option<String>,
+    /// A duration: images unused for longer go.
+    pub unused_for: Option<String>,
+    /// A duration: images first seen or used more recently stay.
+    pub min_age: Option<String>,
 }
 
 /// `[serve]` as written. Tokens may be given inline or read from a file
