@@ -134,7 +134,10 @@ impl PrivateDaemon {
     /// (total, available) bytes of the loop filesystem, after a sync.
     fn df(&self) -> (u64, u64) {
         sh("sync", &["-f", self.mount().to_str().unwrap()]);
-        let out = Command::new("stat").args(["-f", "-c", "%S %b %a", self.mount().to_str().unwrap()]).output().unwrap();
+        let out = Command::new("stat")
+            .args(["-f", "-c", "%S %b %a", self.mount().to_str().unwrap()])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let n: Vec<u64> = text.split_whitespace().map(|x| x.parse().unwrap()).collect();
         (n[0] * n[1], n[0] * n[2])
@@ -281,7 +284,12 @@ fn the_image_store_is_a_cache() {
     dry.expect_code(4);
     let plan = json(&dry);
     assert_eq!(evicted(&plan, &ns), ["r1:1", "r2:1", "r4:1", "r3:1"], "{plan:#}");
-    let r2 = plan["evicted"].as_array().unwrap().iter().find(|e| e["name"].as_str().unwrap().ends_with("/r2:1")).unwrap();
+    let r2 = plan["evicted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str().unwrap().ends_with("/r2:1"))
+        .unwrap();
     assert_eq!(r2["evidence"], format!("container {ns}-run-r2 running"));
     assert_eq!(r2["last_used"].as_str().unwrap(), time_text(t0 + 100 * DAY));
     assert_eq!(kept_reason(&plan, "/used:1"), format!("used by container {stopped}"));
@@ -295,10 +303,17 @@ fn the_image_store_is_a_cache() {
     for name in ["r1", "r2", "r3", "r4"] {
         assert!(docker::exists(&r(name)), "a dry run removed {name}");
     }
-    let text = t.freshen().args(["autoremove", "-s", "--budget", "0"]).env("FRESHEN_TEST_NOW", &plan_at).run();
+    let text =
+        t.freshen().args(["autoremove", "-s", "--budget", "0"]).env("FRESHEN_TEST_NOW", &plan_at).run();
     text.expect_code(4);
+    eprintln!("the plan of the whole store:\n{}", text.stdout);
     assert!(text.stdout.contains("The budget cannot be met: the images keep"), "{text}");
-    assert!(text.stdout.contains(&format!("/r2:1 (over the budget): last used 6 months ago (container {ns}-run-r2 running)")), "{text}");
+    assert!(
+        text.stdout.contains(&format!(
+            "/r2:1 (over the budget): last used 6 months ago (container {ns}-run-r2 running)"
+        )),
+        "{text}"
+    );
 
     // After a daemon restart the order is the same, and the evidence says
     // that events were lost.
@@ -353,13 +368,17 @@ fn the_image_store_is_a_cache() {
     assert!(docker::exists(&r("r3")) && docker::exists(&r("r4")));
     // Freed bytes agree with the engine's own accounting where it has one.
     let cache = &report["cache"];
-    let (before, after) = (cache["engine_layers_bytes_before"].as_u64(), cache["engine_layers_bytes_after"].as_u64());
+    let (before, after) =
+        (cache["engine_layers_bytes_before"].as_u64(), cache["engine_layers_bytes_after"].as_u64());
     if let (Some(b), Some(a)) = (before, after) {
         if b > 0 {
             let freed = report["evicted"][0]["frees_bytes"].as_u64().unwrap();
             let engine = b.saturating_sub(a);
             // The containerd store counts snapshots in 8 KiB units.
-            assert!(close(freed, engine) || freed.abs_diff(engine) <= 64 * 1024, "freshen freed {freed}, the engine counts {engine}: {report:#}");
+            assert!(
+                close(freed, engine) || freed.abs_diff(engine) <= 64 * 1024,
+                "freshen freed {freed}, the engine counts {engine}: {report:#}"
+            );
         }
     }
 
@@ -408,7 +427,11 @@ fn disk_checks(t: &TestEnv, d: &PrivateDaemon, host: &str, ns: &str, plan_at: &s
     build_sized(&local("big1"), &[("base", 60_000_000, 1), ("own", 20_000_000, 2)]);
     build_sized(&local("big2"), &[("base", 60_000_000, 1), ("own", 20_000_000, 3)]);
     build_sized(&local("big3"), &[("own", 50_000_000, 4)]);
-    let run = t.freshen().args(["update", "-q"]).env("FRESHEN_TEST_NOW", (plan_at.parse::<i64>().unwrap() - 10 * DAY).to_string()).run();
+    let run = t
+        .freshen()
+        .args(["update", "-q"])
+        .env("FRESHEN_TEST_NOW", (plan_at.parse::<i64>().unwrap() - 10 * DAY).to_string())
+        .run();
     assert!(run.code == 0 || run.code == 100, "{run}");
     // Fill the disk to 3 % free with a file of nobody's.
     let (total, free) = d.df();
@@ -419,6 +442,13 @@ fn disk_checks(t: &TestEnv, d: &PrivateDaemon, host: &str, ns: &str, plan_at: &s
     let (_, full) = d.df();
     assert!(full < total * 5 / 100, "the disk is not full: {full} of {total} free");
     let pattern = format!("{host}/{ns}/big*");
+    let shown = t
+        .freshen()
+        .args(["autoremove", "-s", "--min-free", "30%", &pattern])
+        .env("FRESHEN_TEST_NOW", plan_at)
+        .run();
+    shown.expect_code(0);
+    eprintln!("the plan on the full disk:\n{}", shown.stdout);
     let run = t
         .freshen()
         .args(["autoremove", "-y", "--format", "json", "--min-free", "30%", &pattern])
@@ -428,9 +458,17 @@ fn disk_checks(t: &TestEnv, d: &PrivateDaemon, host: &str, ns: &str, plan_at: &s
     let report = json(&run);
     let (_, after) = d.df();
     assert!(after >= total * 30 / 100, "{after} of {total} free after: {report:#}");
-    let freed: u64 = report["evicted"].as_array().unwrap().iter().map(|e| e["frees_bytes"].as_u64().unwrap()).sum();
+    let freed: u64 =
+        report["evicted"].as_array().unwrap().iter().map(|e| e["frees_bytes"].as_u64().unwrap()).sum();
     assert!(close(freed, after - full), "freshen says {freed} freed, df says {}: {report:#}", after - full);
-    let said = report["cache"]["free_bytes_after"].as_u64().unwrap() - report["cache"]["free_bytes_before"].as_u64().unwrap();
+    let said = report["cache"]["free_bytes_after"].as_u64().unwrap()
+        - report["cache"]["free_bytes_before"].as_u64().unwrap();
     assert!(close(said, after - full), "freshen measured {said}, df {}", after - full);
+    eprintln!(
+        "df: {full} free before, {after} after: {} freed; freshen counted {freed} (engine layers {:?} -> {:?})",
+        after - full,
+        report["cache"]["engine_layers_bytes_before"],
+        report["cache"]["engine_layers_bytes_after"]
+    );
     std::fs::remove_file(filler).unwrap();
 }

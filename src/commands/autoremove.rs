@@ -58,7 +58,8 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
         older_than: rules_cfg.older_than,
         now: output::now_unix(),
     };
-    let request = settings.cache(args.budget.as_deref(), args.min_free.as_deref(), args.unused_for.as_deref())?;
+    let request =
+        settings.cache(args.budget.as_deref(), args.min_free.as_deref(), args.unused_for.as_deref())?;
     let (verdicts, mut layers) = decide(&engine, &mut host, &cands, &holds, &rules).await?;
     let (go, kept) = split(&cands, &verdicts);
     if request.any() {
@@ -66,8 +67,18 @@ pub async fn autoremove(settings: &Settings, args: &AutoremoveArgs, p: &Printer)
             layers = all_layers(&engine, &host).await?;
         }
         let budget = Budget { request, selection: &selection, holds: &holds };
-        return by_budget(settings, args, &engine, (&host, &layers), (&mut state, &lock), &go, &kept, budget, p)
-            .await;
+        return by_budget(
+            settings,
+            args,
+            &engine,
+            (&host, &layers),
+            (&mut state, &lock),
+            &go,
+            &kept,
+            budget,
+            p,
+        )
+        .await;
     }
     let planned: HashSet<String> = go.iter().map(|c| c.image_id.clone()).collect();
     let expected = freed(&host, &layers, &planned);
@@ -402,7 +413,8 @@ async fn by_budget(
         unmet(&say);
         if json {
             report.retired.extend(
-                go.iter().map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() }),
+                go.iter()
+                    .map(|c| report_json::Retired { image_id: c.image_id.clone(), name: c.name.clone() }),
             );
             report.evicted.extend(plan.evict.iter().map(evicted_json));
             report.cache = Some(summary);
@@ -422,7 +434,11 @@ async fn by_budget(
     let gone: HashSet<&str> = evicted.removed.iter().map(String::as_str).collect();
     report.evicted.extend(plan.evict.iter().filter(|e| gone.contains(e.image_id.as_str())).map(evicted_json));
     for (id, name, reason) in &evicted.refused {
-        report.kept.push(report_json::Kept { image_id: id.clone(), name: name.clone(), reason: reason.clone() });
+        report.kept.push(report_json::Kept {
+            image_id: id.clone(),
+            name: name.clone(),
+            reason: reason.clone(),
+        });
     }
     let disk_after = engine.store_disk().await;
     let df_after = engine.disk_usage().await.ok();

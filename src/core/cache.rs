@@ -379,7 +379,8 @@ pub fn plan(store: &Store<'_>, limits: &Limits) -> Plan {
     // recently used until the budget holds. A parent waits for its children.
     for why in [Why::Unused, Why::Budget] {
         loop {
-            if why == Why::Budget && (met(&ledger) || (limits.budget.is_none() && limits.min_free.is_none())) {
+            if why == Why::Budget && (met(&ledger) || (limits.budget.is_none() && limits.min_free.is_none()))
+            {
                 break;
             }
             let next = pool.iter().copied().find(|i| {
@@ -444,7 +445,12 @@ fn shortfall(ledger: &Ledger, freed: u64, limits: &Limits, free: Option<u64>, sp
     let h = space::human_bytes;
     let mut over = Vec::new();
     if let Some(b) = limits.budget.filter(|b| ledger.live > *b) {
-        over.push(format!("the images keep {} of a {} budget ({} over)", h(ledger.live), h(b), h(ledger.live - b)));
+        over.push(format!(
+            "the images keep {} of a {} budget ({} over)",
+            h(ledger.live),
+            h(b),
+            h(ledger.live - b)
+        ));
     }
     if let Some(m) = limits.min_free {
         match free {
@@ -551,7 +557,10 @@ mod tests {
                     first_seen: NOW - 100 * DAY,
                     last_used: Some(Use {
                         at: NOW - days * DAY,
-                        evidence: Evidence::Container { container: format!("c-{id}"), what: "finished".into() },
+                        evidence: Evidence::Container {
+                            container: format!("c-{id}"),
+                            what: "finished".into(),
+                        },
                     }),
                 },
             );
@@ -559,7 +568,15 @@ mod tests {
             self
         }
 
-        fn plan(&self, sel: &Selection, holds: &Holds, rollback: &[&str], retiring: &[&str], free: Option<u64>, limits: Limits) -> Plan {
+        fn plan(
+            &self,
+            sel: &Selection,
+            holds: &Holds,
+            rollback: &[&str],
+            retiring: &[&str],
+            free: Option<u64>,
+            limits: Limits,
+        ) -> Plan {
             let rollback: HashSet<String> = rollback.iter().map(|s| s.to_string()).collect();
             let retiring: HashSet<String> = retiring.iter().map(|s| s.to_string()).collect();
             let store = Store {
@@ -609,7 +626,12 @@ mod tests {
     #[test]
     fn least_recently_used_first_until_the_budget_holds() {
         let mut h = Host::new();
-        h.add("a", "a:1", &[("la", 100)], 30).add("b", "b:1", &[("lb", 100)], 10).add("c", "c:1", &[("lc", 100)], 20);
+        h.add("a", "a:1", &[("la", 100)], 30).add("b", "b:1", &[("lb", 100)], 10).add(
+            "c",
+            "c:1",
+            &[("lc", 100)],
+            20,
+        );
         let p = h.plan(&all(), &Holds::default(), &[], &[], None, budget(150));
         assert_eq!(ids(&p), vec!["a", "c"]);
         assert_eq!(p.bytes_before, 300);
@@ -625,7 +647,12 @@ mod tests {
     #[test]
     fn shared_layers_count_once_and_free_only_with_the_last_user() {
         let mut h = Host::new();
-        h.add("a", "a:1", &[("base", 1000), ("la", 10)], 30).add("b", "b:1", &[("base", 1000), ("lb", 20)], 20);
+        h.add("a", "a:1", &[("base", 1000), ("la", 10)], 30).add(
+            "b",
+            "b:1",
+            &[("base", 1000), ("lb", 20)],
+            20,
+        );
         let p = h.plan(&all(), &Holds::default(), &[], &[], None, budget(1020));
         assert_eq!(p.bytes_before, 1030);
         assert_eq!(ids(&p), vec!["a"]);
@@ -639,12 +666,18 @@ mod tests {
     #[test]
     fn unused_images_go_first_then_the_budget() {
         let mut h = Host::new();
-        h.add("a", "a:1", &[("la", 100)], 90).add("b", "b:1", &[("lb", 100)], 40).add("c", "c:1", &[("lc", 100)], 5);
+        h.add("a", "a:1", &[("la", 100)], 90).add("b", "b:1", &[("lb", 100)], 40).add(
+            "c",
+            "c:1",
+            &[("lc", 100)],
+            5,
+        );
         let limits = Limits { unused_for: Some(60 * DAY), min_age: DAY, ..Limits::default() };
         let p = h.plan(&all(), &Holds::default(), &[], &[], None, limits);
         assert_eq!(ids(&p), vec!["a"]);
         assert_eq!(p.evict[0].why, Why::Unused);
-        let limits = Limits { unused_for: Some(60 * DAY), budget: Some(100), min_age: DAY, ..Limits::default() };
+        let limits =
+            Limits { unused_for: Some(60 * DAY), budget: Some(100), min_age: DAY, ..Limits::default() };
         let p = h.plan(&all(), &Holds::default(), &[], &[], None, limits);
         assert_eq!(ids(&p), vec!["a", "b"]);
         assert_eq!(p.evict[1].why, Why::Budget);
@@ -653,7 +686,12 @@ mod tests {
     #[test]
     fn retirement_counts_first() {
         let mut h = Host::new();
-        h.add("old", "", &[("lo", 500)], 50).add("a", "a:1", &[("la", 100)], 30).add("b", "b:1", &[("lb", 100)], 20);
+        h.add("old", "", &[("lo", 500)], 50).add("a", "a:1", &[("la", 100)], 30).add(
+            "b",
+            "b:1",
+            &[("lb", 100)],
+            20,
+        );
         let p = h.plan(&all(), &Holds::default(), &[], &["old"], None, budget(150));
         assert_eq!(p.retire_frees, 500);
         assert_eq!(ids(&p), vec!["a"]);
@@ -697,8 +735,17 @@ mod tests {
             .add("fresh", "fresh:1", &[("l7", 100)], 90)
             .add("recent", "recent:1", &[("l8", 100)], 0)
             .add("go", "go:1", &[("l9", 100)], 90);
-        h.containers.push(Container { name: "stopped".into(), image_id: "used".into(), ..Default::default() });
-        h.images.iter_mut().find(|i| i.id == "label").unwrap().labels.insert(KEEP_LABEL.into(), "true".into());
+        h.containers.push(Container {
+            name: "stopped".into(),
+            image_id: "used".into(),
+            ..Default::default()
+        });
+        h.images
+            .iter_mut()
+            .find(|i| i.id == "label")
+            .unwrap()
+            .labels
+            .insert(KEEP_LABEL.into(), "true".into());
         h.pullable.remove("local");
         h.usage.images.get_mut("fresh").unwrap().first_seen = NOW - 3600;
         let mut holds = Holds::default();

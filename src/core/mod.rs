@@ -28,7 +28,7 @@ pub mod tagcache;
 pub mod time;
 pub mod unattended;
 pub mod update;
-pub mod usage;
 pub mod upgrade;
+pub mod usage;
 pub mod verdict;
 pub mod versions;

@@ -84,7 +84,9 @@ impl ImageUse {
 
     /// The evidence, in words (`container web (running)`, `first seen`).
     pub fn evidence(&self) -> String {
-        self.last_used.as_ref().map_or_else(|| "first seen by freshen".to_string(), |u| u.evidence.to_string())
+        self.last_used
+            .as_ref()
+            .map_or_else(|| "first seen by freshen".to_string(), |u| u.evidence.to_string())
     }
 }
 

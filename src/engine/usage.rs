@@ -184,7 +184,9 @@ impl Engine {
         let found: Vec<Option<Observation>> = stream::iter(ids)
             .map(|id| async move {
                 let path = format!("/images/{id}/json");
-                let i = raw::get_json_if_found::<InspectTimes>(&self.host, &path, self.timeout()).await.ok()??;
+                let i = raw::get_json_if_found::<InspectTimes>(&self.host, &path, self.timeout())
+                    .await
+                    .ok()??;
                 let at = time_of(i.metadata?.last_tag_time.as_deref())?;
                 Some(Observation { image_id: id.to_string(), at, evidence: Evidence::Tagged })
             })
@@ -231,7 +233,11 @@ impl Engine {
             };
             if let Some(image_id) = subject {
                 let what = if event.kind == "container" { format!("container {action}") } else { action };
-                out.push(Observation { image_id, at: event.time, evidence: Evidence::Event { action: what } });
+                out.push(Observation {
+                    image_id,
+                    at: event.time,
+                    evidence: Evidence::Event { action: what },
+                });
             }
         }
         out
@@ -246,7 +252,8 @@ impl Engine {
     /// The pid of the daemon behind a local socket (the peer of a
     /// connection), for its start time and its view of the filesystem.
     async fn daemon_pid(&self) -> Option<i32> {
-        let socket = self.host.strip_prefix("unix://").or_else(|| self.host.starts_with('/').then_some(&self.host))?;
+        let socket =
+            self.host.strip_prefix("unix://").or_else(|| self.host.starts_with('/').then_some(&self.host))?;
         if self.tunnel.is_some() {
             return None;
         }

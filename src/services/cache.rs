@@ -48,7 +48,8 @@ fn pullable(host: &Snapshot, state: &State, classic: bool) -> HashSet<String> {
 fn rollback_targets(state: &State) -> HashSet<String> {
     let mut latest: HashMap<&str, (&str, &str)> = HashMap::new();
     for s in state.superseded.iter().filter(|s| s.failed.is_none()) {
-        let slot = latest.entry(s.reference.as_str()).or_insert((s.replaced_at.as_str(), s.image_id.as_str()));
+        let slot =
+            latest.entry(s.reference.as_str()).or_insert((s.replaced_at.as_str(), s.image_id.as_str()));
         if s.replaced_at.as_str() > slot.0 {
             *slot = (s.replaced_at.as_str(), s.image_id.as_str());
         }

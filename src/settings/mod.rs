@@ -272,7 +272,9 @@ impl Settings {
         let c = &self.cache;
         let amount = |flag: Option<&str>, name: &str, key: &Option<String>| -> Result<Option<Amount>> {
             match (flag, key) {
-                (Some(v), _) => Amount::parse(v).map(Some).map_err(|e| Error::CommandLine(format!("--{name}: {e}"))),
+                (Some(v), _) => {
+                    Amount::parse(v).map(Some).map_err(|e| Error::CommandLine(format!("--{name}: {e}")))
+                }
                 (None, Some(v)) => Amount::parse(v)
                     .map(Some)
                     .map_err(|e| Error::ConfigValue(format!("[cache] {}: {e}", name.replace('-', "_")))),
@@ -281,15 +283,19 @@ impl Settings {
         };
         let unused_for = match (unused_for, &c.unused_for) {
             (Some(v), _) => Some(
-                crate::core::time::duration_secs(v).map_err(|e| Error::CommandLine(format!("--unused-for: {e}")))?,
+                crate::core::time::duration_secs(v)
+                    .map_err(|e| Error::CommandLine(format!("--unused-for: {e}")))?,
             ),
             (None, Some(v)) => Some(
-                crate::core::time::duration_secs(v).map_err(|e| Error::ConfigValue(format!("[cache] unused_for: {e}")))?,
+                crate::core::time::duration_secs(v)
+                    .map_err(|e| Error::ConfigValue(format!("[cache] unused_for: {e}")))?,
             ),
             (None, None) => None,
         };
         let min_age = match &c.min_age {
-            Some(v) => parse_min_age(v).map_err(|e| Error::ConfigValue(format!("[cache] min_age: {e}")))? as i64,
+            Some(v) => {
+                parse_min_age(v).map_err(|e| Error::ConfigValue(format!("[cache] min_age: {e}")))? as i64
+            }
             None => crate::core::cache::DEFAULT_MIN_AGE,
         };
         Ok(CacheRequest {
