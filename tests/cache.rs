@@ -471,4 +471,30 @@ fn disk_checks(t: &TestEnv, d: &PrivateDaemon, host: &str, ns: &str, plan_at: &s
         report["cache"]["engine_layers_bytes_after"]
     );
     std::fs::remove_file(filler).unwrap();
+
+    // The scheduled run keeps the budget too, and tells the notification
+    // targets when it cannot (everything here is this test's own).
+    let told = d.dir.path().join("told.json");
+    let config = d.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cache]\nbudget = \"1\"\n[unattended]\nautoremove = true\n[[notify]]\nkind = \"exec\"\n\
+             command = [\"sh\", \"-c\", \"cat > {}\"]\n",
+            told.display()
+        ),
+    )
+    .unwrap();
+    let run = t
+        .freshen()
+        .args(["update", "--unattended"])
+        .env("FRESHEN_CONFIG", config.to_str().unwrap())
+        .env("FRESHEN_TEST_NOW", plan_at)
+        .run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("the image budget cannot be met: the images keep"), "{run}");
+    let notice: Value = serde_json::from_str(&std::fs::read_to_string(&told).unwrap()).unwrap();
+    assert_eq!(notice["event"], "budget", "{notice:#}");
+    assert!(notice["budget"]["reason"].as_str().unwrap().contains("what is left is protected"), "{notice:#}");
+    assert!(notice["budget"]["evicted"].as_u64().unwrap() >= 1, "{notice:#}");
 }

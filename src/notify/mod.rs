@@ -18,7 +18,9 @@ use tokio::io::AsyncWriteExt;
 use crate::core::secret::Secret;
 use crate::net::{self, backoff, Failure};
 
-pub use payload::{host_name, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION};
+pub use payload::{
+    host_name, BudgetNotice, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION,
+};
 pub use target::{validate, Action, Header, HeaderSource, Target, TargetConfig};
 
 /// The first retry waits 0.5–0.75 s, doubling from there.
@@ -288,6 +290,7 @@ mod tests {
                 release_notes: None,
             }],
             rollbacks: vec![],
+            budget: None,
         };
         assert_eq!(p.title(), "freshen on web-1: 1 image update");
         assert_eq!(p.text(), "nginx:latest can be upgraded: aaaaaaaaaaaa -> bbbbbbbbbbbb\n");
@@ -317,6 +320,7 @@ mod tests {
                 reason: "web: it is unhealthy".into(),
                 containers: vec![RolledBackContainer { name: "web".into(), logs: vec!["boom".into()] }],
             }],
+            budget: None,
         };
         assert_eq!(p.title(), "freshen on web-1: 1 upgrade rolled back");
         assert_eq!(

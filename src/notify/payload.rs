@@ -22,6 +22,19 @@ pub struct Payload {
     /// `rollback` events: the versions an upgrade took back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollbacks: Vec<Rollback>,
+    /// `budget` events: the image store cannot be kept under its budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetNotice>,
+}
+
+/// Why the scheduled run could not keep the image store under `[cache]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BudgetNotice {
+    /// What is over and what keeps the rest (the line `autoremove` prints).
+    pub reason: String,
+    /// Images evicted by this run, and the bytes they freed.
+    pub evicted: usize,
+    pub freed_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +99,7 @@ impl Payload {
     pub fn title(&self) -> String {
         match (self.event.as_str(), self.updates.len()) {
             ("test", _) => format!("freshen on {}: test notification", self.host),
+            ("budget", _) => format!("freshen on {}: the image store is over its budget", self.host),
             ("rollback", _) => match self.rollbacks.len() {
                 1 => format!("freshen on {}: 1 upgrade rolled back", self.host),
                 n => format!("freshen on {}: {n} upgrades rolled back", self.host),
@@ -113,6 +127,12 @@ impl Payload {
                 }
             }
             return s;
+        }
+        if let Some(b) = self.budget.as_ref().filter(|_| self.event == "budget") {
+            return format!(
+                "The image budget cannot be met: {}.\nEvicted {} images this run ({} bytes freed).\n",
+                b.reason, b.evicted, b.freed_bytes
+            );
         }
         if self.event == "test" {
             return format!(

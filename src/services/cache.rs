@@ -18,7 +18,7 @@ use crate::core::verdict::Status;
 use crate::engine::{Engine, Removal, StoreDisk};
 use crate::error::{Error, Result};
 use crate::output::Printer;
-use crate::settings::CacheRequest;
+use crate::settings::{CacheRequest, Settings};
 
 /// Everything a plan was made from that the command shows.
 pub struct Planned {
@@ -171,4 +171,42 @@ pub async fn evict(engine: &Engine, evictions: &[Eviction], p: &Printer) -> Resu
         }
     }
     Ok(out)
+}
+
+/// What the scheduled run's eviction (`[unattended] autoremove`) came to.
+#[derive(Debug, Default)]
+pub struct Unattended {
+    pub evicted: Vec<String>,
+    pub freed: u64,
+    /// Why the budget cannot be met, if it cannot.
+    pub unmet: Option<String>,
+}
+
+/// The `[cache]` budget kept by the scheduled run: the same plan and the
+/// same removals as `autoremove -y` with that budget, without the retire
+/// step (`[unattended] retire` does that) and without output beyond the
+/// warnings.
+pub async fn unattended(settings: &Settings, request: &CacheRequest, p: &Printer) -> Result<Unattended> {
+    let dir = &settings.state_dir;
+    let lock = crate::services::lock_state(dir, p)?;
+    let state = State::load(dir)?;
+    let holds = crate::services::holds(settings)?;
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let host = engine.snapshot().await?;
+    let layers = crate::services::retire::all_layers(&engine, &host).await?;
+    let usage = crate::services::usage::refresh(settings, &engine, &host.images, &state, Some(&lock)).await?;
+    let selection = Selection::new(&[], settings.exclude.clone())?;
+    let retiring = HashSet::new();
+    let planned =
+        plan(&engine, &host, &layers, &state, &holds, &selection, &usage, &retiring, request, settings.now())
+            .await?;
+    let done = evict(&engine, &planned.plan.evict, p).await?;
+    let freed =
+        planned.plan.evict.iter().filter(|e| done.removed.contains(&e.image_id)).map(|e| e.frees).sum();
+    let unmet = planned.plan.unmet.clone().or_else(|| {
+        let names: Vec<&str> = done.refused.iter().map(|(_, name, _)| name.as_str()).collect();
+        (!names.is_empty()).then(|| format!("images kept after all (see the warnings): {}", names.join(", ")))
+    });
+    drop(lock);
+    Ok(Unattended { evicted: done.removed, freed, unmet })
 }

@@ -169,6 +169,9 @@ pub struct UnattendedConfig {
     pub recreate: bool,
     /// Their health gate, in seconds.
     pub wait: Option<u64>,
+    /// Keep the image store under the `[cache]` budget.
+    #[serde(default)]
+    pub autoremove: bool,
     #[serde(default)]
     pub allowed: Vec<toml::Spanned<String>>,
 }
@@ -290,7 +293,14 @@ fn check_unattended(u: UnattendedConfig, at: &At) -> Result<Policy> {
                 .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, wait: u.wait, allowed })
+    Ok(Policy {
+        upgrade: u.upgrade,
+        retire: u.retire,
+        recreate: u.recreate,
+        wait: u.wait,
+        autoremove: u.autoremove,
+        allowed,
+    })
 }
 
 /// One `[images."PATTERN"]` section: what is wrong with it, as the error

@@ -387,6 +387,16 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     },
     ConfigKey {
         section: "unattended",
+        key: "autoremove",
+        kind: "boolean",
+        default: "false",
+        description: "Keep the image store under the `[cache]` budget, as `freshen autoremove -y` with \
+                      that budget would (evicting by use, never what anything needs); when the budget \
+                      cannot be met, the run says why, tells the notification targets and exits 4.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "unattended",
         key: "recreate",
         kind: "boolean",
         default: "false",
