@@ -370,6 +370,10 @@ fn the_image_store_is_a_cache() {
     let cache = &report["cache"];
     let (before, after) =
         (cache["engine_layers_bytes_before"].as_u64(), cache["engine_layers_bytes_after"].as_u64());
+    eprintln!(
+        "evicting r2: freshen counted {} bytes freed; the engine's LayersSize {before:?} -> {after:?}",
+        report["evicted"][0]["frees_bytes"]
+    );
     if let (Some(b), Some(a)) = (before, after) {
         if b > 0 {
             let freed = report["evicted"][0]["frees_bytes"].as_u64().unwrap();

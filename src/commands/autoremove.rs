@@ -431,8 +431,16 @@ async fn by_budget(
     let after = engine.snapshot().await?;
     forget_and_save(state, &after, &settings.state_dir, lock)?;
     report_removed(&mut report, go, &done);
-    let gone: HashSet<&str> = evicted.removed.iter().map(String::as_str).collect();
-    report.evicted.extend(plan.evict.iter().filter(|e| gone.contains(e.image_id.as_str())).map(evicted_json));
+    // What really went, counted again: a refusal changes what the next frees.
+    let real = crate::core::cache::frees_in_order(&host.images, layers, &done.deleted_ids, &evicted.removed);
+    let really: HashMap<&str, u64> =
+        evicted.removed.iter().map(String::as_str).zip(real.iter().copied()).collect();
+    for e in plan.evict.iter() {
+        if let Some(frees) = really.get(e.image_id.as_str()) {
+            report.evicted.push(report_json::Evicted { frees_bytes: *frees, ..evicted_json(e) });
+        }
+    }
+    let freed_now = deleted_bytes(host, layers, &done) + real.iter().sum::<u64>();
     for (id, name, reason) in &evicted.refused {
         report.kept.push(report_json::Kept {
             image_id: id.clone(),
@@ -445,9 +453,10 @@ async fn by_budget(
     summary.free_bytes_after = disk_after.as_ref().map(|d| d.free);
     summary.engine_layers_bytes_after = df_after.as_ref().and_then(|d| d.layers_size);
     say(&format!(
-        "Retired {}, evicted {}.",
+        "Retired {}, evicted {}, freed {}.",
         count(done.removed.len(), "image", "images"),
-        count(evicted.removed.len(), "image", "images")
+        count(evicted.removed.len(), "image", "images"),
+        bytes(freed_now)
     ));
     if let (Some(before), Some(after)) = (&planned.disk, &disk_after) {
         say(&format!(

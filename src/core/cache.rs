@@ -440,6 +440,24 @@ pub fn plan(store: &Store<'_>, limits: &Limits) -> Plan {
     }
 }
 
+/// What removing `removed` frees, each after `first` and the ones before
+/// it: the figures of what really went, since an image kept after all (a
+/// container created since the plan) keeps the layers it shares, and the
+/// next one frees less than planned.
+pub fn frees_in_order(
+    images: &[LocalImage],
+    layers: &HashMap<String, ImageLayers>,
+    first: &HashSet<String>,
+    removed: &[String],
+) -> Vec<u64> {
+    let listed: HashSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    let mut ledger = Ledger::new(layers.values().filter(|l| listed.contains(l.id.as_str())));
+    for id in first {
+        ledger.remove(id);
+    }
+    removed.iter().map(|id| ledger.remove(id)).collect()
+}
+
 /// What is left over the budget, and why it cannot go.
 fn shortfall(ledger: &Ledger, freed: u64, limits: &Limits, free: Option<u64>, spared: &[Spared]) -> String {
     let h = space::human_bytes;
@@ -681,6 +699,22 @@ mod tests {
         let p = h.plan(&all(), &Holds::default(), &[], &[], None, limits);
         assert_eq!(ids(&p), vec!["a", "b"]);
         assert_eq!(p.evict[1].why, Why::Budget);
+    }
+
+    #[test]
+    fn what_really_went_is_counted_again() {
+        let mut h = Host::new();
+        h.add("a", "a:1", &[("shared", 1000), ("la", 10)], 30).add(
+            "b",
+            "b:1",
+            &[("shared", 1000), ("lb", 20)],
+            20,
+        );
+        let p = h.plan(&all(), &Holds::default(), &[], &[], None, budget(0));
+        assert_eq!(p.evict.iter().map(|e| e.frees).collect::<Vec<_>>(), vec![10, 1020]);
+        // `a` was kept after all: `b` frees only its own layer.
+        let real = frees_in_order(&h.images, &h.layers, &HashSet::new(), &["b".to_string()]);
+        assert_eq!(real, vec![20]);
     }
 
     #[test]

@@ -201,8 +201,8 @@ pub async fn unattended(settings: &Settings, request: &CacheRequest, p: &Printer
         plan(&engine, &host, &layers, &state, &holds, &selection, &usage, &retiring, request, settings.now())
             .await?;
     let done = evict(&engine, &planned.plan.evict, p).await?;
-    let freed =
-        planned.plan.evict.iter().filter(|e| done.removed.contains(&e.image_id)).map(|e| e.frees).sum();
+    // What really went, counted again: a refusal changes what the next frees.
+    let freed = cache::frees_in_order(&host.images, &layers, &retiring, &done.removed).iter().sum();
     let unmet = planned.plan.unmet.clone().or_else(|| {
         let names: Vec<&str> = done.refused.iter().map(|(_, name, _)| name.as_str()).collect();
         (!names.is_empty()).then(|| format!("images kept after all (see the warnings): {}", names.join(", ")))
