@@ -187,7 +187,7 @@ _freshen() {
             return 0
             ;;
         freshen__subcmd__autoremove)
-            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
+            opts="-y -s -H -q -v -h -V --yes --simulate --dry-run --keep --older-than --exclude --dangling --budget --min-free --unused-for --format --state-dir --config --host --insecure-registry --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +202,18 @@ _freshen() {
                     return 0
                     ;;
                 --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unused-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -152,6 +152,9 @@ complete -c freshen -n "__fish_freshen_using_subcommand upgrade" -s V -l version
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l keep -d 'Keep the N most recent previous versions of each tag, for rollback' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l older-than -d 'Spare versions that were replaced (or, untracked, created) more recently than this (7d, 12h, 30m)' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l exclude -d 'Never retire images matching this pattern (repeatable; adds to the config\'s exclude)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l budget -d 'Then evict the least recently used images until their unique bytes fit (20G, 500M, 30% of the disk)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l min-free -d 'Then evict the least recently used images until the store\'s disk has this much free (10G, 15%)' -r
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l unused-for -d 'Also evict images unused for this long (90d, 12w), budget or not' -r
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l format -d 'Print a JSON report of what was retired and kept' -r -f -a "text\t''
 json\t''"
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
@@ -166,7 +169,7 @@ complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s s -l dry-
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -l dangling -d 'Also remove dangling images (no tag, no digest), like \'docker image prune\'; only without PATTERNs'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s q -l quiet -d 'Print only errors and the final summary'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s v -l verbose -d 'Print each registry request\'s outcome and rate-limit headers'
-complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help -d 'Print help'
+complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c freshen -n "__fish_freshen_using_subcommand autoremove" -s V -l version -d 'Print version'
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l state-dir -d 'Directory for freshen\'s state (default: $XDG_STATE_HOME/freshen)' -r -F
 complete -c freshen -n "__fish_freshen_using_subcommand hold" -l config -d 'Config file, which must exist (default: $FRESHEN_CONFIG, else $XDG_CONFIG_HOME/freshen/config.toml, else /etc/freshen/config.toml; see freshen.conf(5))' -r -F

@@ -11,6 +11,8 @@ Exit status:
   1    an error, or (update, check) at least one image could not be checked
        or (with --notify) a notification target failed
   2    the command line was wrong (also a bad value or a missing --config file)
+  4    (autoremove with a budget) the budget cannot be met: what may not go is
+       said, and the rest was done
   100  (check) at least one image can be upgraded; wins over 1, as in dnf";
 
 #[derive(Debug, Parser)]
@@ -99,7 +101,26 @@ pub enum Command {
     Upgrade(UpgradeArgs),
 
     /// Retire old versions: images an upgrade replaced and earlier untagged versions
-    #[command(after_help = CHANGE_EXIT_CODES)]
+    #[command(
+        long_about = "Retires old versions: the images an upgrade replaced and the untagged earlier \
+versions of tracked repositories (with --dangling, images with no name at all), keeping what a \
+container uses, what is held, excluded or kept for rollback (--keep), and what has child images.
+
+With --budget, --min-free or --unused-for (or the [cache] section of the config file), the image \
+store is kept as a cache: after retiring, it evicts tagged images by use, first those unused for \
+longer than --unused-for, then the least recently used until the images' unique bytes fit the budget \
+and the data root's filesystem has --min-free free, children before parents. Last use comes from \
+usage.json, which every update refreshes from the containers (any state, with their created, started \
+and finished times), LastTagTime, the engine's events and freshen's own upgrades; an image with no \
+evidence counts from when freshen first saw it, never from its build date. Never evicted: an image a \
+container uses (checked again right before each removal), held, excluded or labelled freshen.keep \
+images, the version kept for rollback, images first seen or used within [cache] min_age (1 day), and \
+images no registry can give back (local builds) unless a PATTERN names them. Each line says when the \
+image was last used and by what evidence, and what it frees with shared layers counted once; the \
+total says the free space before and after. The build cache is reported, never removed. The engine \
+is never asked to force; a refusal keeps the image and the run goes on. See docs/cache.md.",
+        after_help = AUTOREMOVE_EXIT_CODES
+    )]
     Autoremove(AutoremoveArgs),
 
     /// Hold tags: never upgrade them, never retire their versions
@@ -185,6 +206,16 @@ Exit status:
   129, 130, 143
        SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the step under way was finished and
        what was in flight put back (containers and tag on the previous version)";
+
+const AUTOREMOVE_EXIT_CODES: &str = "\
+Exit status:
+  0    success (also when nothing needed doing)
+  1    an error, or the prompt could not be answered
+  2    the command line was wrong
+  4    (--budget, --min-free) the budget cannot be met: what could go went, and the
+       reason for the rest is said (in use, held, too new, ...)
+  129, 130, 143
+       SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the removal under way was finished";
 
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
@@ -389,6 +420,18 @@ pub struct AutoremoveArgs {
     /// Also remove dangling images (no tag, no digest), like 'docker image prune'; only without PATTERNs
     #[arg(long)]
     pub dangling: bool,
+
+    /// Then evict the least recently used images until their unique bytes fit (20G, 500M, 30% of the disk)
+    #[arg(long, value_name = "SIZE|PERCENT")]
+    pub budget: Option<String>,
+
+    /// Then evict the least recently used images until the store's disk has this much free (10G, 15%)
+    #[arg(long, value_name = "SIZE|PERCENT")]
+    pub min_free: Option<String>,
+
+    /// Also evict images unused for this long (90d, 12w), budget or not
+    #[arg(long, value_name = "DURATION")]
+    pub unused_for: Option<String>,
 
     /// Print a JSON report of what was retired and kept
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]

@@ -62,6 +62,8 @@ pub enum StoreFile {
     Inventory,
     /// `outcomes.json`: counts of checks and upgrades, for the metrics.
     Outcomes,
+    /// `usage.json`: when each image was last used.
+    Usage,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -122,6 +124,12 @@ impl std::fmt::Display for Error {
                         f,
                         "outcome counts {path} are unreadable ({detail}): remove the file; the counts \
                          start again from zero"
+                    ),
+                    StoreFile::Usage => write!(
+                        f,
+                        "usage record {path} is unreadable ({detail}): fix it or move it aside (the last \
+                         use of every image is then forgotten, and each counts as first seen at the next \
+                         'freshen update')"
                     ),
                 }
             }

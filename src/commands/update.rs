@@ -94,6 +94,33 @@ pub async fn update(settings: &Settings, args: &UpdateArgs, p: &Printer) -> Resu
             code = ExitStatus::Failed;
         }
     }
+    // `[unattended] autoremove`: keep the store under the `[cache]` budget,
+    // and say so (to the targets too) when it cannot be kept.
+    if policy.is_some_and(|policy| policy.autoremove) {
+        let request = settings.cache(None, None, None)?;
+        if !request.any() {
+            p.warn("[unattended] autoremove is on, but [cache] sets no budget, min_free or unused_for: nothing to keep");
+        } else {
+            let done = crate::services::cache::unattended(settings, &request, p).await?;
+            p.info(&format!(
+                "unattended: evicted {} images, {} freed",
+                done.evicted.len(),
+                crate::core::space::human_bytes(done.freed)
+            ));
+            if let Some(reason) = done.unmet {
+                p.warn(&format!("the image budget cannot be met: {reason}"));
+                let notice = crate::notify::BudgetNotice {
+                    reason,
+                    evicted: done.evicted.len(),
+                    freed_bytes: done.freed,
+                };
+                crate::services::announce::budget(settings, notice, p).await;
+                if code == ExitStatus::Ok {
+                    code = ExitStatus::BudgetNotMet;
+                }
+            }
+        }
+    }
     Ok(code)
 }
 

@@ -10,6 +10,9 @@ pub enum ExitStatus {
     Failed,
     /// 2: the command line was wrong (a bad value, a malformed reference).
     CommandLine,
+    /// 4: `autoremove --budget`/`--min-free` removed what it could, and the
+    /// budget still does not hold (what is left is protected).
+    BudgetNotMet,
     /// 100: `check` found images that can be upgraded (dnf's convention).
     Upgradable,
     /// `check --nagios`: the plugin's own statuses, 0 to 3.
@@ -34,6 +37,7 @@ impl ExitStatus {
             ExitStatus::Ok => 0,
             ExitStatus::Failed => 1,
             ExitStatus::CommandLine => 2,
+            ExitStatus::BudgetNotMet => 4,
             ExitStatus::Upgradable => 100,
             ExitStatus::Nagios(state) => state as u8,
             ExitStatus::Interrupted(signal) => (128 + signal.clamp(1, 127)) as u8,
@@ -50,6 +54,7 @@ mod tests {
         assert_eq!(ExitStatus::Ok.code(), 0);
         assert_eq!(ExitStatus::Failed.code(), 1);
         assert_eq!(ExitStatus::Upgradable.code(), 100);
+        assert_eq!(ExitStatus::BudgetNotMet.code(), 4);
         assert_eq!(ExitStatus::Nagios(NagiosState::Warning).code(), 1);
         assert_eq!(ExitStatus::Nagios(NagiosState::Unknown).code(), 3);
         assert_eq!(ExitStatus::failed_if(true), ExitStatus::Failed);

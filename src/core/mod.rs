@@ -1,5 +1,6 @@
 //! Pure vocabulary and rules: no I/O, no async.
 
+pub mod cache;
 pub mod controls;
 pub mod exit;
 pub mod fleet;
@@ -29,5 +30,6 @@ pub mod time;
 pub mod unattended;
 pub mod update;
 pub mod upgrade;
+pub mod usage;
 pub mod verdict;
 pub mod versions;

@@ -18,6 +18,8 @@ pub struct Policy {
     pub recreate: bool,
     /// The health gate for those containers, in seconds (None: the default).
     pub wait: Option<u64>,
+    /// Keep the image store under the `[cache]` budget (evict by use).
+    pub autoremove: bool,
     /// Only tags matching one of these; none means nothing is allowed.
     pub allowed: Vec<Pattern>,
 }
@@ -91,6 +93,7 @@ mod tests {
             retire,
             recreate: false,
             wait: None,
+            autoremove: false,
             allowed: allowed.iter().map(|p| Pattern::new(p).unwrap()).collect(),
         }
     }

@@ -6,6 +6,9 @@ mod containers;
 mod exec;
 mod raw;
 mod ssh;
+mod usage;
+
+pub use usage::StoreDisk;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -693,6 +696,9 @@ struct ContainerRow {
     image_id: String,
     #[serde(default)]
     state: String,
+    /// Unix seconds.
+    #[serde(default)]
+    created: i64,
     #[serde(default)]
     labels: Option<HashMap<String, String>>,
     #[serde(default)]

@@ -57,6 +57,29 @@ pub async fn get_json_if_found<T: DeserializeOwned>(
         .map_err(|_| format!("no reply to GET {path} within {timeout:?}"))?
 }
 
+/// `GET path`, the body as bytes (for the event stream, which is one JSON
+/// object after another rather than one document).
+pub async fn get_bytes(host: &str, path: &str, timeout: std::time::Duration) -> Result<Vec<u8>, String> {
+    let work = async {
+        if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+            let stream = tokio::net::TcpStream::connect(addr.trim_end_matches('/'))
+                .await
+                .map_err(|e| format!("{CANNOT_CONNECT}: {e}"))?;
+            exchange(stream, path).await
+        } else {
+            let socket = host.strip_prefix("unix://").unwrap_or(host);
+            let stream = tokio::net::UnixStream::connect(socket)
+                .await
+                .map_err(|e| format!("{CANNOT_CONNECT}: {e}"))?;
+            exchange(stream, path).await
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| format!("no reply to GET {path} within {timeout:?}"))??
+        .ok_or_else(|| format!("GET {path} answered 404"))
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     path: &str,

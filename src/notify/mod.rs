@@ -19,7 +19,7 @@ use crate::core::secret::Secret;
 use crate::net::{self, backoff, Failure};
 
 pub use payload::{
-    host_name, Deferral, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION,
+    host_name, BudgetNotice, Deferral, Payload, Rollback, RolledBackContainer, Update, PAYLOAD_SCHEMA_VERSION,
 };
 pub use target::{validate, Action, Header, HeaderSource, Target, TargetConfig};
 
@@ -291,6 +291,7 @@ mod tests {
             }],
             rollbacks: vec![],
             deferred: vec![],
+            budget: None,
         };
         assert_eq!(p.title(), "freshen on web-1: 1 image update");
         assert_eq!(p.text(), "nginx:latest can be upgraded: aaaaaaaaaaaa -> bbbbbbbbbbbb\n");
@@ -321,6 +322,7 @@ mod tests {
                 containers: vec![RolledBackContainer { name: "web".into(), logs: vec!["boom".into()] }],
             }],
             deferred: vec![],
+            budget: None,
         };
         assert_eq!(p.title(), "freshen on web-1: 1 upgrade rolled back");
         assert_eq!(

@@ -25,6 +25,9 @@ pub struct Payload {
     /// `deferred` events: the tags an upgrade hook asked to wait (exit 75).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred: Vec<Deferral>,
+    /// `budget` events: the image store cannot be kept under its budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetNotice>,
 }
 
 /// One tag whose upgrade a pre-upgrade hook deferred: nothing changed, the
@@ -34,6 +37,16 @@ pub struct Deferral {
     pub reference: String,
     pub image: String,
     pub reason: String,
+}
+
+/// Why the scheduled run could not keep the image store under `[cache]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BudgetNotice {
+    /// What is over and what keeps the rest (the line `autoremove` prints).
+    pub reason: String,
+    /// Images evicted by this run, and the bytes they freed.
+    pub evicted: usize,
+    pub freed_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -102,6 +115,7 @@ impl Payload {
                 1 => format!("freshen on {}: 1 upgrade deferred by a hook", self.host),
                 n => format!("freshen on {}: {n} upgrades deferred by hooks", self.host),
             },
+            ("budget", _) => format!("freshen on {}: the image store is over its budget", self.host),
             ("rollback", _) => match self.rollbacks.len() {
                 1 => format!("freshen on {}: 1 upgrade rolled back", self.host),
                 n => format!("freshen on {}: {n} upgrades rolled back", self.host),
@@ -136,6 +150,12 @@ impl Payload {
                 .iter()
                 .map(|d| format!("{}: not upgraded yet, {}\n", d.image, d.reason))
                 .collect();
+        }
+        if let Some(b) = self.budget.as_ref().filter(|_| self.event == "budget") {
+            return format!(
+                "The image budget cannot be met: {}.\nEvicted {} images this run ({} bytes freed).\n",
+                b.reason, b.evicted, b.freed_bytes
+            );
         }
         if self.event == "test" {
             return format!(

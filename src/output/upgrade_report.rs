@@ -24,6 +24,12 @@ pub struct ChangeReport {
     /// The hooks that ran (and, in a dry run or an empty plan, those that
     /// would run, with `exit_status` and `decision` null).
     pub hooks: Vec<HookReport>,
+    /// `autoremove` with a budget only: the images evicted by use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evicted: Vec<Evicted>,
+    /// `autoremove` with a budget only: the store before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +55,44 @@ pub struct HookReport {
     /// Its last lines of output (at most 10).
     pub output: Vec<String>,
     pub seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Evicted {
+    pub image_id: String,
+    pub name: String,
+    /// `unused` (past `--unused-for`) or `budget` (least recently used).
+    pub why: &'static str,
+    /// RFC 3339.
+    pub last_used: Option<String>,
+    pub evidence: String,
+    /// Events were lost after the last use (the daemon restarted).
+    pub events_lost: bool,
+    /// Unique bytes this removal frees after the ones before it.
+    pub frees_bytes: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CacheSummary {
+    pub budget_bytes: Option<u64>,
+    pub min_free_bytes: Option<u64>,
+    pub unused_for_seconds: Option<i64>,
+    /// Unique bytes of all images (shared layers once).
+    pub images_bytes_before: u64,
+    pub images_bytes_after: u64,
+    pub data_root: Option<String>,
+    /// Free bytes on the data root's filesystem: before, as planned, and
+    /// as measured after the run (null in a dry run).
+    pub free_bytes_before: Option<u64>,
+    pub free_bytes_planned: Option<u64>,
+    pub free_bytes_after: Option<u64>,
+    /// The engine's `/system/df` `LayersSize` before and after.
+    pub engine_layers_bytes_before: Option<u64>,
+    pub engine_layers_bytes_after: Option<u64>,
+    pub build_cache_bytes: Option<u64>,
+    pub build_cache_reclaimable_bytes: Option<u64>,
+    /// Why the budget cannot be met; null when it is.
+    pub unmet: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

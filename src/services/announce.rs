@@ -35,6 +35,31 @@ pub fn payload(event: &str, updates: Vec<Update>) -> Payload {
         updates,
         rollbacks: Vec::new(),
         deferred: Vec::new(),
+        budget: None,
+    }
+}
+
+/// Tells every notification target that the scheduled run could not keep
+/// the image store under its `[cache]` budget, and why. A target that
+/// fails is warned about.
+pub async fn budget(settings: &Settings, notice: notify::BudgetNotice, p: &Printer) {
+    if settings.notify.is_empty() {
+        return;
+    }
+    let mut message = payload("budget", Vec::new());
+    message.budget = Some(notice);
+    let client = match notify::client() {
+        Ok(c) => c,
+        Err(e) => {
+            p.warn(&format!("cannot announce the budget: {e}"));
+            return;
+        }
+    };
+    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
+    for (t, r) in settings.notify.iter().zip(results) {
+        if let Err(e) = r {
+            p.warn(&format!("notification target {}: the budget notice failed: {e}", t.label));
+        }
     }
 }
 

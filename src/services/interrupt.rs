@@ -124,14 +124,33 @@ pub async fn wait() {
 /// the run says so on stderr and waits there (for a signal, or a minute),
 /// so that the tests of interrupted runs signal it at exactly that step
 /// instead of guessing from the outside. Costs nothing otherwise.
+///
+/// `STEP:FILE` also goes on once FILE exists: a test that changes the host
+/// at that point (a container created between a plan and its removal)
+/// lets the run carry on instead of stopping it.
 pub async fn checkpoint(step: &str) {
     let Some(Some(at)) = PAUSE_AT.get() else { return };
+    let (at, resume) = match at.split_once(':') {
+        Some((at, file)) => (at, Some(std::path::PathBuf::from(file))),
+        None => (at.as_str(), None),
+    };
     if at != step || requested().is_some() {
         return;
     }
     eprintln!("freshen: paused at {step} (FRESHEN_TEST_PAUSE)");
+    let resumed = async {
+        match resume {
+            Some(file) => {
+                while !file.exists() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         () = wait() => {}
+        () = resumed => {}
         () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
     }
 }

@@ -1,6 +1,7 @@
 //! Workflows shared by commands; they return data and leave printing to commands.
 
 pub mod announce;
+pub mod cache;
 pub mod check;
 pub mod fleet;
 pub mod hooks;
@@ -17,6 +18,7 @@ pub mod tag_age;
 pub mod tag_refresh;
 pub mod update;
 pub mod upgrade;
+pub mod usage;
 
 use crate::error::Result;
 

@@ -131,6 +131,18 @@ pub async fn run(settings: &Settings, patterns: &[String], p: &Printer) -> Resul
     let model = engine.model().await.ok();
     let ran = record(settings, found, (pass, aged, skips), &old, &cache, local, lock)?;
     record_inventory(settings, &ran, &containers, model.as_ref(), p);
+    // When each image was last used, for `autoremove --budget`. A failure
+    // here (an unreadable record, kept as it is) does not fail the update.
+    let started = std::time::Instant::now();
+    match super::usage::refresh(settings, &engine, &images, &ran.state, Some(&ran.lock)).await {
+        Ok(usage) if p.verbose() => p.info(&format!(
+            "usage record: {} images, refreshed in {} ms",
+            usage.images.len(),
+            started.elapsed().as_millis()
+        )),
+        Ok(_) => {}
+        Err(e) => p.warn(&format!("{e}; the usage record was not refreshed")),
+    }
     Ok(ran)
 }
 

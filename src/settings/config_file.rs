@@ -58,6 +58,9 @@ pub struct ConfigFile {
     /// `[fleet]`: the hosts `freshen fleet` runs on.
     #[serde(default)]
     pub fleet: FleetConfig,
+    /// `[cache]`: the image store's budget for `autoremove`.
+    #[serde(default)]
+    pub cache: CacheSection,
     /// Per-image version policy, keyed by image pattern.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSection>,
@@ -117,6 +120,21 @@ pub struct ImageSection {
     pub hooks_on: Option<String>,
 }
 
+/// `[cache]` as written: checked when `autoremove` uses it, with the key
+/// in the message.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    /// `SIZE` or `PERCENT` of the store's filesystem: the images' unique bytes.
+    pub budget: Option<String>,
+    /// `SIZE` or `PERCENT`: free space to leave on the store's filesystem.
+    pub min_free: Option<String>,
+    /// A duration: images unused for longer go.
+    pub unused_for: Option<String>,
+    /// A duration: images first seen or used more recently stay.
+    pub min_age: Option<String>,
+}
+
 /// `[serve]` as written. Tokens may be given inline or read from a file
 /// (`read_token_file`), never both.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -169,6 +187,9 @@ pub struct UnattendedConfig {
     pub recreate: bool,
     /// Their health gate, in seconds.
     pub wait: Option<u64>,
+    /// Keep the image store under the `[cache]` budget.
+    #[serde(default)]
+    pub autoremove: bool,
     #[serde(default)]
     pub allowed: Vec<toml::Spanned<String>>,
 }
@@ -304,7 +325,14 @@ fn check_unattended(u: UnattendedConfig, at: &At) -> Result<Policy> {
                 .map_err(|e| at(span, "unattended.allowed", format!("'{}': {e}", p.get_ref())))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Policy { upgrade: u.upgrade, retire: u.retire, recreate: u.recreate, wait: u.wait, allowed })
+    Ok(Policy {
+        upgrade: u.upgrade,
+        retire: u.retire,
+        recreate: u.recreate,
+        wait: u.wait,
+        autoremove: u.autoremove,
+        allowed,
+    })
 }
 
 /// One `[images."PATTERN"]` section: what is wrong with it, as the error

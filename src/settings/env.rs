@@ -56,6 +56,13 @@ pub fn test_pause() -> Option<String> {
     std::env::var("FRESHEN_TEST_PAUSE").ok().filter(|s| !s.is_empty())
 }
 
+/// `FRESHEN_TEST_NOW=UNIX_SECONDS`: the clock of the usage record and the
+/// eviction plan, so that tests spread last uses over months without
+/// waiting. Never set outside tests.
+pub fn test_now() -> Option<i64> {
+    std::env::var("FRESHEN_TEST_NOW").ok().and_then(|s| s.trim().parse().ok())
+}
+
 pub fn default_config_path() -> Option<PathBuf> {
     env_path("XDG_CONFIG_HOME")
         .or_else(|| home_dir().map(|h| h.join(".config")))

@@ -35,6 +35,12 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("mqtt", "Home Assistant over MQTT for `freshen serve`: one update entity per tag."),
     ("fleet", "The hosts `freshen fleet` runs freshen on over ssh when `--hosts` is not given."),
     (
+        "cache",
+        "The image store as a cache: the budget `freshen autoremove` keeps it under, evicting the least \
+         recently used images (see docs/cache.md). Without any of these keys (and without their flags) \
+         `autoremove` only retires earlier versions.",
+    ),
+    (
         "notify",
         "A notification target, one `[[notify]]` table each, told about new updates by `update \
          --notify`, `check --notify` and the scheduled run.",
@@ -42,6 +48,43 @@ pub const SECTIONS: &[(&str, &str)] = &[
 ];
 
 pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey {
+        section: "cache",
+        key: "budget",
+        kind: "size (\"20G\", \"500M\") or share of the disk (\"30%\")",
+        default: "none",
+        description: "`autoremove` evicts the least recently used images until their unique bytes \
+                      (shared layers once) are at most this; a share is of the size of the \
+                      filesystem that holds the engine's data root. `--budget` beats it.",
+        example: "\"20G\"",
+    },
+    ConfigKey {
+        section: "cache",
+        key: "min_free",
+        kind: "size or share of the disk",
+        default: "none",
+        description: "`autoremove` evicts until the data root's filesystem has this much free. \
+                      `--min-free` beats it.",
+        example: "\"10%\"",
+    },
+    ConfigKey {
+        section: "cache",
+        key: "unused_for",
+        kind: "duration (\"90d\")",
+        default: "none",
+        description: "`autoremove` evicts the images not used for this long, budget or not. \
+                      `--unused-for` beats it.",
+        example: "\"90d\"",
+    },
+    ConfigKey {
+        section: "cache",
+        key: "min_age",
+        kind: "duration, or \"0\"",
+        default: "\"1d\"",
+        description: "An image first seen, or last used, more recently than this is never evicted \
+                      (a fresh pull or build is not yet known to be unused).",
+        example: "\"1d\"",
+    },
     ConfigKey {
         section: "serve",
         key: "listen",
@@ -412,6 +455,16 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     },
     ConfigKey {
         section: "unattended",
+        key: "autoremove",
+        kind: "boolean",
+        default: "false",
+        description: "Keep the image store under the `[cache]` budget, as `freshen autoremove -y` with \
+                      that budget would (evicting by use, never what anything needs); when the budget \
+                      cannot be met, the run says why, tells the notification targets and exits 4.",
+        example: "false",
+    },
+    ConfigKey {
+        section: "unattended",
         key: "recreate",
         kind: "boolean",
         default: "false",
@@ -522,7 +575,7 @@ mod tests {
     use super::*;
     use crate::notify::TargetConfig;
     use crate::settings::config_file::{
-        ConfigFile, FleetConfig, ImageSection, MqttSection, ServeSection, UnattendedConfig,
+        CacheSection, ConfigFile, FleetConfig, ImageSection, MqttSection, ServeSection, UnattendedConfig,
     };
     use serde::de::{self, Deserialize, Visitor};
     use std::collections::BTreeSet;
@@ -579,7 +632,7 @@ mod tests {
         let mut top = fields::<ConfigFile>();
         assert!(top.remove("validated") || !top.contains("validated"));
         // The sections are tables of their own, described by their rows.
-        for section in ["images", "unattended", "notify", "fleet", "serve", "mqtt"] {
+        for section in ["images", "unattended", "notify", "fleet", "serve", "mqtt", "cache"] {
             assert!(top.remove(section), "the parser lost the [{section}] section");
         }
         assert_eq!(top, table(""), "top-level keys: add a row to CONFIG_KEYS for each new key");
@@ -587,6 +640,7 @@ mod tests {
         assert_eq!(fields::<UnattendedConfig>(), table("unattended"), "[unattended] keys");
         assert_eq!(fields::<TargetConfig>(), table("notify"), "[[notify]] keys");
         assert_eq!(fields::<FleetConfig>(), table("fleet"), "[fleet] keys");
+        assert_eq!(fields::<CacheSection>(), table("cache"), "[cache] keys");
         assert_eq!(fields::<ServeSection>(), table("serve"), "[serve] keys");
         assert_eq!(fields::<MqttSection>(), table("mqtt"), "[mqtt] keys");
         for (section, _) in SECTIONS {

@@ -17,7 +17,7 @@ pub fn test_pause() -> Option<String> {
 pub mod serve;
 
 use config_file::load_config;
-pub use config_file::{parse_min_age, ConfigFile, ImageSection};
+pub use config_file::{parse_min_age, CacheSection, ConfigFile, ImageSection};
 use env::{default_config_path, default_state_dir, env_path, table_width, Environment};
 
 use crate::cli::{CheckOptions, ColorChoice, GlobalArgs, NotifyOptions};
@@ -94,6 +94,28 @@ pub struct Settings {
     pub mqtt: Option<serve::MqttSettings>,
     /// `hook_timeout`: a hook's timeout when it sets none.
     pub hook_timeout: Duration,
+    /// `[cache]` as written (see [`Settings::cache`]).
+    cache: CacheSection,
+    /// `FRESHEN_TEST_NOW`, the tests' clock.
+    now_override: Option<i64>,
+}
+
+/// The budget of `autoremove`, flags merged over `[cache]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheRequest {
+    pub budget: Option<crate::core::cache::Amount>,
+    pub min_free: Option<crate::core::cache::Amount>,
+    /// Seconds.
+    pub unused_for: Option<i64>,
+    /// Seconds.
+    pub min_age: i64,
+}
+
+impl CacheRequest {
+    /// Whether anything asks for eviction.
+    pub fn any(&self) -> bool {
+        self.budget.is_some() || self.min_free.is_some() || self.unused_for.is_some()
+    }
 }
 
 /// What upgrade and autoremove may retire, flags merged over the config.
@@ -235,6 +257,59 @@ impl Settings {
                 .as_deref()
                 .and_then(|t| crate::core::hooks::parse_timeout(t).ok())
                 .unwrap_or(crate::core::hooks::DEFAULT_TIMEOUT),
+            cache: config.cache.clone(),
+            now_override: env::test_now(),
+        })
+    }
+
+    /// The time now: the clock, or `FRESHEN_TEST_NOW` in tests.
+    pub fn now(&self) -> i64 {
+        self.now_override.unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    /// The cache limits: `--budget`, `--min-free` and `--unused-for` beat
+    /// `[cache]`. A bad flag exits 2, a bad key 1, each naming itself.
+    pub fn cache(
+        &self,
+        budget: Option<&str>,
+        min_free: Option<&str>,
+        unused_for: Option<&str>,
+    ) -> Result<CacheRequest> {
+        use crate::core::cache::Amount;
+        let c = &self.cache;
+        let amount = |flag: Option<&str>, name: &str, key: &Option<String>| -> Result<Option<Amount>> {
+            match (flag, key) {
+                (Some(v), _) => {
+                    Amount::parse(v).map(Some).map_err(|e| Error::CommandLine(format!("--{name}: {e}")))
+                }
+                (None, Some(v)) => Amount::parse(v)
+                    .map(Some)
+                    .map_err(|e| Error::ConfigValue(format!("[cache] {}: {e}", name.replace('-', "_")))),
+                (None, None) => Ok(None),
+            }
+        };
+        let unused_for = match (unused_for, &c.unused_for) {
+            (Some(v), _) => Some(
+                crate::core::time::duration_secs(v)
+                    .map_err(|e| Error::CommandLine(format!("--unused-for: {e}")))?,
+            ),
+            (None, Some(v)) => Some(
+                crate::core::time::duration_secs(v)
+                    .map_err(|e| Error::ConfigValue(format!("[cache] unused_for: {e}")))?,
+            ),
+            (None, None) => None,
+        };
+        let min_age = match &c.min_age {
+            Some(v) => {
+                parse_min_age(v).map_err(|e| Error::ConfigValue(format!("[cache] min_age: {e}")))? as i64
+            }
+            None => crate::core::cache::DEFAULT_MIN_AGE,
+        };
+        Ok(CacheRequest {
+            budget: amount(budget, "budget", &c.budget)?,
+            min_free: amount(min_free, "min-free", &c.min_free)?,
+            unused_for,
+            min_age,
         })
     }
 

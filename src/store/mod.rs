@@ -13,6 +13,7 @@ mod outcomes;
 mod skips;
 mod state;
 mod tagcache;
+mod usage;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -80,6 +80,10 @@ const SKIPS: (&str, &str) = (
 const TAGS: (&str, &str) = ("$FRESHEN_STATE_DIR/tags.json", "Cached tag listings and remote labels.");
 const NOTIFIED: (&str, &str) =
     ("$FRESHEN_STATE_DIR/notified.json", "What each notification target was told.");
+const USAGE_FILE: (&str, &str) = (
+    "$FRESHEN_STATE_DIR/usage.json",
+    "When each image was last used and by what evidence (refreshed by `update`; see docs/cache.md).",
+);
 const LOCK: (&str, &str) = ("$FRESHEN_STATE_DIR/lock", "Taken while the state is written.");
 const CONFIG: (&str, &str) =
     ("~/.config/freshen/config.toml, /etc/freshen/config.toml", "The config file (see freshen.conf(5)).");
@@ -134,7 +138,7 @@ pub const PAGES: &[CommandPage] = &[
                    target failed, or an error."),
             USAGE,
         ],
-        files: &[STATE_RW, TAGS, NOTIFIED, LOCK, CONFIG],
+        files: &[STATE_RW, TAGS, NOTIFIED, USAGE_FILE, LOCK, CONFIG],
     },
     CommandPage {
         name: "list",
@@ -193,10 +197,15 @@ pub const PAGES: &[CommandPage] = &[
         examples: &[
             ("freshen autoremove -s", "Show what would be retired and why the rest is kept."),
             ("freshen autoremove -y --older-than 7d --keep 1", "Retire replaced versions older than a week, keeping one per tag."),
+            ("freshen autoremove -s --budget 20G", "Show which least recently used images would go to keep the images under 20 GB, when each was last used and by what, and the free space before and after."),
+            ("freshen autoremove -y --min-free 15% --unused-for 90d", "Evict images unused for 90 days, then the least recently used until 15 % of the disk is free."),
         ],
         exit: &[OK, ("1", "The prompt could not be asked or was answered no, or an error. An image the engine \
-                           refuses to remove is reported as kept, not as an error.")], 
-        files: &[STATE_RW, HOLDS, LOCK, CONFIG],
+                           refuses to remove is reported as kept, not as an error."), USAGE,
+                ("4", "With `--budget` or `--min-free`: the budget cannot be met; what could go went, and the \
+                       reason for what is left is said (in use, held, too new, a local build, ...)."),
+                SIGNALS],
+        files: &[STATE_RW, HOLDS, USAGE_FILE, LOCK, CONFIG],
     },
     CommandPage {
         name: "hold",

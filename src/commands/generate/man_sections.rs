@@ -82,6 +82,10 @@ or (with \fB\-\-notify\fR) a notification target that failed.
 The command line was wrong: an unknown option, a bad value, a malformed image
 reference or pattern, or a \fB\-\-config\fR file that does not exist.
 .TP
+\fB4\fR
+\fBautoremove\fR with \fB\-\-budget\fR or \fB\-\-min\-free\fR: the budget cannot be met;
+what could go went, and the reason for what is left is said.
+.TP
 \fB100\fR
 \fBcheck\fR: at least one image can be upgraded. It wins over 1, as in
 \fBdnf check\-update\fR: a failed check is still reported (a \fBW:\fR line,
