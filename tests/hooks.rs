@@ -276,6 +276,15 @@ fn a_pre_upgrade_hook_that_exits_75_defers_the_upgrade() {
     assert!(deferred.starts_with("deferred by a hook (") && deferred.contains("exited 75"), "{json}");
     let table = t.freshen().args(["list", &s.pattern]).run();
     assert!(table.stdout.contains("upgradable (deferred by a hook)"), "{table}");
+    // The fleet's counter of upgrade results counts it as deferred.
+    let metrics = t.freshen().arg("metrics").run();
+    let deferred_count = metrics
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("freshen_upgrades_total{") && l.contains("result=\"deferred\""))
+        .unwrap_or_else(|| panic!("no deferred counter\n{metrics}"))
+        .to_string();
+    assert!(deferred_count.ends_with(" 1"), "{deferred_count}");
 
     // Retried next time: now the hook agrees.
     c.put(&db, "/data/ready", "yes\n");

@@ -67,23 +67,29 @@ pub struct UpgradeResults<'a> {
     pub succeeded: Vec<&'a Reference>,
     pub failed: Vec<&'a str>,
     pub rolled_back: Vec<&'a str>,
-    pub deferred: Vec<&'a Reference>,
+    pub deferred: Vec<String>,
 }
 
 impl<'a> UpgradeResults<'a> {
     /// From what the upgrade service has at its end: the tags upgraded, the
-    /// failures and rollbacks it reported, and the tags its plan kept back.
+    /// failures and rollbacks it reported, and the tags its plan kept back
+    /// or a pre-upgrade hook deferred.
     pub fn new(
         upgraded: impl Iterator<Item = &'a Reference>,
         failed: &'a [crate::output::upgrade_report::Failed],
         rolled_back: &'a [crate::services::recreate::Announced],
         kept_back: &'a [(Reference, String)],
+        deferred: &'a [crate::output::upgrade_report::Deferred],
     ) -> UpgradeResults<'a> {
         UpgradeResults {
             succeeded: upgraded.collect(),
             failed: failed.iter().map(|f| f.reference.as_str()).collect(),
             rolled_back: rolled_back.iter().map(|r| r.reference.as_str()).collect(),
-            deferred: kept_back.iter().map(|(r, _)| r).collect(),
+            deferred: kept_back
+                .iter()
+                .map(|(r, _)| r.to_string())
+                .chain(deferred.iter().map(|d| d.reference.clone()))
+                .collect(),
         }
     }
 }
@@ -111,7 +117,7 @@ pub fn record_upgrade(
         o.upgrade(r, UpgradeResult::RolledBack, now);
     }
     for r in &results.deferred {
-        o.upgrade(&r.to_string(), UpgradeResult::Deferred, now);
+        o.upgrade(r, UpgradeResult::Deferred, now);
     }
     o.forget_except(|r| on_host.contains(r));
     save(dir, &o, lock, p);

@@ -681,6 +681,7 @@ impl<'a> Run<'a> {
             &self.out.failed,
             &done.rolled_back,
             &plan.kept_back,
+            &self.out.deferred,
         );
         super::outcomes::record_upgrade(&self.settings.state_dir, &self.lock, results, &self.state, self.p);
         drop(self.lock);
