@@ -208,8 +208,10 @@ fn an_image_label_never_declares_a_hook() {
     };
     let v1 = t.publish_runnable(&reference, &evil("v1"));
     let name = c.run("app", &[], &reference);
-    let theirs =
-        c.run("theirs", &["--label", "freshen.hook.post-upgrade=echo mine > /data/mine"], &reference);
+    // Theirs runs as a user other than root: the hook directory is theirs
+    // to write all the same.
+    let mine = "freshen.hook.post-upgrade=echo mine > $FRESHEN_HOOK_DIR/mine && cat $FRESHEN_HOOK_DIR/mine";
+    let theirs = c.run("theirs", &["--user", "1000", "--label", mine], &reference);
     assert_eq!(
         containers::inspect(&name)["Config"]["Labels"]["freshen.hook.pre-upgrade"],
         "exit 1",
@@ -218,16 +220,19 @@ fn an_image_label_never_declares_a_hook() {
     let v2 = t.publish_runnable_remote(reg, "evil", "1", &evil("v2"));
     let pattern = t.pattern(reg.host());
     t.freshen().args(["update", &pattern]).run().expect_code(0);
-    let run = t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &pattern]).run();
+    let run =
+        t.freshen().args(["upgrade", "-y", "--keep", "1", "--wait", "1", "--format", "json", &pattern]).run();
     run.expect_code(0);
     assert_eq!(image_of(&name), v2.id, "upgraded: the image's exit-1 hook did not stop it\n{run}");
     assert_ne!(v1.id, v2.id);
-    assert!(has_file(&theirs, "/data/mine") && !has_file(&name, "/data/owned"), "the image's hook ran");
+    assert!(!has_file(&name, "/data/owned") && !has_file(&theirs, "/data/owned"), "the image's hook ran");
     let r = report(&run);
     let ran: Vec<&str> =
         r["hooks"].as_array().unwrap().iter().map(|h| h["container"].as_str().unwrap()).collect();
     assert_eq!(ran, [theirs.as_str()], "{run}");
-    assert_eq!(c.get(&theirs, "/data/mine"), "mine\n");
+    assert_eq!(r["hooks"][0]["output"], serde_json::json!(["mine"]), "{run}");
+    let kept = hook_dir(&t, &v1.id, &theirs).join("mine");
+    assert_eq!(std::fs::read_to_string(kept).unwrap_or_default(), "mine\n", "copied back to the host");
 }
 
 /// Before the upgrade, 75 defers the tag: nothing changed, reported and
