@@ -105,12 +105,22 @@ impl Engine {
         let parent = to.parent().unwrap_or(Path::new("."));
         let staging = parent.join(format!(".incoming-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(|e| Error::io("create", &staging, e))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&staging)
+                .map_err(|e| Error::io("create", &staging, e))?;
+        }
         let unpacked = tar::Archive::new(bytes.as_slice()).unpack(&staging);
         let (_, name) = split(from);
         let result = unpacked.map_err(|e| Error::io("unpack into", &staging, e)).and_then(|()| {
             let _ = std::fs::remove_dir_all(to);
-            std::fs::rename(staging.join(name), to).map_err(|e| Error::io("replace", to, e))
+            std::fs::rename(staging.join(name), to).map_err(|e| Error::io("replace", to, e))?;
+            // Owner-only on the host, whatever it was in the container.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("restrict", to, e))
         });
         let _ = std::fs::remove_dir_all(&staging);
         result
