@@ -50,7 +50,7 @@ impl Setup {
     }
 
     fn upgrade(&self, t: &TestEnv) -> Run {
-        t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &self.pattern]).run()
+        t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &self.reference]).run()
     }
 
     /// The image the tag points at now.
@@ -318,6 +318,25 @@ fn a_failing_pre_upgrade_hook_stops_the_upgrade() {
     assert_eq!(t.list(&[&s2.pattern]).get(&s2.reference).status, "upgradable");
 }
 
+/// A pre-upgrade hook that outlives its timeout has failed: the tag stops
+/// as above.
+#[test]
+fn a_pre_upgrade_hook_that_times_out_stops_the_upgrade() {
+    let t = TestEnv::new("hooks_pre_upgrade_slow");
+    let c = Containers::new(&t);
+    let mut s3 = Setup::new(&t, "slow");
+    let slow = run_db(&c, &s3, "slow", &[label("pre-upgrade", "sleep 30"), "freshen.hook.timeout=1".into()]);
+    let slow_id = id_of(&slow);
+    s3.v2(&t, "slow", &db_image("v2c"));
+    let run = s3.upgrade(&t);
+    assert_eq!(run.code, 1, "{run}");
+    let r = report(&run);
+    assert_eq!(hooks_of(&r), [hook("pre-upgrade", None, "abort")], "{run}");
+    assert_eq!(r["hooks"][0]["result"], "timed out");
+    assert_eq!(id_of(&slow), slow_id);
+    assert_eq!(s3.tag_id(), s3.v1.id);
+}
+
 /// A hook that outlives its timeout has failed: after the upgrade that
 /// rolls it back. Before an automatic rollback a failing hook (75 too) is
 /// reported and the rollback goes on; after it, the same.
@@ -375,7 +394,7 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
         "db",
         &[
             label("pre-upgrade", BACKUP),
-            label("pre-rollback", "test -f /data/allow || exit 75"),
+            label("pre-rollback", "test -f /data/allow || { test -f /data/deny && exit 5; exit 75; }"),
             label("post-rollback", RESTORE),
         ],
     );
@@ -422,6 +441,11 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
     let held = t.freshen().args(["rollback", "--wait", "1", &s.reference]).run();
     assert_eq!(held.code, 1, "{held}");
     assert!(held.stdout.contains("was not rolled back: deferred by a hook"), "{held}");
+    c.put(&db, "/data/deny", "1\n");
+    let stopped = t.freshen().args(["rollback", "--wait", "1", &s.reference]).run();
+    assert_eq!(stopped.code, 1, "{stopped}");
+    assert!(stopped.stdout.contains("was not rolled back: stopped by a hook"), "{stopped}");
+    assert!(stopped.stderr.contains("the pre-rollback hook exited 5"), "{stopped}");
     assert_eq!(s.tag_id(), v2, "the tag stays");
     assert_eq!(image_of(&db), v2);
 
@@ -531,7 +555,7 @@ fn compose_services_run_their_hooks_and_roll_back_with_their_data() {
         "services:\n  db:\n    image: {}\n    labels:\n      {TEST_LABEL}: {}\n      \
          freshen.hook.pre-upgrade: 'cp /data/db $$FRESHEN_HOOK_DIR/db.bak && echo \
          $$FRESHEN_COMPOSE_PROJECT/$$FRESHEN_COMPOSE_SERVICE'\n      \
-         freshen.hook.post-upgrade: 'echo broken > /data/db; exit 1'\n      \
+         freshen.hook.post-upgrade: 'echo broken > /data/db; exit 75'\n      \
          freshen.hook.post-rollback: 'cp $$FRESHEN_HOOK_DIR/db.bak /data/db'\n",
         s.reference,
         t.namespace()
@@ -556,7 +580,8 @@ fn compose_services_run_their_hooks_and_roll_back_with_their_data() {
         hooks_of(&r),
         [
             hook("pre-upgrade", Some(0), "go-on"),
-            hook("post-upgrade", Some(1), "roll-back"),
+            // 75 after the upgrade defers nothing: the new version goes back.
+            hook("post-upgrade", Some(75), "roll-back"),
             hook("post-rollback", Some(0), "go-on"),
         ],
         "{run}"
