@@ -50,7 +50,7 @@ impl Setup {
     }
 
     fn upgrade(&self, t: &TestEnv) -> Run {
-        t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &self.pattern]).run()
+        t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &self.reference]).run()
     }
 
     /// The image the tag points at now.
@@ -208,8 +208,10 @@ fn an_image_label_never_declares_a_hook() {
     };
     let v1 = t.publish_runnable(&reference, &evil("v1"));
     let name = c.run("app", &[], &reference);
-    let theirs =
-        c.run("theirs", &["--label", "freshen.hook.post-upgrade=echo mine > /data/mine"], &reference);
+    // Theirs runs as a user other than root: the hook directory is theirs
+    // to write all the same.
+    let mine = "freshen.hook.post-upgrade=echo mine > $FRESHEN_HOOK_DIR/mine && cat $FRESHEN_HOOK_DIR/mine";
+    let theirs = c.run("theirs", &["--user", "1000", "--label", mine], &reference);
     assert_eq!(
         containers::inspect(&name)["Config"]["Labels"]["freshen.hook.pre-upgrade"],
         "exit 1",
@@ -218,16 +220,19 @@ fn an_image_label_never_declares_a_hook() {
     let v2 = t.publish_runnable_remote(reg, "evil", "1", &evil("v2"));
     let pattern = t.pattern(reg.host());
     t.freshen().args(["update", &pattern]).run().expect_code(0);
-    let run = t.freshen().args(["upgrade", "-y", "--wait", "1", "--format", "json", &pattern]).run();
+    let run =
+        t.freshen().args(["upgrade", "-y", "--keep", "1", "--wait", "1", "--format", "json", &pattern]).run();
     run.expect_code(0);
     assert_eq!(image_of(&name), v2.id, "upgraded: the image's exit-1 hook did not stop it\n{run}");
     assert_ne!(v1.id, v2.id);
-    assert!(has_file(&theirs, "/data/mine") && !has_file(&name, "/data/owned"), "the image's hook ran");
+    assert!(!has_file(&name, "/data/owned") && !has_file(&theirs, "/data/owned"), "the image's hook ran");
     let r = report(&run);
     let ran: Vec<&str> =
         r["hooks"].as_array().unwrap().iter().map(|h| h["container"].as_str().unwrap()).collect();
     assert_eq!(ran, [theirs.as_str()], "{run}");
-    assert_eq!(c.get(&theirs, "/data/mine"), "mine\n");
+    assert_eq!(r["hooks"][0]["output"], serde_json::json!(["mine"]), "{run}");
+    let kept = hook_dir(&t, &v1.id, &theirs).join("mine");
+    assert_eq!(std::fs::read_to_string(kept).unwrap_or_default(), "mine\n", "copied back to the host");
 }
 
 /// Before the upgrade, 75 defers the tag: nothing changed, reported and
@@ -322,6 +327,25 @@ fn a_failing_pre_upgrade_hook_stops_the_upgrade() {
     assert_eq!(t.list(&[&s2.pattern]).get(&s2.reference).status, "upgradable");
 }
 
+/// A pre-upgrade hook that outlives its timeout has failed: the tag stops
+/// as above.
+#[test]
+fn a_pre_upgrade_hook_that_times_out_stops_the_upgrade() {
+    let t = TestEnv::new("hooks_pre_upgrade_slow");
+    let c = Containers::new(&t);
+    let mut s3 = Setup::new(&t, "slow");
+    let slow = run_db(&c, &s3, "slow", &[label("pre-upgrade", "sleep 30"), "freshen.hook.timeout=1".into()]);
+    let slow_id = id_of(&slow);
+    s3.v2(&t, "slow", &db_image("v2c"));
+    let run = s3.upgrade(&t);
+    assert_eq!(run.code, 1, "{run}");
+    let r = report(&run);
+    assert_eq!(hooks_of(&r), [hook("pre-upgrade", None, "abort")], "{run}");
+    assert_eq!(r["hooks"][0]["result"], "timed out");
+    assert_eq!(id_of(&slow), slow_id);
+    assert_eq!(s3.tag_id(), s3.v1.id);
+}
+
 /// A hook that outlives its timeout has failed: after the upgrade that
 /// rolls it back. Before an automatic rollback a failing hook (75 too) is
 /// reported and the rollback goes on; after it, the same.
@@ -379,7 +403,7 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
         "db",
         &[
             label("pre-upgrade", BACKUP),
-            label("pre-rollback", "test -f /data/allow || exit 75"),
+            label("pre-rollback", "test -f /data/allow || { test -f /data/deny && exit 5; exit 75; }"),
             label("post-rollback", RESTORE),
         ],
     );
@@ -426,6 +450,11 @@ fn freshen_rollback_restores_what_the_pre_upgrade_hook_saved() {
     let held = t.freshen().args(["rollback", "--wait", "1", &s.reference]).run();
     assert_eq!(held.code, 1, "{held}");
     assert!(held.stdout.contains("was not rolled back: deferred by a hook"), "{held}");
+    c.put(&db, "/data/deny", "1\n");
+    let stopped = t.freshen().args(["rollback", "--wait", "1", &s.reference]).run();
+    assert_eq!(stopped.code, 1, "{stopped}");
+    assert!(stopped.stdout.contains("was not rolled back: stopped by a hook"), "{stopped}");
+    assert!(stopped.stderr.contains("the pre-rollback hook exited 5"), "{stopped}");
     assert_eq!(s.tag_id(), v2, "the tag stays");
     assert_eq!(image_of(&db), v2);
 
@@ -535,7 +564,7 @@ fn compose_services_run_their_hooks_and_roll_back_with_their_data() {
         "services:\n  db:\n    image: {}\n    labels:\n      {TEST_LABEL}: {}\n      \
          freshen.hook.pre-upgrade: 'cp /data/db $$FRESHEN_HOOK_DIR/db.bak && echo \
          $$FRESHEN_COMPOSE_PROJECT/$$FRESHEN_COMPOSE_SERVICE'\n      \
-         freshen.hook.post-upgrade: 'echo broken > /data/db; exit 1'\n      \
+         freshen.hook.post-upgrade: 'echo broken > /data/db; exit 75'\n      \
          freshen.hook.post-rollback: 'cp $$FRESHEN_HOOK_DIR/db.bak /data/db'\n",
         s.reference,
         t.namespace()
@@ -560,7 +589,8 @@ fn compose_services_run_their_hooks_and_roll_back_with_their_data() {
         hooks_of(&r),
         [
             hook("pre-upgrade", Some(0), "go-on"),
-            hook("post-upgrade", Some(1), "roll-back"),
+            // 75 after the upgrade defers nothing: the new version goes back.
+            hook("post-upgrade", Some(75), "roll-back"),
             hook("post-rollback", Some(0), "go-on"),
         ],
         "{run}"

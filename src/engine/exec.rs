@@ -81,8 +81,7 @@ impl Engine {
         let action = format!("copy the hook directory into container {id}");
         let (parent, name) = split(to);
         let mut tar = tar::Builder::new(Vec::new());
-        tar.follow_symlinks(false);
-        tar.append_dir_all(name, from).map_err(|e| Error::io("read", from, e))?;
+        pack(&mut tar, from, Path::new(name)).map_err(|e| Error::io("read", from, e))?;
         let bytes = tar.into_inner().map_err(|e| Error::io("read", from, e))?;
         let opts = UploadToContainerOptionsBuilder::default().path(parent).build();
         self.docker
@@ -106,16 +105,54 @@ impl Engine {
         let parent = to.parent().unwrap_or(Path::new("."));
         let staging = parent.join(format!(".incoming-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(|e| Error::io("create", &staging, e))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&staging)
+                .map_err(|e| Error::io("create", &staging, e))?;
+        }
         let unpacked = tar::Archive::new(bytes.as_slice()).unpack(&staging);
         let (_, name) = split(from);
         let result = unpacked.map_err(|e| Error::io("unpack into", &staging, e)).and_then(|()| {
             let _ = std::fs::remove_dir_all(to);
-            std::fs::rename(staging.join(name), to).map_err(|e| Error::io("replace", to, e))
+            std::fs::rename(staging.join(name), to).map_err(|e| Error::io("replace", to, e))?;
+            // Owner-only on the host, whatever it was in the container.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("restrict", to, e))
         });
         let _ = std::fs::remove_dir_all(&staging);
         result
     }
+}
+
+/// Packs the host directory `dir` as `name` for a container whose hook may
+/// run as any user: directories writable by all (the engine makes them
+/// root's), files readable and writable by all. On the host the directory
+/// stays owner-only. Symbolic links are left out.
+fn pack(tar: &mut tar::Builder<Vec<u8>>, dir: &Path, name: &Path) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o777);
+    header.set_size(0);
+    tar.append_data(&mut header, name, std::io::empty())?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = name.join(entry.file_name());
+        if kind.is_dir() {
+            pack(tar, &entry.path(), &path)?;
+        } else if kind.is_file() {
+            let file = std::fs::File::open(entry.path())?;
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o666);
+            header.set_size(file.metadata()?.len());
+            tar.append_data(&mut header, &path, file)?;
+        }
+    }
+    Ok(())
 }
 
 /// `/.freshen-hook` → (`/`, `.freshen-hook`).
