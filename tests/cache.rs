@@ -344,6 +344,27 @@ fn the_image_store_is_a_cache() {
     let budget = sized["cache"]["images_bytes_before"].as_u64().unwrap()
         - list[0]["frees_bytes"].as_u64().unwrap()
         - list[1]["frees_bytes"].as_u64().unwrap();
+    // A run killed (SIGKILL) between its plan and its first removal loses
+    // nothing: every image is there, the record is whole, the lock free.
+    let mut killed = t
+        .freshen()
+        .args(["autoremove", "-y", "--budget", "0"])
+        .args(&names)
+        .env("FRESHEN_TEST_NOW", &plan_at)
+        .env("FRESHEN_TEST_PAUSE", "evicting")
+        .command()
+        .spawn()
+        .unwrap();
+    wait_for_pause(&mut killed);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    for name in ["r1", "r2", "r3", "r4"] {
+        assert!(docker::exists(&r(name)), "a killed run lost {name}");
+    }
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(t.state_dir().join("usage.json")).unwrap()).unwrap();
+    assert!(record["engines"].as_object().is_some_and(|e| !e.is_empty()), "{record}");
+
     let resume = t.state_dir().join("../resume");
     let mut child = t
         .freshen()

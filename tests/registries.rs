@@ -657,7 +657,7 @@ fn faults_make_only_their_image_unknown() {
         t.state_files().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(
         names,
-        vec!["inventory.json", "lock", "outcomes.json", "state.json", "tags.json"],
+        vec!["inventory.json", "lock", "outcomes.json", "state.json", "tags.json", "usage.json"],
         "no temporary files left"
     );
 

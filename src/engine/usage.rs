@@ -204,43 +204,7 @@ impl Engine {
         let filters = "%7B%22type%22%3A%5B%22image%22%2C%22container%22%5D%7D";
         let path = format!("/events?since={since}&until={until}&filters={filters}");
         let Ok(body) = raw::get_bytes(&self.host, &path, self.timeout()).await else { return Vec::new() };
-        let mut by_name: HashMap<String, &str> = HashMap::new();
-        for i in images {
-            by_name.insert(i.id.clone(), i.id.as_str());
-            for t in &i.tags {
-                by_name.insert(t.to_string(), i.id.as_str());
-            }
-        }
-        let resolve = |name: &str| -> Option<String> {
-            if let Some(id) = by_name.get(name) {
-                return Some(id.to_string());
-            }
-            let r = Reference::parse(name).ok()?;
-            by_name.get(&r.to_string()).map(|id| id.to_string())
-        };
-        let mut out = Vec::new();
-        for event in serde_json::Deserializer::from_slice(&body).into_iter::<Event>().map_while(|e| e.ok()) {
-            let Some(actor) = event.actor else { continue };
-            let action = event.action.split(':').next().unwrap_or("").trim().to_string();
-            let subject = match (event.kind.as_str(), action.as_str()) {
-                ("image", "pull" | "tag" | "load" | "import" | "build") => {
-                    resolve(&actor.id).or_else(|| actor.attributes.get("name").and_then(|n| resolve(n)))
-                }
-                ("container", "create" | "start" | "die" | "exec_start" | "attach") => {
-                    actor.attributes.get("image").and_then(|n| resolve(n))
-                }
-                _ => None,
-            };
-            if let Some(image_id) = subject {
-                let what = if event.kind == "container" { format!("container {action}") } else { action };
-                out.push(Observation {
-                    image_id,
-                    at: event.time,
-                    evidence: Evidence::Event { action: what },
-                });
-            }
-        }
-        out
+        uses_in_events(&body, images)
     }
 
     /// Whether the engine keeps its events across restarts (podman's event
@@ -316,6 +280,46 @@ impl Engine {
     }
 }
 
+/// The uses of `images` that an event stream (one JSON object after
+/// another) tells: pulls, tags, loads, imports and builds of an image, and
+/// containers created, started, stopped or exec'd into from it, named by
+/// tag or id.
+fn uses_in_events(body: &[u8], images: &[LocalImage]) -> Vec<Observation> {
+    let mut by_name: HashMap<String, &str> = HashMap::new();
+    for i in images {
+        by_name.insert(i.id.clone(), i.id.as_str());
+        for t in &i.tags {
+            by_name.insert(t.to_string(), i.id.as_str());
+        }
+    }
+    let resolve = |name: &str| -> Option<String> {
+        if let Some(id) = by_name.get(name) {
+            return Some(id.to_string());
+        }
+        let r = Reference::parse(name).ok()?;
+        by_name.get(&r.to_string()).map(|id| id.to_string())
+    };
+    let mut out = Vec::new();
+    for event in serde_json::Deserializer::from_slice(body).into_iter::<Event>().map_while(|e| e.ok()) {
+        let Some(actor) = event.actor else { continue };
+        let action = event.action.split(':').next().unwrap_or("").trim().to_string();
+        let subject = match (event.kind.as_str(), action.as_str()) {
+            ("image", "pull" | "tag" | "load" | "import" | "build") => {
+                resolve(&actor.id).or_else(|| actor.attributes.get("name").and_then(|n| resolve(n)))
+            }
+            ("container", "create" | "start" | "die" | "exec_start" | "attach") => {
+                actor.attributes.get("image").and_then(|n| resolve(n))
+            }
+            _ => None,
+        };
+        if let Some(image_id) = subject {
+            let what = if event.kind == "container" { format!("container {action}") } else { action };
+            out.push(Observation { image_id, at: event.time, evidence: Evidence::Event { action: what } });
+        }
+    }
+    out
+}
+
 /// (total, available to unprivileged users) bytes of the filesystem at
 /// `path`, as `df` counts them.
 fn statvfs(path: &str) -> Option<(u64, u64)> {
@@ -327,4 +331,46 @@ fn statvfs(path: &str) -> Option<(u64, u64)> {
     }
     let frsize = s.f_frsize as u64;
     Some((s.f_blocks as u64 * frsize, s.f_bavail as u64 * frsize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_name_images_by_tag_or_id() {
+        let image = LocalImage {
+            id: "sha256:aaa".into(),
+            tags: vec![Reference::parse("nginx:1.27").unwrap()],
+            digests: Vec::new(),
+            created: 0,
+            created_ns: None,
+            size: 0,
+            labels: Default::default(),
+        };
+        let body = br#"{"Type":"image","Action":"pull","Actor":{"ID":"nginx:1.27","Attributes":{}},"time":100}
+{"Type":"container","Action":"start","Actor":{"ID":"c1","Attributes":{"image":"docker.io/library/nginx:1.27"}},"time":200}
+{"Type":"image","Action":"tag","Actor":{"ID":"sha256:aaa","Attributes":{"name":"nginx:1.27"}},"time":300}
+{"Type":"container","Action":"exec_start: sh -c true","Actor":{"ID":"c1","Attributes":{"image":"sha256:aaa"}},"time":400}
+{"Type":"image","Action":"delete","Actor":{"ID":"sha256:aaa","Attributes":{}},"time":500}
+{"Type":"container","Action":"start","Actor":{"ID":"c2","Attributes":{"image":"redis:7"}},"time":600}
+"#;
+        let found = uses_in_events(body, std::slice::from_ref(&image));
+        let seen: Vec<(i64, String)> = found
+            .iter()
+            .map(|o| {
+                assert_eq!(o.image_id, "sha256:aaa");
+                (o.at, o.evidence.to_string())
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (100, "engine event 'pull'".to_string()),
+                (200, "engine event 'container start'".to_string()),
+                (300, "engine event 'tag'".to_string()),
+                (400, "engine event 'container exec_start'".to_string()),
+            ]
+        );
+    }
 }
