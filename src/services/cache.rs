@@ -148,20 +148,7 @@ pub async fn evict(engine: &Engine, evictions: &[Eviction], p: &Printer) -> Resu
             refuse(format!("tagged as {} since the plan", names.join(", ")));
             continue;
         }
-        // By tag: the last tag's removal deletes the image (by id the
-        // engine refuses an image with several tags unless forced).
-        let mut names = tags.clone();
-        if names.is_empty() {
-            names.push(e.image_id.clone());
-        }
-        let mut outcome = Removal::Missing;
-        for name in &names {
-            outcome = engine.remove(name).await?;
-            if matches!(outcome, Removal::Refused(_)) {
-                break;
-            }
-        }
-        match outcome {
+        match super::retire::remove_by_tags(engine, &tags, &e.image_id).await? {
             Removal::Deleted(_) => {
                 p.info(&format!("Evicted {}", e.name));
                 out.removed.push(e.image_id.clone());

@@ -96,6 +96,24 @@ pub struct Retired {
     pub deleted_ids: HashSet<String>,
 }
 
+/// Removes an image without force: by each of its `tags` (removing by tag
+/// untags, and the last tag's removal deletes the image; by ID the engine
+/// refuses an image with several tags unless forced), or by `id` when it
+/// has none. Stops at the first refusal.
+pub async fn remove_by_tags(engine: &Engine, tags: &[String], id: &str) -> Result<Removal> {
+    if tags.is_empty() {
+        return engine.remove(id).await;
+    }
+    let mut outcome = Removal::Missing;
+    for name in tags {
+        outcome = engine.remove(name).await?;
+        if matches!(outcome, Removal::Refused(_)) {
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
 /// Removes each candidate without force; a refusal is reported, not fatal.
 pub async fn remove_all(engine: &Engine, cands: &[&OldVersion], p: &Printer) -> Result<Retired> {
     let mut r = Retired::default();
@@ -104,7 +122,7 @@ pub async fn remove_all(engine: &Engine, cands: &[&OldVersion], p: &Printer) -> 
         // Removing by id would also untag it: if someone tagged it since
         // the plan (say, during the prompt), it is theirs again. Only tags
         // that `upgrade --tags` made obsolete may go with it.
-        let mut names = match engine.tags_of(&c.image_id).await? {
+        let names = match engine.tags_of(&c.image_id).await? {
             None => continue,
             Some(tags) if tags.iter().any(|t| !obsolete(t)) => {
                 let reason = format!("tagged as {} since the plan", tags.join(", "));
@@ -114,18 +132,7 @@ pub async fn remove_all(engine: &Engine, cands: &[&OldVersion], p: &Printer) -> 
             }
             Some(tags) => tags,
         };
-        // Removing by tag untags; the last tag's removal deletes the image.
-        if names.is_empty() {
-            names.push(c.image_id.clone());
-        }
-        let mut outcome = Removal::Missing;
-        for name in &names {
-            outcome = engine.remove(name).await?;
-            if matches!(outcome, Removal::Refused(_)) {
-                break;
-            }
-        }
-        match outcome {
+        match remove_by_tags(engine, &names, &c.image_id).await? {
             Removal::Deleted(ids) => {
                 p.info(&format!("Retired {}", c.name));
                 r.deleted_ids.extend(ids);
