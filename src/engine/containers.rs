@@ -77,7 +77,7 @@ impl Engine {
                 action: format!("inspect image {id}"),
                 detail: e.to_string(),
             })?,
-            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) if super::no_such_image(&e) => return Ok(None),
             Err(e) => return Err(self.failed(&format!("inspect image {id}"), e)),
         };
         // podman's Docker-compatible inspect leaves the image's HEALTHCHECK

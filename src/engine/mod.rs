@@ -307,7 +307,7 @@ impl Engine {
             // meanwhile, and "layer not known" for one whose layers are
             // incomplete, or (podman 4.3) "size is not known" (see the
             // history below).
-            Err(e) if is_status(&e, 404) || image_in_flux(&e) => return Ok(None),
+            Err(e) if no_such_image(&e) || image_in_flux(&e) => return Ok(None),
             Err(e) => return Err(self.failed("inspect an image", e)),
         };
         let mut attempt = 0;
@@ -397,7 +397,7 @@ impl Engine {
     pub async fn image_id(&self, name: &str) -> Result<Option<String>> {
         match self.docker.inspect_image(name).await {
             Ok(i) => Ok(i.id),
-            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) if no_such_image(&e) => Ok(None),
             Err(e) => Err(self.failed("inspect an image", e)),
         }
     }
@@ -408,7 +408,7 @@ impl Engine {
             Ok(i) => Ok(Some(
                 i.repo_tags.unwrap_or_default().into_iter().filter(|t| !t.starts_with("<none>")).collect(),
             )),
-            Err(e) if is_status(&e, 404) => Ok(None),
+            Err(e) if no_such_image(&e) => Ok(None),
             Err(e) => Err(self.failed("inspect an image", e)),
         }
     }
@@ -530,6 +530,16 @@ fn image_in_flux(e: &bollard::errors::Error) -> bool {
     lost_a_race(e) || missing_layer(e) || size_unknown(e)
 }
 
+/// No such image. podman 5 answers a bare 64-hex image ID it does not
+/// have with 500 "cannot specify 64-byte hexadecimal strings": having found
+/// no image by that ID it parses it as a name, which may not be 64 hex
+/// digits. The image is gone, as a 404 would say.
+fn no_such_image(e: &bollard::errors::Error) -> bool {
+    is_status(e, 404)
+        || matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 500, message }
+            if message.contains("cannot specify 64-byte hexadecimal strings"))
+}
+
 fn size_unknown(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 500, message }
         if message.contains("size is not known"))
@@ -634,6 +644,20 @@ mod tests {
         )));
         assert!(!lost_a_race(&err(500, "layer store is corrupt")));
         assert!(!lost_a_race(&err(403, "not found")));
+    }
+
+    #[test]
+    fn podman_s_answer_for_an_unknown_bare_id_is_no_such_image() {
+        let err = |status_code: u16, message: &str| bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.to_string(),
+        };
+        let podman5 =
+            "normalizing image: normalizing name for compat API: parsing named reference \"e751\": \
+                       invalid repository name (e751), cannot specify 64-byte hexadecimal strings";
+        assert!(no_such_image(&err(500, podman5)));
+        assert!(no_such_image(&err(404, "No such image: e751")));
+        assert!(!no_such_image(&err(500, "layer not known")));
     }
 
     #[test]
