@@ -48,19 +48,7 @@ pub async fn budget(settings: &Settings, notice: notify::BudgetNotice, p: &Print
     }
     let mut message = payload("budget", Vec::new());
     message.budget = Some(notice);
-    let client = match notify::client() {
-        Ok(c) => c,
-        Err(e) => {
-            p.warn(&format!("cannot announce the budget: {e}"));
-            return;
-        }
-    };
-    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
-    for (t, r) in settings.notify.iter().zip(results) {
-        if let Err(e) = r {
-            p.warn(&format!("notification target {}: the budget notice failed: {e}", t.label));
-        }
-    }
+    send_to_all(settings, &message, "the budget", "the budget notice", p).await;
 }
 
 /// Per reference: the local image's version and the registry image's, when
@@ -182,19 +170,7 @@ pub async fn rollbacks(settings: &Settings, done: &[crate::services::recreate::A
                 .collect(),
         })
         .collect();
-    let client = match notify::client() {
-        Ok(c) => c,
-        Err(e) => {
-            p.warn(&format!("cannot announce the rollback: {e}"));
-            return;
-        }
-    };
-    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
-    for (t, r) in settings.notify.iter().zip(results) {
-        if let Err(e) = r {
-            p.warn(&format!("notification target {}: the rollback notice failed: {e}", t.label));
-        }
-    }
+    send_to_all(settings, &message, "the rollback", "the rollback notice", p).await;
 }
 
 /// Tells every target which tags an upgrade hook deferred (exit 75), at
@@ -212,17 +188,23 @@ pub async fn deferrals(settings: &Settings, deferred: &[(String, String)], p: &P
             reason: reason.clone(),
         })
         .collect();
+    send_to_all(settings, &message, "the deferred upgrades", "the deferral notice", p).await;
+}
+
+/// Sends `message` to every target at once. `what` names it in the warning
+/// when no client can be made, `notice` when one target fails.
+async fn send_to_all(settings: &Settings, message: &notify::Payload, what: &str, notice: &str, p: &Printer) {
     let client = match notify::client() {
         Ok(c) => c,
         Err(e) => {
-            p.warn(&format!("cannot announce the deferred upgrades: {e}"));
+            p.warn(&format!("cannot announce {what}: {e}"));
             return;
         }
     };
-    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, &message))).await;
+    let results = join_all(settings.notify.iter().map(|t| notify::send(&client, t, message))).await;
     for (t, r) in settings.notify.iter().zip(results) {
         if let Err(e) = r {
-            p.warn(&format!("notification target {}: the deferral notice failed: {e}", t.label));
+            p.warn(&format!("notification target {}: {notice} failed: {e}", t.label));
         }
     }
 }
